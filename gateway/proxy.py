@@ -1,0 +1,118 @@
+"""Reverse proxy of /api/<service>/… to the services: verified, rate-limited, streamed.
+
+A plain ASGI app (no router, no body parsing) because every exchange later passes here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+from starlette.types import Receive, Scope, Send
+
+from gateway.ratelimit import RateLimiter, retry_after_header
+from shared.logs import request_id_var
+from shared.problems import NotFound, ProblemError, TooManyRequests, Unauthorized
+from shared.tokens import TokenVerifier
+from shared.web import REQUEST_ID_HEADER, send_problem, send_problem_for
+
+REQUEST_ID = REQUEST_ID_HEADER.encode()
+
+# Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded.
+HOP_BY_HOP = frozenset({
+    b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
+    b"trailer", b"transfer-encoding", b"upgrade", b"host",
+})
+
+
+class ServiceProxy:
+    """Forwards a call to the service named by the first path segment."""
+
+    def __init__(self, *, services: dict[str, str], client: httpx.AsyncClient,
+                 verifier: TokenVerifier, limiter: RateLimiter) -> None:
+        self.services = {name: url.rstrip("/") for name, url in services.items()}
+        self.client = client
+        self.verifier = verifier
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            upstream = self._upstream_url(scope)
+            await self._admit(scope)
+        except ProblemError as problem:
+            await send_problem(send, problem.to_body(scope["path"]), problem.headers)
+            return
+        await self._forward(scope, receive, send, upstream)
+
+    def _upstream_url(self, scope: Scope) -> str:
+        service, _, rest = _route_path(scope).lstrip("/").partition("/")
+        base = self.services.get(service)
+        if base is None:
+            raise NotFound(f"No service is called {service!r}; this node routes: "
+                           f"{', '.join(sorted(self.services))}.")
+        query = scope.get("query_string", b"").decode("latin-1")
+        return f"{base}/{rest}" + (f"?{query}" if query else "")
+
+    async def _admit(self, scope: Scope) -> None:
+        token = _bearer(scope)
+        if token is None:
+            raise Unauthorized("An `Authorization: Bearer <token>` header is required.",
+                               reason="token_missing")
+        claims = await self.verifier.verify(token)
+        wait = self.limiter.acquire(f"{claims.node}/{claims.sub}")
+        if wait:
+            raise TooManyRequests(
+                f"Client {claims.sub} is over its rate limit of {self.limiter.rate:g}/s.",
+                headers={"Retry-After": retry_after_header(wait)},
+            )
+
+    async def _forward(self, scope: Scope, receive: Receive, send: Send, url: str) -> None:
+        headers = [(k, v) for k, v in scope["headers"]
+                   if k not in HOP_BY_HOP and k != REQUEST_ID]
+        headers.append((REQUEST_ID, (request_id_var.get() or "").encode()))
+        has_body = any(k in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
+        request = self.client.build_request(
+            scope["method"], url, headers=headers,
+            content=_request_body(receive) if has_body else None,
+        )
+        try:
+            response = await self.client.send(request, stream=True)
+        except httpx.HTTPError as error:
+            await send_problem_for(send, 502, "bad-gateway", "The service did not answer",
+                                f"{type(error).__name__} calling the service.", scope["path"])
+            return
+        try:
+            await send({
+                "type": "http.response.start", "status": response.status_code,
+                "headers": [(k, v) for k, v in response.headers.raw
+                            if k.lower() not in HOP_BY_HOP],
+            })
+            async for chunk in response.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await response.aclose()
+
+
+async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        yield message.get("body", b"")
+        more = message.get("more_body", False)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path below the mount point (Starlette keeps the full path and sets root_path)."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
+def _bearer(scope: Scope) -> str | None:
+    for key, value in scope["headers"]:
+        if key == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() or None if scheme.lower() == "bearer" else None
+    return None

@@ -1,0 +1,24 @@
+"""Settings of the gateway."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings import ComponentSettings
+
+
+class GatewaySettings(ComponentSettings):
+    services: dict[str, str] = Field(
+        default_factory=lambda: {"authorization": "http://127.0.0.1:8101"},
+        description="Service name → base URL; routed as /api/<name>/… "
+                    '(env GOVSHARE_SERVICES as JSON, e.g. {"authorization": "http://…"}).',
+    )
+    identity_service: str = Field(
+        "authorization", description="The service that issues tokens and publishes keys."
+    )
+    rate_limit_per_second: float = Field(
+        200.0, gt=0, description="Sustained calls per second allowed to one client."
+    )
+    rate_limit_burst: int = Field(400, ge=1, description="Calls one client may burst.")
+    upstream_timeout_seconds: float = Field(60.0, description="Timeout of a routed call.")
+    max_connections: int = Field(200, description="Pooled connections to the services.")

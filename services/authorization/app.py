@@ -1,0 +1,44 @@
+"""App factory of the authorization service.
+
+Run with `uvicorn services.authorization.app:create_app --factory`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from services.authorization import router, token_router
+from services.authorization.node_keys import published_jwks
+from services.authorization.settings import AuthorizationSettings
+from shared.runtime import ServiceRuntime, create_service_app
+from shared.tokens import JwksLoader
+
+SERVICE = "authorization"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: AuthorizationSettings | None = None) -> FastAPI:
+    settings = settings or AuthorizationSettings()
+    runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations_dir=MIGRATIONS)
+    # This service owns the keys, so it verifies tokens from its own table, not over HTTP.
+    runtime.verify_tokens_with(_own_jwks(runtime, settings))
+    return create_service_app(
+        title="govshare authorization",
+        description="Identity of the node: departments, systems' clients, staff users, "
+                    "tokens and keys (SPEC §1, A7, G1, G2).",
+        runtime=runtime,
+        routers=[token_router.router, router.router],
+    )
+
+
+def _own_jwks(runtime: ServiceRuntime, settings: AuthorizationSettings) -> JwksLoader:
+    async def load() -> dict[str, Any]:
+        async with runtime.sessions() as session:
+            grace = timedelta(seconds=settings.retired_key_grace_seconds)
+            return await published_jwks(session, grace)
+
+    return load

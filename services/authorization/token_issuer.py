@@ -1,0 +1,61 @@
+"""Issuing access tokens (G1): client credentials for systems, password login for staff."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cache
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.authorization import credentials
+from services.authorization.exceptions import InvalidClient, InvalidLogin, NodeNotInitialized
+from services.authorization.models import Client, User
+from services.authorization.node_keys import active_signing_key, require_local_node
+from shared.tokens import PrincipalKind, issue_token
+
+
+@cache
+def _dummy_password_hash() -> str:
+    # Checked for unknown users so they cost as much as a wrong password (no user probing).
+    return credentials.hash_password("govshare-timing-equaliser")
+
+
+async def token_for_client(
+    session: AsyncSession, client_id: str, client_secret: str, ttl_seconds: int
+) -> str:
+    """A token for a system whose credentials are valid and not revoked."""
+    client = await session.get(Client, client_id)
+    if client is None or not credentials.client_secret_matches(client_secret, client.secret_hash):
+        raise InvalidClient("The client id or secret is wrong.")
+    if client.revoked_at is not None:
+        raise InvalidClient(f"These client credentials were revoked: {client.revoked_reason}.")
+    return await _sign(session, {
+        "sub": client.client_id, "kind": PrincipalKind.client,
+        "department": client.department, "roles": client.roles,
+    }, ttl_seconds)
+
+
+async def token_for_user(
+    session: AsyncSession, username: str, password: str, ttl_seconds: int
+) -> str:
+    """A token for an enabled staff user whose password matches."""
+    user = await session.get(User, username)
+    stored = user.password_hash if user else _dummy_password_hash()
+    # scrypt is deliberately slow: keep it off the event loop.
+    matches = await asyncio.to_thread(credentials.password_matches, password, stored)
+    if not matches or user is None:
+        raise InvalidLogin("The user name or password is wrong.")
+    if user.disabled_at is not None:
+        raise InvalidLogin("This user is disabled.")
+    return await _sign(session, {
+        "sub": user.username, "kind": PrincipalKind.user,
+        "department": user.department, "roles": user.roles,
+    }, ttl_seconds)
+
+
+async def _sign(session: AsyncSession, claims: dict[str, object], ttl_seconds: int) -> str:
+    node = await require_local_node(session)
+    key = await active_signing_key(session)
+    if key is None:
+        raise NodeNotInitialized("The node has no signing key; run `govshare node init`.")
+    return issue_token(key, {**claims, "iss": node.id, "node": node.id}, ttl_seconds)

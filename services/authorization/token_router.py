@@ -1,0 +1,71 @@
+"""Token issuing, the published keys, and `whoami`: what the gateway exposes publicly."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+
+from services.authorization import token_issuer
+from services.authorization.deps import SessionDep, SettingsDep
+from services.authorization.exceptions import InvalidClient, UnsupportedGrant
+from services.authorization.node_keys import published_jwks
+from services.authorization.schemas import LoginRequest, TokenResponse, Whoami
+from shared.auth import CurrentPrincipal
+
+router = APIRouter(tags=["tokens"])
+
+
+@router.post("/token", response_model=TokenResponse,
+             summary="OAuth2 client-credentials grant for department systems (RFC 6749 §4.4)")
+async def client_credentials_token(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    grant_type: Annotated[str, Form(description="Must be `client_credentials`.")],
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+) -> TokenResponse:
+    if grant_type != "client_credentials":
+        raise UnsupportedGrant("Only grant_type=client_credentials is supported.",
+                               field="grant_type", error="unsupported_grant_type")
+    client_id, client_secret = _client_credentials(request, client_id, client_secret)
+    token = await token_issuer.token_for_client(
+        session, client_id, client_secret, settings.token_ttl_seconds)
+    return TokenResponse(access_token=token, expires_in=settings.token_ttl_seconds)
+
+
+def _client_credentials(
+    request: Request, client_id: str | None, client_secret: str | None
+) -> tuple[str, str]:
+    """Credentials from HTTP Basic (preferred by RFC 6749) or from the form body."""
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            client_id, _, client_secret = base64.b64decode(encoded).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError) as error:
+            raise InvalidClient("The Basic authorization header is malformed.") from error
+    if not client_id or not client_secret:
+        raise InvalidClient("client_id and client_secret are required.")
+    return client_id, client_secret
+
+
+@router.post("/login", response_model=TokenResponse, summary="Staff login with a password")
+async def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenResponse:
+    token = await token_issuer.token_for_user(
+        session, body.username, body.password, settings.token_ttl_seconds)
+    return TokenResponse(access_token=token, expires_in=settings.token_ttl_seconds)
+
+
+@router.get("/jwks", summary="The node's public signing keys (JWKS, RFC 7517)")
+async def jwks(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    return await published_jwks(session, timedelta(seconds=settings.retired_key_grace_seconds))
+
+
+@router.get("/me", response_model=Whoami, summary="Who the bearer of this token is")
+async def whoami(principal: CurrentPrincipal) -> Whoami:
+    return Whoami(subject=principal.sub, kind=principal.kind, department=principal.department,
+                  roles=principal.roles, node=principal.node, expires_at=principal.exp)

@@ -1,0 +1,171 @@
+"""Idempotent consumer: an event's effect and the record that it was applied commit together.
+
+Offsets are committed only after the effect is durable (at-least-once delivery), and the
+processed-event record turns redeliveries into no-ops (exactly-once effect).
+
+A broker that restarts empty (the embedded one keeps nothing) may not report our old
+positions as out of range, so the consumer keeps a marker record in a topic of its own:
+when the marker is gone, the log was replaced, and the consumer reads it from the beginning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.db import transaction
+from shared.events import EventEnvelope, topic_for
+from shared.kafka import BrokerProbe, create_group_consumer
+from shared.messaging_tables import processed_event
+
+log = logging.getLogger(__name__)
+
+class _LogReplaced(Exception):
+    """The broker no longer holds our marker: it is a new, empty broker."""
+
+
+class _RewindOnFirstAssignment(ConsumerRebalanceListener):
+    def __init__(self, consumer: AIOKafkaConsumer, rewind: bool) -> None:
+        self.consumer = consumer
+        self.rewind = rewind
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        if self.rewind and assigned:
+            await self.consumer.seek_to_beginning(*assigned)
+            self.rewind = False
+
+
+EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+
+
+class IdempotentConsumer:
+    """Applies events of the types it has handlers for, each at most once per consumer name."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        handlers: dict[str, EventHandler],
+        sessions: async_sessionmaker[AsyncSession],
+        bootstrap_servers: str,
+        producer: AIOKafkaProducer,
+        probe: BrokerProbe,
+        epoch_check_seconds: float = 1.0,
+    ) -> None:
+        self.name = name
+        self.handlers = handlers
+        self.sessions = sessions
+        self.bootstrap_servers = bootstrap_servers
+        self.topics = sorted({topic_for(event_type) for event_type in handlers})
+        self.producer = producer
+        self.probe = probe
+        self.epoch_topic = f"govshare.consumer-epoch.{name}"
+        self.epoch_check_seconds = epoch_check_seconds
+        self._marked = False
+        self._epoch_checked_at = 0.0
+
+    async def run(self) -> None:
+        """Consume until cancelled; a failed handler is retried, never skipped."""
+        rewind = False
+        while True:
+            consumer = create_group_consumer(self.bootstrap_servers, self.name)
+            consumer.subscribe(self.topics, listener=_RewindOnFirstAssignment(consumer, rewind))
+            await consumer.start()
+            try:
+                await self._consume(consumer)
+            except _LogReplaced:
+                # Positions and offsets committed against the old log mean nothing in the new
+                # one: a fresh member reads every assigned partition from its first record,
+                # and the inbox turns what was already applied into no-ops.
+                log.warning("broker log was replaced; consuming again from the beginning",
+                            extra={"consumer": self.name})
+                rewind = True
+            finally:
+                await consumer.stop()
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            try:
+                await self._check_log_not_replaced()
+                batch = await consumer.getmany(timeout_ms=500, max_records=500)
+                for records in batch.values():
+                    for record in records:
+                        await self._apply_with_retry(record)
+                if batch:
+                    await consumer.commit()
+            except (asyncio.CancelledError, _LogReplaced):
+                raise
+            except Exception as error:
+                # Effects are already durable; an uncommitted offset only means redelivery.
+                log.warning("consumer cycle failed", extra={"consumer": self.name,
+                                                            "error": repr(error)})
+                await asyncio.sleep(1.0)
+
+    async def _check_log_not_replaced(self) -> None:
+        if time.monotonic() - self._epoch_checked_at < self.epoch_check_seconds:
+            return
+        if await self.probe.end_offset(self.epoch_topic) == 0:
+            await self.producer.send_and_wait(self.epoch_topic, uuid.uuid4().bytes, partition=0)
+            replaced, self._marked = self._marked, True
+            if replaced:
+                raise _LogReplaced
+        self._epoch_checked_at = time.monotonic()
+
+    async def _apply_with_retry(self, record: ConsumerRecord) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await self.apply(record.value)
+                return
+            except (ValidationError, ValueError) as error:
+                log.error("skipping malformed event", extra={
+                    "consumer": self.name, "topic": record.topic, "offset": record.offset,
+                    "error": str(error)})
+                return
+            except Exception as error:
+                log.warning("handler failed; retrying", extra={
+                    "consumer": self.name, "offset": record.offset, "error": repr(error)})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def apply(self, raw: bytes) -> bool:
+        """Apply one serialized event; False if it was already applied or is not ours."""
+        envelope = EventEnvelope.model_validate_json(raw)
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            return False
+        async with transaction(self.sessions) as session:
+            first_time = await session.scalar(
+                insert(processed_event)
+                .values(consumer=self.name, event_id=envelope.id)
+                .on_conflict_do_nothing()
+                .returning(processed_event.c.event_id)
+            )
+            if first_time is None:
+                return False
+            await handler(session, envelope)
+        return True
+
+    async def has_processed(self, event_id: object) -> bool:
+        """Whether this consumer has applied the event with that id."""
+        async with self.sessions() as session:
+            found = await session.scalar(
+                select(processed_event.c.event_id).where(
+                    processed_event.c.consumer == self.name,
+                    processed_event.c.event_id == event_id,
+                )
+            )
+        return found is not None

@@ -1,0 +1,89 @@
+"""Names every service speaks: tiers, zones, roles, and the identity events' payloads."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from shared.events import EventData
+
+
+class Tier(StrEnum):
+    national = "national"
+    provincial = "provincial"
+    municipal = "municipal"
+    county = "county"
+
+
+class Zone(StrEnum):
+    """Network zone [51 §11]: internal (政务内网, classified allowed) or external (政务外网)."""
+
+    internal = "internal"
+    external = "external"
+
+
+class Role(StrEnum):
+    """Staff and system roles (A7: least privilege, each role one kind of work)."""
+
+    catalog_editor = "catalog_editor"
+    request_reviewer = "request_reviewer"
+    data_operator = "data_operator"
+    auditor = "auditor"
+    node_admin = "node_admin"
+
+
+class NodeInitialized(EventData):
+    event_type = "identity.node.initialized.v1"
+    node_id: str
+    name: str
+    tier: Tier
+    region_code: str
+    zone: Zone
+    key_id: str = Field(description="Id of the node's active signing key.")
+
+
+class DepartmentRegistered(EventData):
+    event_type = "identity.department.registered.v1"
+    credit_code: str
+    name: str
+    tier: Tier
+    region_code: str
+
+
+class DepartmentUpdated(EventData):
+    event_type = "identity.department.updated.v1"
+    credit_code: str
+    name: str
+    tier: Tier
+    region_code: str
+
+
+class ClientCreated(EventData):
+    event_type = "identity.client.created.v1"
+    client_id: str
+    name: str
+    department: str
+    roles: list[Role]
+
+
+class ClientRevoked(EventData):
+    event_type = "identity.client.revoked.v1"
+    client_id: str
+    department: str
+    reason: str
+
+
+class UserAdded(EventData):
+    event_type = "identity.user.added.v1"
+    username: str
+    display_name: str
+    department: str | None
+    roles: list[Role]
+
+
+class UserUpdated(EventData):
+    event_type = "identity.user.updated.v1"
+    username: str
+    roles: list[Role]
+    disabled: bool

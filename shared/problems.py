@@ -1,0 +1,154 @@
+"""RFC 9457 problem details: one exception type, one place that renders it.
+
+    ProblemError                 -- anything a handler raises to answer 4xx/5xx
+      ├── NotFound               -- 404
+      ├── Conflict               -- 409
+      ├── Unprocessable          -- 422, names the field and the rule
+      ├── Unauthorized           -- 401, with WWW-Authenticate
+      └── Forbidden              -- 403
+
+Each service subclasses these for its domain errors; handlers never build error JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://govshare.example/problems/"
+
+
+class ProblemError(Exception):
+    """An error that is answered as an RFC 9457 problem document."""
+
+    status: int = 500
+    slug: str = "internal-error"
+    title: str = "Internal error"
+
+    def __init__(
+        self, detail: str, *, headers: dict[str, str] | None = None, **extensions: Any
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+        self.extensions = extensions
+
+    def to_body(self, instance: str | None = None) -> dict[str, Any]:
+        return problem_body(
+            self.status, self.slug, self.title, self.detail, instance, **self.extensions
+        )
+
+
+class BadRequest(ProblemError):
+    status, slug, title = 400, "bad-request", "Bad request"
+
+
+class Unauthorized(ProblemError):
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **extensions)
+
+
+class Forbidden(ProblemError):
+    status, slug, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(ProblemError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(ProblemError):
+    status, slug, title = 409, "conflict", "Conflict with the current state"
+
+
+class PayloadTooLarge(ProblemError):
+    status, slug, title = 413, "payload-too-large", "Request body too large"
+
+
+class Unprocessable(ProblemError):
+    status, slug, title = 422, "validation-error", "The request breaks a rule"
+
+
+class TooManyRequests(ProblemError):
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+
+def problem_body(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    **extensions: Any,
+) -> dict[str, Any]:
+    """Build a problem document (type, title, status, detail, instance + extensions)."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return body
+
+
+def problem_response(
+    body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """Render a problem document with the problem media type."""
+    return JSONResponse(
+        body, status_code=body["status"], headers=headers, media_type=PROBLEM_MEDIA_TYPE
+    )
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return problem_response(exc.to_body(request.url.path), exc.headers)
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "field": ".".join(str(part) for part in error["loc"]),
+            "message": error["msg"],
+            "code": error["type"],
+        }
+        for error in exc.errors()
+    ]
+    if any(error["code"] == "json_invalid" for error in errors):
+        body = problem_body(
+            400, "malformed-body", "Malformed request body",
+            "The body is not valid JSON.", request.url.path, errors=errors,
+        )
+    else:
+        fields = ", ".join(error["field"] for error in errors)
+        body = problem_body(
+            422, "validation-error", "The request breaks a rule",
+            f"Invalid input: {fields}.", request.url.path, errors=errors,
+        )
+    return problem_response(body)
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    body = problem_body(
+        exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path
+    )
+    return problem_response(body, dict(exc.headers or {}))
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error of the app an RFC 9457 problem response."""
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)

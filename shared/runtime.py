@@ -1,0 +1,165 @@
+"""The moving parts every backend service runs: engine, migrations, relay, consumers, verifier.
+
+A service's app factory builds a ServiceRuntime and hands it to `create_service_app`, which
+starts it in the lifespan and stops it on shutdown. Kafka parts start in the background and
+keep retrying, so the HTTP API accepts writes (into the outbox) while the broker is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, FastAPI
+
+from shared.consumer import EventHandler, IdempotentConsumer
+from shared.db import create_engine, create_session_factory, ping
+from shared.kafka import BrokerProbe, create_producer
+from shared.logs import configure_logging
+from shared.migrations import upgrade_to_head
+from shared.outbox import Outbox, OutboxRelay
+from shared.problems import install_problem_handlers
+from shared.settings import ServiceSettings
+from shared.tokens import JwksLoader, KeySet, TokenVerifier
+from shared.web import BodyGuardMiddleware, RequestIdMiddleware, run_health_checks
+
+log = logging.getLogger(__name__)
+
+
+def jwks_from_url(url: str) -> JwksLoader:
+    """A JWKS loader that fetches the node's published keys over HTTP."""
+
+    async def load() -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            response = await client.get(url)
+            response.raise_for_status()
+            return response.json()
+
+    return load
+
+
+class ServiceRuntime:
+    """Owns one service's database engine, outbox relay, consumers and token verifier."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        settings: ServiceSettings,
+        migrations_dir: Path,
+        handlers: dict[str, EventHandler] | None = None,
+        jwks_loader: JwksLoader | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.migrations_dir = migrations_dir
+        self.engine = create_engine(settings.database_url, schema=name)
+        self.sessions = create_session_factory(self.engine)
+        self.outbox = Outbox(node=settings.node_id, service=name)
+        self.verifier = TokenVerifier(KeySet(jwks_loader or jwks_from_url(settings.jwks_url)))
+        self.producer = create_producer(settings.kafka_bootstrap_servers, f"{name}-relay")
+        self.probe = BrokerProbe(settings.kafka_bootstrap_servers, f"{name}-probe")
+        self.consumer = (
+            IdempotentConsumer(name=name, handlers=handlers, sessions=self.sessions,
+                               bootstrap_servers=settings.kafka_bootstrap_servers,
+                               producer=self.producer, probe=self.probe)
+            if handlers else None
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+        self._kafka_ready = asyncio.Event()
+
+    def verify_tokens_with(self, loader: JwksLoader) -> None:
+        """Use `loader` for the token verifier's keys (the key owner reads its own table)."""
+        self.verifier = TokenVerifier(KeySet(loader))
+
+    async def start(self) -> None:
+        """Migrate the schema, then start the Kafka parts in the background."""
+        await upgrade_to_head(self.engine, self.name, self.migrations_dir)
+        self._tasks.append(asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.engine.dispose()
+
+    async def _run_kafka(self) -> None:
+        await _retry_forever(self.producer.start, "producer")
+        await _retry_forever(self.probe.start, "broker probe")
+        self._kafka_ready.set()
+        relay = OutboxRelay(
+            sessions=self.sessions, producer=self.producer, probe=self.probe, service=self.name,
+            poll_seconds=self.settings.outbox_poll_seconds,
+            retention=timedelta(hours=self.settings.outbox_retention_hours),
+        )
+        work: list[Awaitable[None]] = [relay.run()]
+        if self.consumer:
+            work.append(self.consumer.run())
+        try:
+            await asyncio.gather(*work)
+        finally:
+            await self.producer.stop()
+            await self.probe.stop()
+
+    async def broker_health(self) -> dict[str, Any]:
+        if not self._kafka_ready.is_set():
+            raise RuntimeError("not connected yet")
+        return await asyncio.wait_for(self.probe.cluster_info(), timeout=3)
+
+    async def health(self) -> dict[str, Any]:
+        return await run_health_checks({
+            "database": lambda: ping(self.engine),
+            "broker": self.broker_health,
+        })
+
+
+async def _retry_forever(start: Callable[[], Awaitable[None]], what: str) -> None:
+    delay = 0.5
+    while True:
+        try:
+            await start()
+            return
+        except Exception as error:
+            log.warning("cannot reach the broker yet", extra={"part": what, "error": repr(error)})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def create_service_app(
+    *, title: str, description: str, runtime: ServiceRuntime, routers: list[APIRouter]
+) -> FastAPI:
+    """A FastAPI app with the node's middleware, problem handlers, health and lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(runtime.settings.log_level, runtime.name)
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.token_verifier = runtime.verifier
+    install_problem_handlers(app)
+    for router in routers:
+        app.include_router(router)
+
+    @app.get("/health", tags=["operations"], summary="Health of the service, its database "
+             "and its broker connection")
+    async def health() -> dict[str, Any]:
+        return await runtime.health()
+
+    app.add_middleware(BodyGuardMiddleware, max_body_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,41 @@
+"""Settings base classes: every component reads its configuration from the environment.
+
+Nothing here is read at import time: a component builds its settings object in its app
+factory, so tests can construct one with explicit values.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ComponentSettings(BaseSettings):
+    """What every process of a node needs: who the node is and how to log."""
+
+    model_config = SettingsConfigDict(env_prefix="GOVSHARE_", extra="ignore")
+
+    node_id: str = Field("local", description="Id of the node this process belongs to.")
+    log_level: str = Field("INFO", description="Python logging level name.")
+    max_body_bytes: int = Field(
+        10 * 1024 * 1024, description="Largest request body accepted, in bytes (413 above)."
+    )
+
+
+class ServiceSettings(ComponentSettings):
+    """What a backend service needs besides: its database, its broker and where keys live."""
+
+    database_url: str = Field(
+        ..., validation_alias="DATABASE_URL", description="postgresql+asyncpg:// URL."
+    )
+    kafka_bootstrap_servers: str = Field(
+        ..., validation_alias="KAFKA_BOOTSTRAP_SERVERS", description="host:port[,host:port]."
+    )
+    jwks_url: str = Field(
+        "http://127.0.0.1:8101/jwks",
+        description="Where the node publishes its token-verification keys.",
+    )
+    outbox_poll_seconds: float = Field(0.2, description="Relay poll interval when idle.")
+    outbox_retention_hours: float = Field(
+        24 * 7, description="How long published outbox rows are kept for broker replays."
+    )

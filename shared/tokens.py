@@ -1,0 +1,158 @@
+"""JSON Web Tokens, behind one module: python-jose is imported nowhere else.
+
+A node signs with its private key (ES256) and publishes the public halves as a JWKS.
+Verifiers fetch that JWKS, cache it, and fetch it again when a token names a key id they
+do not know yet, which is how key rotation reaches them without a restart.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jose import ExpiredSignatureError, JWTError, jwk, jwt
+from pydantic import BaseModel, Field
+
+from shared.problems import Unauthorized
+
+ALGORITHM = "ES256"
+
+
+class PrincipalKind(StrEnum):
+    client = "client"
+    user = "user"
+
+
+class TokenClaims(BaseModel):
+    """What a govshare access token asserts about its bearer."""
+
+    iss: str = Field(description="Issuing node id.")
+    sub: str = Field(description="Client id or user name.")
+    kind: PrincipalKind
+    department: str | None = Field(None, description="Unified social credit code, if any.")
+    roles: list[str] = Field(default_factory=list)
+    node: str = Field(description="Node the principal belongs to.")
+    iat: int
+    exp: int
+    jti: str
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A node's private signing key and its key id."""
+
+    kid: str
+    private_pem: str
+
+    def public_jwk(self) -> dict[str, Any]:
+        """The public half as a JWK carrying kid, alg and use."""
+        public = jwk.construct(self.private_pem, ALGORITHM).public_key().to_dict()
+        return {**public, "kid": self.kid, "alg": ALGORITHM, "use": "sig"}
+
+
+def generate_signing_key() -> SigningKey:
+    """A fresh P-256 key with a random key id."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return SigningKey(kid=uuid.uuid4().hex[:16], private_pem=pem)
+
+
+def issue_token(key: SigningKey, claims: dict[str, Any], ttl_seconds: int) -> str:
+    """Sign `claims` (iss, sub, kind, …) with a lifetime of `ttl_seconds`."""
+    now = int(time.time())
+    body = {**claims, "iat": now, "exp": now + ttl_seconds, "jti": uuid.uuid4().hex}
+    return jwt.encode(body, key.private_pem, algorithm=ALGORITHM, headers={"kid": key.kid})
+
+
+JwksLoader = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class KeySet:
+    """Public keys by key id, loaded through `loader`, refreshed on an unknown kid."""
+
+    def __init__(self, loader: JwksLoader, *, max_age_seconds: float = 300,
+                 min_refresh_seconds: float = 5) -> None:
+        self._loader = loader
+        self._keys: dict[str, Any] = {}
+        self._loaded_at = float("-inf")
+        self._max_age = max_age_seconds
+        self._min_refresh = min_refresh_seconds
+
+    async def key_for(self, kid: str) -> Any | None:
+        """The constructed public key for `kid`, or None if the issuer publishes none."""
+        age = time.monotonic() - self._loaded_at
+        if age > self._max_age or (kid not in self._keys and age > self._min_refresh):
+            await self.refresh()
+        return self._keys.get(kid)
+
+    async def refresh(self) -> None:
+        jwks = await self._loader()
+        self._keys = {
+            entry["kid"]: jwk.construct(entry, entry.get("alg", ALGORITHM))
+            for entry in jwks.get("keys", [])
+            if "kid" in entry
+        }
+        self._loaded_at = time.monotonic()
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against a KeySet; remembers tokens it already verified."""
+
+    def __init__(self, keys: KeySet, *, cache_size: int = 10_000) -> None:
+        self._keys = keys
+        self._verified: OrderedDict[str, TokenClaims] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def verify(self, token: str) -> TokenClaims:
+        """Claims of a valid token; Unauthorized naming the reason otherwise."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            if cached.exp > time.time():
+                return cached
+            self._verified.pop(token, None)
+            raise Unauthorized("The access token has expired.", reason="token_expired")
+        claims = await self._verify_signature(token)
+        self._remember(token, claims)
+        return claims
+
+    async def _verify_signature(self, token: str) -> TokenClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+        except JWTError as error:
+            raise Unauthorized("The access token is malformed.",
+                               reason="token_malformed") from error
+        if header.get("alg") != ALGORITHM:
+            raise Unauthorized("The access token uses an unsupported algorithm.",
+                               reason="token_algorithm")
+        key = await self._keys.key_for(str(header.get("kid")))
+        if key is None:
+            raise Unauthorized("The access token was signed by a key this node does not trust.",
+                               reason="token_unknown_key")
+        try:
+            payload = jwt.decode(token, key, algorithms=[ALGORITHM],
+                                 options={"verify_aud": False})
+        except ExpiredSignatureError as error:
+            raise Unauthorized("The access token has expired.", reason="token_expired") from error
+        except JWTError as error:
+            raise Unauthorized("The access token's signature is invalid.",
+                               reason="token_invalid") from error
+        return TokenClaims.model_validate(payload)
+
+    def _remember(self, token: str, claims: TokenClaims) -> None:
+        self._verified[token] = claims
+        if len(self._verified) > self._cache_size:
+            self._verified.popitem(last=False)

@@ -1,0 +1,187 @@
+"""What every HTTP app of a node shares: request ids, body guards, problems, health."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.logs import request_id_var
+from shared.problems import problem_body
+
+REQUEST_ID_HEADER = "x-request-id"
+
+
+class RequestIdMiddleware:
+    """Take the caller's X-Request-ID (or make one), expose it to logs, echo it back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _header(scope, REQUEST_ID_HEADER) or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.lower() != REQUEST_ID_HEADER.encode()]
+                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+
+
+class BodyGuardMiddleware:
+    """Refuse bodies over the size limit (413) and JSON bodies that are not UTF-8 (400).
+
+    Bodies are checked as they stream, so a large upload is never held whole here;
+    only JSON bodies, which are already bounded by the limit, are decoded.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, "content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await send_problem_for(send, 413, "payload-too-large", "Request body too large",
+                                f"The body has {declared} bytes; the limit is "
+                                f"{self.max_body_bytes}.", scope["path"])
+            return
+        is_json = "json" in (_header(scope, "content-type") or "")
+        if is_json:
+            await self._check_json(scope, receive, send)
+        else:
+            await self._stream(scope, receive, send)
+
+    async def _stream(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, self._counting(receive), tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await send_problem_for(send, 413, "payload-too-large", "Request body too large",
+                                    f"The body exceeds the limit of {self.max_body_bytes} "
+                                    "bytes.", scope["path"])
+
+    def _counting(self, receive: Receive) -> Receive:
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_body_bytes:
+                raise _BodyTooLarge()
+            return message
+
+        return counted
+
+    async def _check_json(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await send_problem_for(send, 413, "payload-too-large", "Request body too large",
+                                    f"The body exceeds the limit of {self.max_body_bytes} "
+                                    "bytes.", scope["path"])
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            await send_problem_for(send, 400, "malformed-body", "Malformed request body",
+                                f"The body is not valid UTF-8 (byte {error.start}).",
+                                scope["path"])
+            return
+        await self.app(scope, _replay(body), send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def _header(scope: Scope, name: str) -> str | None:
+    wanted = name.encode()
+    for key, value in scope.get("headers", []):
+        if key.lower() == wanted:
+            return value.decode("latin-1")
+    return None
+
+
+async def send_problem_for(
+    send: Send, status: int, slug: str, title: str, detail: str, path: str
+) -> None:
+    await send_problem(send, problem_body(status, slug, title, detail, path))
+
+
+async def send_problem(
+    send: Send, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> None:
+    """Answer a raw ASGI call with a problem document (for code below the router)."""
+    encoded = json.dumps(body, ensure_ascii=False).encode()
+    raw_headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(encoded)).encode()),
+    ]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": body["status"],
+                "headers": raw_headers})
+    await send({"type": "http.response.body", "body": encoded})
+
+
+HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
+
+
+async def run_health_checks(checks: dict[str, HealthCheck]) -> dict[str, Any]:
+    """Run each named check; a check that raises reports itself as down."""
+    report: dict[str, Any] = {}
+    for name, check in checks.items():
+        try:
+            report[name] = {"status": "up", **(await check())}
+        except Exception as error:  # a health report must describe failures, not raise them
+            report[name] = {"status": "down", "error": str(error) or type(error).__name__}
+    report["status"] = "up" if all(v["status"] == "up" for v in report.values()) else "down"
+    return report

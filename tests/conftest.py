@@ -1,0 +1,87 @@
+"""The test session's own real PostgreSQL and broker, and the node's processes over HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port, wait_for_port
+
+
+@dataclass(frozen=True)
+class Infrastructure:
+    database_url: str
+    bootstrap_servers: str
+    workdir: Path
+
+
+@dataclass(frozen=True)
+class RunningNode:
+    gateway_url: str
+    service_urls: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def infrastructure() -> Iterator[Infrastructure]:
+    workdir = Path(tempfile.mkdtemp(prefix="govshare-test-"))
+    postgres = EmbeddedPostgres(workdir / "postgres", delete_on_stop=True)
+    broker = EmbeddedBroker(free_port(), log_file=workdir / "broker.log")
+    database_url = postgres.start()
+    try:
+        broker.start()
+        yield Infrastructure(database_url, broker.bootstrap_servers, workdir)
+    finally:
+        broker.stop()
+        postgres.stop()
+
+
+def _spawn(factory: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
+               "--port", str(port), "--no-access-log"]
+    with open(log, "ab") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    wait_for_port(port, 60, process=process)
+    return process
+
+
+@pytest.fixture(scope="session")
+def node(infrastructure: Infrastructure) -> Iterator[RunningNode]:
+    """The authorization service and the gateway, each a real uvicorn process."""
+    import json
+
+    authorization_port, gateway_port = free_port(), free_port()
+    authorization_url = f"http://127.0.0.1:{authorization_port}"
+    env = dict(os.environ, DATABASE_URL=infrastructure.database_url,
+               KAFKA_BOOTSTRAP_SERVERS=infrastructure.bootstrap_servers,
+               GOVSHARE_NODE_ID="test-node", GOVSHARE_JWKS_URL=f"{authorization_url}/jwks",
+               GOVSHARE_SERVICES=json.dumps({"authorization": authorization_url}),
+               GOVSHARE_RATE_LIMIT_PER_SECOND="50", GOVSHARE_RATE_LIMIT_BURST="100",
+               GOVSHARE_MAX_BODY_BYTES="65536")
+    logs = infrastructure.workdir
+    processes = [
+        _spawn("services.authorization.app:create_app", authorization_port, env,
+               logs / "authorization.log"),
+        _spawn("gateway.app:create_app", gateway_port, env, logs / "gateway.log"),
+    ]
+    try:
+        yield RunningNode(f"http://127.0.0.1:{gateway_port}",
+                          {"authorization": authorization_url})
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(15)
+
+
+@pytest.fixture
+async def gateway(node: RunningNode) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=node.gateway_url, timeout=30) as client:
+        yield client
