@@ -36,16 +36,20 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                             max_keepalive_connections=settings.max_connections),
     )
     verifier = TokenVerifier(KeySet(jwks_from_url(f"{identity_url}/jwks")))
-    proxy = ServiceProxy(services=settings.services, client=client, verifier=verifier,
+    proxy = ServiceProxy(services=settings.services, verifier=verifier,
                          limiter=RateLimiter(settings.rate_limit_per_second,
-                                             settings.rate_limit_burst))
+                                             settings.rate_limit_burst),
+                         max_connections=settings.max_connections,
+                         timeout_seconds=settings.upstream_timeout_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level, "gateway")
+        await proxy.start()
         try:
             yield
         finally:
+            await proxy.stop()
             await client.aclose()
 
     app = FastAPI(

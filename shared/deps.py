@@ -21,7 +21,8 @@ def _outbox(request: Request) -> Outbox:
     return request.app.state.runtime.outbox
 
 
-SessionDep = Annotated[AsyncSession, Depends(_session)]
+# scope="function": commit before the response is sent, so a 2xx always means "stored".
+SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 """A session in a transaction that commits when the endpoint returns without error."""
 
 OutboxDep = Annotated[Outbox, Depends(_outbox)]

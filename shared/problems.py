@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -147,8 +148,18 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(body, dict(exc.headers or {}))
 
 
+async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
+    # A uniqueness race the domain check could not see (two writers at once): the loser
+    # gets the same answer it would have got a moment later.
+    body = problem_body(409, "conflict", "Conflict with the current state",
+                        "The change conflicts with data written concurrently; reload and retry.",
+                        request.url.path)
+    return problem_response(body)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Make every error of the app an RFC 9457 problem response."""
+    app.add_exception_handler(IntegrityError, _on_integrity)
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)

@@ -153,3 +153,15 @@ async def test_unknown_role_is_422(gateway: httpx.AsyncClient, admin_token: str)
         "password": "twelve chars or more"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"].startswith("body.roles")
+
+
+async def test_concurrent_duplicate_registrations_store_one(
+    gateway: httpx.AsyncClient, admin_token: str
+) -> None:
+    import asyncio
+
+    body = factories.department()
+    responses = await asyncio.gather(*(
+        gateway.post(DEPARTMENTS, json=body, headers=bearer(admin_token)) for _ in range(4)))
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
+    assert all(r.headers["content-type"].startswith("application/") for r in responses)

@@ -1,0 +1,83 @@
+"""The operator CLI: readable output, and a clear message and non-zero exit on bad input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests import factories
+from tests.conftest import Infrastructure
+
+
+def govshare(infrastructure: Infrastructure, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, DATABASE_URL=infrastructure.database_url, COLUMNS="200")
+    return subprocess.run([sys.executable, "-m", "cli", *args], env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_department_add_prints_what_it_registered(infrastructure: Infrastructure) -> None:
+    department = factories.department()
+    result = govshare(infrastructure, "department", "add", "--name", department["name"],
+                      "--credit-code", department["credit_code"], "--tier", "municipal",
+                      "--region", "320100")
+    assert result.returncode == 0, result.stderr
+    assert department["name"] in result.stdout and department["credit_code"] in result.stdout
+
+
+def test_department_add_refuses_a_malformed_credit_code(infrastructure: Infrastructure) -> None:
+    result = govshare(infrastructure, "department", "add", "--name", "南京市民政局",
+                      "--credit-code", "113201000141428939", "--tier", "municipal",
+                      "--region", "320100")
+    assert result.returncode == 2
+    assert "credit_code" in result.stderr and "credit code" in result.stderr
+
+
+def test_department_add_refuses_an_unknown_region(infrastructure: Infrastructure) -> None:
+    result = govshare(infrastructure, "department", "add", "--name", "某局",
+                      "--credit-code", factories.credit_code(), "--tier", "municipal",
+                      "--region", "990100")
+    assert result.returncode == 2
+    assert "region_code" in result.stderr
+
+
+def test_duplicate_department_exits_1_naming_the_clash(infrastructure: Infrastructure) -> None:
+    department = factories.department()
+    args = ["department", "add", "--name", department["name"], "--credit-code",
+            department["credit_code"], "--tier", "municipal", "--region", "320100"]
+    assert govshare(infrastructure, *args).returncode == 0
+    again = govshare(infrastructure, *args)
+    assert again.returncode == 1
+    assert "already registered" in again.stderr
+
+
+def test_client_create_shows_the_secret_once(infrastructure: Infrastructure) -> None:
+    department = factories.department()
+    govshare(infrastructure, "department", "add", "--name", department["name"],
+             "--credit-code", department["credit_code"], "--tier", "municipal",
+             "--region", "320100")
+    result = govshare(infrastructure, "client", "create", "--department",
+                      department["credit_code"], "--name", "社保系统", "--role", "data_operator")
+    assert result.returncode == 0, result.stderr
+    assert "client_id:" in result.stdout and "client_secret:" in result.stdout
+
+
+def test_client_create_for_an_unknown_department_fails(infrastructure: Infrastructure) -> None:
+    result = govshare(infrastructure, "client", "create", "--department",
+                      factories.credit_code(), "--name", "社保系统")
+    assert result.returncode == 1
+    assert "No department" in result.stderr
+
+
+def test_user_add_refuses_a_short_password(infrastructure: Infrastructure) -> None:
+    result = govshare(infrastructure, "user", "add", "--username", factories.username(),
+                      "--display-name", "刘洋", "--role", "auditor", "--password", "short")
+    assert result.returncode == 2
+    assert "password" in result.stderr
+
+
+def test_node_init_refuses_an_unknown_tier(infrastructure: Infrastructure) -> None:
+    result = govshare(infrastructure, "node", "init", "--name", "x", "--tier", "galactic",
+                      "--region", "320100", "--zone", "external")
+    assert result.returncode == 2
+    assert "tier" in result.stderr
