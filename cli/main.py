@@ -52,11 +52,6 @@ def _run(action: Callable[[str], Awaitable[T]]) -> T:
     try:
         database_url = settings.database_url or postgres.start()  # type: ignore[union-attr]
         return asyncio.run(action(database_url))
-    except ValidationError as error:
-        for problem in error.errors():
-            field = ".".join(str(part) for part in problem["loc"]) or "input"
-            errors.print(f"[red]✗ {field}: {problem['msg']}[/]")
-        raise typer.Exit(2) from None
     except ProblemError as error:
         errors.print(f"[red]✗ {error.title}: {error.detail}[/]")
         raise typer.Exit(1) from None

@@ -7,6 +7,7 @@ do not know yet, which is how key rotation reaches them without a restart.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections import OrderedDict
@@ -85,19 +86,32 @@ class KeySet:
     """Public keys by key id, loaded through `loader`, refreshed on an unknown kid."""
 
     def __init__(self, loader: JwksLoader, *, max_age_seconds: float = 300,
-                 min_refresh_seconds: float = 5) -> None:
+                 min_refresh_seconds: float = 1) -> None:
         self._loader = loader
         self._keys: dict[str, Any] = {}
         self._loaded_at = float("-inf")
         self._max_age = max_age_seconds
         self._min_refresh = min_refresh_seconds
+        self._refreshing = asyncio.Lock()
 
     async def key_for(self, kid: str) -> Any | None:
         """The constructed public key for `kid`, or None if the issuer publishes none."""
-        age = time.monotonic() - self._loaded_at
-        if age > self._max_age or (kid not in self._keys and age > self._min_refresh):
+        if time.monotonic() - self._loaded_at > self._max_age:
             await self.refresh()
+        if kid not in self._keys:
+            await self._refresh_for_unknown(kid)
         return self._keys.get(kid)
+
+    async def _refresh_for_unknown(self, kid: str) -> None:
+        # A just-rotated key must verify within a second, but forged key ids must not make
+        # us hammer the issuer: one fetch per `min_refresh` at most, callers wait for it.
+        async with self._refreshing:
+            if kid in self._keys:
+                return
+            wait = self._min_refresh - (time.monotonic() - self._loaded_at)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self.refresh()
 
     async def refresh(self) -> None:
         jwks = await self._loader()

@@ -210,3 +210,20 @@ async def test_no_event_is_lost_or_applied_twice_when_the_broker_restarts_empty(
         assert {f"before-{i}" for i in range(20)} <= replayed
     finally:
         broker.stop()
+
+
+async def test_two_relay_replicas_never_send_the_same_row(
+    messaging: Messaging, infrastructure: Infrastructure
+) -> None:
+    bootstrap = infrastructure.bootstrap_servers
+    parcels = [f"replica-{uuid.uuid4().hex[:8]}" for _ in range(200)]
+    await write_events(messaging, parcels)
+    async with pipeline_for(messaging, bootstrap) as first, \
+            pipeline_for(messaging, bootstrap) as second:
+        first.relay.batch_size = second.relay.batch_size = 20
+        while sum(await asyncio.gather(first.relay.publish_batch(),
+                                       second.relay.publish_batch())):
+            pass
+    sent = [e.data["parcel"] for e in await envelopes_on_broker(bootstrap)
+            if e.data["parcel"] in set(parcels)]
+    assert sorted(sent) == sorted(parcels)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import time
 from typing import Any
 
 import pytest
@@ -79,3 +82,19 @@ async def test_a_verified_token_is_not_verified_again() -> None:
 def test_public_jwk_never_contains_the_private_part() -> None:
     jwk = generate_signing_key().public_jwk()
     assert "d" not in jwk and jwk["alg"] == "ES256" and jwk["kid"]
+
+
+async def test_forged_key_ids_cannot_make_the_verifier_hammer_the_issuer() -> None:
+    key = generate_signing_key()
+    loads: list[float] = []
+
+    async def load() -> dict[str, Any]:
+        loads.append(time.monotonic())
+        return {"keys": [key.public_jwk()]}
+
+    verifier = TokenVerifier(KeySet(load, min_refresh_seconds=0.1))
+    forged = [issue_token(generate_signing_key(), CLAIMS, 60) for _ in range(6)]
+    results = await asyncio.gather(*(verifier.verify(t) for t in forged), return_exceptions=True)
+    assert all(isinstance(result, Unauthorized) for result in results)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(loads)]
+    assert all(gap >= 0.09 for gap in gaps)  # at most one fetch of the keys per 0.1 s
