@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import swagger_ui_bundle
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Form, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -18,6 +18,7 @@ from gateway.openapi import combined_openapi
 from gateway.proxy import ServiceProxy
 from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
+from shared.contracts import LoginRequest, TokenResponse
 from shared.logs import configure_logging
 from shared.problems import install_problem_handlers
 from shared.runtime import jwks_from_url
@@ -61,25 +62,34 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
 
-    async def relay(request: Request, path: str) -> Response:
+    async def relay(request: Request, path: str, **body: Any) -> Response:
+        """Pass a token call to the identity service; `body` is httpx's data= or json=."""
         upstream = await client.request(
-            request.method, f"{identity_url}{path}", content=await request.body(),
+            request.method, f"{identity_url}{path}", **body,
             headers={k: v for k, v in request.headers.items()
-                     if k in ("content-type", "authorization", "x-request-id")},
+                     if k in ("authorization", "x-request-id")},
         )
         headers = {k: v for k, v in upstream.headers.items()
                    if k in FORWARDED_RESPONSE_HEADERS}
         return Response(upstream.content, upstream.status_code, headers=headers)
 
-    @app.post("/oauth/token", tags=["tokens"], summary="OAuth2 client-credentials grant "
-              "(form: grant_type=client_credentials, client_id, client_secret, or HTTP Basic)")
-    async def token(request: Request) -> Response:
-        return await relay(request, "/token")
+    @app.post("/oauth/token", tags=["tokens"], response_model=TokenResponse,
+              summary="OAuth2 client-credentials grant for department systems "
+                      "(RFC 6749 §4.4; credentials in the form or as HTTP Basic)")
+    async def token(
+        request: Request,
+        grant_type: Annotated[str, Form(description="Must be `client_credentials`.")],
+        client_id: Annotated[str | None, Form(description="Unless sent as Basic.")] = None,
+        client_secret: Annotated[str | None, Form(description="Unless sent as Basic.")] = None,
+    ) -> Response:
+        form = {"grant_type": grant_type, "client_id": client_id, "client_secret": client_secret}
+        return await relay(request, "/token",
+                           data={k: v for k, v in form.items() if v is not None})
 
-    @app.post("/auth/login", tags=["tokens"],
-              summary='Staff login (JSON: {"username": …, "password": …})')
-    async def login(request: Request) -> Response:
-        return await relay(request, "/login")
+    @app.post("/auth/login", tags=["tokens"], response_model=TokenResponse,
+              summary="Staff login with user name and password")
+    async def login(request: Request, credentials: LoginRequest) -> Response:
+        return await relay(request, "/login", json=credentials.model_dump())
 
     @app.get("/.well-known/jwks.json", tags=["tokens"], summary="The node's public keys")
     async def jwks(request: Request) -> Response:

@@ -83,7 +83,13 @@ class IdempotentConsumer:
         while True:
             consumer = create_group_consumer(self.bootstrap_servers, self.name)
             consumer.subscribe(self.topics, listener=_RewindOnFirstAssignment(consumer, rewind))
-            await consumer.start()
+            try:
+                await consumer.start()
+            except Exception as error:
+                log.warning("cannot join the consumer group yet",
+                            extra={"consumer": self.name, "error": repr(error)})
+                await asyncio.sleep(2.0)
+                continue
             try:
                 await self._consume(consumer)
             except _LogReplaced:

@@ -1,10 +1,10 @@
-"""Names every service speaks: tiers, zones, roles, and the identity events' payloads."""
+"""Names every service speaks: tiers, zones, roles, the token exchange, identity events."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import EventData
 
@@ -31,6 +31,22 @@ class Role(StrEnum):
     data_operator = "data_operator"
     auditor = "auditor"
     node_admin = "node_admin"
+
+
+class LoginRequest(BaseModel):
+    """Staff login at the gateway, answered by the identity service."""
+
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TokenResponse(BaseModel):
+    """RFC 6749 §5.1 access token response, from the identity service via the gateway."""
+
+    access_token: str = Field(description="A JWT (ES256) to send as `Authorization: Bearer`.")
+    token_type: str = Field("Bearer", description="Always Bearer.")
+    expires_in: int = Field(description="Seconds until the token expires.")
 
 
 class NodeInitialized(EventData):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,6 +15,7 @@ from shared.logs import request_id_var
 from shared.problems import problem_body
 
 REQUEST_ID_HEADER = "x-request-id"
+access_log = logging.getLogger("govshare.access")
 
 
 class RequestIdMiddleware:
@@ -27,9 +30,13 @@ class RequestIdMiddleware:
             return
         request_id = _header(scope, REQUEST_ID_HEADER) or uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        began = time.perf_counter()
+        status = 500
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", [])
                            if k.lower() != REQUEST_ID_HEADER.encode()]
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
@@ -39,6 +46,8 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            access_log.info("%s %s %s", scope["method"], scope["path"], status, extra={
+                "status": status, "duration_ms": round(1000 * (time.perf_counter() - began), 2)})
             request_id_var.reset(token)
 
 

@@ -114,19 +114,6 @@ class UserPublic(BaseModel):
     created_at: datetime
 
 
-class LoginRequest(Strict):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
-
-
-class TokenResponse(BaseModel):
-    """RFC 6749 §5.1 access token response."""
-
-    access_token: str
-    token_type: str = "Bearer"
-    expires_in: int = Field(description="Seconds until the token expires.")
-
-
 class Whoami(BaseModel):
     subject: str
     kind: str

@@ -13,13 +13,16 @@ from services.authorization import token_issuer
 from services.authorization.deps import SessionDep, SettingsDep
 from services.authorization.exceptions import InvalidClient, UnsupportedGrant
 from services.authorization.node_keys import published_jwks
-from services.authorization.schemas import LoginRequest, TokenResponse, Whoami
+from services.authorization.schemas import Whoami
 from shared.auth import CurrentPrincipal
+from shared.contracts import LoginRequest, TokenResponse
 
 router = APIRouter(tags=["tokens"])
 
 
-@router.post("/token", response_model=TokenResponse,
+# /token, /login and /jwks are reached through the gateway's /oauth/token, /auth/login and
+# /.well-known/jwks.json, which document them; hidden here so /api/authorization/… does not.
+@router.post("/token", response_model=TokenResponse, include_in_schema=False,
              summary="OAuth2 client-credentials grant for department systems (RFC 6749 §4.4)")
 async def client_credentials_token(
     request: Request,
@@ -53,14 +56,16 @@ def _client_credentials(
     return client_id, client_secret
 
 
-@router.post("/login", response_model=TokenResponse, summary="Staff login with a password")
+@router.post("/login", response_model=TokenResponse, include_in_schema=False,
+             summary="Staff login with a password")
 async def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenResponse:
     token = await token_issuer.token_for_user(
         session, body.username, body.password, settings.token_ttl_seconds)
     return TokenResponse(access_token=token, expires_in=settings.token_ttl_seconds)
 
 
-@router.get("/jwks", summary="The node's public signing keys (JWKS, RFC 7517)")
+@router.get("/jwks", include_in_schema=False,
+            summary="The node's public signing keys (JWKS, RFC 7517)")
 async def jwks(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     return await published_jwks(session, timedelta(seconds=settings.retired_key_grace_seconds))
 
