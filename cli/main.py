@@ -24,6 +24,7 @@ from services.authorization import directory
 from services.authorization.node_keys import init_node, local_node
 from services.authorization.schemas import ClientCreate, DepartmentCreate, NodeInit, UserCreate
 from shared.contracts import Role, Tier, Zone
+from shared.pagination import PageParams
 from shared.problems import ProblemError
 
 app = typer.Typer(help="Operate a govshare node.", no_args_is_help=True,
@@ -139,7 +140,6 @@ def department_add(
 @department_app.command("list")
 def department_list() -> None:
     """List registered departments."""
-    from shared.pagination import PageParams
 
     async def action(database_url: str) -> None:
         async with identity_session(CliSettings(), database_url) as (session, _):

@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -164,14 +163,3 @@ class IdempotentConsumer:
                 return False
             await handler(session, envelope)
         return True
-
-    async def has_processed(self, event_id: object) -> bool:
-        """Whether this consumer has applied the event with that id."""
-        async with self.sessions() as session:
-            found = await session.scalar(
-                select(processed_event.c.event_id).where(
-                    processed_event.c.consumer == self.name,
-                    processed_event.c.event_id == event_id,
-                )
-            )
-        return found is not None

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
 
 
 def asyncpg_url(url: str) -> str:
@@ -56,9 +55,3 @@ async def ping(engine: AsyncEngine) -> dict[str, str]:
     async with engine.connect() as connection:
         version = await connection.scalar(text("show server_version"))
     return {"version": str(version)}
-
-
-class Base(DeclarativeBase):
-    """Declarative base for one service's models (each service subclasses its own)."""
-
-    __abstract__ = True

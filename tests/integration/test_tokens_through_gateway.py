@@ -166,3 +166,18 @@ async def test_staff_login_with_wrong_password_is_401(gateway: httpx.AsyncClient
                                                        "password": "whatever it is"})
     assert response.status_code == 401
     assert response.json()["type"].endswith("/invalid-login")
+
+
+async def test_client_secrets_are_stored_only_as_hashes(
+    infrastructure: Infrastructure, make_client: SystemClientFactory
+) -> None:
+    client = await make_client()
+    engine = create_engine(infrastructure.database_url, schema="authorization")
+    try:
+        async with engine.connect() as connection:
+            row = (await connection.execute(
+                text("select * from client where client_id = :id"),
+                {"id": client["client_id"]})).one()
+    finally:
+        await engine.dispose()
+    assert client["client_secret"] not in " ".join(str(value) for value in row)
