@@ -66,15 +66,15 @@ def up() -> None:
     """Run the whole node (what `make run` calls) until Ctrl-C."""
     settings = CliSettings()
 
-    def ensure_node(database_url: str) -> str:
-        async def action() -> str:
+    def ensure_node(database_url: str) -> tuple[str, str]:
+        async def action() -> tuple[str, str]:
             async with identity_session(settings, database_url) as (session, outbox):
                 node = await local_node(session)
                 if node is None:
                     node, _, _ = await init_node(session, outbox, DEFAULT_NODE)
                     console.print(f"[yellow]![/] node not initialised; started as {node.id} "
                                   "(change it with `govshare node init`)")
-                return node.id
+                return node.id, node.zone
         return asyncio.run(action())
 
     raise typer.Exit(run_node(settings, console, ensure_node))

@@ -22,7 +22,7 @@ from cli.embedded import EmbeddedBroker, EmbeddedPostgres, wait_for_port
 from cli.settings import CliSettings
 
 # Every backend service of a node, in start order. New services join this list.
-SERVICES = ["authorization"]
+SERVICES = ["authorization", "catalog"]
 
 
 @dataclass
@@ -53,10 +53,12 @@ class Node:
             self.console.print(f"[green]✓[/] embedded broker on {bootstrap} (memory storage)")
         return database_url, bootstrap
 
-    def start_processes(self, database_url: str, bootstrap: str, node_id: str) -> None:
+    def start_processes(self, database_url: str, bootstrap: str, node: tuple[str, str]) -> None:
         urls = self.service_urls()
+        node_id, zone = node
         env = dict(os.environ, DATABASE_URL=database_url, KAFKA_BOOTSTRAP_SERVERS=bootstrap,
-                   GOVSHARE_NODE_ID=node_id, GOVSHARE_JWKS_URL=f"{urls['authorization']}/jwks",
+                   GOVSHARE_NODE_ID=node_id, GOVSHARE_NODE_ZONE=zone,
+                   GOVSHARE_JWKS_URL=f"{urls['authorization']}/jwks",
                    GOVSHARE_SERVICES=json.dumps(urls))
         for name, url in urls.items():
             port = int(url.rsplit(":", 1)[1])
@@ -110,9 +112,9 @@ def run_node(settings: CliSettings, console: Console, ensure_node: object) -> in
     node = Node(settings=settings, console=console)
     try:
         database_url, bootstrap = node.start_infrastructure()
-        node_id = ensure_node(database_url)  # type: ignore[operator]
-        node.start_processes(database_url, bootstrap, node_id)
-        console.print(f"[bold green]govshare node {node_id} is up[/]: "
+        node_id, zone = ensure_node(database_url)  # type: ignore[operator]
+        node.start_processes(database_url, bootstrap, (node_id, zone))
+        console.print(f"[bold green]govshare node {node_id} ({zone}) is up[/]: "
                       f"http://{settings.host}:{settings.gateway_port} "
                       f"(API docs at /docs, health at /health). Ctrl-C stops it.")
         return node.watch()

@@ -57,23 +57,25 @@ def node(infrastructure: Infrastructure) -> Iterator[RunningNode]:
     """The authorization service and the gateway, each a real uvicorn process."""
     import json
 
-    authorization_port, gateway_port = free_port(), free_port()
+    authorization_port, catalog_port, gateway_port = free_port(), free_port(), free_port()
     authorization_url = f"http://127.0.0.1:{authorization_port}"
+    service_urls = {"authorization": authorization_url,
+                    "catalog": f"http://127.0.0.1:{catalog_port}"}
     env = dict(os.environ, DATABASE_URL=infrastructure.database_url,
                KAFKA_BOOTSTRAP_SERVERS=infrastructure.bootstrap_servers,
                GOVSHARE_NODE_ID="test-node", GOVSHARE_JWKS_URL=f"{authorization_url}/jwks",
-               GOVSHARE_SERVICES=json.dumps({"authorization": authorization_url}),
+               GOVSHARE_SERVICES=json.dumps(service_urls),
                GOVSHARE_RATE_LIMIT_PER_SECOND="50", GOVSHARE_RATE_LIMIT_BURST="100",
                GOVSHARE_MAX_BODY_BYTES="65536")
     logs = infrastructure.workdir
     processes = [
         _spawn("services.authorization.app:create_app", authorization_port, env,
                logs / "authorization.log"),
+        _spawn("services.catalog.app:create_app", catalog_port, env, logs / "catalog.log"),
         _spawn("gateway.app:create_app", gateway_port, env, logs / "gateway.log"),
     ]
     try:
-        yield RunningNode(f"http://127.0.0.1:{gateway_port}",
-                          {"authorization": authorization_url})
+        yield RunningNode(f"http://127.0.0.1:{gateway_port}", service_urls)
     finally:
         for process in processes:
             process.terminate()

@@ -32,3 +32,40 @@ def department(region: str = "320100", tier: str = "municipal") -> dict[str, str
 
 def username() -> str:
     return "u" + "".join(random.choices(string.ascii_lowercase + string.digits, k=10))
+
+
+def population_entry(name: str | None = None) -> dict[str, object]:
+    """A base population resource (人口基础信息) as a provider declares it."""
+    return {
+        "classification": {"top": "base", "item": "01", "category": "001"},
+        "name": name or f"常住人口基础信息{random.randint(100_000, 999_999)}",
+        "abstract": "本市常住人口的姓名、公民身份号码、性别、民族、出生日期、户籍地址等基础信息。",
+        "format": {"kind": "database", "sub_format": "postgresql"},
+        "items": [
+            {"name": "姓名", "code": "XM", "data_type": "C", "length": 50,
+             "is_base_item": True, "share_type": "unconditional"},
+            {"name": "公民身份号码", "code": "GMSFHM", "data_type": "C", "length": 18,
+             "identifies_subject": True, "is_base_item": True, "share_type": "unconditional"},
+            {"name": "出生日期", "code": "CSRQ", "data_type": "D", "is_base_item": True,
+             "share_type": "unconditional"},
+        ],
+        "share": {"type": "unconditional", "channel": "platform",
+                  "methods": ["online_query", "bulk_download"]},
+        "update_cycle": "daily",
+    }
+
+
+def theme_entry(share: dict[str, object]) -> dict[str, object]:
+    """A theme resource (社会保障) with the given share attributes."""
+    return {
+        "classification": {"top": "theme", "item": "03", "category": "002"},
+        "name": f"城镇职工养老保险参保信息{random.randint(100_000, 999_999)}",
+        "abstract": "参保人员的参保状态、缴费基数和缴费记录。",
+        "format": {"kind": "service_api", "sub_format": "json"},
+        "items": [{"name": "公民身份号码", "code": "GMSFHM", "data_type": "C", "length": 18,
+                   "identifies_subject": True, "share_type": "conditional"},
+                  {"name": "缴费基数", "code": "JFJS", "data_type": "Y",
+                   "share_type": "conditional"}],
+        "share": share,
+        "update_cycle": "monthly",
+    }

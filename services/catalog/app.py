@@ -1,0 +1,31 @@
+"""App factory of the catalog service.
+
+Run with `uvicorn services.catalog.app:create_app --factory`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.catalog import router
+from services.catalog.departments import HANDLERS
+from services.catalog.settings import CatalogSettings
+from shared.runtime import ServiceRuntime, create_service_app
+
+SERVICE = "catalog"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: CatalogSettings | None = None) -> FastAPI:
+    settings = settings or CatalogSettings()
+    runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations_dir=MIGRATIONS,
+                             handlers=HANDLERS)
+    return create_service_app(
+        title="govshare catalog",
+        description="The resource catalog (目录): entries with the 13 elements of the 2017 "
+                    "guide, rules C1–C5, versions and lifecycle (SPEC §3).",
+        runtime=runtime,
+        routers=[router.router],
+    )

@@ -1,0 +1,34 @@
+"""Domain errors of the catalog service, each already a problem response."""
+
+from __future__ import annotations
+
+from shared.problems import Conflict, Forbidden, NotFound, Unprocessable
+
+
+class RuleViolation(Unprocessable):
+    """An entry breaks a catalog rule; names the field, the rule and the article."""
+
+    slug, title = "catalog-rule-violation", "The entry breaks a catalog rule"
+
+    def __init__(self, detail: str, *, field: str, rule: str, article: str) -> None:
+        super().__init__(detail, field=field, rule=rule, article=article)
+
+
+class UnknownProvider(Unprocessable):
+    slug, title = "unknown-provider", "The providing department is not registered"
+
+
+class EntryNotFound(NotFound):
+    slug, title = "entry-not-found", "No such catalog entry"
+
+
+class EntryNameTaken(Conflict):
+    slug, title = "entry-name-taken", "The provider already has an entry of this name"
+
+
+class IllegalTransition(Conflict):
+    slug, title = "illegal-transition", "The entry cannot make this change in its state"
+
+
+class NotTheProvidersEditor(Forbidden):
+    slug, title = "not-providers-editor", "Only the provider's catalog editors may do this"

@@ -1,0 +1,70 @@
+"""Tables of the catalog service (schema `catalog`)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Department(Base):
+    """Read model of identity's departments, kept from identity events."""
+
+    __tablename__ = "department"
+
+    credit_code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    tier: Mapped[str] = mapped_column(String(20))
+    region_code: Mapped[str] = mapped_column(String(6))
+
+
+class CodeSequence(Base):
+    """Last back-segment number handed out per front segment; numbers are never reused."""
+
+    __tablename__ = "code_sequence"
+
+    front_segment: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer)
+
+
+class Entry(Base):
+    """The current state of a catalog entry."""
+
+    __tablename__ = "entry"
+    __table_args__ = (UniqueConstraint("provider", "name", name="uq_entry_provider_name"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    provider: Mapped[str] = mapped_column(ForeignKey("department.credit_code"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now(), onupdate=func.now())
+
+
+class EntryVersion(Base):
+    """Every change of an entry, with who, when and why (C6)."""
+
+    __tablename__ = "entry_version"
+
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("entry.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(12))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    changed_by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())

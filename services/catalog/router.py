@@ -1,0 +1,118 @@
+"""Catalog REST API: departments compile, publish, maintain and read their entries."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.catalog import entries
+from services.catalog.deps import OutboxDep, SessionDep, SettingsDep
+from services.catalog.exceptions import EntryNotFound, NotTheProvidersEditor
+from services.catalog.models import Entry
+from services.catalog.schemas import EntryChange, EntryPublic, EntryVersionPublic, Withdrawal
+from shared.auth import CurrentPrincipal
+from shared.contracts import Role
+from shared.contracts.catalog import EntrySpec, EntryStatus
+from shared.pagination import Page, PageDep
+from shared.problems import Unprocessable
+from shared.tokens import TokenClaims
+
+router = APIRouter(prefix="/entries", tags=["entries"])
+
+Front = Annotated[str, Path(pattern=r"^[0-9]+$", description="Front segment of the code.")]
+Number = Annotated[str, Path(pattern=r"^[0-9]{6}$", description="Six-digit back segment.")]
+
+
+def _editor_department(principal: TokenClaims) -> str:
+    if not principal.department or not principal.has_role(Role.catalog_editor):
+        raise NotTheProvidersEditor("Cataloguing needs a department's catalog_editor role.",
+                                    required_roles=[Role.catalog_editor])
+    return principal.department
+
+
+async def _editable(session: AsyncSession, code: str, principal: TokenClaims) -> Entry:
+    entry = await entries.get_entry(session, code, for_update=True)
+    if entry.provider != _editor_department(principal):
+        raise NotTheProvidersEditor("Only the providing department's catalog editors change "
+                                    "its entries.")
+    return entry
+
+
+async def _public(session: AsyncSession, entry: Entry, node: str) -> EntryPublic:
+    shown = await entries.snapshot(session, entry, node)
+    return EntryPublic(**shown.model_dump(), created_at=entry.created_at,
+                       updated_at=entry.updated_at)
+
+
+@router.post("", response_model=EntryPublic, status_code=status.HTTP_201_CREATED,
+             summary="Catalogue a resource as a draft of the caller's department")
+async def create_entry(body: EntrySpec, principal: CurrentPrincipal, session: SessionDep,
+                       settings: SettingsDep) -> EntryPublic:
+    entry = await entries.create_draft(session, body, provider=_editor_department(principal),
+                                       actor=principal.sub, zone=settings.node_zone)
+    return await _public(session, entry, settings.node_id)
+
+
+@router.get("", response_model=Page[EntryPublic], summary="List entries the caller may see")
+async def list_entries(principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep,
+                       page: PageDep, provider: str | None = None,
+                       entry_status: EntryStatus | None = None) -> dict[str, object]:
+    items, total = await entries.list_entries(session, page, viewer_department=principal.department,
+                                              provider=provider, status=entry_status)
+    shown = [await _public(session, entry, settings.node_id) for entry in items]
+    return {"items": shown, "total": total, **page.model_dump()}
+
+
+@router.get("/{front}/{number}", response_model=EntryPublic, summary="One entry by its code")
+async def get_entry(front: Front, number: Number, principal: CurrentPrincipal,
+                    session: SessionDep, settings: SettingsDep) -> EntryPublic:
+    entry = await entries.get_entry(session, f"{front}/{number}")
+    if entry.status == EntryStatus.draft and entry.provider != principal.department:
+        raise EntryNotFound(f"No catalog entry has code {front}/{number}.")  # drafts stay home
+    return await _public(session, entry, settings.node_id)
+
+
+@router.put("/{front}/{number}", response_model=EntryPublic,
+            summary="Change an entry's declaration (a new version)")
+async def update_entry(front: Front, number: Number, body: EntryChange,
+                       principal: CurrentPrincipal, session: SessionDep, outbox: OutboxDep,
+                       settings: SettingsDep) -> EntryPublic:
+    entry = await _editable(session, f"{front}/{number}", principal)
+    if entry.status == EntryStatus.published and not body.reason:
+        raise Unprocessable("Changing a published entry needs a reason (C6).", field="reason")
+    spec = EntrySpec.model_validate(body.model_dump(exclude={"reason"}))
+    await entries.update_entry(session, outbox, entry, spec, actor=principal.sub,
+                               reason=body.reason, zone=settings.node_zone)
+    return await _public(session, entry, settings.node_id)
+
+
+@router.post("/{front}/{number}/publish", response_model=EntryPublic,
+             summary="Publish a draft: other departments can find and request it")
+async def publish_entry(front: Front, number: Number, principal: CurrentPrincipal,
+                        session: SessionDep, outbox: OutboxDep,
+                        settings: SettingsDep) -> EntryPublic:
+    entry = await _editable(session, f"{front}/{number}", principal)
+    await entries.publish_entry(session, outbox, entry, actor=principal.sub)
+    return await _public(session, entry, settings.node_id)
+
+
+@router.post("/{front}/{number}/withdraw", response_model=EntryPublic,
+             summary="Withdraw a published entry (its code is never reused)")
+async def withdraw_entry(front: Front, number: Number, body: Withdrawal,
+                         principal: CurrentPrincipal, session: SessionDep, outbox: OutboxDep,
+                         settings: SettingsDep) -> EntryPublic:
+    entry = await _editable(session, f"{front}/{number}", principal)
+    await entries.withdraw_entry(session, outbox, entry, actor=principal.sub, reason=body.reason)
+    return await _public(session, entry, settings.node_id)
+
+
+@router.get("/{front}/{number}/versions", response_model=list[EntryVersionPublic],
+            summary="Every version of an entry: who changed it, when and why")
+async def entry_versions(front: Front, number: Number, principal: CurrentPrincipal,
+                         session: SessionDep) -> list[object]:
+    entry = await entries.get_entry(session, f"{front}/{number}")
+    if entry.status == EntryStatus.draft and entry.provider != principal.department:
+        raise EntryNotFound(f"No catalog entry has code {front}/{number}.")
+    return list(await entries.versions_of(session, entry))

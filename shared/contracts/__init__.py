@@ -1,0 +1,32 @@
+"""Contracts every service speaks: enums, HTTP schemas that cross a service boundary, and
+event payloads, one module per domain. Identity names are re-exported here."""
+
+from shared.contracts.identity import (
+    ClientCreated,
+    ClientRevoked,
+    DepartmentRegistered,
+    DepartmentUpdated,
+    LoginRequest,
+    NodeInitialized,
+    Role,
+    Tier,
+    TokenResponse,
+    UserAdded,
+    UserUpdated,
+    Zone,
+)
+
+__all__ = [
+    "ClientCreated",
+    "ClientRevoked",
+    "DepartmentRegistered",
+    "DepartmentUpdated",
+    "LoginRequest",
+    "NodeInitialized",
+    "Role",
+    "Tier",
+    "TokenResponse",
+    "UserAdded",
+    "UserUpdated",
+    "Zone",
+]

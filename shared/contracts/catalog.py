@@ -1,0 +1,240 @@
+"""The catalog entry as every service sees it (SPEC §3: the 13 elements of the 2017 guide).
+
+The same model is the body of the catalog API and the snapshot carried by catalog events, so
+the authorization, exchange and evaluation services never call back for an entry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.events import EventData
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+CodeSegment = Annotated[str, StringConstraints(pattern=r"^[0-9]+$")]
+
+
+class TopClass(StrEnum):
+    """信息资源分类, 类: base 基础 (1), theme 主题 (2), department 部门 (3)."""
+
+    base = "base"
+    theme = "theme"
+    department = "department"
+
+
+TOP_CLASS_DIGIT = {TopClass.base: "1", TopClass.theme: "2", TopClass.department: "3"}
+
+
+class BaseSubject(StrEnum):
+    """The five base resources (基础信息资源) and their 项 codes [51 §10, JS §11]."""
+
+    population = "01"  # 人口
+    legal_entity = "02"  # 法人单位
+    natural_resources = "03"  # 自然资源和空间地理
+    social_credit = "04"  # 社会信用
+    electronic_licence = "05"  # 电子证照
+
+
+class Classification(BaseModel):
+    """类/项/目/细目: the front segment of the resource code is built from it."""
+
+    model_config = ConfigDict(extra="forbid")
+    top: TopClass
+    item: Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")] = Field(
+        description="项, two digits; for base resources one of BaseSubject.")
+    category: Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$")] | None = Field(
+        None, description="目, three digits.")
+    subcategory: CodeSegment | None = Field(None, description="细目, any number of digits.")
+
+    @property
+    def front_segment(self) -> str:
+        parts = [TOP_CLASS_DIGIT[self.top], self.item, self.category or "", self.subcategory or ""]
+        return "".join(parts)
+
+
+class FormatKind(StrEnum):
+    """信息资源格式."""
+
+    electronic_document = "electronic_document"
+    spreadsheet = "spreadsheet"
+    database = "database"
+    image = "image"
+    streaming_media = "streaming_media"
+    self_describing = "self_describing"
+    service_api = "service_api"
+
+
+class ResourceFormat(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: FormatKind
+    sub_format: Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)] | None = (
+        Field(None, examples=["pdf", "ofd", "xlsx", "json"]))
+
+
+class DataType(StrEnum):
+    """The guide's data-type codes."""
+
+    C = "C"  # string
+    N = "N"  # numeric
+    Y = "Y"  # currency
+    D = "D"  # date
+    T = "T"  # datetime
+    L = "L"  # logical
+    M = "M"  # memo
+    G = "G"  # general / binary
+    B = "B"  # double
+    I = "I"  # integer  # noqa: E741
+    F = "F"  # float
+
+
+class ShareType(StrEnum):
+    """C1 [51 §9]."""
+
+    unconditional = "unconditional"
+    conditional = "conditional"
+    not_shared = "not_shared"
+
+
+class PermittedUse(StrEnum):
+    """C4 [51 §12, JS §15]."""
+
+    administrative_basis = "administrative_basis"  # 行政依据
+    work_reference = "work_reference"  # 工作参考
+    data_verification = "data_verification"  # 数据校核
+    business_collaboration = "business_collaboration"  # 业务协同
+
+
+class ShareMethod(StrEnum):
+    """C5 [51 §12]: how the platform delivers."""
+
+    system_integration = "system_integration"  # 系统对接
+    front_end_processor = "front_end_processor"  # 前置机共享
+    online_query = "online_query"  # 联机查询
+    bulk_download = "bulk_download"  # 批量下载
+
+
+class ShareChannel(StrEnum):
+    platform = "platform"
+    mail = "mail"
+    media = "media"
+
+
+class LegalBasisKind(StrEnum):
+    """C2 [51 §10(一)]: what may justify not sharing."""
+
+    law = "law"
+    administrative_regulation = "administrative_regulation"
+    central_policy = "central_policy"
+
+
+class UpdateCycle(StrEnum):
+    realtime = "realtime"
+    daily = "daily"
+    weekly = "weekly"
+    monthly = "monthly"
+    quarterly = "quarterly"
+    half_yearly = "half_yearly"
+    yearly = "yearly"
+    other = "other"
+
+
+class InfoItem(BaseModel):
+    """信息项."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Text = Field(examples=["公民身份号码"])
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,50}$")] = Field(
+        examples=["GMSFHM"])
+    data_type: DataType
+    length: int | None = Field(None, ge=1, le=1_000_000)
+    identifies_subject: bool = Field(False, description="Identifies the subject (e.g. ID no.).")
+    is_base_item: bool = Field(False, description="A base info item of a base resource (C3).")
+    share_type: ShareType
+
+
+class LegalBasis(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: LegalBasisKind
+    title: Text = Field(examples=["《中华人民共和国居民身份证法》第十三条"])
+
+
+class ShareAttributes(BaseModel):
+    """共享属性."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: ShareType
+    conditions: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = (
+        None)
+    permitted_uses: list[PermittedUse] = Field(default_factory=list)
+    legal_basis: LegalBasis | None = None
+    channel: ShareChannel = ShareChannel.platform
+    methods: list[ShareMethod] = Field(default_factory=list)
+
+
+class OpenAttributes(BaseModel):
+    """开放属性 [39 (五)]."""
+
+    model_config = ConfigDict(extra="forbid")
+    is_open: bool = False
+    conditions: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = (
+        None)
+
+
+class EntrySpec(BaseModel):
+    """What a provider declares about one information resource."""
+
+    model_config = ConfigDict(extra="forbid")
+    classification: Classification
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+    abstract: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                               max_length=4000)]
+    format: ResourceFormat
+    items: list[InfoItem] = Field(min_length=1, max_length=500)
+    share: ShareAttributes
+    open: OpenAttributes = Field(default_factory=OpenAttributes)
+    update_cycle: UpdateCycle
+    related_codes: list[str] = Field(default_factory=list, max_length=50)
+    classified: bool = Field(False, description="涉密: exists only on an internal-zone node.")
+
+
+class EntryStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+    withdrawn = "withdrawn"
+
+
+class EntrySnapshot(EntrySpec):
+    """An entry as stored: the spec plus what the platform assigns."""
+
+    model_config = ConfigDict(extra="ignore")
+    code: str = Field(description="信息资源代码: front segment / six-digit sequence.")
+    provider: str = Field(description="Provider's unified social credit code.")
+    provider_name: str
+    status: EntryStatus
+    version: int
+    node: str = Field(description="Node the entry is catalogued on.")
+    published_at: datetime | None = None
+
+
+class EntryEvent(EventData):
+    """Base of catalog entry events: the full snapshot and who changed it, why."""
+
+    entry: EntrySnapshot
+    changed_by: str
+    reason: str | None = None
+
+
+class EntryPublished(EntryEvent):
+    event_type = "catalog.entry.published.v1"
+
+
+class EntryUpdated(EntryEvent):
+    event_type = "catalog.entry.updated.v1"
+
+
+class EntryWithdrawn(EntryEvent):
+    event_type = "catalog.entry.withdrawn.v1"
