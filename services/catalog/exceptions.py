@@ -32,3 +32,7 @@ class IllegalTransition(Conflict):
 
 class NotTheProvidersEditor(Forbidden):
     slug, title = "not-providers-editor", "Only the provider's catalog editors may do this"
+
+
+class TriggerNotFound(NotFound):
+    slug, title = "trigger-not-found", "No such change trigger"

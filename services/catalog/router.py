@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog import entries
 from services.catalog.deps import OutboxDep, SessionDep, SettingsDep
+from services.catalog.diff import FieldChange, diff_specs
 from services.catalog.exceptions import EntryNotFound, NotTheProvidersEditor
 from services.catalog.models import Entry
 from services.catalog.schemas import EntryChange, EntryPublic, EntryVersionPublic, Withdrawal
@@ -40,6 +41,14 @@ async def _editable(session: AsyncSession, code: str, principal: TokenClaims) ->
     return entry
 
 
+async def _visible(session: AsyncSession, code: str, principal: TokenClaims) -> Entry:
+    """An entry the caller may read: drafts stay with their department (404 elsewhere)."""
+    entry = await entries.get_entry(session, code)
+    if entry.status == EntryStatus.draft and entry.provider != principal.department:
+        raise EntryNotFound(f"No catalog entry has code {code}.")
+    return entry
+
+
 async def _public(session: AsyncSession, entry: Entry, node: str) -> EntryPublic:
     shown = await entries.snapshot(session, entry, node)
     return EntryPublic(**shown.model_dump(), created_at=entry.created_at,
@@ -68,9 +77,7 @@ async def list_entries(principal: CurrentPrincipal, session: SessionDep, setting
 @router.get("/{front}/{number}", response_model=EntryPublic, summary="One entry by its code")
 async def get_entry(front: Front, number: Number, principal: CurrentPrincipal,
                     session: SessionDep, settings: SettingsDep) -> EntryPublic:
-    entry = await entries.get_entry(session, f"{front}/{number}")
-    if entry.status == EntryStatus.draft and entry.provider != principal.department:
-        raise EntryNotFound(f"No catalog entry has code {front}/{number}.")  # drafts stay home
+    entry = await _visible(session, f"{front}/{number}", principal)
     return await _public(session, entry, settings.node_id)
 
 
@@ -112,7 +119,20 @@ async def withdraw_entry(front: Front, number: Number, body: Withdrawal,
             summary="Every version of an entry: who changed it, when and why")
 async def entry_versions(front: Front, number: Number, principal: CurrentPrincipal,
                          session: SessionDep) -> list[object]:
-    entry = await entries.get_entry(session, f"{front}/{number}")
-    if entry.status == EntryStatus.draft and entry.provider != principal.department:
-        raise EntryNotFound(f"No catalog entry has code {front}/{number}.")
+    entry = await _visible(session, f"{front}/{number}", principal)
     return list(await entries.versions_of(session, entry))
+
+
+@router.get("/{front}/{number}/diff", response_model=list[FieldChange],
+            summary="What changed between two versions of an entry")
+async def entry_diff(front: Front, number: Number, principal: CurrentPrincipal,
+                     session: SessionDep,
+                     from_version: Annotated[int, Query(alias="from", ge=1)],
+                     to_version: Annotated[int, Query(alias="to", ge=1)]) -> list[FieldChange]:
+    entry = await _visible(session, f"{front}/{number}", principal)
+    by_number = {v.version: v for v in await entries.versions_of(session, entry)}
+    missing = [n for n in (from_version, to_version) if n not in by_number]
+    if missing:
+        raise EntryNotFound(f"Entry {entry.code} has no version {missing[0]}.",
+                            versions=sorted(by_number))
+    return diff_specs(by_number[from_version].spec, by_number[to_version].spec)

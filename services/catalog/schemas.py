@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -36,3 +38,56 @@ class EntryVersionPublic(BaseModel):
     changed_by: str
     reason: str | None
     changed_at: datetime
+
+
+class TriggerKind(StrEnum):
+    """What obliges a catalog update within 15 working days (C6)."""
+
+    law_revised = "law_revised"
+    functions_changed = "functions_changed"
+
+
+class TriggerCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    department: Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{18}$")] = Field(
+        description="Credit code of the department that must update its catalog.")
+    kind: TriggerKind
+    description: Reason = Field(examples=["《中华人民共和国户口登记条例》修订"])
+    occurred_on: date = Field(description="When the law or the functions changed.")
+
+
+class TriggerResolve(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: Reason
+
+
+class TriggerPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    department: str
+    kind: TriggerKind
+    description: str
+    occurred_on: date
+    due_on: date = Field(description="15 working days after occurred_on.")
+    calendar_basis: list[str] = Field(
+        description="Sources of the working days counted: loaded, library, weekday_fallback.")
+    recorded_by: str
+    recorded_at: datetime
+    resolved_at: datetime | None
+    resolution: str | None
+
+
+class ScheduleLoad(BaseModel):
+    """A year's State Council schedule (国务院办公厅关于…部分节假日安排的通知)."""
+
+    model_config = ConfigDict(extra="forbid")
+    holidays: list[date] = Field(description="Weekdays that are days off.", max_length=60)
+    adjusted_workdays: list[date] = Field(description="Weekend days that are working days.",
+                                          max_length=30)
+
+
+class ScheduleView(BaseModel):
+    year: int
+    basis: str = Field(description="loaded, library or weekday_fallback for this year.")
+    holidays: list[date]
+    adjusted_workdays: list[date]

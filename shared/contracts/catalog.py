@@ -6,7 +6,8 @@ the authorization, exchange and evaluation services never call back for an entry
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -238,3 +239,22 @@ class EntryUpdated(EntryEvent):
 
 class EntryWithdrawn(EntryEvent):
     event_type = "catalog.entry.withdrawn.v1"
+
+
+class TriggerRecorded(EventData):
+    """C6: a department must update its catalog by `due_on`."""
+
+    event_type = "catalog.trigger.recorded.v1"
+    trigger_id: uuid.UUID
+    department: str
+    kind: str
+    occurred_on: date
+    due_on: date
+
+
+class TriggerResolved(EventData):
+    event_type = "catalog.trigger.resolved.v1"
+    trigger_id: uuid.UUID
+    department: str
+    resolved_on: date
+    due_on: date

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from cli.database import identity_session
 from cli.settings import CliSettings
@@ -13,6 +15,7 @@ from services.authorization import directory
 from services.authorization.node_keys import init_node, local_node
 from services.authorization.schemas import NodeInit, UserCreate
 from shared.contracts import Role, Tier, Zone
+from shared.events import EventEnvelope, topic_for
 from tests import factories
 from tests.conftest import Infrastructure, RunningNode
 
@@ -79,3 +82,65 @@ async def client_token(gateway: httpx.AsyncClient, client: dict[str, str]) -> ht
     return await gateway.post("/oauth/token", data={
         "grant_type": "client_credentials", "client_id": client["client_id"],
         "client_secret": client["client_secret"]})
+
+
+async def find_event(bootstrap: str, event_type: str, key: str) -> EventEnvelope:
+    reader = AIOKafkaConsumer(topic_for(event_type), bootstrap_servers=bootstrap,
+                              auto_offset_reset="earliest", group_id=None)
+    await reader.start()
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                batch = await reader.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        envelope = EventEnvelope.model_validate_json(record.value)
+                        if envelope.type == event_type and envelope.key == key:
+                            return envelope
+    finally:
+        await reader.stop()
+
+
+ENTRIES = "/api/catalog/entries"
+Editor = Callable[[], Awaitable[dict[str, str]]]
+
+
+@pytest.fixture
+def new_editor(gateway: httpx.AsyncClient, admin_token: str) -> Editor:
+    """Registers a department and returns a catalog editor system's token for it."""
+
+    async def make() -> dict[str, str]:
+        department = factories.department()
+        registered = await gateway.post("/api/authorization/departments", json=department,
+                                        headers=bearer(admin_token))
+        assert registered.status_code == 201
+        client = (await gateway.post("/api/authorization/clients", headers=bearer(admin_token),
+                                     json={"name": "目录编制系统", "roles": ["catalog_editor"],
+                                           "department": department["credit_code"]})).json()
+        token = (await client_token(gateway, client)).json()["access_token"]
+        await _wait_until_catalog_knows(gateway, token)
+        return {**department, "token": token}
+
+    return make
+
+
+async def _wait_until_catalog_knows(gateway: httpx.AsyncClient, token: str) -> None:
+    """The catalog learns departments from identity events: wait for this one to arrive."""
+    probe = factories.population_entry()
+    async with asyncio.timeout(30):
+        while True:
+            response = await gateway.post(ENTRIES, json=probe, headers=bearer(token))
+            if response.status_code == 201:
+                return
+            assert response.json()["type"].endswith("/unknown-provider"), response.text
+            await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+async def editor(new_editor: Editor) -> dict[str, str]:
+    return await new_editor()
+
+
+async def create(gateway: httpx.AsyncClient, editor: dict[str, str],
+                 body: dict[str, object]) -> httpx.Response:
+    return await gateway.post(ENTRIES, json=body, headers=bearer(editor["token"]))

@@ -4,58 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
 
 import httpx
-import pytest
 
 from tests import factories
-from tests.integration.conftest import bearer, client_token
-from tests.integration.test_identity_events import _find_event
-
-ENTRIES = "/api/catalog/entries"
-Editor = Callable[[], Awaitable[dict[str, str]]]
-
-
-@pytest.fixture
-def new_editor(gateway: httpx.AsyncClient, admin_token: str) -> Editor:
-    """Registers a department and returns a catalog editor system's token for it."""
-
-    async def make() -> dict[str, str]:
-        department = factories.department()
-        registered = await gateway.post("/api/authorization/departments", json=department,
-                                        headers=bearer(admin_token))
-        assert registered.status_code == 201
-        client = (await gateway.post("/api/authorization/clients", headers=bearer(admin_token),
-                                     json={"name": "目录编制系统", "roles": ["catalog_editor"],
-                                           "department": department["credit_code"]})).json()
-        token = (await client_token(gateway, client)).json()["access_token"]
-        await _wait_until_catalog_knows(gateway, token)
-        return {**department, "token": token}
-
-    return make
-
-
-async def _wait_until_catalog_knows(gateway: httpx.AsyncClient, token: str) -> None:
-    """The catalog learns departments from identity events: wait for this one to arrive."""
-    probe = factories.population_entry()
-    async with asyncio.timeout(30):
-        while True:
-            response = await gateway.post(ENTRIES, json=probe, headers=bearer(token))
-            if response.status_code == 201:
-                return
-            assert response.json()["type"].endswith("/unknown-provider"), response.text
-            await asyncio.sleep(0.2)
-
-
-@pytest.fixture
-async def editor(new_editor: Editor) -> dict[str, str]:
-    return await new_editor()
-
-
-async def create(gateway: httpx.AsyncClient, editor: dict[str, str],
-                 body: dict[str, object]) -> httpx.Response:
-    return await gateway.post(ENTRIES, json=body, headers=bearer(editor["token"]))
+from tests.integration.conftest import ENTRIES, Editor, bearer, create, find_event
 
 
 async def test_a_draft_gets_a_platform_assigned_code(
@@ -219,7 +172,7 @@ async def test_publishing_announces_the_full_snapshot(
 ) -> None:
     code = (await create(gateway, editor, factories.population_entry())).json()["code"]
     await gateway.post(f"{ENTRIES}/{code}/publish", headers=bearer(editor["token"]))
-    event = await _find_event(infrastructure.bootstrap_servers,  # type: ignore[attr-defined]
+    event = await find_event(infrastructure.bootstrap_servers,  # type: ignore[attr-defined]
                               "catalog.entry.published.v1", code)
     assert event.data["entry"]["provider_name"] == editor["name"]
     assert [i["code"] for i in event.data["entry"]["items"]] == ["XM", "GMSFHM", "CSRQ"]

@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
-from aiokafka import AIOKafkaConsumer
 
 from shared.contracts import DepartmentRegistered
-from shared.events import EventEnvelope, topic_for
 from tests import factories
 from tests.conftest import Infrastructure
-from tests.integration.conftest import bearer
-
-
-async def _find_event(bootstrap: str, event_type: str, key: str) -> EventEnvelope:
-    reader = AIOKafkaConsumer(topic_for(event_type), bootstrap_servers=bootstrap,
-                              auto_offset_reset="earliest", group_id=None)
-    await reader.start()
-    try:
-        async with asyncio.timeout(30):
-            while True:
-                batch = await reader.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for record in records:
-                        envelope = EventEnvelope.model_validate_json(record.value)
-                        if envelope.type == event_type and envelope.key == key:
-                            return envelope
-    finally:
-        await reader.stop()
+from tests.integration.conftest import bearer, find_event
 
 
 async def test_registered_department_is_published_with_its_payload(
@@ -39,7 +18,7 @@ async def test_registered_department_is_published_with_its_payload(
                                   headers=bearer(admin_token))
     assert response.status_code == 201
 
-    event = await _find_event(infrastructure.bootstrap_servers,
+    event = await find_event(infrastructure.bootstrap_servers,
                               DepartmentRegistered.event_type, body["credit_code"])
 
     assert event.source.service == "authorization"
@@ -55,6 +34,6 @@ async def test_revoked_client_is_published(
                                         "department": department["credit_code"]})).json()
     await gateway.post(f"/api/authorization/clients/{created['client_id']}/revoke",
                        json={"reason": "密钥泄露"}, headers=bearer(admin_token))
-    event = await _find_event(infrastructure.bootstrap_servers, "identity.client.revoked.v1",
+    event = await find_event(infrastructure.bootstrap_servers, "identity.client.revoked.v1",
                               created["client_id"])
     assert event.data["reason"] == "密钥泄露"

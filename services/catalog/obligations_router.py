@@ -1,0 +1,105 @@
+"""C6 change triggers and the working-day calendar they are counted with."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, status
+
+from services.catalog import triggers
+from services.catalog.deps import OutboxDep, SessionDep
+from services.catalog.exceptions import NotTheProvidersEditor
+from services.catalog.models import ChangeTrigger
+from services.catalog.schemas import (
+    ScheduleLoad,
+    ScheduleView,
+    TriggerCreate,
+    TriggerPublic,
+    TriggerResolve,
+)
+from shared.auth import CurrentPrincipal, require_role
+from shared.contracts import Role
+from shared.pagination import Page, PageDep
+from shared.problems import Unprocessable
+from shared.tokens import TokenClaims
+from shared.workdays import HolidaySchedule
+
+router = APIRouter()
+Year = Annotated[int, Path(ge=2004, le=2100)]
+
+
+def _may_act_for(principal: TokenClaims, department: str) -> None:
+    """The competent authority (node admin) or the department's own catalog editors."""
+    if principal.has_role(Role.node_admin):
+        return
+    if principal.department == department and principal.has_role(Role.catalog_editor):
+        return
+    raise NotTheProvidersEditor("Only the competent authority or the department's catalog "
+                                "editors may do this.")
+
+
+@router.post("/triggers", response_model=TriggerPublic, status_code=status.HTTP_201_CREATED,
+             tags=["change triggers"], summary="Record a change that obliges a catalog update "
+             "within 15 working days (C6)")
+async def record_trigger(body: TriggerCreate, principal: CurrentPrincipal, session: SessionDep,
+                         outbox: OutboxDep) -> ChangeTrigger:
+    _may_act_for(principal, body.department)
+    return await triggers.record_trigger(
+        session, outbox, department=body.department, kind=body.kind,
+        description=body.description, occurred_on=body.occurred_on, actor=principal.sub)
+
+
+@router.post("/triggers/{trigger_id}/resolve", response_model=TriggerPublic,
+             tags=["change triggers"], summary="Mark a trigger met: the catalog was updated")
+async def resolve_trigger(trigger_id: uuid.UUID, body: TriggerResolve,
+                          principal: CurrentPrincipal, session: SessionDep,
+                          outbox: OutboxDep) -> ChangeTrigger:
+    trigger = await session.get(ChangeTrigger, trigger_id)
+    if trigger is not None:
+        _may_act_for(principal, trigger.department)
+    return await triggers.resolve_trigger(session, outbox, trigger_id, actor=principal.sub,
+                                          note=body.note)
+
+
+@router.get("/triggers", response_model=Page[TriggerPublic], tags=["change triggers"],
+            summary="Change triggers, per department; `overdue=true` lists the late ones")
+async def list_triggers(
+    principal: CurrentPrincipal, session: SessionDep, page: PageDep,
+    department: str | None = None,
+    overdue: Annotated[bool, Query(description="Only unresolved triggers past due.")] = False,
+    as_of: Annotated[date | None, Query(description="Judge overdue on this day.")] = None,
+) -> dict[str, object]:
+    items, total = await triggers.list_triggers(
+        session, page, department=department,
+        overdue_on=(as_of or date.today()) if overdue else None)
+    return {"items": items, "total": total, **page.model_dump()}
+
+
+@router.put("/calendar/{year}", response_model=ScheduleView, tags=["calendar"],
+            dependencies=[Depends(require_role(Role.node_admin))],
+            summary="Load a year's holiday schedule (competent authority)")
+async def load_schedule(year: Year, body: ScheduleLoad, principal: CurrentPrincipal,
+                        session: SessionDep) -> ScheduleView:
+    try:
+        schedule = HolidaySchedule(year=year, holidays=frozenset(body.holidays),
+                                   adjusted_workdays=frozenset(body.adjusted_workdays))
+    except ValueError as error:
+        raise Unprocessable(str(error), field="body") from error
+    await triggers.load_schedule(session, schedule, principal.sub)
+    return await view_schedule(year, principal, session)
+
+
+@router.get("/calendar/{year}", response_model=ScheduleView, tags=["calendar"],
+            summary="The working-day calendar of a year and where it comes from")
+async def view_schedule(year: Year, principal: CurrentPrincipal,
+                        session: SessionDep) -> ScheduleView:
+    calendar = await triggers.working_calendar(session)
+    days = [date(year, 1, 1) + timedelta(days=i)
+            for i in range((date(year + 1, 1, 1) - date(year, 1, 1)).days)]
+    return ScheduleView(
+        year=year, basis=calendar.basis(date(year, 1, 1)),
+        holidays=[d for d in days if d.weekday() < 5 and not calendar.is_workday(d)],
+        adjusted_workdays=[d for d in days if d.weekday() >= 5 and calendar.is_workday(d)],
+    )

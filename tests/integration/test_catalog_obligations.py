@@ -1,0 +1,117 @@
+"""C6: change triggers due 15 working days later, on the State Council calendar; the
+competent authority loads a year the library does not know; version diffs."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests import factories
+from tests.integration.conftest import ENTRIES, bearer, create
+
+TRIGGERS = "/api/catalog/triggers"
+
+
+async def _trigger(gateway: httpx.AsyncClient, token: str, department: str,
+                   occurred_on: str) -> httpx.Response:
+    return await gateway.post(TRIGGERS, headers=bearer(token), json={
+        "department": department, "kind": "law_revised",
+        "description": "《户口登记条例》修订, 户籍信息项调整", "occurred_on": occurred_on})
+
+
+async def test_a_trigger_filed_before_national_day_skips_the_holiday_week(
+    gateway: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    response = await _trigger(gateway, editor["token"], editor["credit_code"], "2026-09-28")
+    assert response.status_code == 201, response.text
+    # 29–30 Sep (2), 1–7 Oct off, 8–9 Oct (4), Sat 10 Oct adjusted (5), 12–16 (10), 19–23 (15).
+    assert response.json()["due_on"] == "2026-10-23"
+    assert response.json()["calendar_basis"] == ["library"]
+
+
+async def test_a_trigger_into_an_unknown_year_uses_the_visible_weekday_fallback(
+    gateway: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    response = await _trigger(gateway, editor["token"], editor["credit_code"], "2027-12-24")
+    assert response.status_code == 201
+    assert "weekday_fallback" in response.json()["calendar_basis"]
+    assert response.json()["due_on"] == "2028-01-14"  # Mon–Fri only, 1 Jan 2028 a Saturday
+
+
+async def test_a_trigger_into_2027_uses_the_schedule_the_authority_loaded(
+    gateway: httpx.AsyncClient, editor: dict[str, str], admin_token: str
+) -> None:
+    loaded = await gateway.put("/api/catalog/calendar/2027", headers=bearer(admin_token), json={
+        "holidays": ["2027-01-01", "2027-02-05", "2027-02-08", "2027-02-09", "2027-02-10",
+                     "2027-02-11"],
+        "adjusted_workdays": ["2027-02-13"]})
+    assert loaded.status_code == 200, loaded.text
+    assert loaded.json()["basis"] == "loaded"
+
+    response = await _trigger(gateway, editor["token"], editor["credit_code"], "2026-12-24")
+    # 25, 28–31 Dec (5); 1 Jan 2027 a loaded holiday; 4–8 Jan (10), 11–15 Jan (15).
+    assert response.json()["due_on"] == "2027-01-15"
+    assert set(response.json()["calendar_basis"]) == {"library", "loaded"}
+
+
+async def test_only_the_authority_loads_a_schedule(
+    gateway: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    response = await gateway.put("/api/catalog/calendar/2029", headers=bearer(editor["token"]),
+                                 json={"holidays": [], "adjusted_workdays": []})
+    assert response.status_code == 403
+
+
+async def test_a_schedule_with_another_years_dates_is_refused(
+    gateway: httpx.AsyncClient, admin_token: str
+) -> None:
+    response = await gateway.put("/api/catalog/calendar/2030", headers=bearer(admin_token),
+                                 json={"holidays": ["2029-12-31"], "adjusted_workdays": []})
+    assert response.status_code == 422
+    assert "outside 2030" in response.json()["detail"]
+
+
+async def test_overdue_triggers_are_listed_per_department_until_resolved(
+    gateway: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    auth = bearer(editor["token"])
+    trigger = (await _trigger(gateway, editor["token"], editor["credit_code"],
+                              "2026-09-28")).json()
+    overdue = {"department": editor["credit_code"], "overdue": "true", "as_of": "2026-11-02"}
+    listed = (await gateway.get(TRIGGERS, params=overdue, headers=auth)).json()
+    assert trigger["id"] in [t["id"] for t in listed["items"]]
+    on_time = (await gateway.get(TRIGGERS, headers=auth, params={
+        **overdue, "as_of": "2026-10-23"})).json()
+    assert trigger["id"] not in [t["id"] for t in on_time["items"]]
+
+    resolved = await gateway.post(f"{TRIGGERS}/{trigger['id']}/resolve", headers=auth,
+                                  json={"note": "户籍类目录已按新条例更新"})
+    assert resolved.json()["resolved_at"]
+    listed = (await gateway.get(TRIGGERS, params=overdue, headers=auth)).json()
+    assert trigger["id"] not in [t["id"] for t in listed["items"]]
+
+
+async def test_another_departments_editor_cannot_file_a_trigger(
+    gateway: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    response = await _trigger(gateway, editor["token"], factories.credit_code(), "2026-11-02")
+    assert response.status_code == 403
+
+
+async def test_diff_names_each_changed_field_and_item(
+    gateway: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    auth = bearer(editor["token"])
+    created = (await create(gateway, editor, factories.population_entry())).json()
+    changed = factories.population_entry(created["name"])
+    changed["update_cycle"] = "weekly"
+    changed["items"][2]["length"] = 8  # type: ignore[index]
+    await gateway.put(f"{ENTRIES}/{created['code']}", headers=auth, json=changed)
+
+    diff = await gateway.get(f"{ENTRIES}/{created['code']}/diff", headers=auth,
+                             params={"from": 1, "to": 2})
+    assert diff.status_code == 200
+    assert {(c["path"], c["before"], c["after"]) for c in diff.json()} == {
+        ("update_cycle", "daily", "weekly"), ("items.CSRQ.length", None, 8)}
+    missing = await gateway.get(f"{ENTRIES}/{created['code']}/diff", headers=auth,
+                                params={"from": 1, "to": 9})
+    assert missing.status_code == 404
