@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.codes import assign_code
+from services.catalog.collection import flag_duplicate_collection
 from services.catalog.exceptions import (
     EntryNameTaken,
     EntryNotFound,
@@ -41,8 +42,8 @@ ALLOWED_FROM = {
 }
 
 
-async def create_draft(session: AsyncSession, spec: EntrySpec, *, provider: str, actor: str,
-                       zone: Zone) -> Entry:
+async def create_draft(session: AsyncSession, outbox: Outbox, spec: EntrySpec, *,
+                       provider: str, actor: str, zone: Zone) -> Entry:
     """Catalogue a new resource as a draft of `provider`, with a freshly assigned code."""
     if await session.get(Department, provider) is None:
         raise UnknownProvider(f"Department {provider} is not registered on this node.",
@@ -55,6 +56,7 @@ async def create_draft(session: AsyncSession, spec: EntrySpec, *, provider: str,
     session.add(entry)
     await session.flush()
     _record_version(session, entry, actor, "created")
+    await flag_duplicate_collection(session, outbox, entry, spec)
     return entry
 
 
@@ -70,6 +72,7 @@ async def update_entry(session: AsyncSession, outbox: Outbox, entry: Entry, spec
         await _ensure_name_free(session, entry.provider, spec.name)
     entry.name, entry.spec, entry.version = spec.name, spec.model_dump(mode="json"), \
         entry.version + 1
+    await flag_duplicate_collection(session, outbox, entry, spec)
     await _changed(session, outbox, entry, actor, reason,
                    EntryUpdated if entry.status == EntryStatus.published else None)
     return entry

@@ -110,3 +110,30 @@ class ChangeTrigger(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class CollectionResponsibility(Base):
+    """C7: the department that collects an item (一数一源)."""
+
+    __tablename__ = "collection_responsibility"
+
+    item_code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    item_name: Mapped[str] = mapped_column(String(500))
+    normalised_name: Mapped[str] = mapped_column(String(500), index=True)
+    department: Mapped[str] = mapped_column(ForeignKey("department.credit_code"))
+    registered_by: Mapped[str] = mapped_column(String(64))
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DuplicateCollectionFlag(Base):
+    """C7: an entry collects an item another department is responsible for."""
+
+    __tablename__ = "duplicate_collection_flag"
+
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("entry.id"), primary_key=True)
+    item_code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    item_name: Mapped[str] = mapped_column(String(500))
+    provider: Mapped[str] = mapped_column(String(18), index=True)
+    responsible_department: Mapped[str] = mapped_column(String(18))
+    flagged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())

@@ -1,4 +1,5 @@
-"""C6 change triggers and the working-day calendar they are counted with."""
+"""Obligations around the catalog: C6 change triggers and the working-day calendar they are
+counted with, and C7's collection-responsibility register."""
 
 from __future__ import annotations
 
@@ -7,12 +8,20 @@ from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
+from sqlalchemy import select
 
-from services.catalog import triggers
+from services.catalog import collection, triggers
 from services.catalog.deps import OutboxDep, SessionDep
 from services.catalog.exceptions import NotTheProvidersEditor
-from services.catalog.models import ChangeTrigger
+from services.catalog.models import (
+    ChangeTrigger,
+    CollectionResponsibility,
+    DuplicateCollectionFlag,
+)
 from services.catalog.schemas import (
+    DuplicateCollectionPublic,
+    ResponsibilityPublic,
+    ResponsibilityRegister,
     ScheduleLoad,
     ScheduleView,
     TriggerCreate,
@@ -21,7 +30,7 @@ from services.catalog.schemas import (
 )
 from shared.auth import CurrentPrincipal, require_role
 from shared.contracts import Role
-from shared.pagination import Page, PageDep
+from shared.pagination import Page, PageDep, fetch_page
 from shared.problems import Unprocessable
 from shared.tokens import TokenClaims
 from shared.workdays import HolidaySchedule
@@ -103,3 +112,43 @@ async def view_schedule(year: Year, principal: CurrentPrincipal,
         holidays=[d for d in days if d.weekday() < 5 and not calendar.is_workday(d)],
         adjusted_workdays=[d for d in days if d.weekday() >= 5 and calendar.is_workday(d)],
     )
+
+
+ItemCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,50}$")]
+
+
+@router.put("/responsibilities/{item_code}", response_model=ResponsibilityPublic,
+            tags=["collection responsibility"],
+            dependencies=[Depends(require_role(Role.node_admin))],
+            summary="Say which department collects an item (C7, 一数一源)")
+async def register_responsibility(item_code: ItemCode, body: ResponsibilityRegister,
+                                  principal: CurrentPrincipal,
+                                  session: SessionDep) -> CollectionResponsibility:
+    return await collection.register_responsibility(
+        session, item_code=item_code, item_name=body.item_name, department=body.department,
+        actor=principal.sub)
+
+
+@router.get("/responsibilities", response_model=Page[ResponsibilityPublic],
+            tags=["collection responsibility"], summary="The collection-responsibility register")
+async def list_responsibilities(principal: CurrentPrincipal, session: SessionDep,
+                                page: PageDep, department: str | None = None,
+                                ) -> dict[str, object]:
+    query = select(CollectionResponsibility).order_by(CollectionResponsibility.item_code)
+    if department:
+        query = query.where(CollectionResponsibility.department == department)
+    items, total = await fetch_page(session, query, page)
+    return {"items": items, "total": total, **page.model_dump()}
+
+
+@router.get("/duplicate-collection", response_model=Page[DuplicateCollectionPublic],
+            tags=["collection responsibility"],
+            summary="Items catalogued by a department other than the one responsible (C7)")
+async def list_duplicate_collection(principal: CurrentPrincipal, session: SessionDep,
+                                    page: PageDep, provider: str | None = None,
+                                    ) -> dict[str, object]:
+    query = select(DuplicateCollectionFlag).order_by(DuplicateCollectionFlag.flagged_at)
+    if provider:
+        query = query.where(DuplicateCollectionFlag.provider == provider)
+    items, total = await fetch_page(session, query, page)
+    return {"items": items, "total": total, **page.model_dump()}

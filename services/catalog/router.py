@@ -8,11 +8,18 @@ from fastapi import APIRouter, Path, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog import entries
+from services.catalog.collection import flags_of
 from services.catalog.deps import OutboxDep, SessionDep, SettingsDep
 from services.catalog.diff import FieldChange, diff_specs
 from services.catalog.exceptions import EntryNotFound, NotTheProvidersEditor
 from services.catalog.models import Entry
-from services.catalog.schemas import EntryChange, EntryPublic, EntryVersionPublic, Withdrawal
+from services.catalog.schemas import (
+    DuplicateCollectionPublic,
+    EntryChange,
+    EntryPublic,
+    EntryVersionPublic,
+    Withdrawal,
+)
 from shared.auth import CurrentPrincipal
 from shared.contracts import Role
 from shared.contracts.catalog import EntrySpec, EntryStatus
@@ -51,15 +58,18 @@ async def _visible(session: AsyncSession, code: str, principal: TokenClaims) -> 
 
 async def _public(session: AsyncSession, entry: Entry, node: str) -> EntryPublic:
     shown = await entries.snapshot(session, entry, node)
+    flags = [DuplicateCollectionPublic.model_validate(flag)
+             for flag in await flags_of(session, entry)]
     return EntryPublic(**shown.model_dump(), created_at=entry.created_at,
-                       updated_at=entry.updated_at)
+                       updated_at=entry.updated_at, duplicate_collection=flags)
 
 
 @router.post("", response_model=EntryPublic, status_code=status.HTTP_201_CREATED,
              summary="Catalogue a resource as a draft of the caller's department")
 async def create_entry(body: EntrySpec, principal: CurrentPrincipal, session: SessionDep,
-                       settings: SettingsDep) -> EntryPublic:
-    entry = await entries.create_draft(session, body, provider=_editor_department(principal),
+                       outbox: OutboxDep, settings: SettingsDep) -> EntryPublic:
+    entry = await entries.create_draft(session, outbox, body,
+                                       provider=_editor_department(principal),
                                        actor=principal.sub, zone=settings.node_zone)
     return await _public(session, entry, settings.node_id)
 

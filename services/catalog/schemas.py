@@ -25,9 +25,37 @@ class Withdrawal(BaseModel):
     reason: Reason
 
 
+class DuplicateCollectionPublic(BaseModel):
+    """C7: an item of this entry that another department is responsible for collecting."""
+
+    model_config = ConfigDict(from_attributes=True)
+    item_code: str
+    item_name: str
+    provider: str
+    responsible_department: str
+    flagged_at: datetime
+
+
 class EntryPublic(EntrySnapshot):
     created_at: datetime
     updated_at: datetime
+    duplicate_collection: list[DuplicateCollectionPublic] = Field(
+        default_factory=list, description="Items flagged as duplicate collection (C7).")
+
+
+class ResponsibilityRegister(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item_name: Reason = Field(examples=["公民身份号码"])
+    department: Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{18}$")]
+
+
+class ResponsibilityPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    item_code: str
+    item_name: str
+    department: str
+    registered_by: str
+    registered_at: datetime
 
 
 class EntryVersionPublic(BaseModel):

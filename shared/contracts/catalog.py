@@ -258,3 +258,14 @@ class TriggerResolved(EventData):
     department: str
     resolved_on: date
     due_on: date
+
+
+class DuplicateCollectionFlagged(EventData):
+    """C7 / JS §25(六): a provider catalogues an item another department collects."""
+
+    event_type = "catalog.collection.duplicate_flagged.v1"
+    entry_code: str
+    provider: str
+    item_code: str
+    item_name: str
+    responsible_department: str
