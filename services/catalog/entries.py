@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.codes import assign_code
@@ -21,6 +21,7 @@ from services.catalog.exceptions import (
 )
 from services.catalog.models import Department, Entry, EntryVersion
 from services.catalog.rules import check_entry
+from services.catalog.search_text import index_terms
 from shared.contracts import Zone
 from shared.contracts.catalog import (
     EntryEvent,
@@ -53,6 +54,7 @@ async def create_draft(session: AsyncSession, outbox: Outbox, spec: EntrySpec, *
     entry = Entry(code=await assign_code(session, spec.classification), provider=provider,
                   name=spec.name, status=EntryStatus.draft, version=1,
                   spec=spec.model_dump(mode="json"))
+    _index(entry, spec)
     session.add(entry)
     await session.flush()
     _record_version(session, entry, actor, "created")
@@ -72,6 +74,7 @@ async def update_entry(session: AsyncSession, outbox: Outbox, entry: Entry, spec
         await _ensure_name_free(session, entry.provider, spec.name)
     entry.name, entry.spec, entry.version = spec.name, spec.model_dump(mode="json"), \
         entry.version + 1
+    _index(entry, spec)
     await flag_duplicate_collection(session, outbox, entry, spec)
     await _changed(session, outbox, entry, actor, reason,
                    EntryUpdated if entry.status == EntryStatus.published else None)
@@ -133,6 +136,14 @@ async def snapshot(session: AsyncSession, entry: Entry, node: str) -> EntrySnaps
                          provider_name=department.name if department else "",
                          status=EntryStatus(entry.status), version=entry.version, node=node,
                          published_at=entry.published_at)
+
+
+def _index(entry: Entry, spec: EntrySpec) -> None:
+    """Keep the search columns (C9) in step with the declaration."""
+    entry.top_class, entry.share_type = spec.classification.top, spec.share.type
+    entry.share_methods = [str(method) for method in spec.share.methods]
+    entry.search_vector = func.to_tsvector("simple", index_terms(
+        spec.name, spec.abstract, *(item.name for item in spec.items)))
 
 
 def _require(entry: Entry, change: str) -> None:

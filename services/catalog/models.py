@@ -17,7 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -63,6 +63,11 @@ class Entry(Base):
                                                  server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now(), onupdate=func.now())
+    # Search columns (C9), derived from `spec` on every write.
+    top_class: Mapped[str | None] = mapped_column(String(12))
+    share_type: Mapped[str | None] = mapped_column(String(16))
+    share_methods: Mapped[list[str] | None] = mapped_column(ARRAY(String(24)))
+    search_vector: Mapped[Any] = mapped_column(TSVECTOR, deferred=True)
 
 
 class EntryVersion(Base):

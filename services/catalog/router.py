@@ -56,7 +56,7 @@ async def _visible(session: AsyncSession, code: str, principal: TokenClaims) -> 
     return entry
 
 
-async def _public(session: AsyncSession, entry: Entry, node: str) -> EntryPublic:
+async def public_view(session: AsyncSession, entry: Entry, node: str) -> EntryPublic:
     shown = await entries.snapshot(session, entry, node)
     flags = [DuplicateCollectionPublic.model_validate(flag)
              for flag in await flags_of(session, entry)]
@@ -71,7 +71,7 @@ async def create_entry(body: EntrySpec, principal: CurrentPrincipal, session: Se
     entry = await entries.create_draft(session, outbox, body,
                                        provider=_editor_department(principal),
                                        actor=principal.sub, zone=settings.node_zone)
-    return await _public(session, entry, settings.node_id)
+    return await public_view(session, entry, settings.node_id)
 
 
 @router.get("", response_model=Page[EntryPublic], summary="List entries the caller may see")
@@ -80,7 +80,7 @@ async def list_entries(principal: CurrentPrincipal, session: SessionDep, setting
                        entry_status: EntryStatus | None = None) -> dict[str, object]:
     items, total = await entries.list_entries(session, page, viewer_department=principal.department,
                                               provider=provider, status=entry_status)
-    shown = [await _public(session, entry, settings.node_id) for entry in items]
+    shown = [await public_view(session, entry, settings.node_id) for entry in items]
     return {"items": shown, "total": total, **page.model_dump()}
 
 
@@ -88,7 +88,7 @@ async def list_entries(principal: CurrentPrincipal, session: SessionDep, setting
 async def get_entry(front: Front, number: Number, principal: CurrentPrincipal,
                     session: SessionDep, settings: SettingsDep) -> EntryPublic:
     entry = await _visible(session, f"{front}/{number}", principal)
-    return await _public(session, entry, settings.node_id)
+    return await public_view(session, entry, settings.node_id)
 
 
 @router.put("/{front}/{number}", response_model=EntryPublic,
@@ -102,7 +102,7 @@ async def update_entry(front: Front, number: Number, body: EntryChange,
     spec = EntrySpec.model_validate(body.model_dump(exclude={"reason"}))
     await entries.update_entry(session, outbox, entry, spec, actor=principal.sub,
                                reason=body.reason, zone=settings.node_zone)
-    return await _public(session, entry, settings.node_id)
+    return await public_view(session, entry, settings.node_id)
 
 
 @router.post("/{front}/{number}/publish", response_model=EntryPublic,
@@ -112,7 +112,7 @@ async def publish_entry(front: Front, number: Number, principal: CurrentPrincipa
                         settings: SettingsDep) -> EntryPublic:
     entry = await _editable(session, f"{front}/{number}", principal)
     await entries.publish_entry(session, outbox, entry, actor=principal.sub)
-    return await _public(session, entry, settings.node_id)
+    return await public_view(session, entry, settings.node_id)
 
 
 @router.post("/{front}/{number}/withdraw", response_model=EntryPublic,
@@ -122,7 +122,7 @@ async def withdraw_entry(front: Front, number: Number, body: Withdrawal,
                          settings: SettingsDep) -> EntryPublic:
     entry = await _editable(session, f"{front}/{number}", principal)
     await entries.withdraw_entry(session, outbox, entry, actor=principal.sub, reason=body.reason)
-    return await _public(session, entry, settings.node_id)
+    return await public_view(session, entry, settings.node_id)
 
 
 @router.get("/{front}/{number}/versions", response_model=list[EntryVersionPublic],

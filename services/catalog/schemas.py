@@ -119,3 +119,15 @@ class ScheduleView(BaseModel):
     basis: str = Field(description="loaded, library or weekday_fallback for this year.")
     holidays: list[date]
     adjusted_workdays: list[date]
+
+
+class SearchPage(BaseModel):
+    """One page of search results and the facet counts over every match."""
+
+    items: list[EntryPublic]
+    total: int
+    limit: int
+    offset: int
+    facets: dict[str, dict[str, int]] = Field(
+        description="classification, provider, share_type, method, tier, region → value → "
+                    "count of matching entries.")

@@ -1,0 +1,39 @@
+"""Finding resources: search across the published catalog (C9)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.catalog.deps import SessionDep, SettingsDep
+from services.catalog.router import public_view
+from services.catalog.schemas import SearchPage
+from services.catalog.search import SearchFilters, SearchOrder, search_entries
+from shared.auth import CurrentPrincipal
+from shared.contracts import Tier
+from shared.contracts.catalog import ShareMethod, ShareType, TopClass
+from shared.pagination import PageDep
+
+router = APIRouter(tags=["search"])
+
+
+@router.get("/search", response_model=SearchPage,
+            summary="Search published entries in Chinese, with facets")
+async def search(
+    principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep, page: PageDep,
+    q: Annotated[str | None, Query(max_length=100, description="e.g. 户籍, 婚姻登记")] = None,
+    classification: TopClass | None = None,
+    provider: Annotated[str | None, Query(pattern=r"^[0-9A-Z]{18}$")] = None,
+    share_type: ShareType | None = None,
+    method: ShareMethod | None = None,
+    tier: Tier | None = None,
+    region: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
+    order: SearchOrder = SearchOrder.relevance,
+) -> SearchPage:
+    filters = SearchFilters(top_class=classification, provider=provider, share_type=share_type,
+                            method=method, tier=tier, region_code=region)
+    entries, total, facets = await search_entries(session, text=q, filters=filters,
+                                                  order=order, page=page)
+    items = [await public_view(session, entry, settings.node_id) for entry in entries]
+    return SearchPage(items=items, total=total, facets=facets, **page.model_dump())
