@@ -20,7 +20,7 @@ from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
 from shared.contracts import LoginRequest, TokenResponse
 from shared.logs import configure_logging
-from shared.problems import install_problem_handlers
+from shared.problems import NotFound, install_problem_handlers
 from shared.runtime import jwks_from_url
 from shared.tokens import KeySet, TokenVerifier
 from shared.web import BodyGuardMiddleware, RequestIdMiddleware
@@ -62,10 +62,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
 
-    async def relay(request: Request, path: str, **body: Any) -> Response:
-        """Pass a token call to the identity service; `body` is httpx's data= or json=."""
+    async def relay(request: Request, path: str, *, base_url: str = identity_url,
+                    **body: Any) -> Response:
+        """Pass an unauthenticated call on (tokens, keys, open data); body: data= or json=."""
         upstream = await client.request(
-            request.method, f"{identity_url}{path}", **body,
+            request.method, f"{base_url}{path}", **body, params=request.query_params,
             headers={k: v for k, v in request.headers.items()
                      if k in ("authorization", "x-request-id")},
         )
@@ -94,6 +95,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.get("/.well-known/jwks.json", tags=["tokens"], summary="The node's public keys")
     async def jwks(request: Request) -> Response:
         return await relay(request, "/jwks")
+
+    @app.get("/open-data/catalog.jsonld", tags=["open data"],
+             summary="The catalog entries open to the public, as DCAT JSON-LD (no token)")
+    async def open_data(request: Request) -> Response:
+        if "catalog" not in settings.services:
+            raise NotFound("This node routes no catalog service.")
+        return await relay(request, "/dcat", base_url=settings.services["catalog"].rstrip("/"))
 
     @app.get("/health", tags=["operations"], summary="Health of every service, the database "
              "and the broker")

@@ -9,7 +9,8 @@ from shared.settings import ComponentSettings
 
 class GatewaySettings(ComponentSettings):
     services: dict[str, str] = Field(
-        default_factory=lambda: {"authorization": "http://127.0.0.1:8101"},
+        default_factory=lambda: {"authorization": "http://127.0.0.1:8101",
+                                 "catalog": "http://127.0.0.1:8102"},
         description="Service name → base URL; routed as /api/<name>/… "
                     '(env GOVSHARE_SERVICES as JSON, e.g. {"authorization": "http://…"}).',
     )

@@ -1,11 +1,13 @@
-"""Finding resources: search across the published catalog (C9)."""
+"""Finding resources: search across the published catalog, and its open part as DCAT (C9)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
+from services.catalog.dcat import open_catalog
 from services.catalog.deps import SessionDep, SettingsDep
 from services.catalog.router import public_view
 from services.catalog.schemas import SearchPage
@@ -16,6 +18,10 @@ from shared.contracts.catalog import ShareMethod, ShareType, TopClass
 from shared.pagination import PageDep
 
 router = APIRouter(tags=["search"])
+
+
+class JSONLDResponse(JSONResponse):
+    media_type = "application/ld+json"
 
 
 @router.get("/search", response_model=SearchPage,
@@ -37,3 +43,10 @@ async def search(
                                                   order=order, page=page)
     items = [await public_view(session, entry, settings.node_id) for entry in entries]
     return SearchPage(items=items, total=total, facets=facets, **page.model_dump())
+
+
+@router.get("/dcat", summary="The entries open to the public as a DCAT catalog (JSON-LD); "
+            "no token needed, served by the gateway at /open-data/catalog.jsonld",
+            response_class=JSONLDResponse)
+async def dcat_catalog(session: SessionDep, settings: SettingsDep, page: PageDep) -> Any:
+    return await open_catalog(session, page, title=f"govshare open data ({settings.node_id})")

@@ -92,3 +92,27 @@ async def test_withdrawn_entries_leave_search_but_stay_readable_by_code(
     assert readable.json()["status"] == "withdrawn"
     history = await gateway.get(f"{ENTRIES}/{code}/versions", headers=bearer(editor["token"]))
     assert len(history.json()) == 3
+
+
+async def test_open_entries_are_harvestable_as_dcat_without_a_token(
+    gateway: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    open_body = _entry("公共场所卫生许可信息", "公共场所卫生许可证发放情况。",
+                       {"top": "theme", "item": "02"}, ["bulk_download"])
+    open_body["open"] = {"is_open": True, "conditions": "无条件开放"}
+    open_code = await _published(gateway, editor, open_body)
+    closed_code = await _published(gateway, editor, _entry(
+        "重点人员管控信息", "不向社会开放。", {"top": "theme", "item": "12"}, ["online_query"]))
+
+    response = await gateway.get("/open-data/catalog.jsonld", params={"limit": 500})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/ld+json")
+    catalog = response.json()
+    assert catalog["@type"] == "dcat:Catalog"
+    datasets = {d["dct:identifier"]: d for d in catalog["dcat:dataset"]}
+    assert open_code in datasets and closed_code not in datasets
+    dataset = datasets[open_code]
+    assert dataset["dct:title"] == {"@value": "公共场所卫生许可信息", "@language": "zh"}
+    assert dataset["dct:publisher"]["foaf:name"] == editor["name"]
+    assert dataset["dct:accrualPeriodicity"]["@id"].endswith("/DAILY")

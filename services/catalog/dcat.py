@@ -1,0 +1,66 @@
+"""DCAT 3 (JSON-LD) export of the entries open to the public, for open-data portals (C9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.catalog.models import Department, Entry
+from shared.contracts.catalog import EntryStatus, UpdateCycle
+from shared.pagination import PageParams, fetch_page
+
+CONTEXT = {
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "dct": "http://purl.org/dc/terms/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+}
+_FREQUENCY = "http://publications.europa.eu/resource/authority/frequency/"
+FREQUENCIES = {
+    UpdateCycle.realtime: "UPDATE_CONT", UpdateCycle.daily: "DAILY",
+    UpdateCycle.weekly: "WEEKLY", UpdateCycle.monthly: "MONTHLY",
+    UpdateCycle.quarterly: "QUARTERLY", UpdateCycle.half_yearly: "ANNUAL_2",
+    UpdateCycle.yearly: "ANNUAL", UpdateCycle.other: "OTHER",
+}
+
+
+async def open_catalog(session: AsyncSession, page: PageParams, title: str) -> dict[str, Any]:
+    """A dcat:Catalog of published, open, unclassified entries (one page of them)."""
+    query = (select(Entry).where(Entry.status == EntryStatus.published,
+                                 Entry.spec["open"]["is_open"].as_boolean(),
+                                 ~Entry.spec["classified"].as_boolean())
+             .order_by(Entry.code))
+    entries, total = await fetch_page(session, query, page)
+    names = {d.credit_code: d.name for d in await session.scalars(
+        select(Department).where(Department.credit_code.in_({e.provider for e in entries})))}
+    return {
+        "@context": CONTEXT,
+        "@type": "dcat:Catalog",
+        "dct:title": title,
+        "dct:extent": {"total": total, "limit": page.limit, "offset": page.offset},
+        "dcat:dataset": [_dataset(entry, names.get(entry.provider, "")) for entry in entries],
+    }
+
+
+def _dataset(entry: Entry, provider_name: str) -> dict[str, Any]:
+    spec = entry.spec
+    return {
+        "@id": f"urn:govshare:resource:{entry.code}",
+        "@type": "dcat:Dataset",
+        "dct:identifier": entry.code,
+        "dct:title": {"@value": spec["name"], "@language": "zh"},
+        "dct:description": {"@value": spec["abstract"], "@language": "zh"},
+        "dct:publisher": {"@type": "foaf:Organization", "foaf:name": provider_name,
+                          "dct:identifier": entry.provider},
+        "dct:issued": entry.published_at.isoformat() if entry.published_at else None,
+        "dct:modified": entry.updated_at.isoformat(),
+        "dct:accrualPeriodicity": {"@id": _FREQUENCY + FREQUENCIES[spec["update_cycle"]]},
+        "dcat:theme": spec["classification"]["top"],
+        "dcat:keyword": [item["name"] for item in spec["items"]],
+        "dct:accessRights": spec["open"].get("conditions") or "open",
+        "dcat:distribution": [{
+            "@type": "dcat:Distribution",
+            "dct:format": spec["format"].get("sub_format") or spec["format"]["kind"],
+        }],
+    }
