@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.catalog import obligations_router, router, search_router
+from services.catalog import obligations_router, registry_router, router, search_router
 from services.catalog.departments import HANDLERS
 from services.catalog.settings import CatalogSettings
 from shared.runtime import ServiceRuntime, create_service_app
@@ -27,5 +27,6 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
         description="The resource catalog (目录): entries with the 13 elements of the 2017 "
                     "guide, rules C1–C5, versions and lifecycle (SPEC §3).",
         runtime=runtime,
-        routers=[search_router.router, router.router, obligations_router.router],
+        routers=[search_router.router, router.router, obligations_router.router,
+                 registry_router.router],
     )

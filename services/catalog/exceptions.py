@@ -36,3 +36,7 @@ class NotTheProvidersEditor(Forbidden):
 
 class TriggerNotFound(NotFound):
     slug, title = "trigger-not-found", "No such change trigger"
+
+
+class RecordNotFound(NotFound):
+    slug, title = "record-not-found", "No such registry record"

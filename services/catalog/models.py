@@ -142,3 +142,39 @@ class DuplicateCollectionFlag(Base):
     responsible_department: Mapped[str] = mapped_column(String(18))
     flagged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
+
+
+class RegisteredDatabase(Base):
+    """C8 [BJ 三(二)]: a database behind catalogued resources, registered by its department."""
+
+    __tablename__ = "registered_database"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    department: Mapped[str] = mapped_column(ForeignKey("department.credit_code"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    dbms: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text)
+    resource_codes: Mapped[list[str]] = mapped_column(ARRAY(String(60)))
+    status: Mapped[str] = mapped_column(String(14))
+    reason: Mapped[str | None] = mapped_column(Text)
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                    server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now(), onupdate=func.now())
+
+
+class InformationProject(Base):
+    """C8 [51 §21]: a project files its resource catalog before approval, attaches it at
+    acceptance."""
+
+    __tablename__ = "information_project"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    department: Mapped[str] = mapped_column(ForeignKey("department.credit_code"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    planned_resources: Mapped[list[str]] = mapped_column(ARRAY(String(200)))
+    accepted_codes: Mapped[list[str] | None] = mapped_column(ARRAY(String(60)))
+    status: Mapped[str] = mapped_column(String(10))
+    filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                               server_default=func.now())
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

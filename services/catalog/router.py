@@ -33,7 +33,7 @@ Front = Annotated[str, Path(pattern=r"^[0-9]+$", description="Front segment of t
 Number = Annotated[str, Path(pattern=r"^[0-9]{6}$", description="Six-digit back segment.")]
 
 
-def _editor_department(principal: TokenClaims) -> str:
+def editor_department(principal: TokenClaims) -> str:
     if not principal.department or not principal.has_role(Role.catalog_editor):
         raise NotTheProvidersEditor("Cataloguing needs a department's catalog_editor role.",
                                     required_roles=[Role.catalog_editor])
@@ -42,7 +42,7 @@ def _editor_department(principal: TokenClaims) -> str:
 
 async def _editable(session: AsyncSession, code: str, principal: TokenClaims) -> Entry:
     entry = await entries.get_entry(session, code, for_update=True)
-    if entry.provider != _editor_department(principal):
+    if entry.provider != editor_department(principal):
         raise NotTheProvidersEditor("Only the providing department's catalog editors change "
                                     "its entries.")
     return entry
@@ -69,7 +69,7 @@ async def public_view(session: AsyncSession, entry: Entry, node: str) -> EntryPu
 async def create_entry(body: EntrySpec, principal: CurrentPrincipal, session: SessionDep,
                        outbox: OutboxDep, settings: SettingsDep) -> EntryPublic:
     entry = await entries.create_draft(session, outbox, body,
-                                       provider=_editor_department(principal),
+                                       provider=editor_department(principal),
                                        actor=principal.sub, zone=settings.node_zone)
     return await public_view(session, entry, settings.node_id)
 

@@ -131,3 +131,62 @@ class SearchPage(BaseModel):
     facets: dict[str, dict[str, int]] = Field(
         description="classification, provider, share_type, method, tier, region → value → "
                     "count of matching entries.")
+
+
+ResourceCodes = list[Annotated[str, StringConstraints(pattern=r"^[0-9]+/[0-9]{6}$")]]
+
+
+class DatabaseRegister(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Reason = Field(examples=["全市人口基础信息库"])
+    dbms: Reason = Field(examples=["PostgreSQL 16"])
+    description: Reason
+    resource_codes: ResourceCodes = Field(description="Entries this database backs.")
+
+
+class Deregistration(Withdrawal):
+    """Why a database leaves the registry."""
+
+
+class DatabaseUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: Reason
+    resource_codes: ResourceCodes
+
+
+class DatabasePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    department: str
+    name: str
+    dbms: str
+    description: str
+    resource_codes: list[str]
+    status: str = Field(description="registered, updated or deregistered.")
+    reason: str | None
+    registered_at: datetime
+    updated_at: datetime
+
+
+class ProjectFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Reason = Field(examples=["智慧民政综合信息平台建设项目"])
+    planned_resources: list[Reason] = Field(min_length=1,
+                                            description="Resources the project will build.")
+
+
+class ProjectAcceptance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entry_codes: ResourceCodes = Field(min_length=1)
+
+
+class ProjectPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    department: str
+    name: str
+    planned_resources: list[str]
+    accepted_codes: list[str] | None
+    status: str = Field(description="filed (before approval) or accepted.")
+    filed_at: datetime
+    accepted_at: datetime | None

@@ -269,3 +269,26 @@ class DuplicateCollectionFlagged(EventData):
     item_code: str
     item_name: str
     responsible_department: str
+
+
+class DatabaseRegistryChanged(EventData):
+    """C8: a database was registered, updated or deregistered (status says which)."""
+
+    event_type = "catalog.database.changed.v1"
+    database_id: uuid.UUID
+    department: str
+    name: str
+    status: str
+    resource_codes: list[str]
+
+
+class ProjectCatalogChanged(EventData):
+    """C8 [51 §21]: a project filed its resource catalog, or attached it at acceptance."""
+
+    event_type = "catalog.project.changed.v1"
+    project_id: uuid.UUID
+    department: str
+    name: str
+    status: str
+    planned_resources: list[str]
+    accepted_codes: list[str] | None
