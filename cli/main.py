@@ -12,12 +12,14 @@ import getpass
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
+import httpx
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from cli.database import embedded_postgres, identity_session
+from cli.demo import seed
 from cli.settings import CliSettings
 from cli.supervisor import run_node
 from services.authorization import directory
@@ -33,10 +35,12 @@ node_app = typer.Typer(help="This node's identity and keys.", no_args_is_help=Tr
 department_app = typer.Typer(help="Departments (政务部门).", no_args_is_help=True)
 client_app = typer.Typer(help="Client credentials of department systems.", no_args_is_help=True)
 user_app = typer.Typer(help="Staff users and their roles.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demonstration data.", no_args_is_help=True)
 app.add_typer(node_app, name="node")
 app.add_typer(department_app, name="department")
 app.add_typer(client_app, name="client")
 app.add_typer(user_app, name="user")
+app.add_typer(demo_app, name="demo")
 
 console = Console()
 errors = Console(stderr=True)
@@ -191,6 +195,26 @@ def user_add(
             user = await directory.add_user(session, outbox, spec)
         console.print(f"[green]✓[/] user {user.username} ({user.display_name}), roles: "
                       f"{', '.join(user.roles)}")
+
+    _run(action)
+
+
+@demo_app.command("seed")
+def demo_seed(
+    gateway: Annotated[str, typer.Option(help="The running node's gateway.")] = (
+        "http://127.0.0.1:8000"),
+) -> None:
+    """Load a believable province (40 departments, 500+ entries) into a running node."""
+
+    async def action(database_url: str) -> None:
+        try:
+            report = await seed(CliSettings(), database_url, gateway)
+        except httpx.HTTPError as error:
+            errors.print(f"[red]✗ the node at {gateway} did not answer as expected: {error}. "
+                         "Is it running (`make run`)?[/]")
+            raise typer.Exit(1) from None
+        console.print(f"[green]✓[/] {report.departments} new departments, {report.entries} "
+                      f"entries catalogued and published ({report.skipped} already there)")
 
     _run(action)
 

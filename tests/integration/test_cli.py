@@ -7,13 +7,13 @@ import subprocess
 import sys
 
 from tests import factories
-from tests.conftest import Infrastructure
+from tests.conftest import Infrastructure, RunningNode
 
 
 def govshare(infrastructure: Infrastructure, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, DATABASE_URL=infrastructure.database_url, COLUMNS="200")
     return subprocess.run([sys.executable, "-m", "cli", *args], env=env, capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=180)
 
 
 def test_department_add_prints_what_it_registered(infrastructure: Infrastructure) -> None:
@@ -81,3 +81,19 @@ def test_node_init_refuses_an_unknown_tier(infrastructure: Infrastructure) -> No
                       "--region", "320100", "--zone", "external")
     assert result.returncode == 2
     assert "tier" in result.stderr
+
+
+def test_demo_seed_loads_a_searchable_province_and_is_idempotent(
+    infrastructure: Infrastructure, node: RunningNode, admin_token: str
+) -> None:
+    first = govshare(infrastructure, "demo", "seed", "--gateway", node.gateway_url)
+    assert first.returncode == 0, first.stderr
+    assert "40 new departments, 502 entries" in first.stdout
+    again = govshare(infrastructure, "demo", "seed", "--gateway", node.gateway_url)
+    assert "0 entries catalogued and published (502 already there)" in again.stdout
+
+
+def test_demo_seed_without_a_running_node_says_so(infrastructure: Infrastructure) -> None:
+    result = govshare(infrastructure, "demo", "seed", "--gateway", "http://127.0.0.1:9")
+    assert result.returncode == 1
+    assert "Is it running" in result.stderr
