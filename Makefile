@@ -25,7 +25,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 bench: $(STAMP)
-	$(BIN)/python bench/gateway.py
+	$(BIN)/python -m bench.gateway
+	$(BIN)/python -m bench.catalog_search
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -73,10 +73,21 @@ async def flag_duplicate_collection(session: AsyncSession, outbox: Outbox, entry
 
 
 async def flags_of(session: AsyncSession, entry: Entry) -> list[DuplicateCollectionFlag]:
+    return (await flags_by_entry(session, [entry])).get(entry.id, [])
+
+
+async def flags_by_entry(
+    session: AsyncSession, entries: list[Entry]
+) -> dict[object, list[DuplicateCollectionFlag]]:
+    """The flags of several entries in one query (a page of results needs them all)."""
     rows = await session.scalars(select(DuplicateCollectionFlag)
-                                 .where(DuplicateCollectionFlag.entry_id == entry.id)
+                                 .where(DuplicateCollectionFlag.entry_id.in_(
+                                     [entry.id for entry in entries]))
                                  .order_by(DuplicateCollectionFlag.item_code))
-    return list(rows)
+    grouped: dict[object, list[DuplicateCollectionFlag]] = {}
+    for flag in rows:
+        grouped.setdefault(flag.entry_id, []).append(flag)
+    return grouped
 
 
 async def _responsible_for(session: AsyncSession, item_code: str,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog import entries
-from services.catalog.collection import flags_of
+from services.catalog.collection import flags_by_entry
 from services.catalog.deps import OutboxDep, SessionDep, SettingsDep
 from services.catalog.diff import FieldChange, diff_specs
 from services.catalog.exceptions import EntryNotFound, NotTheProvidersEditor
@@ -57,11 +57,21 @@ async def _visible(session: AsyncSession, code: str, principal: TokenClaims) -> 
 
 
 async def public_view(session: AsyncSession, entry: Entry, node: str) -> EntryPublic:
-    shown = await entries.snapshot(session, entry, node)
-    flags = [DuplicateCollectionPublic.model_validate(flag)
-             for flag in await flags_of(session, entry)]
-    return EntryPublic(**shown.model_dump(), created_at=entry.created_at,
-                       updated_at=entry.updated_at, duplicate_collection=flags)
+    return (await public_views(session, [entry], node))[0]
+
+
+async def public_views(session: AsyncSession, shown: list[Entry],
+                       node: str) -> list[EntryPublic]:
+    """Entries as the API shows them, with their duplicate-collection flags (one query)."""
+    flags = await flags_by_entry(session, shown) if shown else {}
+    views = []
+    for entry in shown:
+        snapshot = await entries.snapshot(session, entry, node)
+        views.append(EntryPublic(
+            **snapshot.model_dump(), created_at=entry.created_at, updated_at=entry.updated_at,
+            duplicate_collection=[DuplicateCollectionPublic.model_validate(flag)
+                                  for flag in flags.get(entry.id, [])]))
+    return views
 
 
 @router.post("", response_model=EntryPublic, status_code=status.HTTP_201_CREATED,
@@ -80,7 +90,7 @@ async def list_entries(principal: CurrentPrincipal, session: SessionDep, setting
                        entry_status: EntryStatus | None = None) -> dict[str, object]:
     items, total = await entries.list_entries(session, page, viewer_department=principal.department,
                                               provider=provider, status=entry_status)
-    shown = [await public_view(session, entry, settings.node_id) for entry in items]
+    shown = await public_views(session, items, settings.node_id)
     return {"items": shown, "total": total, **page.model_dump()}
 
 

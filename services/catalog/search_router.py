@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from services.catalog.dcat import open_catalog
 from services.catalog.deps import SessionDep, SettingsDep
-from services.catalog.router import public_view
+from services.catalog.router import public_views
 from services.catalog.schemas import SearchPage
 from services.catalog.search import SearchFilters, SearchOrder, search_entries
 from shared.auth import CurrentPrincipal
@@ -41,7 +41,7 @@ async def search(
                             method=method, tier=tier, region_code=region)
     entries, total, facets = await search_entries(session, text=q, filters=filters,
                                                   order=order, page=page)
-    items = [await public_view(session, entry, settings.node_id) for entry in entries]
+    items = await public_views(session, entries, settings.node_id)
     return SearchPage(items=items, total=total, facets=facets, **page.model_dump())
 
 

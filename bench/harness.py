@@ -1,0 +1,162 @@
+"""What every benchmark needs: a throwaway node of real processes, a department system's
+credentials, and a load generator cheap enough not to be what is measured."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port, wait_for_port
+
+
+@dataclass(frozen=True)
+class BenchNode:
+    database_url: str
+    gateway: str
+    services: dict[str, str]
+    token: str
+
+
+@contextmanager
+def bench_node(services: list[str], roles: tuple[str, ...] = ()) -> Iterator[BenchNode]:
+    """PostgreSQL, broker, the named services and the gateway; a client token with `roles`."""
+    workdir = Path(tempfile.mkdtemp(prefix="govshare-bench-"))
+    postgres = EmbeddedPostgres(workdir / "postgres", delete_on_stop=True)
+    broker = EmbeddedBroker(free_port(), log_file=workdir / "broker.log")
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        database_url = postgres.start()
+        broker.start()
+        client_id, client_secret = prepare_identity(database_url, roles)
+        urls = {name: f"http://127.0.0.1:{free_port()}" for name in services}
+        env = dict(os.environ, DATABASE_URL=database_url,
+                   KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers, GOVSHARE_LOG_LEVEL="WARNING",
+                   GOVSHARE_JWKS_URL=f"{urls['authorization']}/jwks",
+                   GOVSHARE_SERVICES=json.dumps(urls),
+                   GOVSHARE_RATE_LIMIT_PER_SECOND="1000000", GOVSHARE_RATE_LIMIT_BURST="1000000")
+        for name, url in urls.items():
+            processes.append(start(f"services.{name}.app:create_app", int(url.rsplit(":", 1)[1]),
+                                   env, workdir / f"{name}.log"))
+        gateway_port = free_port()
+        processes.append(start("gateway.app:create_app", gateway_port, env,
+                               workdir / "gateway.log"))
+        gateway = f"http://127.0.0.1:{gateway_port}"
+        token = httpx.post(f"{gateway}/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": client_id,
+            "client_secret": client_secret}).json()["access_token"]
+        yield BenchNode(database_url, gateway, urls, token)
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(15)
+        broker.stop()
+        postgres.stop()
+
+
+def start(factory: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
+               "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    with open(log, "ab") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    wait_for_port(port, 60, process=process)
+    return process
+
+
+BENCH_DEPARTMENT = "113201000141428938"
+
+
+def prepare_identity(database_url: str, roles: tuple[str, ...] = ()) -> tuple[str, str]:
+    """Initialise the node and make a client; returns (client_id, client_secret)."""
+    env = dict(os.environ, DATABASE_URL=database_url)
+    run = [sys.executable, "-m", "cli"]
+    subprocess.run([*run, "node", "init", "--name", "基准测试节点", "--tier", "municipal",
+                    "--region", "320100", "--zone", "external"], env=env, check=True,
+                   capture_output=True)
+    subprocess.run([*run, "department", "add", "--name", "南京市公安局", "--credit-code",
+                    "113201000141428938", "--tier", "municipal", "--region", "320100"],
+                   env=env, check=True, capture_output=True)
+    role_options = [option for role in roles for option in ("--role", role)]
+    created = subprocess.run([*run, "client", "create", "--department", BENCH_DEPARTMENT,
+                              "--name", "基准系统", *role_options], env={**env, "COLUMNS": "200"},
+                             check=True,
+                             capture_output=True, text=True).stdout
+    fields = dict(line.split(":", 1) for line in created.splitlines() if ":" in line)
+    return fields["  client_id"].strip(), fields["  client_secret"].split()[0]
+
+
+class KeepAliveConnection:
+    """A bare HTTP/1.1 keep-alive GET client: cheap enough not to be the bottleneck.
+
+    (httpx in the load generator costs more CPU per call than the servers under test, and
+    all three share this machine's two cores.)
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, url: str) -> KeepAliveConnection:
+        parsed = httpx.URL(url)
+        return cls(*await asyncio.open_connection(parsed.host, parsed.port))
+
+    async def get(self, request: bytes) -> int:
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        await self.reader.readexactly(length)
+        return status
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def measure(url: str, token: str, requests: int, concurrency: int) -> dict[str, float]:
+    """Requests/s and latency percentiles of `requests` GETs over `concurrency` connections."""
+    parsed = httpx.URL(url)
+    request = (f"GET {parsed.raw_path.decode()} HTTP/1.1\r\nHost: {parsed.host}\r\n"
+               f"Authorization: Bearer {token}\r\n\r\n").encode()
+    latencies: list[float] = []
+    remaining = requests
+
+    async def worker() -> None:
+        nonlocal remaining
+        connection = await KeepAliveConnection.open(url)
+        try:
+            while remaining > 0:
+                remaining -= 1
+                began = time.perf_counter()
+                status = await connection.get(request)
+                latencies.append(time.perf_counter() - began)
+                if status != 200:
+                    raise RuntimeError(f"{url} answered {status}")
+        finally:
+            connection.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {"rps": len(latencies) / elapsed,
+            "p50_ms": 1000 * statistics.median(latencies),
+            "p95_ms": 1000 * percentile(latencies, 0.95),
+            "p99_ms": 1000 * percentile(latencies, 0.99)}
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    return sorted_values[int(fraction * (len(sorted_values) - 1))]
