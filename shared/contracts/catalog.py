@@ -124,6 +124,14 @@ class ShareChannel(StrEnum):
     media = "media"
 
 
+class ShareMethodType(StrEnum):
+    """The share method's type [SPEC §3 element 9]: what the consumer receives."""
+
+    api = "api"
+    database = "database"
+    file = "file"
+
+
 class LegalBasisKind(StrEnum):
     """C2 [51 §10(一)]: what may justify not sharing."""
 
@@ -173,6 +181,8 @@ class ShareAttributes(BaseModel):
     permitted_uses: list[PermittedUse] = Field(default_factory=list)
     legal_basis: LegalBasis | None = None
     channel: ShareChannel = ShareChannel.platform
+    method_types: list[ShareMethodType] = Field(
+        default_factory=list, description="Type of the share method: api, database, file.")
     methods: list[ShareMethod] = Field(default_factory=list)
 
 
