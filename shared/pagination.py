@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
@@ -17,6 +18,10 @@ class PageParams(BaseModel):
 
     limit: int = Field(50, ge=1, le=500, description="Items per page (1–500).")
     offset: int = Field(0, ge=0, description="Items to skip.")
+
+    def wrap(self, items: Sequence[object], total: int) -> dict[str, object]:
+        """The body of a `Page` response holding `items` of `total`."""
+        return {"items": items, "total": total, "limit": self.limit, "offset": self.offset}
 
 
 def _page_params(

@@ -52,7 +52,7 @@ async def list_departments(
 ) -> dict[str, object]:
     items, total = await directory.list_departments(
         session, page, tier=tier, region_code=region_code, name_contains=name_contains)
-    return {"items": items, "total": total, **page.model_dump()}
+    return page.wrap(items, total)
 
 
 @router.get("/departments/{credit_code}", response_model=DepartmentPublic,
@@ -81,7 +81,7 @@ async def create_client(body: ClientCreate, session: SessionDep,
 async def list_clients(session: SessionDep, page: PageDep,
                        department: str | None = None) -> dict[str, object]:
     items, total = await directory.list_clients(session, page, department=department)
-    return {"items": items, "total": total, **page.model_dump()}
+    return page.wrap(items, total)
 
 
 @router.post("/clients/{client_id}/revoke", response_model=ClientPublic, tags=["clients"],
@@ -101,7 +101,7 @@ async def add_user(body: UserCreate, session: SessionDep, outbox: OutboxDep) -> 
 async def list_users(session: SessionDep, page: PageDep, department: str | None = None,
                      role: Role | None = None) -> dict[str, object]:
     items, total = await directory.list_users(session, page, department=department, role=role)
-    return {"items": items, "total": total, **page.model_dump()}
+    return page.wrap(items, total)
 
 
 @router.patch("/users/{username}", response_model=UserPublic, tags=["users"],

@@ -83,7 +83,7 @@ async def list_triggers(
     items, total = await triggers.list_triggers(
         session, page, department=department,
         overdue_on=(as_of or date.today()) if overdue else None)
-    return {"items": items, "total": total, **page.model_dump()}
+    return page.wrap(items, total)
 
 
 @router.put("/calendar/{year}", response_model=ScheduleView, tags=["calendar"],
@@ -138,7 +138,7 @@ async def list_responsibilities(principal: CurrentPrincipal, session: SessionDep
     if department:
         query = query.where(CollectionResponsibility.department == department)
     items, total = await fetch_page(session, query, page)
-    return {"items": items, "total": total, **page.model_dump()}
+    return page.wrap(items, total)
 
 
 @router.get("/duplicate-collection", response_model=Page[DuplicateCollectionPublic],
@@ -151,4 +151,4 @@ async def list_duplicate_collection(principal: CurrentPrincipal, session: Sessio
     if provider:
         query = query.where(DuplicateCollectionFlag.provider == provider)
     items, total = await fetch_page(session, query, page)
-    return {"items": items, "total": total, **page.model_dump()}
+    return page.wrap(items, total)

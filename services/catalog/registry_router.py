@@ -70,7 +70,7 @@ async def list_databases(principal: CurrentPrincipal, session: SessionDep, page:
     if department:
         query = query.where(RegisteredDatabase.department == department)
     items, total = await fetch_page(session, query, page)
-    return {"items": items, "total": total, **page.model_dump()}
+    return page.wrap(items, total)
 
 
 @router.post("/projects", response_model=ProjectPublic, status_code=status.HTTP_201_CREATED,
@@ -101,4 +101,4 @@ async def list_projects(principal: CurrentPrincipal, session: SessionDep, page: 
     if department:
         query = query.where(InformationProject.department == department)
     items, total = await fetch_page(session, query, page)
-    return {"items": items, "total": total, **page.model_dump()}
+    return page.wrap(items, total)

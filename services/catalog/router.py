@@ -91,7 +91,7 @@ async def list_entries(principal: CurrentPrincipal, session: SessionDep, setting
     items, total = await entries.list_entries(session, page, viewer_department=principal.department,
                                               provider=provider, status=entry_status)
     shown = await public_views(session, items, settings.node_id)
-    return {"items": shown, "total": total, **page.model_dump()}
+    return page.wrap(shown, total)
 
 
 @router.get("/{front}/{number}", response_model=EntryPublic, summary="One entry by its code")
