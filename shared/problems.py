@@ -12,6 +12,7 @@ Each service subclasses these for its domain errors; handlers never build error 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,6 +20,8 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+
+log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://govshare.example/problems/"
@@ -151,6 +154,8 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
     # A uniqueness race the domain check could not see (two writers at once): the loser
     # gets the same answer it would have got a moment later.
+    log.warning("integrity error answered as 409", extra={
+        "path": request.url.path, "error": str(getattr(exc, "orig", exc))[:500]})
     body = problem_body(409, "conflict", "Conflict with the current state",
                         "The change conflicts with data written concurrently; reload and retry.",
                         request.url.path)

@@ -66,14 +66,24 @@ class ServiceRuntime:
         self.verifier = TokenVerifier(KeySet(jwks_loader or jwks_from_url(settings.jwks_url)))
         self.producer = create_producer(settings.kafka_bootstrap_servers, f"{name}-relay")
         self.probe = BrokerProbe(settings.kafka_bootstrap_servers, f"{name}-probe")
-        self.consumer = (
-            IdempotentConsumer(name=name, handlers=handlers, sessions=self.sessions,
-                               bootstrap_servers=settings.kafka_bootstrap_servers,
-                               producer=self.producer, probe=self.probe)
-            if handlers else None
-        )
+        self.consumer: IdempotentConsumer | None = None
+        if handlers:
+            self.consume(handlers)
+        self._jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._kafka_ready = asyncio.Event()
+
+    def consume(self, handlers: dict[str, EventHandler]) -> None:
+        """Apply the events `handlers` name, each once (handlers may write to the outbox)."""
+        self.consumer = IdempotentConsumer(
+            name=self.name, handlers=handlers, sessions=self.sessions,
+            bootstrap_servers=self.settings.kafka_bootstrap_servers, producer=self.producer,
+            probe=self.probe)
+
+    def every(self, seconds: float, name: str, job: Callable[[], Awaitable[object]]) -> None:
+        """Run `job` every `seconds` while the service runs; a failure is logged and retried
+        at the next tick. Jobs must be safe to run on several replicas at once."""
+        self._jobs.append((name, seconds, job))
 
     def verify_tokens_with(self, loader: JwksLoader) -> None:
         """Use `loader` for the token verifier's keys (the key owner reads its own table)."""
@@ -83,6 +93,9 @@ class ServiceRuntime:
         """Migrate the schema, then start the Kafka parts in the background."""
         await upgrade_to_head(self.engine, self.name, self.migrations_dir)
         self._tasks.append(asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka"))
+        for name, seconds, job in self._jobs:
+            self._tasks.append(asyncio.create_task(_run_periodically(name, seconds, job),
+                                                   name=f"{self.name}-{name}"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -120,6 +133,16 @@ class ServiceRuntime:
             "database": lambda: ping(self.engine),
             "broker": self.broker_health,
         })
+
+
+async def _run_periodically(name: str, seconds: float,
+                            job: Callable[[], Awaitable[object]]) -> None:
+    while True:
+        try:
+            await job()
+        except Exception:
+            log.exception("scheduled job failed", extra={"job": name})
+        await asyncio.sleep(seconds)
 
 
 async def _retry_forever(start: Callable[[], Awaitable[None]], what: str) -> None:

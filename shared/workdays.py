@@ -11,10 +11,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import chinese_calendar
+
+CHINA_TIME = ZoneInfo("Asia/Shanghai")
+
+
+def china_date(moment: datetime) -> date:
+    """The calendar day in China at `moment`: working days and deadlines are counted in it."""
+    return moment.astimezone(CHINA_TIME).date()
+
+
+def end_of_day(day: date) -> datetime:
+    """The moment `day` ends in China (midnight at the start of the next day)."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=CHINA_TIME)
+
+
+class ScheduleRecord(Protocol):
+    """A stored schedule: any row with these attributes."""
+
+    year: int
+    holidays: list[date]
+    adjusted_workdays: list[date]
 
 
 class Basis(StrEnum):
@@ -46,6 +68,13 @@ class WorkdayCalendar:
 
     def __init__(self, loaded: Iterable[HolidaySchedule] = ()) -> None:
         self._loaded: Mapping[int, HolidaySchedule] = {s.year: s for s in loaded}
+
+    @classmethod
+    def from_records(cls, records: Iterable[ScheduleRecord]) -> WorkdayCalendar:
+        """The calendar with every stored schedule."""
+        return cls(HolidaySchedule(year=r.year, holidays=frozenset(r.holidays),
+                                   adjusted_workdays=frozenset(r.adjusted_workdays))
+                   for r in records)
 
     def basis(self, day: date) -> Basis:
         """Which source decides `day`: a loaded schedule, the library, or the fallback."""

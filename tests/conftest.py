@@ -66,7 +66,7 @@ def node(infrastructure: Infrastructure) -> Iterator[RunningNode]:
                GOVSHARE_NODE_ID="test-node", GOVSHARE_JWKS_URL=f"{authorization_url}/jwks",
                GOVSHARE_SERVICES=json.dumps(service_urls),
                GOVSHARE_RATE_LIMIT_PER_SECOND="50", GOVSHARE_RATE_LIMIT_BURST="100",
-               GOVSHARE_MAX_BODY_BYTES="65536")
+               GOVSHARE_MAX_BODY_BYTES="65536", GOVSHARE_SWEEP_INTERVAL_SECONDS="0.5")
     logs = infrastructure.workdir
     processes = [
         _spawn("services.authorization.app:create_app", authorization_port, env,

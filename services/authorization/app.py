@@ -5,15 +5,25 @@ Run with `uvicorn services.authorization.app:create_app --factory`.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 
-from services.authorization import router, token_router
+from services.authorization import (
+    grants,
+    grants_router,
+    requests,
+    requests_router,
+    router,
+    token_router,
+)
 from services.authorization.node_keys import published_jwks
+from services.authorization.resources import catalog_handlers
 from services.authorization.settings import AuthorizationSettings
+from shared.db import transaction
 from shared.runtime import ServiceRuntime, create_service_app
 from shared.tokens import JwksLoader
 
@@ -26,13 +36,30 @@ def create_app(settings: AuthorizationSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations_dir=MIGRATIONS)
     # This service owns the keys, so it verifies tokens from its own table, not over HTTP.
     runtime.verify_tokens_with(_own_jwks(runtime, settings))
+    runtime.consume(catalog_handlers(runtime.outbox))
+    runtime.every(settings.sweep_interval_seconds, "deadline-sweep", _sweeper(runtime))
     return create_service_app(
         title="govshare authorization",
         description="Identity of the node: departments, systems' clients, staff users, "
-                    "tokens and keys (SPEC §1, A7, G1, G2).",
+                    "tokens and keys (SPEC §1, A7, G1, G2); and the sharing workflow: "
+                    "requests, answers within the deadline, negotiation and arbitration, "
+                    "grants and confidentiality agreements (SPEC §4).",
         runtime=runtime,
-        routers=[token_router.router, router.router],
+        routers=[token_router.router, router.router, requests_router.router,
+                 grants_router.router],
     )
+
+
+def _sweeper(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
+    """Overdue requests (A4) and expired grants (A5) change state by themselves."""
+
+    async def sweep() -> None:
+        async with transaction(runtime.sessions) as session:
+            await requests.mark_overdue(session, runtime.outbox, datetime.now(UTC))
+        async with transaction(runtime.sessions) as session:
+            await grants.expire_due(session, runtime.outbox, datetime.now(UTC))
+
+    return sweep
 
 
 def _own_jwks(runtime: ServiceRuntime, settings: AuthorizationSettings) -> JwksLoader:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from shared.problems import Conflict, NotFound, Unauthorized, Unprocessable
+from typing import Any
+
+from shared.problems import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 
 
 class NodeNotInitialized(Conflict):
@@ -44,3 +46,49 @@ class InvalidLogin(Unauthorized):
 
 class UnsupportedGrant(Unprocessable):
     slug, title = "unsupported-grant-type", "Unsupported grant type"
+
+
+# --- Sharing ----------------------------------------------------------------------------------
+
+
+class ResourceUnknown(Unprocessable):
+    slug, title = "resource-unknown", "No published catalog entry has this code"
+
+
+class ResourceWithdrawn(Conflict):
+    slug, title = "resource-withdrawn", "The catalog entry was withdrawn"
+
+
+class SharingRuleViolation(Unprocessable):
+    """A request, answer or decision breaks a sharing rule; names the field, rule, article."""
+
+    slug, title = "sharing-rule-violation", "The request breaks a sharing rule"
+
+    def __init__(self, detail: str, *, field: str, rule: str, article: str,
+                 **extensions: Any) -> None:
+        super().__init__(detail, field=field, rule=rule, article=article, **extensions)
+
+
+class RequestNotFound(NotFound):
+    slug, title = "request-not-found", "No such request"
+
+
+class GrantNotFound(NotFound):
+    slug, title = "grant-not-found", "No such grant"
+
+
+class IllegalTransition(Conflict):
+    """The request or grant is not in a state that allows the change; names that state."""
+
+    slug, title = "illegal-transition", "Not allowed in the current state"
+
+    def __init__(self, detail: str, *, current_state: str) -> None:
+        super().__init__(detail, current_state=current_state)
+
+
+class NotAParty(Forbidden):
+    slug, title = "not-a-party", "Only a party to the request may do this"
+
+
+class AgreementExists(Conflict):
+    slug, title = "agreement-exists", "This agreement is already on file"

@@ -1,10 +1,25 @@
-"""Tables of the identity half of the authorization service (schema `authorization`)."""
+"""Tables of the authorization service (schema `authorization`): identity, then sharing."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ARRAY, Boolean, DateTime, ForeignKey, String, Text, func
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -87,3 +102,140 @@ class User(Timestamped, Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- Sharing (SPEC §4) ----------------------------------------------------------------------
+
+
+class SharedResource(Base):
+    """What the sharing workflow needs of a catalog entry, kept from catalog events."""
+
+    __tablename__ = "shared_resource"
+
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(18), index=True)
+    provider_name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12))
+    version: Mapped[int] = mapped_column(Integer)
+    share_type: Mapped[str] = mapped_column(String(16))
+    permitted_uses: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    item_share_types: Mapped[dict[str, str]] = mapped_column(JSONB)
+    methods: Mapped[list[str]] = mapped_column(ARRAY(String(24)))
+    sensitive: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now(), onupdate=func.now())
+
+
+class HolidayScheduleMirror(Base):
+    """The holiday schedules the competent authority loaded, kept from catalog events."""
+
+    __tablename__ = "holiday_schedule"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holidays: Mapped[list[date]] = mapped_column(ARRAY(Date))
+    adjusted_workdays: Mapped[list[date]] = mapped_column(ARRAY(Date))
+
+
+class ShareRequest(Base):
+    """A department's request for another department's resource (A1–A4)."""
+
+    __tablename__ = "share_request"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    node: Mapped[str] = mapped_column(String(64))
+    consumer: Mapped[str] = mapped_column(String(18), index=True)
+    provider: Mapped[str] = mapped_column(String(18), index=True)
+    entry_code: Mapped[str] = mapped_column(String(60), index=True)
+    entry_name: Mapped[str] = mapped_column(String(200))
+    share_type: Mapped[str] = mapped_column(String(16))
+    legal_basis: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(String(32))
+    items: Mapped[list[str]] = mapped_column(ARRAY(String(50)))
+    methods: Mapped[list[str]] = mapped_column(ARRAY(String(24)))
+    valid_until: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    submitted_by: Mapped[str] = mapped_column(String(64))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_on: Mapped[date | None] = mapped_column(Date, index=True)
+    calendar_basis: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    escalation: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    terms: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    grant_id: Mapped[uuid.UUID | None] = mapped_column()
+    closed_reason: Mapped[str | None] = mapped_column(Text)
+    overdue_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RequestTransition(Base):
+    """Every state change of a request: who, when, from what to what, and why."""
+
+    __tablename__ = "request_transition"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("share_request.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RequestMessage(Base):
+    """A message of the negotiation on a request (A3)."""
+
+    __tablename__ = "request_message"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("share_request.id"), index=True)
+    sender: Mapped[str] = mapped_column(String(18))
+    author: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                server_default=func.now())
+
+
+class Grant(Base):
+    """A consumer's right to an entry's data (A5): bound, expiring, revocable, renewable."""
+
+    __tablename__ = "share_grant"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    node: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("share_request.id"), index=True)
+    consumer: Mapped[str] = mapped_column(String(18), index=True)
+    provider: Mapped[str] = mapped_column(String(18), index=True)
+    entry_code: Mapped[str] = mapped_column(String(60), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    methods: Mapped[list[str]] = mapped_column(ARRAY(String(24)))
+    items: Mapped[list[str]] = mapped_column(ARRAY(String(50)))
+    row_filter: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    sensitive: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConfidentialityAgreement(Base):
+    """A security and confidentiality agreement (保密协议) on file (A6)."""
+
+    __tablename__ = "confidentiality_agreement"
+    __table_args__ = (UniqueConstraint("consumer", "entry_code", "reference",
+                                       name="uq_agreement_consumer_entry_reference"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    consumer: Mapped[str] = mapped_column(String(18), index=True)
+    provider: Mapped[str] = mapped_column(String(18))
+    entry_code: Mapped[str] = mapped_column(String(60), index=True)
+    reference: Mapped[str] = mapped_column(String(100))
+    signed_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    filed_by: Mapped[str] = mapped_column(String(64))
+    filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,13 +1,23 @@
-"""Request and response bodies of the identity API (one family per entity)."""
+"""Request and response bodies of the authorization API: identity, then sharing."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.access import Denial
 from shared.contracts import Role, Tier, Zone
+from shared.contracts.catalog import PermittedUse, ShareMethod
+from shared.contracts.sharing import (
+    ItemCode,
+    Reason,
+    RequestSnapshot,
+    RequestStatus,
+    RowCondition,
+)
 from shared.identifiers import CreditCode, RegionCode
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -121,3 +131,138 @@ class Whoami(BaseModel):
     roles: list[str]
     node: str
     expires_at: int
+
+
+# --- Sharing ----------------------------------------------------------------------------------
+
+EntryCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}/[0-9]{6}$")]
+
+
+class RequestCreate(Strict):
+    """A department's request for a catalog entry's data (A1, A2; A3 for not-shared)."""
+
+    entry_code: EntryCode = Field(description="信息资源代码 of the entry.",
+                                  examples=["101001/000001"])
+    legal_basis: Reason = Field(description="The duty or legal basis the use serves.",
+                                examples=["《社会保险法》第五十八条：办理参保登记"])
+    purpose: PermittedUse = Field(description="The use (C4); the entry must permit it.")
+    items: list[ItemCode] = Field(min_length=1, max_length=500,
+                                  description="Codes of the info items wanted.")
+    methods: list[ShareMethod] = Field(min_length=1, max_length=4,
+                                       description="How the data is to be delivered.")
+    valid_until: date = Field(description="Last day of use asked for (at most three years).")
+    message: Reason | None = Field(None, description="A first message to the provider; "
+                                   "for a not-shared resource, why the data is needed.")
+
+
+class TermsNarrowing(Strict):
+    """How an approval or a decision narrows what was asked for; empty fields keep it."""
+
+    items: list[ItemCode] | None = Field(None, min_length=1, max_length=500,
+                                         description="Fewer items than asked for.")
+    row_filter: list[RowCondition] = Field(default_factory=list, max_length=20)
+    rate_limit_per_minute: int | None = Field(None, ge=1, le=1_000_000)
+    valid_until: date | None = Field(None, description="An earlier end than asked for.")
+
+
+class AnswerCreate(TermsNarrowing):
+    """The provider's answer (A2)."""
+
+    approve: bool
+    reason: str | None = Field(None, max_length=4000,
+                               description="Mandatory, non-empty, when refusing.")
+
+
+class DecisionCreate(TermsNarrowing):
+    """The arbiter's final decision (A3)."""
+
+    grant: bool = Field(description="Whether the provider must share.")
+    reason: Reason
+
+
+class MessageCreate(Strict):
+    body: Reason
+
+
+class ReasonCreate(Strict):
+    """A change that must say why: escalation, revocation."""
+
+    reason: Reason
+
+
+class WithdrawalCreate(Strict):
+    reason: Reason | None = None
+
+
+class RenewalCreate(Strict):
+    valid_until: date = Field(description="The new last day of the grant.")
+
+
+class TransitionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    from_status: RequestStatus | None
+    to_status: RequestStatus
+    actor: str
+    note: str | None
+    at: datetime
+
+
+class MessagePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    sender: str = Field(description="Credit code of the party, or `arbiter`.")
+    author: str
+    body: str
+    posted_at: datetime
+
+
+class RequestDetail(RequestSnapshot):
+    """A request with its history and its negotiation."""
+
+    transitions: list[TransitionPublic]
+    messages: list[MessagePublic]
+
+
+class AgreementCreate(Strict):
+    """A security and confidentiality agreement (保密协议) on file (A6)."""
+
+    consumer: CreditCode
+    entry_code: EntryCode
+    reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                max_length=100)] = Field(
+        description="The agreement's document number.", examples=["宁数保〔2026〕17号"])
+    signed_on: date
+    valid_until: date | None = None
+
+
+class AgreementPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    consumer: str
+    provider: str
+    entry_code: str
+    reference: str
+    signed_on: date
+    valid_until: date | None
+    filed_by: str
+    filed_at: datetime
+    activated_grants: list[uuid.UUID] = Field(default_factory=list)
+
+
+class AccessQueryCreate(Strict):
+    """May the caller's department have these items of this entry for this purpose now?"""
+
+    entry_code: EntryCode
+    purpose: PermittedUse
+    method: ShareMethod
+    items: list[ItemCode] = Field(default_factory=list, max_length=500,
+                                  description="Empty: every item the grant holds.")
+
+
+class AccessDecisionPublic(BaseModel):
+    allowed: bool
+    denial: Denial | None = Field(description="The condition that failed, when refused.")
+    detail: str
+    grant_id: uuid.UUID | None
+    items: list[str] = Field(description="The items the consumer receives.")
+    row_filter: list[RowCondition]
+    rate_limit_per_minute: int | None

@@ -90,13 +90,13 @@ async def list_triggers(
             dependencies=[Depends(require_role(Role.node_admin))],
             summary="Load a year's holiday schedule (competent authority)")
 async def load_schedule(year: Year, body: ScheduleLoad, principal: CurrentPrincipal,
-                        session: SessionDep) -> ScheduleView:
+                        session: SessionDep, outbox: OutboxDep) -> ScheduleView:
     try:
         schedule = HolidaySchedule(year=year, holidays=frozenset(body.holidays),
                                    adjusted_workdays=frozenset(body.adjusted_workdays))
     except ValueError as error:
         raise Unprocessable(str(error), field="body") from error
-    await triggers.load_schedule(session, schedule, principal.sub)
+    await triggers.load_schedule(session, outbox, schedule, principal.sub)
     return await view_schedule(year, principal, session)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.exceptions import TriggerNotFound, UnknownProvider
 from services.catalog.models import ChangeTrigger, Department, HolidayScheduleRecord
-from shared.contracts.catalog import TriggerRecorded, TriggerResolved
+from shared.contracts.catalog import HolidayScheduleLoaded, TriggerRecorded, TriggerResolved
 from shared.outbox import Outbox
 from shared.pagination import PageParams, fetch_page
 from shared.workdays import HolidaySchedule, WorkdayCalendar
@@ -23,21 +23,21 @@ CATALOG_UPDATE_WORKDAYS = 15
 
 async def working_calendar(session: AsyncSession) -> WorkdayCalendar:
     """The calendar with every schedule the competent authority has loaded."""
-    records = await session.scalars(select(HolidayScheduleRecord))
-    return WorkdayCalendar(
-        HolidaySchedule(year=r.year, holidays=frozenset(r.holidays),
-                        adjusted_workdays=frozenset(r.adjusted_workdays))
-        for r in records
-    )
+    return WorkdayCalendar.from_records(await session.scalars(select(HolidayScheduleRecord)))
 
 
-async def load_schedule(session: AsyncSession, schedule: HolidaySchedule, actor: str) -> None:
-    """Store (or replace) a year's State Council schedule."""
+async def load_schedule(session: AsyncSession, outbox: Outbox, schedule: HolidaySchedule,
+                        actor: str) -> None:
+    """Store (or replace) a year's State Council schedule and announce it: other services
+    count their deadlines (A2's answer period) with the same calendar."""
     values = {"year": schedule.year, "holidays": sorted(schedule.holidays),
               "adjusted_workdays": sorted(schedule.adjusted_workdays), "loaded_by": actor,
               "loaded_at": datetime.now(UTC)}
     await session.execute(insert(HolidayScheduleRecord).values(**values).on_conflict_do_update(
         index_elements=[HolidayScheduleRecord.year], set_=values))
+    await outbox.add(session, str(schedule.year), HolidayScheduleLoaded(
+        year=schedule.year, holidays=sorted(schedule.holidays),
+        adjusted_workdays=sorted(schedule.adjusted_workdays)))
 
 
 async def record_trigger(session: AsyncSession, outbox: Outbox, *, department: str, kind: str,

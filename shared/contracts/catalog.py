@@ -184,6 +184,9 @@ class ShareAttributes(BaseModel):
     method_types: list[ShareMethodType] = Field(
         default_factory=list, description="Type of the share method: api, database, file.")
     methods: list[ShareMethod] = Field(default_factory=list)
+    sensitive: bool = Field(
+        False, description="Sensitive (敏感): a security and confidentiality agreement "
+                           "(保密协议) must be on file before a grant becomes active (A6).")
 
 
 class OpenAttributes(BaseModel):
@@ -268,6 +271,15 @@ class TriggerResolved(EventData):
     department: str
     resolved_on: date
     due_on: date
+
+
+class HolidayScheduleLoaded(EventData):
+    """The competent authority loaded (or replaced) a year's State Council holiday schedule."""
+
+    event_type = "catalog.calendar.schedule_loaded.v1"
+    year: int
+    holidays: list[date]
+    adjusted_workdays: list[date]
 
 
 class DuplicateCollectionFlagged(EventData):

@@ -31,6 +31,7 @@ class Role(StrEnum):
     data_operator = "data_operator"
     auditor = "auditor"
     node_admin = "node_admin"
+    arbiter = "arbiter"  # staff of the competent authority / coordinating body (A3)
 
 
 class LoginRequest(BaseModel):

@@ -105,21 +105,29 @@ ENTRIES = "/api/catalog/entries"
 Editor = Callable[[], Awaitable[dict[str, str]]]
 
 
+async def register_department(gateway: httpx.AsyncClient, admin_token: str,
+                              *roles: str, tier: str = "municipal",
+                              region: str = "320100") -> dict[str, str]:
+    """A new department whose system holds `roles` (catalog_editor among them), known to the
+    catalog; its token is under "token"."""
+    department = factories.department(region=region, tier=tier)
+    registered = await gateway.post("/api/authorization/departments", json=department,
+                                    headers=bearer(admin_token))
+    assert registered.status_code == 201
+    client = (await gateway.post("/api/authorization/clients", headers=bearer(admin_token),
+                                 json={"name": "目录编制系统", "roles": list(roles),
+                                       "department": department["credit_code"]})).json()
+    token = (await client_token(gateway, client)).json()["access_token"]
+    await _wait_until_catalog_knows(gateway, token)
+    return {**department, "token": token}
+
+
 @pytest.fixture
 def new_editor(gateway: httpx.AsyncClient, admin_token: str) -> Editor:
     """Registers a department and returns a catalog editor system's token for it."""
 
     async def make() -> dict[str, str]:
-        department = factories.department()
-        registered = await gateway.post("/api/authorization/departments", json=department,
-                                        headers=bearer(admin_token))
-        assert registered.status_code == 201
-        client = (await gateway.post("/api/authorization/clients", headers=bearer(admin_token),
-                                     json={"name": "目录编制系统", "roles": ["catalog_editor"],
-                                           "department": department["credit_code"]})).json()
-        token = (await client_token(gateway, client)).json()["access_token"]
-        await _wait_until_catalog_knows(gateway, token)
-        return {**department, "token": token}
+        return await register_department(gateway, admin_token, "catalog_editor")
 
     return make
 

@@ -1,0 +1,130 @@
+"""Grants API (A5, A6): list, revoke, renew; confidentiality agreements; access decisions.
+
+The access decision answers for the caller's own department only: a grant is bound to the
+department that holds it, so a token of any other department is refused [51 §14].
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from services.authorization import agreements, grants
+from services.authorization.deps import (
+    OutboxDep,
+    Reviewer,
+    SessionDep,
+    department_of,
+    oversees,
+)
+from services.authorization.exceptions import GrantNotFound
+from services.authorization.schemas import (
+    AccessDecisionPublic,
+    AccessQueryCreate,
+    AgreementCreate,
+    AgreementPublic,
+    EntryCode,
+    ReasonCreate,
+    RenewalCreate,
+)
+from shared.access import AccessQuery, decide
+from shared.auth import CurrentPrincipal
+from shared.contracts.sharing import GrantSnapshot, GrantStatus
+from shared.identifiers import CreditCode
+from shared.pagination import Page, PageDep
+from shared.workdays import china_date
+
+router = APIRouter()
+
+
+@router.get("/grants", response_model=Page[GrantSnapshot], tags=["grants"],
+            summary="Grants by resource, consumer, provider and state")
+async def list_grants(
+    principal: CurrentPrincipal, session: SessionDep, page: PageDep,
+    entry_code: Annotated[EntryCode | None, Query()] = None,
+    consumer: Annotated[CreditCode | None, Query()] = None,
+    provider: Annotated[CreditCode | None, Query()] = None,
+    status: Annotated[list[GrantStatus], Query(description="Any of these states.")] = [],  # noqa: B006
+) -> dict[str, object]:
+    parties = None if oversees(principal) else department_of(principal)
+    items, total = await grants.list_grants(session, page, parties=parties, consumer=consumer,
+                                            provider=provider, entry_code=entry_code,
+                                            status=status)
+    return page.wrap([grants.snapshot(g) for g in items], total)
+
+
+@router.get("/grants/{grant_id}", response_model=GrantSnapshot, tags=["grants"],
+            summary="One grant")
+async def get_grant(grant_id: uuid.UUID, principal: CurrentPrincipal,
+                    session: SessionDep) -> GrantSnapshot:
+    grant = await session.get(grants.Grant, grant_id)
+    if grant is None or not (oversees(principal)
+                             or principal.department in (grant.consumer, grant.provider)):
+        raise GrantNotFound(f"No grant has id {grant_id}.")
+    return grants.snapshot(grant)
+
+
+@router.post("/grants/{grant_id}/revocation", response_model=GrantSnapshot, tags=["grants"],
+             summary="Revoke a grant with a reason (provider); effective at once")
+async def revoke_grant(grant_id: uuid.UUID, body: ReasonCreate, principal: Reviewer,
+                       session: SessionDep, outbox: OutboxDep) -> GrantSnapshot:
+    grant = await grants.get_for_update(session, grant_id)
+    grants.require_provider(grant, principal.department)
+    await grants.revoke(session, outbox, grant, actor=principal.sub, reason=body.reason)
+    return grants.snapshot(grant)
+
+
+@router.post("/grants/{grant_id}/renewal", response_model=GrantSnapshot, tags=["grants"],
+             summary="Extend a grant's period (provider)")
+async def renew_grant(grant_id: uuid.UUID, body: RenewalCreate, principal: Reviewer,
+                      session: SessionDep, outbox: OutboxDep) -> GrantSnapshot:
+    grant = await grants.get_for_update(session, grant_id)
+    grants.require_provider(grant, principal.department)
+    await grants.renew(session, outbox, grant, valid_until=body.valid_until,
+                       actor=principal.sub, now=datetime.now(UTC))
+    return grants.snapshot(grant)
+
+
+@router.post("/agreements", response_model=AgreementPublic, tags=["grants"],
+             status_code=status.HTTP_201_CREATED,
+             summary="File a confidentiality agreement (a party); activates pending grants")
+async def file_agreement(body: AgreementCreate, principal: Reviewer, session: SessionDep,
+                         outbox: OutboxDep) -> AgreementPublic:
+    agreement, activated = await agreements.file_agreement(
+        session, outbox, body, department=principal.department, actor=principal.sub,
+        today=china_date(datetime.now(UTC)))
+    public = AgreementPublic.model_validate(agreement)
+    public.activated_grants = [grant.id for grant in activated]
+    return public
+
+
+@router.get("/agreements", response_model=Page[AgreementPublic], tags=["grants"],
+            summary="Confidentiality agreements on file")
+async def list_agreements(principal: CurrentPrincipal, session: SessionDep, page: PageDep,
+                          entry_code: Annotated[EntryCode | None, Query()] = None,
+                          ) -> dict[str, object]:
+    parties = None if oversees(principal) else department_of(principal)
+    items, total = await agreements.list_agreements(session, page, parties=parties,
+                                                    entry_code=entry_code)
+    return page.wrap(items, total)
+
+
+@router.post("/access-decisions", response_model=AccessDecisionPublic, tags=["grants"],
+             summary="May my department have these items now, for this purpose?")
+async def decide_access(body: AccessQueryCreate, principal: CurrentPrincipal,
+                        session: SessionDep) -> AccessDecisionPublic:
+    consumer = department_of(principal)
+    held = await grants.held_by(session, consumer, body.entry_code)
+    decision = decide(held, AccessQuery(consumer=consumer, entry_code=body.entry_code,
+                                        purpose=body.purpose, method=body.method,
+                                        items=frozenset(body.items)), datetime.now(UTC))
+    granted = decision.grant if decision.allowed else None
+    return AccessDecisionPublic(
+        allowed=decision.allowed, denial=decision.denial, detail=decision.detail,
+        grant_id=granted.id if granted else None, items=list(decision.items),
+        row_filter=granted.row_filter if granted else [],
+        rate_limit_per_minute=granted.rate_limit_per_minute if granted else None)
+
