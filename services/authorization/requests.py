@@ -144,7 +144,7 @@ async def answer(session: AsyncSession, outbox: Outbox, request: ShareRequest,
     _check_can(request, target)
     request.answer = _answer(body.approve, reason, actor, now, late)
     if body.approve:
-        resource = await _resource(session, request.entry_code)
+        resource = await _requestable(session, request.entry_code)
         terms = _narrowed_terms(request, body, resource, china_date(now))
         await _grant(session, outbox, request, resource, terms, target, actor, now)
     else:
@@ -212,7 +212,7 @@ async def decide(session: AsyncSession, outbox: Outbox, request: ShareRequest,
     request.decision = ArbiterDecision(grant=body.grant, reason=body.reason, decided_by=actor,
                                        decided_at=now).model_dump(mode="json")
     if body.grant:
-        resource = await _resource(session, request.entry_code)
+        resource = await _requestable(session, request.entry_code)
         terms = _narrowed_terms(request, body, resource, china_date(now))
         await _grant(session, outbox, request, resource, terms, S.decided, actor, now)
     else:
