@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from starlette.types import Receive, Scope, Send
 
-from gateway.ratelimit import RateLimiter, retry_after_header
+from shared.ratelimit import RateLimiter, retry_after_header
 from shared.logs import request_id_var
 from shared.problems import NotFound, ProblemError, TooManyRequests, Unauthorized
 from shared.tokens import TokenVerifier
@@ -75,7 +75,10 @@ class ServiceProxy:
         """Open the pooled upstream connections (needs the running loop)."""
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self.max_connections),
-            timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
+            # An idle limit, not a total one: a download or upload of millions of rows may
+            # stream for minutes, but a service that stops answering is cut off.
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=5,
+                                          sock_read=self.timeout_seconds),
             auto_decompress=False, skip_auto_headers=("User-Agent",),
         )
 

@@ -10,7 +10,8 @@ from shared.settings import ComponentSettings
 class GatewaySettings(ComponentSettings):
     services: dict[str, str] = Field(
         default_factory=lambda: {"authorization": "http://127.0.0.1:8101",
-                                 "catalog": "http://127.0.0.1:8102"},
+                                 "catalog": "http://127.0.0.1:8102",
+                                 "exchange": "http://127.0.0.1:8103"},
         description="Service name → base URL; routed as /api/<name>/… "
                     '(env GOVSHARE_SERVICES as JSON, e.g. {"authorization": "http://…"}).',
     )
@@ -21,5 +22,7 @@ class GatewaySettings(ComponentSettings):
         200.0, gt=0, description="Sustained calls per second allowed to one client."
     )
     rate_limit_burst: int = Field(400, ge=1, description="Calls one client may burst.")
-    upstream_timeout_seconds: float = Field(60.0, description="Timeout of a routed call.")
+    upstream_timeout_seconds: float = Field(
+        60.0, description="Longest silence of a service in a routed call (streams may run "
+                          "longer as long as data flows).")
     max_connections: int = Field(200, description="Pooled connections to the services.")

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import transaction
 from shared.outbox import Outbox
+from shared.settings import ServiceSettings
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -19,6 +20,11 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 
 def _outbox(request: Request) -> Outbox:
     return request.app.state.runtime.outbox
+
+
+def runtime_settings(request: Request) -> ServiceSettings:
+    """The service's settings; each service aliases it with its own settings type."""
+    return request.app.state.runtime.settings
 
 
 # scope="function": commit before the response is sent, so a 2xx always means "stored".

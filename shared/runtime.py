@@ -70,6 +70,7 @@ class ServiceRuntime:
         if handlers:
             self.consume(handlers)
         self._jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
+        self._closers: list[Callable[[], Awaitable[object]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._kafka_ready = asyncio.Event()
 
@@ -89,6 +90,15 @@ class ServiceRuntime:
         """Use `loader` for the token verifier's keys (the key owner reads its own table)."""
         self.verifier = TokenVerifier(KeySet(loader))
 
+    def close_on_stop(self, close: Callable[[], Awaitable[object]]) -> None:
+        """Call `close` when the service stops (clients the app holds, for instance)."""
+        self._closers.append(close)
+
+    @property
+    def kafka_ready(self) -> bool:
+        """The producer and the probe are connected (jobs that produce wait for it)."""
+        return self._kafka_ready.is_set()
+
     async def start(self) -> None:
         """Migrate the schema, then start the Kafka parts in the background."""
         await upgrade_to_head(self.engine, self.name, self.migrations_dir)
@@ -103,6 +113,9 @@ class ServiceRuntime:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        for close in self._closers:
+            with contextlib.suppress(Exception):
+                await close()
         await self.engine.dispose()
 
     async def _run_kafka(self) -> None:
@@ -183,6 +196,7 @@ def create_service_app(
     async def health() -> dict[str, Any]:
         return await runtime.health()
 
-    app.add_middleware(BodyGuardMiddleware, max_body_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(BodyGuardMiddleware, max_body_bytes=runtime.settings.max_body_bytes,
+                       max_upload_bytes=runtime.settings.max_upload_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -20,6 +20,9 @@ class ComponentSettings(BaseSettings):
     max_body_bytes: int = Field(
         10 * 1024 * 1024, description="Largest request body accepted, in bytes (413 above)."
     )
+    max_upload_bytes: int = Field(
+        20 * 1024**3, description="Largest bulk upload (CSV or JSON Lines) accepted, in bytes."
+    )
 
 
 class ServiceSettings(ComponentSettings):

@@ -51,34 +51,42 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
+BULK_MEDIA_TYPES = ("text/csv", "application/x-ndjson", "application/jsonl")
+
+
 class BodyGuardMiddleware:
     """Refuse bodies over the size limit (413) and JSON bodies that are not UTF-8 (400).
 
-    Bodies are checked as they stream, so a large upload is never held whole here;
-    only JSON bodies, which are already bounded by the limit, are decoded.
+    Bodies are checked as they stream, so a large upload is never held whole here; only
+    JSON bodies, which are bounded by `max_body_bytes`, are decoded. Bulk data (CSV, JSON
+    Lines) streams under the larger `max_upload_bytes`; its reader checks each line.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int,
+                 max_upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes or max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        content_type = (_header(scope, "content-type") or "").lower()
+        bulk = content_type.startswith(BULK_MEDIA_TYPES)
+        limit = self.max_upload_bytes if bulk else self.max_body_bytes
         declared = _header(scope, "content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+        if declared and declared.isdigit() and int(declared) > limit:
             await send_problem_for(send, 413, "payload-too-large", "Request body too large",
-                                f"The body has {declared} bytes; the limit is "
-                                f"{self.max_body_bytes}.", scope["path"])
+                                   f"The body has {declared} bytes; the limit is {limit}.",
+                                   scope["path"])
             return
-        is_json = "json" in (_header(scope, "content-type") or "")
-        if is_json:
+        if "json" in content_type and not bulk:
             await self._check_json(scope, receive, send)
         else:
-            await self._stream(scope, receive, send)
+            await self._stream(scope, receive, send, limit)
 
-    async def _stream(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _stream(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         started = False
 
         async def tracking_send(message: Message) -> None:
@@ -87,25 +95,12 @@ class BodyGuardMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, self._counting(receive), tracking_send)
+            await self.app(scope, _counting(receive, limit), tracking_send)
         except _BodyTooLarge:
             if not started:
                 await send_problem_for(send, 413, "payload-too-large", "Request body too large",
-                                    f"The body exceeds the limit of {self.max_body_bytes} "
-                                    "bytes.", scope["path"])
-
-    def _counting(self, receive: Receive) -> Receive:
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_body_bytes:
-                raise _BodyTooLarge()
-            return message
-
-        return counted
+                                       f"The body exceeds the limit of {limit} bytes.",
+                                       scope["path"])
 
     async def _check_json(self, scope: Scope, receive: Receive, send: Send) -> None:
         chunks: list[bytes] = []
@@ -119,8 +114,8 @@ class BodyGuardMiddleware:
             size += len(chunk)
             if size > self.max_body_bytes:
                 await send_problem_for(send, 413, "payload-too-large", "Request body too large",
-                                    f"The body exceeds the limit of {self.max_body_bytes} "
-                                    "bytes.", scope["path"])
+                                       f"The body exceeds the limit of {self.max_body_bytes} "
+                                       "bytes.", scope["path"])
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -129,10 +124,24 @@ class BodyGuardMiddleware:
             body.decode("utf-8")
         except UnicodeDecodeError as error:
             await send_problem_for(send, 400, "malformed-body", "Malformed request body",
-                                f"The body is not valid UTF-8 (byte {error.start}).",
-                                scope["path"])
+                                   f"The body is not valid UTF-8 (byte {error.start}).",
+                                   scope["path"])
             return
         await self.app(scope, _replay(body), send)
+
+
+def _counting(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise _BodyTooLarge()
+        return message
+
+    return counted
 
 
 class _BodyTooLarge(Exception):

@@ -57,21 +57,25 @@ def node(infrastructure: Infrastructure) -> Iterator[RunningNode]:
     """The authorization service and the gateway, each a real uvicorn process."""
     import json
 
-    authorization_port, catalog_port, gateway_port = free_port(), free_port(), free_port()
+    authorization_port, catalog_port, exchange_port, gateway_port = (
+        free_port(), free_port(), free_port(), free_port())
     authorization_url = f"http://127.0.0.1:{authorization_port}"
     service_urls = {"authorization": authorization_url,
-                    "catalog": f"http://127.0.0.1:{catalog_port}"}
+                    "catalog": f"http://127.0.0.1:{catalog_port}",
+                    "exchange": f"http://127.0.0.1:{exchange_port}"}
     env = dict(os.environ, DATABASE_URL=infrastructure.database_url,
                KAFKA_BOOTSTRAP_SERVERS=infrastructure.bootstrap_servers,
                GOVSHARE_NODE_ID="test-node", GOVSHARE_JWKS_URL=f"{authorization_url}/jwks",
                GOVSHARE_SERVICES=json.dumps(service_urls),
                GOVSHARE_RATE_LIMIT_PER_SECOND="50", GOVSHARE_RATE_LIMIT_BURST="100",
-               GOVSHARE_MAX_BODY_BYTES="65536", GOVSHARE_SWEEP_INTERVAL_SECONDS="0.5")
+               GOVSHARE_MAX_BODY_BYTES="65536", GOVSHARE_SWEEP_INTERVAL_SECONDS="0.5",
+               GOVSHARE_FRESHNESS_INTERVAL_SECONDS="0.5")
     logs = infrastructure.workdir
     processes = [
         _spawn("services.authorization.app:create_app", authorization_port, env,
                logs / "authorization.log"),
         _spawn("services.catalog.app:create_app", catalog_port, env, logs / "catalog.log"),
+        _spawn("services.exchange.app:create_app", exchange_port, env, logs / "exchange.log"),
         _spawn("gateway.app:create_app", gateway_port, env, logs / "gateway.log"),
     ]
     try:

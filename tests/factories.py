@@ -6,7 +6,7 @@ import random
 import string
 
 from faker import Faker
-from stdnum.cn import uscc
+from stdnum.cn import ric, uscc
 
 fake = Faker("zh_CN")
 _ORGANISATION_CODE_CHARS = string.digits + "ABCDEFGHJKLMNPQRTUWXY"
@@ -69,3 +69,14 @@ def theme_entry(share: dict[str, object]) -> dict[str, object]:
         "share": share,
         "update_cycle": "monthly",
     }
+
+
+def id_number(region: str = "320102") -> str:
+    """A valid 18-digit resident ID number (公民身份号码) with its check digit."""
+    birth = fake.date_of_birth(minimum_age=1, maximum_age=40).strftime("%Y%m%d")
+    body = f"{region}{birth}{random.randint(0, 999):03d}"
+    return body + ric.calc_check_digit(body + "0")  # it expects a check-digit slot
+
+
+def person_name() -> str:
+    return fake.name()

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from services.authorization.settings import AuthorizationSettings
 from shared.auth import require_role
 from shared.contracts import Role
-from shared.deps import OutboxDep, SessionDep
+from shared.deps import OutboxDep, SessionDep, runtime_settings
 from shared.problems import Forbidden
 from shared.tokens import TokenClaims
 
-
-def _settings(request: Request) -> AuthorizationSettings:
-    return request.app.state.runtime.settings
-
-
-SettingsDep = Annotated[AuthorizationSettings, Depends(_settings)]
+SettingsDep = Annotated[AuthorizationSettings, Depends(runtime_settings)]
 
 Reviewer = Annotated[TokenClaims, Depends(require_role(Role.request_reviewer))]
 """A department's staff or system handling its sharing correspondence."""

@@ -26,12 +26,12 @@ from services.authorization.schemas import (
     AccessQueryCreate,
     AgreementCreate,
     AgreementPublic,
-    EntryCode,
     ReasonCreate,
     RenewalCreate,
 )
 from shared.access import AccessQuery, decide
 from shared.auth import CurrentPrincipal
+from shared.contracts.catalog import EntryCode
 from shared.contracts.sharing import GrantSnapshot, GrantStatus
 from shared.identifiers import CreditCode
 from shared.pagination import Page, PageDep

@@ -31,7 +31,6 @@ from services.authorization.models import ShareRequest
 from services.authorization.schemas import (
     AnswerCreate,
     DecisionCreate,
-    EntryCode,
     MessageCreate,
     MessagePublic,
     ReasonCreate,
@@ -41,6 +40,7 @@ from services.authorization.schemas import (
 )
 from shared.auth import CurrentPrincipal
 from shared.contracts import Role
+from shared.contracts.catalog import EntryCode
 from shared.contracts.sharing import RequestSnapshot, RequestStatus
 from shared.identifiers import CreditCode
 from shared.pagination import Page, PageDep

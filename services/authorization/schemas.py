@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.access import Denial
 from shared.contracts import Role, Tier, Zone
-from shared.contracts.catalog import PermittedUse, ShareMethod
+from shared.contracts.catalog import EntryCode, PermittedUse, ShareMethod
 from shared.contracts.sharing import (
     ItemCode,
     Reason,
@@ -134,8 +134,6 @@ class Whoami(BaseModel):
 
 
 # --- Sharing ----------------------------------------------------------------------------------
-
-EntryCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}/[0-9]{6}$")]
 
 
 class RequestCreate(Strict):

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from services.catalog.settings import CatalogSettings
-from shared.deps import OutboxDep, SessionDep
+from shared.deps import OutboxDep, SessionDep, runtime_settings
 
-
-def _settings(request: Request) -> CatalogSettings:
-    return request.app.state.runtime.settings
-
-
-SettingsDep = Annotated[CatalogSettings, Depends(_settings)]
+SettingsDep = Annotated[CatalogSettings, Depends(runtime_settings)]
 
 __all__ = ["OutboxDep", "SessionDep", "SettingsDep"]

@@ -17,6 +17,10 @@ from shared.events import EventData
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 CodeSegment = Annotated[str, StringConstraints(pattern=r"^[0-9]+$")]
+EntryCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}/[0-9]{6}$")]
+"""信息资源代码: the front segment, a slash, six digits (e.g. 101001/000001)."""
+ItemCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,50}$")]
+"""An info item's code; safe as an SQL identifier and a JSON key."""
 
 
 class TopClass(StrEnum):
@@ -156,8 +160,7 @@ class InfoItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: Text = Field(examples=["公民身份号码"])
-    code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,50}$")] = Field(
-        examples=["GMSFHM"])
+    code: ItemCode = Field(examples=["GMSFHM"])
     data_type: DataType
     length: int | None = Field(None, ge=1, le=1_000_000)
     identifies_subject: bool = Field(False, description="Identifies the subject (e.g. ID no.).")

@@ -15,11 +15,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.contracts.catalog import PermittedUse, ShareMethod, ShareType
+from shared.contracts.catalog import ItemCode, PermittedUse, ShareMethod, ShareType
 from shared.events import EventData
 from shared.workdays import Basis
 
-ItemCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,50}$")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
 

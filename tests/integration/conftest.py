@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cli.database import identity_session
 from cli.settings import CliSettings
@@ -15,7 +17,9 @@ from services.authorization import directory
 from services.authorization.node_keys import init_node, local_node
 from services.authorization.schemas import NodeInit, UserCreate
 from shared.contracts import Role, Tier, Zone
+from shared.db import create_engine
 from shared.events import EventEnvelope, topic_for
+from shared.workdays import china_date
 from tests import factories
 from tests.conftest import Infrastructure, RunningNode
 
@@ -152,3 +156,99 @@ async def editor(new_editor: Editor) -> dict[str, str]:
 async def create(gateway: httpx.AsyncClient, editor: dict[str, str],
                  body: dict[str, object]) -> httpx.Response:
     return await gateway.post(ENTRIES, json=body, headers=bearer(editor["token"]))
+
+
+# --- sharing: departments that publish, request and answer ---------------------------------
+
+REQUESTS = "/api/authorization/requests"
+GRANTS = "/api/authorization/grants"
+DECISIONS = "/api/authorization/access-decisions"
+Party = dict[str, str]
+
+
+@pytest.fixture
+async def authorization_db(infrastructure: Infrastructure) -> AsyncIterator[AsyncEngine]:
+    """Direct access to the authorization schema, to let time pass (a due date, a period)."""
+    engine = create_engine(infrastructure.database_url, schema="authorization")
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def exchange_db(infrastructure: Infrastructure) -> AsyncIterator[AsyncEngine]:
+    """Direct access to the exchange schema, as someone tampering with it would have."""
+    engine = create_engine(infrastructure.database_url, schema="exchange")
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def provider(gateway: httpx.AsyncClient, admin_token: str) -> Party:
+    return await new_party(gateway, admin_token)
+
+
+@pytest.fixture
+async def consumer(gateway: httpx.AsyncClient, admin_token: str) -> Party:
+    return await new_party(gateway, admin_token)
+
+
+async def new_party(gateway: httpx.AsyncClient, admin_token: str, **where: str) -> Party:
+    """A department whose system catalogs, handles requests and moves data."""
+    return await register_department(gateway, admin_token, "catalog_editor",
+                                     "request_reviewer", "data_operator", **where)
+
+
+def conditional_entry(**share: object) -> dict[str, object]:
+    return factories.theme_entry({
+        "type": "conditional", "conditions": "仅限办理社会保险相关业务时核验使用",
+        "permitted_uses": ["data_verification", "administrative_basis"],
+        "methods": ["online_query", "bulk_download"], **share})
+
+
+async def publish(gateway: httpx.AsyncClient, party: Party, body: dict[str, object]) -> str:
+    created = await gateway.post(ENTRIES, json=body, headers=bearer(party["token"]))
+    assert created.status_code == 201, created.text
+    code = created.json()["code"]
+    published = await gateway.post(f"{ENTRIES}/{code}/publish", headers=bearer(party["token"]))
+    assert published.status_code == 200, published.text
+    return code
+
+
+def application(code: str, **changes: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "entry_code": code, "legal_basis": "《社会保险法》第五十八条：办理参保登记时核验身份",
+        "purpose": "data_verification", "items": ["GMSFHM", "JFJS"],
+        "methods": ["online_query"],
+        "valid_until": (china_date(datetime.now(UTC)) + timedelta(days=365)).isoformat()}
+    body.update(changes)
+    return body
+
+
+async def submit(gateway: httpx.AsyncClient, party: Party,
+                 body: dict[str, object]) -> httpx.Response:
+    """File a request, waiting for the entry's catalog event to reach the service first."""
+    async with asyncio.timeout(30):
+        while True:
+            response = await gateway.post(REQUESTS, json=body, headers=bearer(party["token"]))
+            if response.status_code != 422 or not response.json()["type"].endswith(
+                    "/resource-unknown"):
+                return response
+            await asyncio.sleep(0.2)
+
+
+async def answer(gateway: httpx.AsyncClient, party: Party, request_id: str,
+                 **body: object) -> httpx.Response:
+    return await gateway.post(f"{REQUESTS}/{request_id}/answer", json=body,
+                              headers=bearer(party["token"]))
+
+
+async def eventually(gateway: httpx.AsyncClient, party: Party, path: str,
+                     field: str, expected: object) -> dict[str, object]:
+    async with asyncio.timeout(30):
+        while True:
+            body = (await gateway.get(path, headers=bearer(party["token"]))).json()
+            if body.get(field) == expected:
+                return body
+            await asyncio.sleep(0.2)
+
+

@@ -10,97 +10,34 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.authorization.deadlines import answer_due_on, working_calendar
-from shared.db import create_engine, create_session_factory
+from shared.db import create_session_factory
 from shared.workdays import WorkdayCalendar, china_date
 from tests import factories
 from tests.conftest import Infrastructure
 from tests.integration.conftest import (
     ADMIN_PASSWORD,
+    DECISIONS,
     ENTRIES,
+    GRANTS,
+    REQUESTS,
+    Party,
+    answer,
+    application,
     bearer,
+    conditional_entry,
+    eventually,
     find_event,
-    register_department,
+    new_party,
+    publish,
+    submit,
 )
-
-REQUESTS = "/api/authorization/requests"
-GRANTS = "/api/authorization/grants"
-DECISIONS = "/api/authorization/access-decisions"
-Party = dict[str, str]
-
-
-@pytest.fixture
-async def authorization_db(infrastructure: Infrastructure) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(infrastructure.database_url, schema="authorization")
-    yield engine
-    await engine.dispose()
-
-
-async def new_party(gateway: httpx.AsyncClient, admin_token: str, **where: str) -> Party:
-    return await register_department(gateway, admin_token, "catalog_editor",
-                                     "request_reviewer", **where)
-
-
-@pytest.fixture
-async def provider(gateway: httpx.AsyncClient, admin_token: str) -> Party:
-    return await new_party(gateway, admin_token)
-
-
-@pytest.fixture
-async def consumer(gateway: httpx.AsyncClient, admin_token: str) -> Party:
-    return await new_party(gateway, admin_token)
-
-
-def conditional_entry(**share: object) -> dict[str, object]:
-    return factories.theme_entry({
-        "type": "conditional", "conditions": "仅限办理社会保险相关业务时核验使用",
-        "permitted_uses": ["data_verification", "administrative_basis"],
-        "methods": ["online_query", "bulk_download"], **share})
-
-
-async def publish(gateway: httpx.AsyncClient, party: Party, body: dict[str, object]) -> str:
-    created = await gateway.post(ENTRIES, json=body, headers=bearer(party["token"]))
-    assert created.status_code == 201, created.text
-    code = created.json()["code"]
-    published = await gateway.post(f"{ENTRIES}/{code}/publish", headers=bearer(party["token"]))
-    assert published.status_code == 200, published.text
-    return code
-
-
-def application(code: str, **changes: object) -> dict[str, object]:
-    body: dict[str, object] = {
-        "entry_code": code, "legal_basis": "《社会保险法》第五十八条：办理参保登记时核验身份",
-        "purpose": "data_verification", "items": ["GMSFHM", "JFJS"],
-        "methods": ["online_query"],
-        "valid_until": (china_date(datetime.now(UTC)) + timedelta(days=365)).isoformat()}
-    body.update(changes)
-    return body
-
-
-async def submit(gateway: httpx.AsyncClient, party: Party,
-                 body: dict[str, object]) -> httpx.Response:
-    """File a request, waiting for the entry's catalog event to reach the service first."""
-    async with asyncio.timeout(30):
-        while True:
-            response = await gateway.post(REQUESTS, json=body, headers=bearer(party["token"]))
-            if response.status_code != 422 or not response.json()["type"].endswith(
-                    "/resource-unknown"):
-                return response
-            await asyncio.sleep(0.2)
-
-
-async def answer(gateway: httpx.AsyncClient, party: Party, request_id: str,
-                 **body: object) -> httpx.Response:
-    return await gateway.post(f"{REQUESTS}/{request_id}/answer", json=body,
-                              headers=bearer(party["token"]))
 
 
 async def access(gateway: httpx.AsyncClient, party: Party, code: str,
@@ -111,16 +48,6 @@ async def access(gateway: httpx.AsyncClient, party: Party, code: str,
     response = await gateway.post(DECISIONS, json=body, headers=bearer(party["token"]))
     assert response.status_code == 200, response.text
     return response.json()
-
-
-async def eventually(gateway: httpx.AsyncClient, party: Party, path: str,
-                     field: str, expected: object) -> dict[str, object]:
-    async with asyncio.timeout(30):
-        while True:
-            body = (await gateway.get(path, headers=bearer(party["token"]))).json()
-            if body.get(field) == expected:
-                return body
-            await asyncio.sleep(0.2)
 
 
 async def approved_grant(gateway: httpx.AsyncClient, provider: Party, consumer: Party,

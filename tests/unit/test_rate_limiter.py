@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.ratelimit import RateLimiter, retry_after_header
+from shared.ratelimit import RateLimiter, retry_after_header
 
 
 def test_a_burst_is_allowed_then_limited() -> None:

@@ -1,0 +1,90 @@
+"""App factory of the exchange service.
+
+Run with `uvicorn services.exchange.app:create_app --factory`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.exchange import (
+    audit,
+    audit_router,
+    freshness,
+    loading,
+    objections_router,
+    quality_router,
+    records_router,
+    subscriptions_router,
+)
+from services.exchange.gate import Gate
+from services.exchange.read_models import HANDLERS
+from services.exchange.settings import ExchangeSettings
+from services.exchange.subscriptions import Dispatcher
+from shared.contracts.exchange import IngestRecord
+from shared.db import transaction
+from shared.events import EventEnvelope
+from shared.runtime import ServiceRuntime, create_service_app
+
+SERVICE = "exchange"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: ExchangeSettings | None = None) -> FastAPI:
+    settings = settings or ExchangeSettings()
+    runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations_dir=MIGRATIONS)
+    outbox = runtime.outbox
+
+    async def ingest(session: AsyncSession, envelope: EventEnvelope) -> None:
+        await loading.apply_ingested(session, envelope, outbox)
+
+    runtime.consume({**HANDLERS, IngestRecord.event_type: ingest})
+    http = httpx.AsyncClient(timeout=settings.source_api_timeout_seconds)
+    runtime.close_on_stop(http.aclose)
+    dispatcher = Dispatcher(
+        sessions=runtime.sessions, producer=runtime.producer, probe=runtime.probe,
+        http=httpx.AsyncClient(timeout=settings.webhook_timeout_seconds),
+        node=settings.node_id, batch=settings.delivery_batch,
+        max_backoff=settings.webhook_max_backoff_seconds,
+        idle=settings.delivery_interval_seconds)
+    runtime.close_on_stop(dispatcher.http.aclose)
+    runtime.every(settings.audit_seal_interval_seconds, "audit-seal",
+                  lambda: audit.seal(runtime.sessions, outbox))
+    runtime.every(settings.delivery_interval_seconds, "deliveries",
+                  _when_kafka_ready(runtime, dispatcher.run_due))
+    runtime.every(settings.freshness_interval_seconds, "freshness", _freshness(runtime))
+    app = create_service_app(
+        title="govshare exchange",
+        description="The data path (交换): providers load the front-end store (前置机) or "
+                    "register their own API; consumers query online, download in bulk and "
+                    "subscribe, each access decided by its grant and sealed into the audit "
+                    "chain; objections, freshness and cross-checks (SPEC §5).",
+        runtime=runtime,
+        routers=[records_router.router, subscriptions_router.router, audit_router.router,
+                 objections_router.router, quality_router.router],
+    )
+    app.state.gate = Gate(runtime.sessions, settings.node_id)
+    app.state.http = http
+    return app
+
+
+def _when_kafka_ready(runtime: ServiceRuntime,
+                      job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[object]]:
+    async def run() -> object:
+        return await job() if runtime.kafka_ready else None
+
+    return run
+
+
+def _freshness(runtime: ServiceRuntime) -> Callable[[], Awaitable[int]]:
+    async def check() -> int:
+        async with transaction(runtime.sessions) as session:
+            return await freshness.flag_stale(session, runtime.outbox, datetime.now(UTC))
+
+    return check

@@ -1,0 +1,180 @@
+"""The audit log (E5): every access appended, then sealed into a hash chain.
+
+An access writes its entry in its own transaction, concurrently with every other access. A
+sealer (one at a time, under an advisory lock) takes the unsealed entries in id order, gives
+each the next chain position and `hash = sha256(prev_hash + canonical entry)`, and announces
+the new head hash by event, so the head also lives outside this database. Verification
+recomputes the chain: an edited entry, a deleted one or a reordered one breaks it there.
+Sealing lags appends by the seal interval; `unsealed` in the verification report shows it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.exchange.models import AuditEntry
+from shared.contracts.exchange import AccessKind, AuditSealed, UsageCount
+from shared.db import transaction
+from shared.outbox import Outbox
+from shared.pagination import PageParams, fetch_page
+
+GENESIS = "0" * 64
+SEAL_LOCK = 0x6A75_6469_7431  # pg advisory lock id of the sealer
+SEAL_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one access touched; the audit entry records it with who and where."""
+
+    kind: AccessKind
+    consumer: str
+    provider: str
+    entry_code: str
+    grant_id: uuid.UUID | None
+    purpose: str | None
+    items: Sequence[str]
+    record_count: int
+    denied: str | None = None
+
+
+def record(session: AsyncSession, access: Access, *, actor: str, node: str) -> AuditEntry:
+    """Append the access in the caller's transaction."""
+    entry = AuditEntry(kind=access.kind, consumer=access.consumer, provider=access.provider,
+                       entry_code=access.entry_code, grant_id=access.grant_id,
+                       purpose=access.purpose, items=list(access.items),
+                       record_count=access.record_count, denied=access.denied, actor=actor,
+                       node=node, at=datetime.now(UTC))
+    session.add(entry)
+    return entry
+
+
+async def record_now(sessions: async_sessionmaker[AsyncSession], access: Access, *,
+                     actor: str, node: str) -> None:
+    """Append the access in a transaction of its own (a refusal is kept though the call
+    fails, a download's end though the stream is over)."""
+    async with transaction(sessions) as session:
+        record(session, access, actor=actor, node=node)
+
+
+def entry_hash(entry: AuditEntry, position: int, prev_hash: str) -> str:
+    canonical = json.dumps({
+        "position": position, "id": entry.id, "kind": entry.kind, "consumer": entry.consumer,
+        "provider": entry.provider, "entry_code": entry.entry_code,
+        "grant_id": str(entry.grant_id) if entry.grant_id else None, "purpose": entry.purpose,
+        "items": list(entry.items), "record_count": entry.record_count, "denied": entry.denied,
+        "actor": entry.actor, "node": entry.node,
+        "at": entry.at.astimezone(UTC).isoformat(),
+    }, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+async def seal(sessions: async_sessionmaker[AsyncSession], outbox: Outbox,
+               batch: int = SEAL_BATCH) -> int:
+    """Seal the next batch of unsealed entries; 0 if another replica is sealing."""
+    async with transaction(sessions) as session:
+        if not await session.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"),
+                                    {"id": SEAL_LOCK}):
+            return 0
+        head = (await session.execute(
+            select(AuditEntry.position, AuditEntry.hash).where(AuditEntry.position.isnot(None))
+            .order_by(AuditEntry.position.desc()).limit(1))).first()
+        position, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
+        entries = list(await session.scalars(
+            select(AuditEntry).where(AuditEntry.position.is_(None))
+            .order_by(AuditEntry.id).limit(batch)))
+        if not entries:
+            return 0
+        first = position + 1
+        sealed = []
+        for entry in entries:
+            position += 1
+            digest = entry_hash(entry, position, prev_hash)
+            sealed.append({"id": entry.id, "position": position, "prev_hash": prev_hash,
+                           "hash": digest})
+            prev_hash = digest
+        session.expunge_all()
+        await session.execute(update(AuditEntry), sealed)
+        await outbox.add(session, "audit", AuditSealed(
+            first_position=first, last_position=position, head_hash=prev_hash,
+            usage=_usage(entries), sealed_at=datetime.now(UTC)))
+        return len(entries)
+
+
+def _usage(entries: list[AuditEntry]) -> list[UsageCount]:
+    accesses: Counter[tuple[str, ...]] = Counter()
+    records: Counter[tuple[str, ...]] = Counter()
+    for entry in entries:
+        group = (entry.consumer, entry.provider, entry.entry_code, entry.kind,
+                 entry.purpose or "", entry.denied or "")
+        accesses[group] += 1
+        records[group] += entry.record_count
+    return [UsageCount(consumer=g[0], provider=g[1], entry_code=g[2], kind=AccessKind(g[3]),
+                       purpose=g[4] or None, denied=g[5] or None, accesses=count,
+                       records=records[g]) for g, count in sorted(accesses.items())]
+
+
+@dataclass(frozen=True)
+class Verification:
+    valid: bool
+    sealed: int
+    unsealed: int
+    head_hash: str
+    broken_at_position: int | None = None
+    broken_entry_id: int | None = None
+    reason: str | None = None
+
+
+async def verify(session: AsyncSession) -> Verification:
+    """Recompute the whole chain in order; report the first entry that does not fit."""
+    prev_hash, expected_position, count = GENESIS, 1, 0
+    rows = await session.stream_scalars(
+        select(AuditEntry).where(AuditEntry.position.isnot(None))
+        .order_by(AuditEntry.position).execution_options(yield_per=5000))
+    async for entry in rows:
+        problem = None
+        if entry.position != expected_position:
+            problem = f"position {expected_position} is missing (an entry was deleted)"
+        elif entry.prev_hash != prev_hash:
+            problem = "the link to the previous entry does not match"
+        elif entry.hash != entry_hash(entry, entry.position, prev_hash):
+            problem = "the entry's content does not match its hash (it was edited)"
+        if problem:
+            await rows.close()
+            return Verification(False, count, await _unsealed(session), prev_hash,
+                                expected_position, entry.id, problem)
+        prev_hash, expected_position, count = entry.hash, expected_position + 1, count + 1
+    return Verification(True, count, await _unsealed(session), prev_hash)
+
+
+async def _unsealed(session: AsyncSession) -> int:
+    return int(await session.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.position.is_(None))) or 0)
+
+
+async def search(session: AsyncSession, page: PageParams, *, party: str | None,
+                 consumer: str | None, provider: str | None, entry_code: str | None,
+                 kind: AccessKind | None, since: datetime | None, until: datetime | None,
+                 ) -> tuple[list[AuditEntry], int]:
+    """Entries by who, whose, what and when; `party` limits to one department's."""
+    query = select(AuditEntry)
+    if party:
+        query = query.where((AuditEntry.consumer == party) | (AuditEntry.provider == party))
+    for column, value in ((AuditEntry.consumer, consumer), (AuditEntry.provider, provider),
+                          (AuditEntry.entry_code, entry_code), (AuditEntry.kind, kind)):
+        if value:
+            query = query.where(column == value)
+    if since:
+        query = query.where(AuditEntry.at >= since)
+    if until:
+        query = query.where(AuditEntry.at < until)
+    return await fetch_page(session, query.order_by(AuditEntry.id.desc()), page)

@@ -1,0 +1,66 @@
+"""Domain errors of the exchange service, each already a problem response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.problems import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ProblemError,
+    TooManyRequests,
+    Unprocessable,
+)
+
+
+class EntryUnknown(NotFound):
+    slug, title = "entry-unknown", "No published catalog entry has this code"
+
+
+class NotTheProvider(Forbidden):
+    slug, title = "not-the-provider", "Only the providing department may do this"
+
+
+class BadUpload(Unprocessable):
+    slug, title = "bad-upload", "The upload cannot be read as the entry's records"
+
+
+class BadKey(Unprocessable):
+    slug, title = "bad-key", "The key does not fit the entry's key items"
+
+
+class AccessDenied(Forbidden):
+    """A data access refused by the grant decision; names the failed condition only."""
+
+    slug, title = "access-denied", "No grant allows this access"
+
+    def __init__(self, detail: str, *, denial: str, **extensions: Any) -> None:
+        super().__init__(detail, denial=denial, **extensions)
+
+
+class GrantRateExceeded(TooManyRequests):
+    slug, title = "grant-rate-exceeded", "Over the rate the grant allows"
+
+
+class RecordNotFound(NotFound):
+    slug, title = "record-not-found", "No record with this key is available to you"
+
+
+class SourceUnavailable(ProblemError):
+    status, slug, title = 502, "source-unavailable", "The provider's system did not answer"
+
+
+class SubscriptionNotFound(NotFound):
+    slug, title = "subscription-not-found", "No such subscription"
+
+
+class ObjectionNotFound(NotFound):
+    slug, title = "objection-not-found", "No such objection"
+
+
+class IllegalTransition(Conflict):
+    slug, title = "illegal-transition", "Not allowed in the current state"
+
+    def __init__(self, detail: str, *, current_state: str) -> None:
+        super().__init__(detail, current_state=current_state)

@@ -1,0 +1,174 @@
+"""Data in and out (E1–E3): bulk loads and the provider's API; online query; bulk download.
+
+Providers' systems load with the data_operator role; consumers' systems query and download
+with it, declaring the purpose on every call. Every access is decided by the grant and
+written to the audit log before any data leaves.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+
+from services.exchange import audit, loading
+from services.exchange.deps import Operator, SessionDep, runtime_of
+from services.exchange.download import MEDIA_TYPES, Export, Format, Stream
+from services.exchange.exceptions import BadKey, BadUpload, RecordNotFound
+from services.exchange.models import Load, SourceApi
+from services.exchange.query import find_record, published_resource, require_provider
+from services.exchange.schemas import (
+    Front,
+    LoadPublic,
+    Number,
+    QueryResult,
+    SourceApiPublic,
+    SourceApiRegister,
+)
+from services.exchange.validation import RowRejected
+from shared.contracts.catalog import ItemCode, PermittedUse, ShareMethod
+from shared.contracts.exchange import AccessKind
+from shared.db import transaction
+from shared.pagination import Page, PageDep, fetch_page
+from shared.problems import ProblemError
+from shared.web import BULK_MEDIA_TYPES
+
+router = APIRouter(tags=["records"])
+
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {
+    "text/csv": {"schema": {"type": "string"},
+                 "example": "GMSFHM,XM\n320102199001011234,张三\n"},
+    "application/x-ndjson": {"schema": {"type": "string"},
+                             "example": '{"GMSFHM": "320102199001011234", "XM": "张三"}\n'},
+}}}
+
+
+class UnsupportedMediaType(ProblemError):
+    status, slug, title = 415, "unsupported-media-type", "Upload CSV or JSON Lines"
+
+
+@router.post("/entries/{front}/{number}/records", response_model=LoadPublic,
+             summary="Load records into the front-end store (provider; CSV or JSON Lines)",
+             openapi_extra=UPLOAD_BODY)
+async def upload_records(front: Front, number: Number, request: Request,
+                         principal: Operator) -> Load:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not media_type.startswith(BULK_MEDIA_TYPES):
+        raise UnsupportedMediaType(f"Send text/csv or application/x-ndjson, not {media_type!r}.")
+    runtime = runtime_of(request)
+    async with transaction(runtime.sessions) as session:
+        resource = await published_resource(session, f"{front}/{number}")
+        require_provider(resource, principal)
+        loading.validator_for(resource)
+        load = Load(entry_code=resource.code, provider=resource.provider,
+                    media_type=media_type, status="running", accepted=0, rejected=0,
+                    rejections=[], loaded_by=principal.sub)
+        session.add(load)
+    return await loading.load_stream(runtime.sessions, runtime.outbox, load, resource,
+                                     request.stream())
+
+
+@router.get("/loads", response_model=Page[LoadPublic], summary="My department's loads")
+async def list_loads(principal: Operator, session: SessionDep, page: PageDep,
+                     entry_code: Annotated[str | None, Query(max_length=30)] = None,
+                     ) -> dict[str, object]:
+    query = select(Load).where(Load.provider == (principal.department or ""))
+    if entry_code:
+        query = query.where(Load.entry_code == entry_code)
+    items, total = await fetch_page(session, query.order_by(Load.started_at.desc()), page)
+    return page.wrap(items, total)
+
+
+@router.get("/loads/{load_id}", response_model=LoadPublic, summary="One load and its report")
+async def get_load(load_id: uuid.UUID, principal: Operator, session: SessionDep) -> Load:
+    load = await session.get(Load, load_id)
+    if load is None or load.provider != principal.department:
+        raise BadUpload(f"No load {load_id} of your department.", field="load_id")
+    return load
+
+
+@router.put("/entries/{front}/{number}/source-api", response_model=SourceApiPublic,
+            summary="Serve queries from the provider's own API (系统对接)")
+async def register_source_api(front: Front, number: Number, body: SourceApiRegister,
+                              principal: Operator, session: SessionDep) -> SourceApi:
+    resource = await published_resource(session, f"{front}/{number}")
+    require_provider(resource, principal)
+    if "{key}" not in body.url_template:
+        raise BadUpload("The URL template must contain {key}.", field="url_template")
+    source = await session.get(SourceApi, resource.code) or SourceApi(entry_code=resource.code)
+    source.url_template, source.registered_by = body.url_template, principal.sub
+    session.add(source)
+    await session.flush()
+    await session.refresh(source, ["registered_at"])
+    return source
+
+
+@router.get("/entries/{front}/{number}/record", response_model=QueryResult,
+            summary="Online query of one record by its key (consumer)")
+async def query_record(
+    front: Front, number: Number, request: Request, principal: Operator, session: SessionDep,
+    key: Annotated[list[str], Query(min_length=1, max_length=10,
+                                    description="Values of the entry's key items, in order.")],
+    purpose: Annotated[PermittedUse, Query(description="The use this query serves.")],
+    items: Annotated[list[ItemCode], Query(description="Items wanted; empty: every "
+                                           "granted item.")] = [],  # noqa: B006
+) -> QueryResult:
+    runtime = runtime_of(request)
+    resource = await published_resource(session, f"{front}/{number}")
+    try:
+        stored_key = loading.validator_for(resource).key_of(key)
+    except RowRejected as error:
+        raise BadKey(str(error), field="key") from None
+    decision = await request.app.state.gate.admit(
+        session, principal, resource, kind=AccessKind.query, purpose=purpose,
+        method=ShareMethod.online_query, items=items)
+    record = await find_record(session, request.app.state.http, resource, stored_key, key,
+                               decision)
+    access = audit.Access(kind=AccessKind.query, consumer=principal.department or "",
+                          provider=resource.provider, entry_code=resource.code,
+                          grant_id=decision.grant.id, purpose=purpose, items=decision.items,
+                          record_count=int(record is not None))
+    if record is None:
+        await audit.record_now(runtime.sessions, access, actor=principal.sub,
+                               node=runtime.settings.node_id)
+        raise RecordNotFound(f"No record of {resource.code} with this key is available.")
+    audit.record(session, access, actor=principal.sub, node=runtime.settings.node_id)
+    return QueryResult(entry_code=resource.code, key=key, record=record,
+                       grant_id=decision.grant.id)
+
+
+@router.get("/entries/{front}/{number}/records", summary="Bulk download, full or since a "
+            "cursor (consumer); streamed", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}},
+                             "description": "Rows with `_cursor` and the granted items. "
+                             "Headers: X-Record-Count, X-Cursor-End."}})
+async def download_records(
+    front: Front, number: Number, request: Request, principal: Operator,
+    purpose: Annotated[PermittedUse, Query(description="The use this download serves.")],
+    format: Format = Format.csv,
+    since: Annotated[int, Query(ge=0, description="Only changes after this cursor.")] = 0,
+    items: Annotated[list[ItemCode], Query()] = [],  # noqa: B006
+) -> StreamingResponse:
+    runtime = runtime_of(request)
+    async with transaction(runtime.sessions) as session:
+        resource = await published_resource(session, f"{front}/{number}")
+        decision = await request.app.state.gate.admit(
+            session, principal, resource, kind=AccessKind.download, purpose=purpose,
+            method=ShareMethod.bulk_download, items=items)
+    stream = Stream(runtime.engine, Export(resource.code, decision.items,
+                                           tuple(decision.grant.row_filter), since), format)
+    snapshot = await stream.start()
+    try:
+        await audit.record_now(runtime.sessions, audit.Access(
+            kind=AccessKind.download, consumer=principal.department or "",
+            provider=resource.provider, entry_code=resource.code, grant_id=decision.grant.id,
+            purpose=purpose, items=decision.items, record_count=snapshot.rows),
+            actor=principal.sub, node=runtime.settings.node_id)
+    except BaseException:
+        await stream.close()
+        raise
+    return StreamingResponse(stream.body(), media_type=MEDIA_TYPES[format], headers={
+        "X-Record-Count": str(snapshot.rows), "X-Cursor-End": str(snapshot.end_cursor)})

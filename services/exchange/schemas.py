@@ -1,0 +1,173 @@
+"""Request and response bodies of the exchange API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import Path
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.contracts.catalog import EntryCode, ItemCode, PermittedUse
+from shared.contracts.exchange import AccessKind, ObjectionSnapshot
+
+Front = Annotated[str, Path(pattern=r"^[0-9]{1,20}$", description="Front segment of the code.")]
+Number = Annotated[str, Path(pattern=r"^[0-9]{6}$", description="Six-digit back segment.")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Rejection(BaseModel):
+    line: int = Field(description="Line of the upload (the CSV header is line 1).")
+    reason: str
+
+
+class LoadPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    entry_code: str
+    media_type: str
+    status: str = Field(description="running, completed, interrupted or refused.")
+    accepted: int = Field(description="Rows stored (new or changed) or already identical.")
+    rejected: int
+    rejections: list[Rejection] = Field(description="The first 1,000 refused rows and why.")
+    loaded_by: str
+    started_at: datetime
+    finished_at: datetime | None
+
+
+class SourceApiRegister(Strict):
+    url_template: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://")] = (
+        Field(description="URL of the provider's own API with `{key}` where the key goes.",
+              examples=["http://10.1.2.3/api/persons/{key}"]))
+
+
+class SourceApiPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    entry_code: str
+    url_template: str
+    registered_by: str
+    registered_at: datetime
+
+
+class QueryResult(BaseModel):
+    entry_code: str
+    key: list[str]
+    record: dict[str, str | None] = Field(description="Only the items the grant allows.")
+    grant_id: uuid.UUID
+
+
+class SubscriptionCreate(Strict):
+    entry_code: EntryCode
+    purpose: PermittedUse
+    items: list[ItemCode] = Field(default_factory=list, max_length=500,
+                                  description="Empty: every item the grant holds.")
+    delivery: Literal["kafka", "webhook"]
+    webhook_url: AnyHttpUrl | None = Field(None, description="Where changes are POSTed.")
+    from_beginning: bool = Field(False, description="Deliver the records already stored too.")
+
+
+class SubscriptionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    entry_code: str
+    purpose: PermittedUse
+    items: list[str]
+    delivery: str
+    topic: str | None = Field(description="Kafka topic the changes go to (kafka delivery).")
+    webhook_url: str | None
+    cursor: int = Field(description="`seq` of the last change delivered.")
+    status: str
+    delivered: int
+    failures: int = Field(description="Failed attempts in a row (0 when healthy).")
+    last_error: str | None
+    next_attempt_at: datetime
+    created_at: datetime
+
+
+class SubscriptionWithSecret(SubscriptionPublic):
+    secret: str = Field(description="HMAC key of the webhook signature; shown only now.")
+
+
+class AuditEntryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    kind: AccessKind
+    consumer: str
+    provider: str
+    entry_code: str
+    grant_id: uuid.UUID | None
+    purpose: PermittedUse | None
+    items: list[str]
+    record_count: int
+    denied: str | None = Field(description="The failed condition of a refused access.")
+    actor: str
+    node: str
+    at: datetime
+    position: int | None = Field(description="Place in the hash chain; empty until sealed.")
+    hash: str | None
+
+
+class VerificationPublic(BaseModel):
+    valid: bool
+    sealed: int = Field(description="Entries verified in the chain.")
+    unsealed: int = Field(description="Entries appended but not yet sealed.")
+    head_hash: str
+    broken_at_position: int | None
+    broken_entry_id: int | None
+    reason: str | None
+
+
+class ObjectionCreate(Strict):
+    entry_code: EntryCode
+    key: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=10, description="Values of the record's key items.")
+    kind: Literal["doubtful", "wrong"]
+    description: Text
+    evidence: Text | None = Field(None, description="What shows the record is wrong.")
+
+
+class ObjectionResolve(Strict):
+    outcome: Literal["corrected", "confirmed"]
+    resolution: Text
+    correction: dict[ItemCode, Annotated[str, StringConstraints(max_length=4000)]] | None = (
+        Field(None, description="Corrected values by item code (outcome corrected)."))
+
+
+class ObjectionPublic(ObjectionSnapshot):
+    pass
+
+
+class FreshnessPublic(BaseModel):
+    entry_code: str
+    provider: str
+    name: str
+    update_cycle: str
+    last_update: datetime | None
+    due_by: datetime | None = Field(description="When it turns stale without a new load.")
+    state: Literal["fresh", "stale", "no_data", "live"]
+
+
+class CrossCheckCreate(Strict):
+    left_entry: EntryCode
+    left_item: ItemCode
+    right_entry: EntryCode
+    right_item: ItemCode
+
+
+class CrossCheckPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    left_entry: str
+    left_item: str
+    right_entry: str
+    right_item: str
+    compared: int = Field(description="Subjects present in both entries.")
+    mismatched: int
+    samples: list[dict[str, object]] = Field(description="Up to 100 mismatches.")
+    run_by: str
+    run_at: datetime

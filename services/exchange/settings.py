@@ -1,0 +1,23 @@
+"""Settings of the exchange service."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings import ServiceSettings
+
+
+class ExchangeSettings(ServiceSettings):
+    audit_seal_interval_seconds: float = Field(
+        0.5, gt=0, description="How often new audit entries are sealed into the hash chain.")
+    delivery_interval_seconds: float = Field(
+        0.5, gt=0, description="How often subscriptions are checked for changes to deliver.")
+    delivery_batch: int = Field(500, ge=1, le=10_000,
+                                description="Records delivered to a subscriber at a time.")
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+    webhook_max_backoff_seconds: float = Field(
+        300.0, gt=0, description="Longest wait between retries to an unreachable webhook.")
+    freshness_interval_seconds: float = Field(
+        300.0, gt=0, description="How often entries are checked against their update cycle.")
+    source_api_timeout_seconds: float = Field(
+        10.0, gt=0, description="Timeout of a call to a provider's own API (系统对接).")

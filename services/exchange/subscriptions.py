@@ -1,0 +1,205 @@
+"""Subscriptions (E4): an entry's changes pushed to the consumer's Kafka topic or webhook.
+
+The front-end store is the change feed: every write takes the next `seq`, and each
+subscription keeps the cursor of the last change it delivered. A dispatcher claims a due
+subscription (`FOR UPDATE SKIP LOCKED`, so replicas share the work), checks the grant, sends
+the next changes and moves the cursor only after the receiver took them: delivery is at
+least once, and each change carries an idempotency key (`<subscription>:<seq>`) so a
+receiver applies it once. An unreachable webhook is retried with exponential backoff; the
+cursor waits, so a receiver that is down for an hour misses nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.exchange import audit
+from services.exchange.exceptions import SubscriptionNotFound
+from services.exchange.filters import passes, project
+from services.exchange.gate import decision_for
+from services.exchange.models import StoredRecord, Subscription
+from services.exchange.validation import KEY_SEPARATOR
+from shared.access import AccessDecision, AccessQuery
+from shared.contracts.catalog import PermittedUse, ShareMethod
+from shared.contracts.exchange import AccessKind
+from shared.db import transaction
+from shared.kafka import BrokerProbe
+from shared.pagination import PageParams, fetch_page
+
+SUBSCRIPTION_METHOD = ShareMethod.system_integration  # push delivery is 系统对接
+SIGNATURE_HEADER = "X-Govshare-Signature"
+GRANT_RECHECK = timedelta(seconds=30)
+
+
+def delivery_topic(subscription_id: object) -> str:
+    return f"govshare.delivery.{subscription_id}"
+
+
+async def create(session: AsyncSession, *, consumer: str, entry_code: str,
+                 purpose: PermittedUse, items: list[str], delivery: str,
+                 webhook_url: str | None, from_beginning: bool,
+                 actor: str) -> Subscription:
+    start = 0 if from_beginning else int(await session.scalar(
+        select(func.coalesce(func.max(StoredRecord.seq), 0))
+        .where(StoredRecord.entry_code == entry_code)) or 0)
+    subscription = Subscription(
+        consumer=consumer, entry_code=entry_code, purpose=purpose, items=items,
+        delivery=delivery, webhook_url=webhook_url, secret=secrets.token_hex(32),
+        cursor=start, status="active", delivered=0, failures=0, created_by=actor)
+    session.add(subscription)
+    await session.flush()
+    if delivery == "kafka":
+        subscription.topic = delivery_topic(subscription.id)
+    await session.refresh(subscription, ["next_attempt_at", "created_at"])
+    return subscription
+
+
+async def get_own(session: AsyncSession, subscription_id: object, consumer: str | None,
+                  *, for_update: bool = False) -> Subscription:
+    subscription = await session.get(Subscription, subscription_id, with_for_update=for_update)
+    if subscription is None or subscription.consumer != consumer:
+        raise SubscriptionNotFound(f"No subscription {subscription_id} of your department.")
+    return subscription
+
+
+async def list_own(session: AsyncSession, page: PageParams,
+                   consumer: str) -> tuple[list[Subscription], int]:
+    query = select(Subscription).where(Subscription.consumer == consumer)
+    return await fetch_page(session, query.order_by(Subscription.created_at.desc()), page)
+
+
+class Dispatcher:
+    """Delivers due subscriptions, one claimed subscription per transaction."""
+
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession],
+                 producer: AIOKafkaProducer, probe: BrokerProbe, http: httpx.AsyncClient,
+                 node: str, batch: int, max_backoff: float, idle: float) -> None:
+        self.sessions, self.producer, self.probe, self.http = sessions, producer, probe, http
+        self.node, self.batch, self.max_backoff = node, batch, max_backoff
+        self.idle = timedelta(seconds=idle)  # wait before looking again at a quiet entry
+        self._topics_ready: set[str] = set()
+
+    async def run_due(self, limit: int = 50) -> int:
+        """Serve up to `limit` due subscriptions; the number served."""
+        served = 0
+        while served < limit and await self._serve_one():
+            served += 1
+        return served
+
+    async def _serve_one(self) -> bool:
+        async with transaction(self.sessions) as session:
+            subscription = await session.scalar(
+                select(Subscription).where(Subscription.status == "active",
+                                           Subscription.next_attempt_at <= func.now())
+                .order_by(Subscription.next_attempt_at).limit(1)
+                .with_for_update(skip_locked=True))
+            if subscription is None:
+                return False
+            decision = await _decision(session, subscription)
+            if not decision.allowed:
+                _wait(subscription, GRANT_RECHECK, f"grant: {decision.detail}")
+                return True
+            assert decision.grant is not None
+            changes = list(await session.scalars(
+                select(StoredRecord).where(StoredRecord.entry_code == subscription.entry_code,
+                                           StoredRecord.seq > subscription.cursor)
+                .order_by(StoredRecord.seq).limit(self.batch)))
+            if not changes:
+                _wait(subscription, self.idle, None)
+                return True
+            messages = [_message(subscription, change, decision) for change in changes
+                        if change.deleted or passes(decision.grant.row_filter, change.data)]
+            try:
+                await self._deliver(subscription, messages)
+            except Exception as error:
+                subscription.failures += 1
+                backoff = min(self.max_backoff, 2.0 ** min(subscription.failures, 20))
+                _wait(subscription, timedelta(seconds=backoff), repr(error)[:500])
+                return True
+            subscription.cursor = changes[-1].seq
+            subscription.delivered += len(messages)
+            subscription.failures = 0
+            _wait(subscription, timedelta(0) if len(changes) == self.batch else self.idle, None)
+            if messages:
+                audit.record(session, audit.Access(
+                    kind=AccessKind.delivery, consumer=subscription.consumer,
+                    provider=decision.grant.provider, entry_code=subscription.entry_code,
+                    grant_id=decision.grant.id, purpose=subscription.purpose,
+                    items=decision.items, record_count=len(messages)),
+                    actor=f"subscription:{subscription.id}", node=self.node)
+            return True
+
+    async def _deliver(self, subscription: Subscription, messages: list[dict[str, Any]]) -> None:
+        if not messages:
+            return
+        if subscription.delivery == "kafka":
+            await self._to_topic(subscription, messages)
+        else:
+            await self._to_webhook(subscription, messages)
+
+    async def _to_topic(self, subscription: Subscription, messages: list[dict[str, Any]]) -> None:
+        topic = delivery_topic(subscription.id)
+        if topic not in self._topics_ready:
+            await self.probe.end_offset(topic)  # the broker creates it before the first write
+            await self.producer.client.force_metadata_update()
+            self._topics_ready.add(topic)
+        sent = [await self.producer.send(
+            topic, json.dumps(message, ensure_ascii=False).encode(),
+            key=message["key"].encode(),
+            headers=[("idempotency-key", message["idempotency_key"].encode())])
+            for message in messages]
+        for future in sent:
+            await future
+
+    async def _to_webhook(self, subscription: Subscription,
+                          messages: list[dict[str, Any]]) -> None:
+        assert subscription.webhook_url is not None
+        body = json.dumps({"subscription_id": str(subscription.id),
+                           "entry_code": subscription.entry_code, "changes": messages},
+                          ensure_ascii=False).encode()
+        timestamp = str(int(time.time()))
+        response = await self.http.post(subscription.webhook_url, content=body, headers={
+            "Content-Type": "application/json",
+            "Idempotency-Key": f"{messages[0]['idempotency_key']}..{messages[-1]['cursor']}",
+            "X-Govshare-Timestamp": timestamp,
+            SIGNATURE_HEADER: sign(subscription.secret, timestamp, body)})
+        if response.status_code >= 300:
+            raise RuntimeError(f"webhook answered {response.status_code}")
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """`sha256=<hex HMAC of "<timestamp>." + body>`, the receiver's proof of origin."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return f"sha256={mac.hexdigest()}"
+
+
+async def _decision(session: AsyncSession, subscription: Subscription) -> AccessDecision:
+    return await decision_for(session, AccessQuery(
+        consumer=subscription.consumer, entry_code=subscription.entry_code,
+        purpose=PermittedUse(subscription.purpose), method=SUBSCRIPTION_METHOD,
+        items=frozenset(subscription.items)))
+
+
+def _message(subscription: Subscription, change: StoredRecord,
+             decision: AccessDecision) -> dict[str, Any]:
+    return {
+        "idempotency_key": f"{subscription.id}:{change.seq}", "cursor": change.seq,
+        "key": change.key.replace(KEY_SEPARATOR, ","), "deleted": change.deleted,
+        "record": None if change.deleted else project(change.data, decision.items),
+    }
+
+
+def _wait(subscription: Subscription, delay: timedelta, error: str | None) -> None:
+    subscription.next_attempt_at = datetime.now(UTC) + delay
+    subscription.last_error = error

@@ -1,0 +1,135 @@
+"""What the exchange service says about the data it carries (SPEC §5).
+
+The evaluation service judges freshness (E7), objections (E6) and use of shared data from
+these events; providers that stream send `IngestRecord` envelopes to the ingest topic.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shared.contracts.catalog import PermittedUse
+from shared.events import EventData
+
+INGEST_TOPIC = "govshare.ingest.record"
+
+
+class IngestRecord(EventData):
+    """One record a provider streams into the front-end store (E1): an upsert by the entry's
+    key items, or a deletion. Send it as an EventEnvelope keyed by the entry code; the
+    envelope id makes a resend harmless."""
+
+    event_type = "ingest.record.upserted.v1"
+    entry_code: str
+    record: dict[str, Any] = Field(description="Item code → value, as in a JSON Lines row.")
+    deleted: bool = False
+
+
+class IngestRejected(EventData):
+    """A streamed record the exchange refused, and why (read by the provider)."""
+
+    event_type = "ingest.rejection.recorded.v1"
+    ingest_id: uuid.UUID = Field(description="Id of the refused IngestRecord envelope.")
+    entry_code: str
+    reason: str
+
+
+class AccessKind(StrEnum):
+    query = "query"
+    download = "download"
+    delivery = "delivery"
+
+
+class RecordsLoaded(EventData):
+    """A provider's load changed an entry's data: its last real update (E7)."""
+
+    event_type = "exchange.entry.records_loaded.v1"
+    entry_code: str
+    provider: str
+    accepted: int
+    rejected: int
+    loaded_at: datetime
+
+
+class EntryStale(EventData):
+    """The entry was not updated within its declared cycle (E7) [51 §13]."""
+
+    event_type = "exchange.entry.stale.v1"
+    entry_code: str
+    provider: str
+    update_cycle: str
+    last_update: datetime | None
+    detected_at: datetime
+
+
+class UsageCount(BaseModel):
+    """Accesses of one kind by one consumer to one entry within a sealed batch."""
+
+    consumer: str
+    provider: str
+    entry_code: str
+    kind: AccessKind
+    purpose: PermittedUse | None
+    denied: str | None = Field(description="The failed condition of refused accesses.")
+    accesses: int
+    records: int
+
+
+class AuditSealed(EventData):
+    """A batch of audit entries was sealed into the hash chain (E5). The head hash travels
+    beyond the node's database, so rewriting the chain afterwards shows; the usage counts
+    feed the evaluation of who used whose data, and who tried beyond a grant."""
+
+    event_type = "exchange.audit.sealed.v1"
+    first_position: int
+    last_position: int
+    head_hash: str
+    usage: list[UsageCount]
+    sealed_at: datetime
+
+
+class ObjectionStatus(StrEnum):
+    raised = "raised"
+    verifying = "verifying"
+    corrected = "corrected"
+    confirmed = "confirmed"
+
+
+class ObjectionSnapshot(BaseModel):
+    id: uuid.UUID
+    entry_code: str
+    record_key: list[str]
+    consumer: str
+    provider: str
+    kind: str
+    description: str
+    evidence: str | None
+    status: ObjectionStatus
+    raised_at: datetime
+    verifying_at: datetime | None
+    resolved_at: datetime | None
+    resolution: str | None
+    correction: dict[str, str] | None
+    version: int
+
+
+class ObjectionEvent(EventData):
+    objection: ObjectionSnapshot
+    actor: str
+
+
+class ObjectionRaised(ObjectionEvent):
+    event_type = "exchange.objection.raised.v1"
+
+
+class ObjectionVerifying(ObjectionEvent):
+    event_type = "exchange.objection.verifying.v1"
+
+
+class ObjectionResolved(ObjectionEvent):
+    event_type = "exchange.objection.resolved.v1"
