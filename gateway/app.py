@@ -16,11 +16,11 @@ from fastapi.staticfiles import StaticFiles
 from gateway.health import node_health
 from gateway.openapi import combined_openapi
 from gateway.proxy import ServiceProxy
-from shared.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
 from shared.contracts import LoginRequest, TokenResponse
 from shared.logs import configure_logging
 from shared.problems import NotFound, install_problem_handlers
+from shared.ratelimit import RateLimiter
 from shared.runtime import jwks_from_url
 from shared.tokens import KeySet, TokenVerifier
 from shared.web import BodyGuardMiddleware, RequestIdMiddleware

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 from starlette.types import Receive, Scope, Send
 
-from shared.ratelimit import RateLimiter, retry_after_header
 from shared.logs import request_id_var
 from shared.problems import NotFound, ProblemError, TooManyRequests, Unauthorized
+from shared.ratelimit import RateLimiter, retry_after_header
 from shared.tokens import TokenVerifier
 from shared.web import REQUEST_ID_HEADER, send_problem, send_problem_for
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.exchange.models import AuditEntry
+from services.exchange.models import AuditCheckpoint, AuditEntry
 from shared.contracts.exchange import AccessKind, AuditSealed, UsageCount
 from shared.db import transaction
 from shared.outbox import Outbox
@@ -104,6 +104,7 @@ async def seal(sessions: async_sessionmaker[AsyncSession], outbox: Outbox,
             prev_hash = digest
         session.expunge_all()
         await session.execute(update(AuditEntry), sealed)
+        session.add(AuditCheckpoint(position=position, hash=prev_hash))
         await outbox.add(session, "audit", AuditSealed(
             first_position=first, last_position=position, head_hash=prev_hash,
             usage=_usage(entries), sealed_at=datetime.now(UTC)))
@@ -135,7 +136,10 @@ class Verification:
 
 
 async def verify(session: AsyncSession) -> Verification:
-    """Recompute the whole chain in order; report the first entry that does not fit."""
+    """Recompute the whole chain in order; report the first entry that does not fit, and a
+    chain that ends before the last checkpoint (its newest entries were deleted)."""
+    checkpoints = dict((await session.execute(
+        select(AuditCheckpoint.position, AuditCheckpoint.hash))).tuples().all())
     prev_hash, expected_position, count = GENESIS, 1, 0
     rows = await session.stream_scalars(
         select(AuditEntry).where(AuditEntry.position.isnot(None))
@@ -148,12 +152,19 @@ async def verify(session: AsyncSession) -> Verification:
             problem = "the link to the previous entry does not match"
         elif entry.hash != entry_hash(entry, entry.position, prev_hash):
             problem = "the entry's content does not match its hash (it was edited)"
+        elif checkpoints.get(entry.position, entry.hash) != entry.hash:
+            problem = "the chain differs from the checkpoint sealed at this position"
         if problem:
             await rows.close()
             return Verification(False, count, await _unsealed(session), prev_hash,
                                 expected_position, entry.id, problem)
         prev_hash, expected_position, count = entry.hash, expected_position + 1, count + 1
-    return Verification(True, count, await _unsealed(session), prev_hash)
+    unsealed = await _unsealed(session)
+    if checkpoints and max(checkpoints) > count:
+        return Verification(False, count, unsealed, prev_hash, count + 1, None,
+                            f"the chain ends at position {count} but was sealed up to "
+                            f"{max(checkpoints)} (its newest entries were deleted)")
+    return Verification(True, count, unsealed, prev_hash)
 
 
 async def _unsealed(session: AsyncSession) -> int:

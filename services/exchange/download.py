@@ -79,6 +79,9 @@ class Stream:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    async def _put(self, chunk: bytes | bytearray | memoryview) -> None:
+        await self._queue.put(bytes(chunk))  # asyncpg hands out views of its own buffer
+
     async def _copy(self) -> None:
         try:
             async with self.engine.connect() as connection:
@@ -91,7 +94,7 @@ class Stream:
                     self._ready.set_result(Snapshot(rows, end))
                     await raw.copy_from_query(
                         _select(self.export, self.format, where, len(params) + 1),
-                        *params, end, output=self._queue.put, **_copy_options(self.format))
+                        *params, end, output=self._put, **_copy_options(self.format))
             await self._queue.put(None)
         except BaseException as error:
             if not self._ready.done():

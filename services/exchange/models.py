@@ -132,6 +132,17 @@ class AuditEntry(Base):
     hash: Mapped[str | None] = mapped_column(String(64))
 
 
+class AuditCheckpoint(Base):
+    """The chain's head after each sealed batch: a truncated chain falls short of it."""
+
+    __tablename__ = "audit_checkpoint"
+
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                server_default=func.now())
+
+
 class Subscription(Base):
     """A consumer's standing order for an entry's changes, on Kafka or a webhook (E4)."""
 

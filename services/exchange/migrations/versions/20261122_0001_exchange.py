@@ -105,6 +105,12 @@ def upgrade() -> None:
     op.create_index("ix_audit_entry_unsealed", "audit_entry", ["id"],
                     postgresql_where=sa.text("position IS NULL"))
     op.create_table(
+        "audit_checkpoint",
+        sa.Column("position", sa.BigInteger, primary_key=True),
+        sa.Column("hash", sa.String(64), nullable=False),
+        _at("sealed_at"),
+    )
+    op.create_table(
         "subscription",
         sa.Column("id", sa.Uuid, primary_key=True),
         sa.Column("consumer", sa.String(18), nullable=False, index=True),
@@ -160,8 +166,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("cross_check", "objection", "subscription", "audit_entry", "source_api",
-                  "record_load", "record", "grant_view", "resource"):
+    for table in ("cross_check", "objection", "subscription", "audit_checkpoint",
+                  "audit_entry", "source_api", "record_load", "record", "grant_view",
+                  "resource"):
         op.drop_table(table)
     op.execute("DROP SEQUENCE record_seq")
     drop_messaging_tables()
