@@ -27,6 +27,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.gateway
 	$(BIN)/python -m bench.catalog_search
+	$(BIN)/python -m bench.exchange
 
 clean:
 	rm -rf $(VENV) .pytest_cache

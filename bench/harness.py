@@ -27,12 +27,15 @@ class BenchNode:
     gateway: str
     services: dict[str, str]
     token: str
+    pids: dict[str, int]
 
 
 @contextmanager
-def bench_node(services: list[str], roles: tuple[str, ...] = ()) -> Iterator[BenchNode]:
+def bench_node(services: list[str], roles: tuple[str, ...] = (),
+               extra_env: dict[str, str] | None = None) -> Iterator[BenchNode]:
     """PostgreSQL, broker, the named services and the gateway; a client token with `roles`."""
     workdir = Path(tempfile.mkdtemp(prefix="govshare-bench-"))
+    extra = extra_env or {}
     postgres = EmbeddedPostgres(workdir / "postgres", delete_on_stop=True)
     broker = EmbeddedBroker(free_port(), log_file=workdir / "broker.log")
     processes: list[subprocess.Popen[bytes]] = []
@@ -45,7 +48,8 @@ def bench_node(services: list[str], roles: tuple[str, ...] = ()) -> Iterator[Ben
                    KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers, GOVSHARE_LOG_LEVEL="WARNING",
                    GOVSHARE_JWKS_URL=f"{urls['authorization']}/jwks",
                    GOVSHARE_SERVICES=json.dumps(urls),
-                   GOVSHARE_RATE_LIMIT_PER_SECOND="1000000", GOVSHARE_RATE_LIMIT_BURST="1000000")
+                   GOVSHARE_RATE_LIMIT_PER_SECOND="1000000", GOVSHARE_RATE_LIMIT_BURST="1000000",
+                   **extra)
         for name, url in urls.items():
             processes.append(start(f"services.{name}.app:create_app", int(url.rsplit(":", 1)[1]),
                                    env, workdir / f"{name}.log"))
@@ -56,7 +60,8 @@ def bench_node(services: list[str], roles: tuple[str, ...] = ()) -> Iterator[Ben
         token = httpx.post(f"{gateway}/oauth/token", data={
             "grant_type": "client_credentials", "client_id": client_id,
             "client_secret": client_secret}).json()["access_token"]
-        yield BenchNode(database_url, gateway, urls, token)
+        pids = dict(zip([*urls, "gateway"], (p.pid for p in processes), strict=True))
+        yield BenchNode(database_url, gateway, urls, token, pids)
     finally:
         for process in processes:
             process.terminate()
@@ -87,13 +92,41 @@ def prepare_identity(database_url: str, roles: tuple[str, ...] = ()) -> tuple[st
     subprocess.run([*run, "department", "add", "--name", "南京市公安局", "--credit-code",
                     "113201000141428938", "--tier", "municipal", "--region", "320100"],
                    env=env, check=True, capture_output=True)
+    return add_client(database_url, BENCH_DEPARTMENT, roles)
+
+
+def add_client(database_url: str, department: str,
+               roles: tuple[str, ...] = ()) -> tuple[str, str]:
+    """Client credentials for a registered department's system: (client_id, secret)."""
+    env = dict(os.environ, DATABASE_URL=database_url, COLUMNS="200")
     role_options = [option for role in roles for option in ("--role", role)]
-    created = subprocess.run([*run, "client", "create", "--department", BENCH_DEPARTMENT,
-                              "--name", "基准系统", *role_options], env={**env, "COLUMNS": "200"},
-                             check=True,
-                             capture_output=True, text=True).stdout
+    created = subprocess.run([sys.executable, "-m", "cli", "client", "create", "--department",
+                              department, "--name", "基准系统", *role_options], env=env,
+                             check=True, capture_output=True, text=True).stdout
     fields = dict(line.split(":", 1) for line in created.splitlines() if ":" in line)
     return fields["  client_id"].strip(), fields["  client_secret"].split()[0]
+
+
+def add_department(database_url: str, credit_code: str, name: str) -> None:
+    env = dict(os.environ, DATABASE_URL=database_url)
+    subprocess.run([sys.executable, "-m", "cli", "department", "add", "--name", name,
+                    "--credit-code", credit_code, "--tier", "municipal", "--region", "320100"],
+                   env=env, check=True, capture_output=True)
+
+
+def client_token(gateway: str, client: tuple[str, str]) -> str:
+    return httpx.post(f"{gateway}/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": client[0],
+        "client_secret": client[1]}).json()["access_token"]
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process now (Linux)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 class KeepAliveConnection:

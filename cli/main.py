@@ -10,22 +10,28 @@ from __future__ import annotations
 import asyncio
 import getpass
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import httpx
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 
 from cli.database import embedded_postgres, identity_session
 from cli.demo import seed
+from cli.download import DownloadRefused, DownloadRequest, client_token, download
 from cli.settings import CliSettings
 from cli.supervisor import run_node
 from services.authorization import directory
 from services.authorization.node_keys import init_node, local_node
 from services.authorization.schemas import ClientCreate, DepartmentCreate, NodeInit, UserCreate
+from services.exchange.audit import verify as verify_audit
 from shared.contracts import Role, Tier, Zone
+from shared.contracts.catalog import PermittedUse
+from shared.db import create_engine, create_session_factory
 from shared.pagination import PageParams
 from shared.problems import ProblemError
 
@@ -215,6 +221,67 @@ def demo_seed(
             raise typer.Exit(1) from None
         console.print(f"[green]✓[/] {report.departments} new departments, {report.entries} "
                       f"entries catalogued and published ({report.skipped} already there)")
+
+    _run(action)
+
+
+@app.command("download")
+def download_command(
+    entry_code: Annotated[str, typer.Argument(help="信息资源代码, e.g. 101001/000001.")],
+    purpose: Annotated[PermittedUse, typer.Option(help="The use the data serves.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    client_id: Annotated[str, typer.Option(envvar="GOVSHARE_CLIENT_ID",
+                                           help="Your system's client id.")],
+    client_secret: Annotated[str, typer.Option(envvar="GOVSHARE_CLIENT_SECRET",
+                                               help="Your system's client secret.")],
+    format: Annotated[str, typer.Option(help="csv or jsonl.")] = "csv",
+    item: Annotated[list[str] | None, typer.Option(help="An item to fetch (repeat); "
+                                                   "default: every granted item.")] = None,
+    gateway: Annotated[str, typer.Option(envvar="GOVSHARE_GATEWAY", help="The node's "
+                                         "gateway.")] = "http://127.0.0.1:8000",
+) -> None:
+    """Download an entry's rows you hold a grant for; run again to resume or to fetch what
+    changed since."""
+    if format not in ("csv", "jsonl"):
+        errors.print("[red]✗ format: csv or jsonl[/]")
+        raise typer.Exit(2)
+    try:
+        token = client_token(gateway, client_id, client_secret)
+        with Progress(*Progress.get_default_columns(), MofNCompleteColumn(),
+                      console=errors) as bar:
+            task = bar.add_task(f"{entry_code} → {output.name}", total=None)
+
+            def advance(total: int | None, done: int) -> None:
+                bar.update(task, total=total, completed=done)
+
+            result = download(DownloadRequest(gateway, token, entry_code, purpose, output,
+                                              format, tuple(item or ())), advance)
+    except (httpx.HTTPError, DownloadRefused) as error:
+        errors.print(f"[red]✗ {error}[/]  (run the same command again to resume)")
+        raise typer.Exit(1) from None
+    start = f" after cursor {result.resumed_from}" if result.resumed_from else ""
+    console.print(f"[green]✓[/] {result.rows} rows{start} → {output}; next run continues "
+                  f"after cursor {result.cursor}")
+
+
+@app.command("audit-verify")
+def audit_verify() -> None:
+    """Recompute the exchange's audit hash chain and report the first broken entry."""
+
+    async def action(database_url: str) -> None:
+        engine = create_engine(database_url, schema="exchange", pool_size=1)
+        try:
+            async with create_session_factory(engine)() as session:
+                report = await verify_audit(session)
+        finally:
+            await engine.dispose()
+        if report.valid:
+            console.print(f"[green]✓[/] {report.sealed} entries verified, head "
+                          f"{report.head_hash[:16]}…, {report.unsealed} not sealed yet")
+            return
+        errors.print(f"[red]✗ broken at position {report.broken_at_position} (entry "
+                     f"{report.broken_entry_id}): {report.reason}[/]")
+        raise typer.Exit(1)
 
     _run(action)
 

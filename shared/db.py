@@ -25,6 +25,11 @@ def asyncpg_url(url: str) -> str:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
+def driver_dsn(url: str) -> str:
+    """The same database as a plain asyncpg DSN (for a driver-level pool on a hot path)."""
+    return asyncpg_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
 def create_engine(url: str, schema: str, *, pool_size: int = 10) -> AsyncEngine:
     """An engine whose connections see `schema` first (and `public` for extensions)."""
     return create_async_engine(

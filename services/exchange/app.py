@@ -24,11 +24,12 @@ from services.exchange import (
     subscriptions_router,
 )
 from services.exchange.gate import Gate
+from services.exchange.query import DriverPool, EntryShapes
 from services.exchange.read_models import HANDLERS
 from services.exchange.settings import ExchangeSettings
 from services.exchange.subscriptions import Dispatcher
 from shared.contracts.exchange import IngestRecord
-from shared.db import transaction
+from shared.db import driver_dsn, transaction
 from shared.events import EventEnvelope
 from shared.runtime import ServiceRuntime, create_service_app
 
@@ -70,6 +71,9 @@ def create_app(settings: ExchangeSettings | None = None) -> FastAPI:
                  objections_router.router, quality_router.router],
     )
     app.state.gate = Gate(runtime.sessions, settings.node_id)
+    app.state.entry_shapes = EntryShapes(runtime.sessions)
+    app.state.driver_pool = DriverPool(driver_dsn(settings.database_url), SERVICE)
+    runtime.close_on_stop(app.state.driver_pool.close)
     app.state.http = http
     return app
 

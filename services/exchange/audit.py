@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import asyncpg
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -56,6 +57,22 @@ def record(session: AsyncSession, access: Access, *, actor: str, node: str) -> A
                        node=node, at=datetime.now(UTC))
     session.add(entry)
     return entry
+
+
+INSERT = """
+    INSERT INTO audit_entry (kind, consumer, provider, entry_code, grant_id, purpose, items,
+                             record_count, denied, actor, node, at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+"""
+
+
+async def record_on(connection: asyncpg.Connection, access: Access, *, actor: str,
+                    node: str) -> None:
+    """Append the access with one autocommitted insert on a driver connection (hot path)."""
+    await connection.execute(INSERT, access.kind.value, access.consumer, access.provider,
+                             access.entry_code, access.grant_id, access.purpose,
+                             list(access.items), access.record_count, access.denied, actor,
+                             node, datetime.now(UTC))
 
 
 async def record_now(sessions: async_sessionmaker[AsyncSession], access: Access, *,

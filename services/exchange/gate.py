@@ -41,15 +41,25 @@ class Gate:
                     *, kind: AccessKind, purpose: PermittedUse, method: ShareMethod,
                     items: Sequence[str]) -> AccessDecision:
         """The decision allowing this access, or AccessDenied / GrantRateExceeded."""
+        held = await session.scalars(select(GrantView.snapshot).where(
+            GrantView.consumer == (principal.department or ""),
+            GrantView.entry_code == resource.code))
+        return await self.check(list(held), principal, resource.code, resource.provider,
+                                kind=kind, purpose=purpose, method=method, items=items)
+
+    async def check(self, held: Sequence[dict[str, object]], principal: TokenClaims,
+                    entry_code: str, provider: str, *, kind: AccessKind, purpose: PermittedUse,
+                    method: ShareMethod, items: Sequence[str]) -> AccessDecision:
+        """Decide over the grant snapshots the consumer holds for the entry."""
         consumer = principal.department or ""
-        decision = await decision_for(session, AccessQuery(
-            consumer=consumer, entry_code=resource.code, purpose=purpose, method=method,
-            items=frozenset(items)))
+        decision = decide([GrantSnapshot.model_validate(g) for g in held], AccessQuery(
+            consumer=consumer, entry_code=entry_code, purpose=purpose, method=method,
+            items=frozenset(items)), datetime.now(UTC))
         if not decision.allowed:
             assert decision.denial is not None
             await audit.record_now(self.sessions, audit.Access(
-                kind=kind, consumer=consumer, provider=resource.provider,
-                entry_code=resource.code, grant_id=decision.grant.id if decision.grant else None,
+                kind=kind, consumer=consumer, provider=provider,
+                entry_code=entry_code, grant_id=decision.grant.id if decision.grant else None,
                 purpose=purpose, items=items, record_count=0, denied=decision.denial),
                 actor=principal.sub, node=self.node)
             raise AccessDenied(decision.detail, denial=decision.denial)

@@ -11,7 +11,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
 from services.exchange import audit, loading
@@ -19,7 +19,7 @@ from services.exchange.deps import Operator, SessionDep, runtime_of
 from services.exchange.download import MEDIA_TYPES, Export, Format, Stream
 from services.exchange.exceptions import BadKey, BadUpload, RecordNotFound
 from services.exchange.models import Load, SourceApi
-from services.exchange.query import find_record, published_resource, require_provider
+from services.exchange.query import granted_view, lookup, published_resource, require_provider
 from services.exchange.schemas import (
     Front,
     LoadPublic,
@@ -109,35 +109,37 @@ async def register_source_api(front: Front, number: Number, body: SourceApiRegis
 @router.get("/entries/{front}/{number}/record", response_model=QueryResult,
             summary="Online query of one record by its key (consumer)")
 async def query_record(
-    front: Front, number: Number, request: Request, principal: Operator, session: SessionDep,
+    front: Front, number: Number, request: Request, principal: Operator,
     key: Annotated[list[str], Query(min_length=1, max_length=10,
                                     description="Values of the entry's key items, in order.")],
     purpose: Annotated[PermittedUse, Query(description="The use this query serves.")],
     items: Annotated[list[ItemCode], Query(description="Items wanted; empty: every "
                                            "granted item.")] = [],  # noqa: B006
-) -> QueryResult:
-    runtime = runtime_of(request)
-    resource = await published_resource(session, f"{front}/{number}")
+) -> Response:
+    runtime, state = runtime_of(request), request.app.state
+    shape = await state.entry_shapes.get(f"{front}/{number}")
     try:
-        stored_key = loading.validator_for(resource).key_of(key)
+        stored_key = shape.validator.key_of(key)
     except RowRejected as error:
         raise BadKey(str(error), field="key") from None
-    decision = await request.app.state.gate.admit(
-        session, principal, resource, kind=AccessKind.query, purpose=purpose,
-        method=ShareMethod.online_query, items=items)
-    record = await find_record(session, request.app.state.http, resource, stored_key, key,
-                               decision)
-    access = audit.Access(kind=AccessKind.query, consumer=principal.department or "",
-                          provider=resource.provider, entry_code=resource.code,
-                          grant_id=decision.grant.id, purpose=purpose, items=decision.items,
-                          record_count=int(record is not None))
+    consumer = principal.department or ""
+    async with (await state.driver_pool.pool()).acquire() as driver:
+        found = await lookup(driver, shape, consumer, stored_key)
+        decision = await state.gate.check(
+            found.grants, principal, shape.code, shape.provider, kind=AccessKind.query,
+            purpose=purpose, method=ShareMethod.online_query, items=items)
+        record = await granted_view(state.http, found, key, decision)
+        await audit.record_on(driver, audit.Access(
+            kind=AccessKind.query, consumer=consumer, provider=shape.provider,
+            entry_code=shape.code, grant_id=decision.grant.id, purpose=purpose,
+            items=decision.items, record_count=int(record is not None)),
+            actor=principal.sub, node=runtime.settings.node_id)
     if record is None:
-        await audit.record_now(runtime.sessions, access, actor=principal.sub,
-                               node=runtime.settings.node_id)
-        raise RecordNotFound(f"No record of {resource.code} with this key is available.")
-    audit.record(session, access, actor=principal.sub, node=runtime.settings.node_id)
-    return QueryResult(entry_code=resource.code, key=key, record=record,
-                       grant_id=decision.grant.id)
+        raise RecordNotFound(f"No record of {shape.code} with this key is available.")
+    # Built as the documented model, sent without a second validation pass (hot path).
+    return Response(QueryResult(entry_code=shape.code, key=key, record=record,
+                                grant_id=decision.grant.id).model_dump_json(),
+                    media_type="application/json")
 
 
 @router.get("/entries/{front}/{number}/records", summary="Bulk download, full or since a "
