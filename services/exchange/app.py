@@ -74,6 +74,7 @@ def create_app(settings: ExchangeSettings | None = None) -> FastAPI:
     app.state.entry_shapes = EntryShapes(runtime.sessions)
     app.state.driver_pool = DriverPool(driver_dsn(settings.database_url), SERVICE)
     runtime.close_on_stop(app.state.driver_pool.close)
+    app.state.audit_writer = audit.GroupWriter(app.state.driver_pool.pool, settings.node_id)
     app.state.http = http
     return app
 

@@ -116,7 +116,7 @@ async def query_record(
     items: Annotated[list[ItemCode], Query(description="Items wanted; empty: every "
                                            "granted item.")] = [],  # noqa: B006
 ) -> Response:
-    runtime, state = runtime_of(request), request.app.state
+    state = request.app.state
     shape = await state.entry_shapes.get(f"{front}/{number}")
     try:
         stored_key = shape.validator.key_of(key)
@@ -128,12 +128,11 @@ async def query_record(
         decision = await state.gate.check(
             found.grants, principal, shape.code, shape.provider, kind=AccessKind.query,
             purpose=purpose, method=ShareMethod.online_query, items=items)
-        record = await granted_view(state.http, found, key, decision)
-        await audit.record_on(driver, audit.Access(
-            kind=AccessKind.query, consumer=consumer, provider=shape.provider,
-            entry_code=shape.code, grant_id=decision.grant.id, purpose=purpose,
-            items=decision.items, record_count=int(record is not None)),
-            actor=principal.sub, node=runtime.settings.node_id)
+    record = await granted_view(state.http, found, key, decision)
+    await state.audit_writer.append(audit.Access(
+        kind=AccessKind.query, consumer=consumer, provider=shape.provider,
+        entry_code=shape.code, grant_id=decision.grant.id, purpose=purpose,
+        items=decision.items, record_count=int(record is not None)), actor=principal.sub)
     if record is None:
         raise RecordNotFound(f"No record of {shape.code} with this key is available.")
     # Built as the documented model, sent without a second validation pass (hot path).
