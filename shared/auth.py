@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -42,3 +42,7 @@ def require_role(*roles: str) -> Callable[..., Awaitable[TokenClaims]]:
         return principal
 
     return dependency
+
+
+def has_any_role(principal: TokenClaims, roles: Iterable[str]) -> bool:
+    return any(principal.has_role(role) for role in roles)

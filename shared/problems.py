@@ -71,6 +71,15 @@ class Conflict(ProblemError):
     status, slug, title = 409, "conflict", "Conflict with the current state"
 
 
+class IllegalTransition(Conflict):
+    """A change the aggregate's state machine does not allow now; names the current state."""
+
+    slug, title = "illegal-transition", "Not allowed in the current state"
+
+    def __init__(self, detail: str, *, current_state: str) -> None:
+        super().__init__(detail, current_state=current_state)
+
+
 class PayloadTooLarge(ProblemError):
     status, slug, title = 413, "payload-too-large", "Request body too large"
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from services.authorization.settings import AuthorizationSettings
-from shared.auth import require_role
+from shared.auth import has_any_role, require_role
 from shared.contracts import Role
 from shared.deps import OutboxDep, SessionDep, runtime_settings
 from shared.problems import Forbidden
@@ -28,7 +28,7 @@ OVERSIGHT = (Role.auditor, Role.node_admin, Role.arbiter)
 
 def oversees(principal: TokenClaims) -> bool:
     """Oversight roles see every request, grant and agreement of the node."""
-    return any(principal.has_role(role) for role in OVERSIGHT)
+    return has_any_role(principal, OVERSIGHT)
 
 
 def department_of(principal: TokenClaims) -> str:

@@ -77,14 +77,6 @@ class GrantNotFound(NotFound):
     slug, title = "grant-not-found", "No such grant"
 
 
-class IllegalTransition(Conflict):
-    """The request or grant is not in a state that allows the change; names that state."""
-
-    slug, title = "illegal-transition", "Not allowed in the current state"
-
-    def __init__(self, detail: str, *, current_state: str) -> None:
-        super().__init__(detail, current_state=current_state)
-
 
 class NotAParty(Forbidden):
     slug, title = "not-a-party", "Only a party to the request may do this"

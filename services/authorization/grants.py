@@ -17,7 +17,7 @@ from datetime import date, datetime
 from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.authorization.exceptions import GrantNotFound, IllegalTransition, NotAParty
+from services.authorization.exceptions import GrantNotFound, NotAParty
 from services.authorization.models import ConfidentialityAgreement, Grant, ShareRequest
 from shared.contracts.sharing import (
     AccessTerms,
@@ -34,6 +34,7 @@ from shared.contracts.sharing import (
 )
 from shared.outbox import Outbox
 from shared.pagination import PageParams, fetch_page
+from shared.problems import IllegalTransition
 from shared.workdays import china_date, end_of_day
 
 PLATFORM = "platform"  # the actor of changes nobody made by hand: expiry, catalog changes

@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.authorization import grants
 from services.authorization.deadlines import answer_due_on, working_calendar
 from services.authorization.exceptions import (
-    IllegalTransition,
     NotAParty,
     RequestNotFound,
     ResourceUnknown,
@@ -67,6 +66,7 @@ from shared.contracts.sharing import (
 )
 from shared.outbox import Outbox
 from shared.pagination import PageParams, fetch_page
+from shared.problems import IllegalTransition
 from shared.workdays import china_date
 
 S = RequestStatus

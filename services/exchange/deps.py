@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from services.exchange.settings import ExchangeSettings
-from shared.auth import require_role
+from shared.auth import has_any_role, require_role
 from shared.contracts import Role
 from shared.deps import OutboxDep, SessionDep, runtime_settings
 from shared.runtime import ServiceRuntime
@@ -24,7 +24,7 @@ OVERSIGHT = (Role.auditor, Role.node_admin)
 
 
 def oversees(principal: TokenClaims) -> bool:
-    return any(principal.has_role(role) for role in OVERSIGHT)
+    return has_any_role(principal, OVERSIGHT)
 
 
 def runtime_of(request: Request) -> ServiceRuntime:

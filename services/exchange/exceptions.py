@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from shared.problems import (
-    Conflict,
     Forbidden,
     NotFound,
     ProblemError,
@@ -58,9 +57,3 @@ class SubscriptionNotFound(NotFound):
 class ObjectionNotFound(NotFound):
     slug, title = "objection-not-found", "No such objection"
 
-
-class IllegalTransition(Conflict):
-    slug, title = "illegal-transition", "Not allowed in the current state"
-
-    def __init__(self, detail: str, *, current_state: str) -> None:
-        super().__init__(detail, current_state=current_state)

@@ -8,6 +8,7 @@ load repeated changes nothing (upserts; unchanged rows keep their place in the c
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import logging
@@ -74,6 +75,7 @@ async def load_stream(sessions: async_sessionmaker[AsyncSession], outbox: Outbox
     rows = (_csv_rows(body, validator) if load.media_type.startswith(CSV_TYPES)
             else _jsonl_rows(body))
     report, batch = LoadReport(), {}
+    writing: asyncio.Task[None] | None = None  # the previous batch, written while we parse
     try:
         async for line, row in rows:
             if isinstance(row, RowRejected):
@@ -87,18 +89,24 @@ async def load_stream(sessions: async_sessionmaker[AsyncSession], outbox: Outbox
             batch[key] = cleaned
             report.accepted += 1
             if len(batch) >= BATCH_ROWS:
-                await _upsert(sessions, resource.code, batch)
-                batch = {}
+                if writing:
+                    await writing
+                writing, batch = asyncio.create_task(
+                    _upsert(sessions, resource.code, batch)), {}
+        if writing:
+            await writing
         await _upsert(sessions, resource.code, batch)
         load.status = "completed"
     except BadUpload:
         load.status = "refused"
         raise
-    except Exception:
+    except BaseException:
         load.status = "interrupted"
         log.exception("load interrupted", extra={"load": str(load.id)})
         raise
     finally:
+        if writing and not writing.done():
+            writing.cancel()
         await _finish(sessions, outbox, load, resource, report)
     return load
 

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.exchange.exceptions import (
     AccessDenied,
     BadKey,
-    IllegalTransition,
     NotTheProvider,
     ObjectionNotFound,
     RecordNotFound,
@@ -40,6 +39,7 @@ from shared.contracts.exchange import (
 from shared.contracts.sharing import GrantSnapshot
 from shared.outbox import Outbox
 from shared.pagination import PageParams, fetch_page
+from shared.problems import IllegalTransition
 
 ALLOWED_FROM = {
     ObjectionStatus.verifying: {ObjectionStatus.raised},
