@@ -13,7 +13,11 @@ from shared.tokens import TokenClaims, TokenVerifier
 
 def bearer_token(request: Request) -> str:
     """The token of an `Authorization: Bearer …` header; Unauthorized if absent."""
-    header = request.headers.get("authorization", "")
+    return parse_bearer(request.headers.get("authorization", ""))
+
+
+def parse_bearer(header: str) -> str:
+    """The token of an Authorization header's value; Unauthorized if it holds none."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("An `Authorization: Bearer <token>` header is required.",

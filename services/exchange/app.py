@@ -23,8 +23,9 @@ from services.exchange import (
     records_router,
     subscriptions_router,
 )
+from services.exchange.fast_path import QueryFastPath
 from services.exchange.gate import Gate
-from services.exchange.query import DriverPool, EntryShapes
+from services.exchange.query import DriverPool, EntryShapes, QueryService
 from services.exchange.read_models import HANDLERS
 from services.exchange.settings import ExchangeSettings
 from services.exchange.subscriptions import Dispatcher
@@ -60,6 +61,11 @@ def create_app(settings: ExchangeSettings | None = None) -> FastAPI:
     runtime.every(settings.delivery_interval_seconds, "deliveries",
                   _when_kafka_ready(runtime, dispatcher.run_due))
     runtime.every(settings.freshness_interval_seconds, "freshness", _freshness(runtime))
+    pool = DriverPool(driver_dsn(settings.database_url), SERVICE)
+    queries = QueryService(
+        shapes=EntryShapes(runtime.sessions), pool=pool,
+        gate=Gate(runtime.sessions, settings.node_id), http=http,
+        audit=audit.GroupWriter(pool.pool, settings.node_id))
     app = create_service_app(
         title="govshare exchange",
         description="The data path (交换): providers load the front-end store (前置机) or "
@@ -69,13 +75,11 @@ def create_app(settings: ExchangeSettings | None = None) -> FastAPI:
         runtime=runtime,
         routers=[records_router.router, subscriptions_router.router, audit_router.router,
                  objections_router.router, quality_router.router],
+        fast_paths=[(QueryFastPath, {"queries": queries, "verifier": runtime.verifier})],
     )
-    app.state.gate = Gate(runtime.sessions, settings.node_id)
-    app.state.entry_shapes = EntryShapes(runtime.sessions)
-    app.state.driver_pool = DriverPool(driver_dsn(settings.database_url), SERVICE)
-    runtime.close_on_stop(app.state.driver_pool.close)
-    app.state.audit_writer = audit.GroupWriter(app.state.driver_pool.pool, settings.node_id)
-    app.state.http = http
+    app.state.gate = queries.gate
+    app.state.queries = queries
+    runtime.close_on_stop(queries.pool.close)
     return app
 
 

@@ -21,12 +21,23 @@ import asyncpg
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.exchange.exceptions import EntryUnknown, NotTheProvider, SourceUnavailable
+from services.exchange.audit import Access, GroupWriter
+from services.exchange.exceptions import (
+    BadKey,
+    EntryUnknown,
+    NotTheProvider,
+    RecordNotFound,
+    SourceUnavailable,
+)
 from services.exchange.filters import passes, project
+from services.exchange.gate import Gate
 from services.exchange.loading import validator_for
 from services.exchange.models import Resource
-from services.exchange.validation import RowValidator
+from services.exchange.schemas import QueryResult
+from services.exchange.validation import RowRejected, RowValidator
 from shared.access import AccessDecision
+from shared.contracts.catalog import PermittedUse, ShareMethod
+from shared.contracts.exchange import AccessKind
 from shared.tokens import TokenClaims
 
 LOOKUP = """
@@ -119,6 +130,44 @@ async def lookup(connection: asyncpg.Connection, shape: EntryShape, consumer: st
     """The consumer's grant snapshots for the entry and the stored record, in one trip."""
     grants, source_url, data = await connection.fetchrow(LOOKUP, consumer, shape.code, key)
     return Found(json.loads(grants), source_url, json.loads(data) if data else None)
+
+
+@dataclass(frozen=True)
+class QueryService:
+    """Everything an online query uses, built once per process."""
+
+    shapes: EntryShapes
+    pool: DriverPool
+    gate: Gate
+    http: httpx.AsyncClient
+    audit: GroupWriter
+
+    async def answer(self, principal: TokenClaims, code: str, key_values: list[str],
+                     purpose: PermittedUse, items: list[str]) -> bytes:
+        """The JSON body of the answer: the granted items of the record with this key.
+        Refusals (no grant, another purpose, other items), a malformed key and an absent
+        record are problems; every decided access is audited before the answer leaves."""
+        shape = await self.shapes.get(code)
+        try:
+            stored_key = shape.validator.key_of(key_values)
+        except RowRejected as error:
+            raise BadKey(str(error), field="key") from None
+        consumer = principal.department or ""
+        async with (await self.pool.pool()).acquire() as connection:
+            found = await lookup(connection, shape, consumer, stored_key)
+        decision = await self.gate.check(
+            found.grants, principal, shape.code, shape.provider, kind=AccessKind.query,
+            purpose=purpose, method=ShareMethod.online_query, items=items)
+        assert decision.grant is not None
+        record = await granted_view(self.http, found, key_values, decision)
+        await self.audit.append(Access(
+            kind=AccessKind.query, consumer=consumer, provider=shape.provider,
+            entry_code=shape.code, grant_id=decision.grant.id, purpose=purpose,
+            items=decision.items, record_count=int(record is not None)), actor=principal.sub)
+        if record is None:
+            raise RecordNotFound(f"No record of {shape.code} with this key is available.")
+        return QueryResult(entry_code=shape.code, key=key_values, record=record,
+                           grant_id=decision.grant.id).model_dump_json().encode()
 
 
 async def granted_view(client: httpx.AsyncClient, found: Found, key_values: list[str],

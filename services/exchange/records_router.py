@@ -17,9 +17,9 @@ from sqlalchemy import select
 from services.exchange import audit, loading
 from services.exchange.deps import Operator, SessionDep, runtime_of
 from services.exchange.download import MEDIA_TYPES, Export, Format, Stream
-from services.exchange.exceptions import BadKey, BadUpload, RecordNotFound
+from services.exchange.exceptions import BadUpload
 from services.exchange.models import Load, SourceApi
-from services.exchange.query import granted_view, lookup, published_resource, require_provider
+from services.exchange.query import published_resource, require_provider
 from services.exchange.schemas import (
     Front,
     LoadPublic,
@@ -28,7 +28,6 @@ from services.exchange.schemas import (
     SourceApiPublic,
     SourceApiRegister,
 )
-from services.exchange.validation import RowRejected
 from shared.contracts.catalog import ItemCode, PermittedUse, ShareMethod
 from shared.contracts.exchange import AccessKind
 from shared.db import transaction
@@ -107,7 +106,9 @@ async def register_source_api(front: Front, number: Number, body: SourceApiRegis
 
 
 @router.get("/entries/{front}/{number}/record", response_model=QueryResult,
-            summary="Online query of one record by its key (consumer)")
+            summary="Online query of one record by its key (consumer)",
+            description="Served by `fast_path.QueryFastPath` ahead of the framework; this "
+                        "route documents it and answers if the fast path is not installed.")
 async def query_record(
     front: Front, number: Number, request: Request, principal: Operator,
     key: Annotated[list[str], Query(min_length=1, max_length=10,
@@ -116,29 +117,9 @@ async def query_record(
     items: Annotated[list[ItemCode], Query(description="Items wanted; empty: every "
                                            "granted item.")] = [],  # noqa: B006
 ) -> Response:
-    state = request.app.state
-    shape = await state.entry_shapes.get(f"{front}/{number}")
-    try:
-        stored_key = shape.validator.key_of(key)
-    except RowRejected as error:
-        raise BadKey(str(error), field="key") from None
-    consumer = principal.department or ""
-    async with (await state.driver_pool.pool()).acquire() as driver:
-        found = await lookup(driver, shape, consumer, stored_key)
-        decision = await state.gate.check(
-            found.grants, principal, shape.code, shape.provider, kind=AccessKind.query,
-            purpose=purpose, method=ShareMethod.online_query, items=items)
-    record = await granted_view(state.http, found, key, decision)
-    await state.audit_writer.append(audit.Access(
-        kind=AccessKind.query, consumer=consumer, provider=shape.provider,
-        entry_code=shape.code, grant_id=decision.grant.id, purpose=purpose,
-        items=decision.items, record_count=int(record is not None)), actor=principal.sub)
-    if record is None:
-        raise RecordNotFound(f"No record of {shape.code} with this key is available.")
-    # Built as the documented model, sent without a second validation pass (hot path).
-    return Response(QueryResult(entry_code=shape.code, key=key, record=record,
-                                grant_id=decision.grant.id).model_dump_json(),
-                    media_type="application/json")
+    body = await request.app.state.queries.answer(principal, f"{front}/{number}", key,
+                                                  purpose, items)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/entries/{front}/{number}/records", summary="Bulk download, full or since a "

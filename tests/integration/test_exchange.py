@@ -619,3 +619,26 @@ async def test_a_query_can_be_served_by_the_providers_own_api_and_is_filtered_al
         assert absent.status_code == 404
     finally:
         await runner.cleanup()
+
+
+async def test_the_query_fast_path_checks_its_parameters_and_the_role(
+    gateway: httpx.AsyncClient, provider: Party, consumer: Party, admin_token: str
+) -> None:
+    shared = await shared_entry(gateway, provider, consumer)
+    path = f"{EXCHANGE}/entries/{shared.code}/record"
+    auth = bearer(consumer["token"])
+    cases = {
+        ("key", 422): await gateway.get(path, params={"purpose": "data_verification"},
+                                        headers=auth),
+        ("purpose", 422): await gateway.get(path, params={"key": "1", "purpose": "gossip"},
+                                            headers=auth),
+        ("items", 422): await gateway.get(path, params={
+            "key": shared.rows[0]["GMSFHM"], "purpose": "data_verification",
+            "items": "X M"}, headers=auth),
+    }
+    for (name, status), response in cases.items():
+        assert (response.status_code, response.json()["field"]) == (status, name)
+    reviewer_only = await gateway.get(path, params={"key": "1", "purpose": "data_verification"},
+                                      headers=bearer(admin_token))
+    assert (reviewer_only.status_code, reviewer_only.json()["reason"]) == (403, "missing_role")
+    assert "x-request-id" in reviewer_only.headers
