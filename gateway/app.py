@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from gateway.health import node_health
 from gateway.openapi import combined_openapi
-from gateway.proxy import ServiceProxy
+from gateway.proxy import ApiDispatch, ServiceProxy
 from gateway.settings import GatewaySettings
 from shared.contracts import LoginRequest, TokenResponse
 from shared.logs import configure_logging
@@ -123,7 +123,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
 
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path))
-    app.mount("/api", proxy)
+    app.add_middleware(ApiDispatch, proxy=proxy)
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestIdMiddleware)

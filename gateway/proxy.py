@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import aiohttp
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.logs import request_id_var
 from shared.problems import NotFound, ProblemError, TooManyRequests, Unauthorized
@@ -137,3 +137,18 @@ def _bearer(scope: Scope) -> str | None:
             scheme, _, token = value.decode("latin-1").partition(" ")
             return token.strip() or None if scheme.lower() == "bearer" else None
     return None
+
+
+class ApiDispatch:
+    """Send `/api/…` straight to the proxy, ahead of the framework's routing and exception
+    layers: every call a node carries passes here, so each layer skipped counts."""
+
+    def __init__(self, app: ASGIApp, *, proxy: ServiceProxy, prefix: str = "/api") -> None:
+        self.app, self.proxy, self.prefix = app, proxy, prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix + "/"):
+            root = scope.get("root_path", "") + self.prefix
+            await self.proxy({**scope, "root_path": root}, receive, send)
+        else:
+            await self.app(scope, receive, send)
