@@ -80,6 +80,8 @@ class ServiceProxy:
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=5,
                                           sock_read=self.timeout_seconds),
             auto_decompress=False, skip_auto_headers=("User-Agent",),
+            # Cookies are the client's business, not the proxy's: skip the jar's work.
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
 
     async def stop(self) -> None:
