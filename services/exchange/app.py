@@ -74,7 +74,8 @@ def create_app(settings: ExchangeSettings | None = None) -> FastAPI:
                     "chain; objections, freshness and cross-checks (SPEC §5).",
         runtime=runtime,
         routers=[records_router.router, subscriptions_router.router, audit_router.router,
-                 objections_router.router, quality_router.router],
+                 objections_router.router, objections_router.feedback_router,
+                 quality_router.router],
         fast_paths=[(QueryFastPath, {"queries": queries, "verifier": runtime.verifier})],
     )
     app.state.gate = queries.gate

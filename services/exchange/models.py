@@ -193,6 +193,22 @@ class Objection(Base):
     version: Mapped[int] = mapped_column(Integer)
 
 
+class UsefulnessReport(Base):
+    """A consumer's word on how useful an entry's data was (反馈) [BJ 三(四)]."""
+
+    __tablename__ = "usefulness_report"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    entry_code: Mapped[str] = mapped_column(String(60), index=True)
+    consumer: Mapped[str] = mapped_column(String(18), index=True)
+    provider: Mapped[str] = mapped_column(String(18), index=True)
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    reported_by: Mapped[str] = mapped_column(String(64))
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=func.now())
+
+
 class CrossCheck(Base):
     """One comparison of an item held by two sources (多元校核, E7)."""
 

@@ -56,10 +56,8 @@ async def raise_objection(session: AsyncSession, outbox: Outbox, resource: Resou
                           consumer: str, key_values: list[str], kind: str, description: str,
                           evidence: str | None, actor: str) -> Objection:
     """Only a department that holds (or held) an active grant on the entry may object."""
-    grants = await session.scalars(select(GrantView.snapshot).where(
-        GrantView.consumer == consumer, GrantView.entry_code == resource.code))
     now = datetime.now(UTC)
-    if not any(is_active(GrantSnapshot.model_validate(g), now) for g in grants):
+    if not await holds_grant(session, consumer, resource.code):
         raise AccessDenied("Only a consumer with an active grant may object to its records.",
                            denial="no_grant")
     key = _key(resource, key_values)
@@ -72,6 +70,14 @@ async def raise_objection(session: AsyncSession, outbox: Outbox, resource: Resou
     session.add(objection)
     await _announce(session, outbox, objection, ObjectionRaised, actor)
     return objection
+
+
+async def holds_grant(session: AsyncSession, consumer: str, entry_code: str) -> bool:
+    """Whether `consumer` holds an active grant for the entry (of any purpose)."""
+    grants = await session.scalars(select(GrantView.snapshot).where(
+        GrantView.consumer == consumer, GrantView.entry_code == entry_code))
+    now = datetime.now(UTC)
+    return any(is_active(GrantSnapshot.model_validate(g), now) for g in grants)
 
 
 async def start_verifying(session: AsyncSession, outbox: Outbox, objection: Objection, *,

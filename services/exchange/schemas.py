@@ -171,3 +171,21 @@ class CrossCheckPublic(BaseModel):
     samples: list[dict[str, object]] = Field(description="Up to 100 mismatches.")
     run_by: str
     run_at: datetime
+
+
+class UsefulnessCreate(Strict):
+    entry_code: EntryCode
+    rating: int = Field(ge=1, le=5, description="1 (useless) to 5 (fully served the duty).")
+    comment: Text | None = None
+
+
+class UsefulnessPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    entry_code: str
+    consumer: str
+    provider: str
+    rating: int
+    comment: str | None
+    reported_by: str
+    reported_at: datetime

@@ -546,6 +546,27 @@ async def test_an_objection_goes_through_every_state_and_the_correction_reaches_
         await find_event(infrastructure.bootstrap_servers, event_type, objection["id"])
 
 
+async def test_consumers_report_how_useful_the_data_was_and_providers_see_it(
+    gateway: httpx.AsyncClient, provider: Party, consumer: Party, admin_token: str
+) -> None:
+    shared = await shared_entry(gateway, provider, consumer)
+    path = f"{EXCHANGE}/usefulness"
+    report = {"entry_code": shared.code, "rating": 4, "comment": "满足养老资格认证需要"}
+    made = await gateway.post(path, json=report, headers=bearer(consumer["token"]))
+    assert made.status_code == 201, made.text
+    too_high = await gateway.post(path, json={**report, "rating": 6},
+                                  headers=bearer(consumer["token"]))
+    assert (too_high.status_code, too_high.json()["errors"][0]["field"]) == (
+        422, "body.rating")
+    outsider = await new_party(gateway, admin_token)
+    refused = await gateway.post(path, json=report, headers=bearer(outsider["token"]))
+    assert (refused.status_code, refused.json()["denial"]) == (403, "no_grant")
+    seen = await gateway.get(path, params={"entry_code": shared.code},
+                             headers=bearer(provider["token"]))
+    assert [(r["consumer"], r["rating"]) for r in seen.json()["items"]] == [
+        (consumer["credit_code"], 4)]
+
+
 # --- E7: freshness and cross-checks ------------------------------------------------------------
 
 
