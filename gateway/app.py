@@ -12,10 +12,11 @@ from fastapi import FastAPI, Form, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.health import node_health
 from gateway.openapi import combined_openapi
-from gateway.proxy import ApiDispatch, ServiceProxy
+from gateway.proxy import ServiceProxy, is_api_call
 from gateway.settings import GatewaySettings
 from shared.contracts import LoginRequest, TokenResponse
 from shared.logs import configure_logging
@@ -23,12 +24,15 @@ from shared.problems import NotFound, install_problem_handlers
 from shared.ratelimit import RateLimiter
 from shared.runtime import jwks_from_url
 from shared.tokens import KeySet, TokenVerifier
-from shared.web import BodyGuardMiddleware, RequestIdMiddleware
+from shared.web import BodyGuardMiddleware, RequestIdMiddleware, RouteAhead
 
 FORWARDED_RESPONSE_HEADERS = ("content-type", "www-authenticate", "cache-control")
 
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
+    """The gateway: `/api/…` goes to the proxy behind request ids and the body guard only;
+    everything else (tokens, keys, health, docs) to the FastAPI app, which also runs the
+    lifespan that opens the proxy's connections."""
     settings = settings or GatewaySettings()
     identity_url = settings.services[settings.identity_service].rstrip("/")
     client = httpx.AsyncClient(
@@ -123,8 +127,18 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
 
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path))
-    app.add_middleware(ApiDispatch, proxy=proxy)
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestIdMiddleware)
+    # Mounted under /api, so the proxy sees paths as a mount would show them.
+    below_api = _mounted(proxy, "/api")
+    return RouteAhead(app, matches=is_api_call, handler=RequestIdMiddleware(
+        BodyGuardMiddleware(below_api, max_body_bytes=settings.max_body_bytes,
+                            max_upload_bytes=settings.max_upload_bytes)))
+
+
+def _mounted(inner: ASGIApp, prefix: str) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await inner({**scope, "root_path": scope.get("root_path", "") + prefix}, receive, send)
+
     return app

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import aiohttp
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from shared.logs import request_id_var
 from shared.problems import NotFound, ProblemError, TooManyRequests, Unauthorized
@@ -106,6 +106,10 @@ class ServiceProxy:
                                 if k.lower() not in HOP_BY_HOP],
                 })
                 started = True
+                if (response.content_length or SMALL_BODY + 1) <= SMALL_BODY:
+                    # Most answers are small: one message instead of a stream of them.
+                    await send({"type": "http.response.body", "body": await response.read()})
+                    return
                 async for chunk in response.content.iter_any():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -127,6 +131,9 @@ async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
         more = message.get("more_body", False)
 
 
+SMALL_BODY = 64 * 1024
+
+
 def _route_path(scope: Scope) -> str:
     """The path below the mount point (Starlette keeps the full path and sets root_path)."""
     path, root = scope["path"], scope.get("root_path", "")
@@ -141,16 +148,6 @@ def _bearer(scope: Scope) -> str | None:
     return None
 
 
-class ApiDispatch:
-    """Send `/api/…` straight to the proxy, ahead of the framework's routing and exception
-    layers: every call a node carries passes here, so each layer skipped counts."""
 
-    def __init__(self, app: ASGIApp, *, proxy: ServiceProxy, prefix: str = "/api") -> None:
-        self.app, self.proxy, self.prefix = app, proxy, prefix
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(self.prefix + "/"):
-            root = scope.get("root_path", "") + self.prefix
-            await self.proxy({**scope, "root_path": root}, receive, send)
-        else:
-            await self.app(scope, receive, send)
+def is_api_call(scope: Scope) -> bool:
+    return str(scope["path"]).startswith("/api/")

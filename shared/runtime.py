@@ -171,8 +171,7 @@ async def _retry_forever(start: Callable[[], Awaitable[None]], what: str) -> Non
 
 
 def create_service_app(
-    *, title: str, description: str, runtime: ServiceRuntime, routers: list[APIRouter],
-    fast_paths: list[tuple[type, dict[str, Any]]] | None = None,
+    *, title: str, description: str, runtime: ServiceRuntime, routers: list[APIRouter]
 ) -> FastAPI:
     """A FastAPI app with the node's middleware, problem handlers, health and lifespan."""
 
@@ -199,8 +198,5 @@ def create_service_app(
 
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=runtime.settings.max_body_bytes,
                        max_upload_bytes=runtime.settings.max_upload_bytes)
-    # Hot routes answered ahead of the framework, still inside request ids and access logs.
-    for middleware, options in fast_paths or []:
-        app.add_middleware(middleware, **options)
     app.add_middleware(RequestIdMiddleware)
     return app

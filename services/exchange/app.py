@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import ASGIApp
 
 from services.exchange import (
     audit,
@@ -23,7 +23,7 @@ from services.exchange import (
     records_router,
     subscriptions_router,
 )
-from services.exchange.fast_path import QueryFastPath
+from services.exchange.fast_path import QueryFastPath, is_query
 from services.exchange.gate import Gate
 from services.exchange.query import DriverPool, EntryShapes, QueryService
 from services.exchange.read_models import HANDLERS
@@ -33,12 +33,13 @@ from shared.contracts.exchange import IngestRecord
 from shared.db import driver_dsn, transaction
 from shared.events import EventEnvelope
 from shared.runtime import ServiceRuntime, create_service_app
+from shared.web import RequestIdMiddleware, RouteAhead
 
 SERVICE = "exchange"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: ExchangeSettings | None = None) -> FastAPI:
+def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
     settings = settings or ExchangeSettings()
     runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations_dir=MIGRATIONS)
     outbox = runtime.outbox
@@ -76,12 +77,12 @@ def create_app(settings: ExchangeSettings | None = None) -> FastAPI:
         routers=[records_router.router, subscriptions_router.router, audit_router.router,
                  objections_router.router, objections_router.feedback_router,
                  quality_router.router],
-        fast_paths=[(QueryFastPath, {"queries": queries, "verifier": runtime.verifier})],
     )
     app.state.gate = queries.gate
     app.state.queries = queries
     runtime.close_on_stop(queries.pool.close)
-    return app
+    fast_query = RequestIdMiddleware(QueryFastPath(queries=queries, verifier=runtime.verifier))
+    return RouteAhead(app, matches=is_query, handler=fast_query)
 
 
 def _when_kafka_ready(runtime: ServiceRuntime,
