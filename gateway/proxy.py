@@ -1,18 +1,22 @@
 """Reverse proxy of /api/<service>/… to the services: verified, rate-limited, streamed.
 
 A plain ASGI app (no router, no body parsing) because every exchange later passes here.
-Its upstream client is aiohttp, not httpx: under concurrency httpx's pool cost the gateway
-five times its throughput (301 vs 1,662 req/s in bench/gateway.py on the same machine);
-everything off this hot path uses httpx.
+Body-less GETs, most of the traffic, go over `gateway.upstream`'s kept-alive connections;
+calls with a body go through aiohttp, not httpx: under concurrency httpx's pool cost the
+gateway five times its throughput (301 vs 1,662 req/s in bench/gateway.py on the same
+machine). Everything off this hot path uses httpx.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import aiohttp
+import httptools
 from starlette.types import Receive, Scope, Send
 
+from gateway.upstream import KeptAlivePool, UpstreamClosed
 from shared.logs import request_id_var
 from shared.problems import NotFound, ProblemError, TooManyRequests, Unauthorized
 from shared.ratelimit import RateLimiter, retry_after_header
@@ -37,26 +41,56 @@ class ServiceProxy:
         self.max_connections = max_connections
         self.timeout_seconds = timeout_seconds
         self._session: aiohttp.ClientSession | None = None
+        self._pools = {name: _pool_for(url, timeout_seconds, max_connections)
+                       for name, url in self.services.items()}
         self.verifier = verifier
         self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            upstream = self._upstream_url(scope)
+            service, target = self._upstream(scope)
             await self._admit(scope)
         except ProblemError as problem:
             await send_problem(send, problem.to_body(scope["path"]), problem.headers)
             return
-        await self._forward(scope, receive, send, upstream)
+        if scope["method"] == "GET" and not _has_body(scope):
+            await self._forward_get(scope, send, service, target)
+        else:
+            await self._forward(scope, receive, send, self.services[service] + target)
 
-    def _upstream_url(self, scope: Scope) -> str:
-        service, _, rest = _route_path(scope).lstrip("/").partition("/")
-        base = self.services.get(service)
-        if base is None:
+    def _upstream(self, scope: Scope) -> tuple[str, str]:
+        """The service a call goes to and the request target (path and query) there."""
+        service, _, _ = _route_path(scope).lstrip("/").partition("/")
+        if service not in self.services:
             raise NotFound(f"No service is called {service!r}; this node routes: "
                            f"{', '.join(sorted(self.services))}.")
+        raw = scope.get("raw_path") or scope["path"].encode()
+        below = raw.decode("latin-1").split(f"/{service}", 1)[1]  # still percent-encoded
         query = scope.get("query_string", b"").decode("latin-1")
-        return f"{base}/{rest}" + (f"?{query}" if query else "")
+        return service, (below or "/") + (f"?{query}" if query else "")
+
+    async def _forward_get(self, scope: Scope, send: Send, service: str, target: str) -> None:
+        started = False
+        try:
+            response = await self._pools[service].get(target, _upstream_headers(scope))
+            await send({"type": "http.response.start", "status": response.status,
+                        "headers": [(k, v) for k, v in response.headers
+                                    if k not in HOP_BY_HOP]})
+            started = True
+            length = dict(response.headers).get(b"content-length")
+            if length is not None and int(length) <= SMALL_BODY:
+                body = b"".join([piece async for piece in response.body()])
+                await send({"type": "http.response.body", "body": body})
+                return
+            async for piece in response.body():
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except (OSError, UpstreamClosed, TimeoutError, httptools.HttpParserError) as error:
+            if started:
+                raise
+            await send_problem_for(send, 502, "bad-gateway", "The service did not answer",
+                                   f"{type(error).__name__} calling the service.",
+                                   scope["path"])
 
     async def _admit(self, scope: Scope) -> None:
         token = _bearer(scope)
@@ -87,13 +121,14 @@ class ServiceProxy:
     async def stop(self) -> None:
         if self._session is not None:
             await self._session.close()
+        for pool in self._pools.values():
+            pool.close()
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send, url: str) -> None:
         assert self._session is not None, "ServiceProxy.start() was not awaited"
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
-                   if k not in HOP_BY_HOP and k != REQUEST_ID]
-        headers.append((REQUEST_ID_HEADER, request_id_var.get() or ""))
-        has_body = any(k in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
+        headers = [(k.decode("latin-1"), v.decode("latin-1"))
+                   for k, v in _upstream_headers(scope)]
+        has_body = _has_body(scope)
         started = False
         try:
             async with self._session.request(
@@ -132,6 +167,22 @@ async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
 
 
 SMALL_BODY = 64 * 1024
+
+
+def _has_body(scope: Scope) -> bool:
+    return any(k in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
+
+
+def _upstream_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    headers = [(k, v) for k, v in scope["headers"] if k not in HOP_BY_HOP and k != REQUEST_ID]
+    headers.append((REQUEST_ID, (request_id_var.get() or "").encode()))
+    return headers
+
+
+def _pool_for(base_url: str, timeout: float, max_idle: int) -> KeptAlivePool:
+    parsed = urlsplit(base_url)
+    return KeptAlivePool(parsed.hostname or "127.0.0.1", parsed.port or 80, timeout=timeout,
+                         max_idle=max_idle)
 
 
 def _route_path(scope: Scope) -> str:
