@@ -10,7 +10,7 @@ machine). Everything off this hot path uses httpx.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 import httptools
@@ -60,12 +60,14 @@ class ServiceProxy:
 
     def _upstream(self, scope: Scope) -> tuple[str, str]:
         """The service a call goes to and the request target (path and query) there."""
-        service, _, _ = _route_path(scope).lstrip("/").partition("/")
+        service, _, rest = _route_path(scope).lstrip("/").partition("/")
         if service not in self.services:
             raise NotFound(f"No service is called {service!r}; this node routes: "
                            f"{', '.join(sorted(self.services))}.")
-        raw = scope.get("raw_path") or scope["path"].encode()
-        below = raw.decode("latin-1").split(f"/{service}", 1)[1]  # still percent-encoded
+        raw = (scope.get("raw_path") or b"").decode("latin-1")
+        _, found, below = raw.partition(f"/{service}")  # keep the caller's percent-encoding
+        if not found:  # the service name itself came percent-encoded: encode the path anew
+            below = "/" + quote(rest)
         query = scope.get("query_string", b"").decode("latin-1")
         return service, (below or "/") + (f"?{query}" if query else "")
 

@@ -9,6 +9,7 @@ load repeated changes nothing (upserts; unchanged rows keep their place in the c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import json
 import logging
@@ -107,6 +108,8 @@ async def load_stream(sessions: async_sessionmaker[AsyncSession], outbox: Outbox
     finally:
         if writing and not writing.done():
             writing.cancel()
+            with contextlib.suppress(BaseException):
+                await writing
         await _finish(sessions, outbox, load, resource, report)
     return load
 

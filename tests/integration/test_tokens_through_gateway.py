@@ -181,3 +181,13 @@ async def test_client_secrets_are_stored_only_as_hashes(
     finally:
         await engine.dispose()
     assert client["client_secret"] not in " ".join(str(value) for value in row)
+
+
+async def test_an_encoded_path_reaches_the_service_as_sent(
+    gateway: httpx.AsyncClient, admin_token: str
+) -> None:
+    # %2F stays encoded on the way; an encoded service name still routes.
+    for path in ("/api/catalog/entries/101001%2F000001", "/api/%63atalog/entries/1/000001"):
+        response = await gateway.get(path, headers={"Authorization": f"Bearer {admin_token}"})
+        assert response.status_code == 404, (path, response.text)
+        assert response.json()["status"] == 404
