@@ -50,6 +50,10 @@ class SourceUnavailable(ProblemError):
     status, slug, title = 502, "source-unavailable", "The provider's system did not answer"
 
 
+class LoadNotFound(NotFound):
+    slug, title = "load-not-found", "No such load of your department"
+
+
 class SubscriptionNotFound(NotFound):
     slug, title = "subscription-not-found", "No such subscription"
 

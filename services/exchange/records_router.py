@@ -17,7 +17,7 @@ from sqlalchemy import select
 from services.exchange import audit, loading
 from services.exchange.deps import Operator, SessionDep, runtime_of
 from services.exchange.download import MEDIA_TYPES, Export, Format, Stream
-from services.exchange.exceptions import BadUpload
+from services.exchange.exceptions import BadUpload, LoadNotFound
 from services.exchange.models import Load, SourceApi
 from services.exchange.query import published_resource, require_provider
 from services.exchange.schemas import (
@@ -85,7 +85,7 @@ async def list_loads(principal: Operator, session: SessionDep, page: PageDep,
 async def get_load(load_id: uuid.UUID, principal: Operator, session: SessionDep) -> Load:
     load = await session.get(Load, load_id)
     if load is None or load.provider != principal.department:
-        raise BadUpload(f"No load {load_id} of your department.", field="load_id")
+        raise LoadNotFound(f"No load {load_id} of your department.")
     return load
 
 

@@ -11,6 +11,7 @@ import asyncio
 import csv
 import io
 import json
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -156,6 +157,11 @@ async def test_a_csv_load_reports_each_refused_row_with_its_line_and_reason(
     loads = await gateway.get(f"{EXCHANGE}/loads", params={"entry_code": code},
                               headers=bearer(provider["token"]))
     assert loads.json()["total"] == 2
+    one = await gateway.get(f"{EXCHANGE}/loads/{report['id']}", headers=bearer(provider["token"]))
+    assert one.json()["rejections"] == report["rejections"]
+    missing = await gateway.get(f"{EXCHANGE}/loads/{uuid.uuid4()}",
+                                headers=bearer(provider["token"]))
+    assert missing.status_code == 404
 
 
 async def test_a_header_naming_unknown_items_refuses_the_whole_load(
