@@ -19,13 +19,23 @@ from rich.progress import Progress
 from stdnum.cn import uscc
 
 from cli.database import identity_session
-from cli.demo_data import CITIES, DEPARTMENTS, GENERIC, RESOURCES
+from cli.demo_data import (
+    CITIES,
+    DEPARTMENTS,
+    GENERIC,
+    RESOURCE_OWNERS,
+    RESOURCES,
+    SHARING_STORY,
+    demo_people_csv,
+    demo_request,
+)
 from cli.settings import CliSettings
 from services.authorization import directory
 from services.authorization.schemas import UserCreate
 from shared.contracts import Role
 
 PROVINCE = "320000"
+DEMO_ROLES = ("catalog_editor", "request_reviewer", "data_operator")
 _CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
@@ -34,6 +44,8 @@ class SeedReport:
     departments: int = 0
     entries: int = 0
     skipped: int = 0
+    requests: int = 0
+    records: int = 0
 
 
 def credit_code_for(name: str) -> str:
@@ -90,12 +102,17 @@ async def seed(settings: CliSettings, database_url: str, gateway_url: str) -> Se
 
             async def one(department: str, body: dict[str, Any]) -> None:
                 async with limit:
-                    created = await _publish(http, editors[department], body)
-                report.entries += created
-                report.skipped += not created
+                    code = await _publish(http, editors[department], body)
+                if code:
+                    codes[body["name"]] = code
+                report.entries += code is not None
+                report.skipped += code is None
                 progress.advance(task)
 
+            codes: dict[str, str] = {}
             await asyncio.gather(*(one(d, b) for d, b in planned))
+        if codes:  # a first run: show the sharing workflow and the data path too
+            report.records, report.requests = await _share(http, editors, codes)
     return report
 
 
@@ -120,7 +137,7 @@ async def _department_editor(http: httpx.AsyncClient, admin: str,
     if registered.status_code not in (201, 409):
         registered.raise_for_status()
     client = (await http.post("/api/authorization/clients", headers=auth, json={
-        "name": f"{name}目录编制系统", "department": code, "roles": ["catalog_editor"]})).json()
+        "name": f"{name}政务数据系统", "department": code, "roles": list(DEMO_ROLES)})).json()
     token = (await http.post("/oauth/token", data={
         "grant_type": "client_credentials", "client_id": client["client_id"],
         "client_secret": client["client_secret"]})).json()["access_token"]
@@ -152,14 +169,56 @@ async def _once_department_known(
     return response
 
 
-async def _publish(http: httpx.AsyncClient, token: str, body: dict[str, Any]) -> bool:
+async def _publish(http: httpx.AsyncClient, token: str, body: dict[str, Any]) -> str | None:
+    """Catalogue and publish; the code, or None if the entry was already there."""
     auth = {"Authorization": f"Bearer {token}"}
     created = await _once_department_known(
         lambda: http.post("/api/catalog/entries", headers=auth, json=body))
     if created.status_code == 409:
-        return False
+        return None
     created.raise_for_status()
-    published = await http.post(f"/api/catalog/entries/{created.json()['code']}/publish",
-                                headers=auth)
+    code = str(created.json()["code"])
+    published = await http.post(f"/api/catalog/entries/{code}/publish", headers=auth)
     published.raise_for_status()
-    return True
+    return code
+
+
+async def _share(http: httpx.AsyncClient, editors: dict[str, str],
+                 codes: dict[str, str]) -> tuple[int, int]:
+    """Load people into Nanjing's household register and file the requests a reviewer
+    would see: granted at once, approved narrowed, refused with a reason, still pending."""
+    population = codes["南京市户籍人口基础信息"]
+    loaded = await _until_known(lambda: http.post(
+        f"/api/exchange/entries/{population}/records", content=demo_people_csv(200),
+        headers={**_auth(editors["江苏省公安厅"]), "Content-Type": "text/csv"}))
+    loaded.raise_for_status()
+    filed = 0
+    for consumer, entry, items, answer in SHARING_STORY:
+        response = await _until_known(lambda consumer=consumer, entry=entry, items=items:
+                                      http.post("/api/authorization/requests",
+                                                headers=_auth(editors[consumer]),
+                                                json=demo_request(codes[entry], items)))
+        response.raise_for_status()
+        filed += 1
+        if answer is not None:
+            provider = RESOURCE_OWNERS[entry]
+            answered = await http.post(
+                f"/api/authorization/requests/{response.json()['id']}/answer",
+                headers=_auth(editors[provider]), json=answer)
+            answered.raise_for_status()
+    return int(loaded.json()["accepted"]), filed
+
+
+async def _until_known(send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+    """Send, again while the service has not yet heard of a just-published entry."""
+    for _ in range(150):
+        response = await send()
+        if response.status_code not in (404, 422) or not any(
+                slug in response.text for slug in ("entry-unknown", "resource-unknown")):
+            return response
+        await asyncio.sleep(0.2)
+    return response
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

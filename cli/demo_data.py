@@ -3,6 +3,11 @@ resources they catalogue, with the info items such resources really carry."""
 
 from __future__ import annotations
 
+import random
+from datetime import date, timedelta
+
+from stdnum.cn import ric
+
 DEPARTMENTS = [
     "江苏省公安厅", "江苏省民政厅", "江苏省人力资源和社会保障厅", "江苏省自然资源厅",
     "江苏省市场监督管理局", "国家税务总局江苏省税务局", "江苏省卫生健康委员会", "江苏省医疗保障局",
@@ -127,3 +132,37 @@ GENERIC = [
      [item("指标名称", "ZBMC"), item("指标值", "ZBZ", "N"), item("统计年度", "TJND", "I")],
      "unconditional", ["bulk_download"], "yearly"),
 ]
+
+
+RESOURCE_OWNERS = {template[0].format(city="南京市", department=""): department
+                   for department, templates in RESOURCES.items() for template in templates}
+
+# (consumer, Nanjing entry, items, provider's answer or None): one of each outcome.
+SHARING_STORY: list[tuple[str, str, list[str], dict[str, object] | None]] = [
+    ("江苏省人力资源和社会保障厅", "南京市户籍人口基础信息", ["GMSFHM", "XM", "CSRQ"], None),
+    ("江苏省民政厅", "南京市企业职工养老保险参保信息", ["GMSFHM", "XM", "CBZT"], None),
+    ("江苏省医疗保障局", "南京市失业保险金领取信息", ["GMSFHM", "XM", "LQYS", "LQJE"],
+     {"approve": True, "items": ["GMSFHM", "LQYS"], "rate_limit_per_minute": 600}),
+    ("江苏省住房公积金管理中心", "南京市婚姻登记信息", ["GMSFHM", "HYZK"],
+     {"approve": False, "reason": "婚姻状况仅向办理婚姻相关业务的部门共享，请说明法定职责依据"}),
+]
+
+
+def demo_request(entry_code: str, items: list[str]) -> dict[str, object]:
+    return {"entry_code": entry_code, "legal_basis": "履行法定职责所需（演示）",
+            "purpose": "data_verification", "items": items, "methods": ["online_query"],
+            "valid_until": (date.today() + timedelta(days=365)).isoformat()}
+
+
+def demo_people_csv(count: int) -> bytes:
+    """Nanjing residents with valid ID numbers (check digits by python-stdnum)."""
+    rng = random.Random(320102)
+    lines = ["GMSFHM,XM,XB,MZ,CSRQ,HJDZ"]
+    for index in range(count):
+        birth = date(1986, 1, 1) + timedelta(days=rng.randrange(13_000))
+        body = f"320102{birth:%Y%m%d}{index:03d}"
+        number = body + ric.calc_check_digit(body + "0")
+        name = rng.choice("王李张刘陈杨赵黄周吴") + rng.choice("伟芳娜秀英敏静丽强磊")
+        lines.append(f"{number},{name},{index % 2 + 1},汉族,{birth.isoformat()},"
+                     f"南京市玄武区中山路{index + 1}号")
+    return ("\n".join(lines) + "\n").encode()

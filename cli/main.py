@@ -210,7 +210,8 @@ def demo_seed(
     gateway: Annotated[str, typer.Option(help="The running node's gateway.")] = (
         "http://127.0.0.1:8000"),
 ) -> None:
-    """Load a believable province (40 departments, 500+ entries) into a running node."""
+    """Load a believable province into a running node: 40 departments, 500+ entries,
+    Nanjing's residents and a reviewer's worth of sharing requests."""
 
     async def action(database_url: str) -> None:
         try:
@@ -221,6 +222,10 @@ def demo_seed(
             raise typer.Exit(1) from None
         console.print(f"[green]✓[/] {report.departments} new departments, {report.entries} "
                       f"entries catalogued and published ({report.skipped} already there)")
+        if report.requests:
+            console.print(f"[green]✓[/] {report.records} residents loaded into "
+                          f"南京市户籍人口基础信息; {report.requests} sharing requests filed "
+                          "(granted, approved narrowed, refused with a reason, pending)")
 
     _run(action)
 

@@ -6,6 +6,9 @@ import os
 import subprocess
 import sys
 
+import httpx
+
+from cli.demo import credit_code_for
 from tests import factories
 from tests.conftest import Infrastructure, RunningNode
 
@@ -89,8 +92,18 @@ def test_demo_seed_loads_a_searchable_province_and_is_idempotent(
     first = govshare(infrastructure, "demo", "seed", "--gateway", node.gateway_url)
     assert first.returncode == 0, first.stderr
     assert "40 new departments, 502 entries" in first.stdout
+    assert "200 residents loaded" in first.stdout and "4 sharing requests" in first.stdout
     again = govshare(infrastructure, "demo", "seed", "--gateway", node.gateway_url)
     assert "0 entries catalogued and published (502 already there)" in again.stdout
+    outcomes = {}
+    for consumer in ("江苏省人力资源和社会保障厅", "江苏省民政厅", "江苏省医疗保障局",
+                     "江苏省住房公积金管理中心"):
+        listed = httpx.get(f"{node.gateway_url}/api/authorization/requests", params={
+            "consumer": credit_code_for(consumer)}, headers={
+            "Authorization": f"Bearer {admin_token}"}).json()
+        outcomes[consumer] = [r["status"] for r in listed["items"]]
+    assert outcomes == {"江苏省人力资源和社会保障厅": ["approved"], "江苏省民政厅": ["submitted"],
+                        "江苏省医疗保障局": ["approved"], "江苏省住房公积金管理中心": ["rejected"]}
 
 
 def test_demo_seed_without_a_running_node_says_so(infrastructure: Infrastructure) -> None:
