@@ -175,8 +175,13 @@ async def online_query(node: BenchNode, consumer: str, code: str, key: str, bare
 async def benchmark(node: BenchNode, args: argparse.Namespace) -> None:
     add_department(node.database_url, CONSUMER, "南京市人力资源和社会保障局")
     consumer = client_token(node.gateway, add_client(node.database_url, CONSUMER, ROLES))
+    with tempfile.TemporaryDirectory(prefix="govshare-bench-data-") as scratch:
+        await _benchmark(node, args, consumer, Path(scratch))
+
+
+async def _benchmark(node: BenchNode, args: argparse.Namespace, consumer: str,
+                     workdir: Path) -> None:
     provider = node.token
-    workdir = Path(tempfile.mkdtemp(prefix="govshare-bench-data-"))
     key = write_people(workdir / "people.csv", args.rows)
     raw = await asyncpg.connect(node.database_url.replace("+asyncpg", ""))
     async with httpx.AsyncClient(base_url=node.gateway, timeout=60) as client:

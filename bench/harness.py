@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,6 +40,7 @@ def bench_node(services: list[str], roles: tuple[str, ...] = (),
     postgres = EmbeddedPostgres(workdir / "postgres", delete_on_stop=True)
     broker = EmbeddedBroker(free_port(), log_file=workdir / "broker.log")
     processes: list[subprocess.Popen[bytes]] = []
+    failed = False
     try:
         database_url = postgres.start()
         broker.start()
@@ -62,12 +64,18 @@ def bench_node(services: list[str], roles: tuple[str, ...] = (),
             "client_secret": client_secret}).json()["access_token"]
         pids = dict(zip([*urls, "gateway"], (p.pid for p in processes), strict=True))
         yield BenchNode(database_url, gateway, urls, token, pids)
+    except BaseException:
+        failed = True
+        print(f"the processes' logs are kept in {workdir}", file=sys.stderr)
+        raise
     finally:
         for process in processes:
             process.terminate()
             process.wait(15)
         broker.stop()
         postgres.stop()
+        if not failed:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def start(factory: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
