@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,9 @@ class RunningNode:
 
 
 @pytest.fixture(scope="session")
-def infrastructure() -> Iterator[Infrastructure]:
+def infrastructure(request: pytest.FixtureRequest) -> Iterator[Infrastructure]:
+    """PostgreSQL and the broker for the whole session; the processes' logs are kept in the
+    work directory only when a test failed (the path is printed)."""
     workdir = Path(tempfile.mkdtemp(prefix="govshare-test-"))
     postgres = EmbeddedPostgres(workdir / "postgres", delete_on_stop=True)
     broker = EmbeddedBroker(free_port(), log_file=workdir / "broker.log")
@@ -41,6 +44,10 @@ def infrastructure() -> Iterator[Infrastructure]:
     finally:
         broker.stop()
         postgres.stop()
+        if request.session.testsfailed:
+            print(f"\nlogs of the node's processes: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _spawn(factory: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
