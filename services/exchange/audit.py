@@ -1,10 +1,11 @@
 """The audit log (E5): every access appended, then sealed into a hash chain.
 
-An access writes its entry in its own transaction, concurrently with every other access. A
-sealer (one at a time, under an advisory lock) takes the unsealed entries in id order, gives
-each the next chain position and `hash = sha256(prev_hash + canonical entry)`, and announces
-the new head hash by event, so the head also lives outside this database. Verification
-recomputes the chain: an edited entry, a deleted one or a reordered one breaks it there.
+Entries are appended concurrently (online queries group-commit theirs). A sealer (one at a
+time, under an advisory lock) takes the unsealed entries in id order, gives each the next
+chain position and `hash = sha256(prev_hash + canonical entry)`, records a checkpoint of
+the new head and announces it by event, so the head also lives outside this database.
+Verification recomputes the chain: an edited, deleted or reordered entry breaks it there,
+and a chain cut short falls behind its last checkpoint.
 Sealing lags appends by the seal interval; `unsealed` in the verification report shows it.
 """
 

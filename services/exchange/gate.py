@@ -24,10 +24,16 @@ from shared.ratelimit import RateLimiter, retry_after_header
 from shared.tokens import TokenClaims
 
 
+async def held_grants(session: AsyncSession, consumer: str,
+                      entry_code: str) -> list[dict[str, object]]:
+    """The snapshots of every grant `consumer` holds for the entry (read model)."""
+    return list(await session.scalars(select(GrantView.snapshot).where(
+        GrantView.consumer == consumer, GrantView.entry_code == entry_code)))
+
+
 async def decision_for(session: AsyncSession, query: AccessQuery) -> AccessDecision:
     """The grant decision for `query`, from the read model of grants."""
-    held = await session.scalars(select(GrantView.snapshot).where(
-        GrantView.consumer == query.consumer, GrantView.entry_code == query.entry_code))
+    held = await held_grants(session, query.consumer, query.entry_code)
     return decide([GrantSnapshot.model_validate(g) for g in held], query, datetime.now(UTC))
 
 
@@ -41,10 +47,8 @@ class Gate:
                     *, kind: AccessKind, purpose: PermittedUse, method: ShareMethod,
                     items: Sequence[str]) -> AccessDecision:
         """The decision allowing this access, or AccessDenied / GrantRateExceeded."""
-        held = await session.scalars(select(GrantView.snapshot).where(
-            GrantView.consumer == (principal.department or ""),
-            GrantView.entry_code == resource.code))
-        return await self.check(list(held), principal, resource.code, resource.provider,
+        held = await held_grants(session, principal.department or "", resource.code)
+        return await self.check(held, principal, resource.code, resource.provider,
                                 kind=kind, purpose=purpose, method=method, items=items)
 
     async def check(self, held: Sequence[dict[str, object]], principal: TokenClaims,

@@ -1,11 +1,12 @@
 """Online query (联机查询, E2): one record by its key, from the front-end store or from the
 provider's own API (系统对接), filtered to what the grant allows.
 
-This is the hot path, so it skips the ORM: the consumer's grants and the record come back
-in one round trip on the driver connection, and the audit entry is one autocommitted insert
-(durable before the answer leaves). An entry's shape (items, key items, provider, whether
-its provider serves it) changes rarely and is cached for a few seconds; grants are read on
-every call, so a revocation applies as soon as its event has arrived.
+This is the hot path, so it skips the ORM: the consumer's grants, the provider's API (if it
+registered one) and the record come back in one round trip on a driver pool, and the audit
+entry is group-committed with those of concurrent queries (each answer waits until its own
+entry is durable). An entry's shape (items, key items, provider) changes rarely and is
+cached for a few seconds; grants are read on every call, so a revocation applies as soon
+as its event has arrived.
 """
 
 from __future__ import annotations
