@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from jose import jwt
 from rich.progress import Progress
 from stdnum.cn import uscc
 
@@ -46,6 +47,8 @@ class SeedReport:
     skipped: int = 0
     requests: int = 0
     records: int = 0
+    queries: int = 0
+    systems: int = 0
 
 
 def credit_code_for(name: str) -> str:
@@ -111,8 +114,9 @@ async def seed(settings: CliSettings, database_url: str, gateway_url: str) -> Se
 
             codes: dict[str, str] = {}
             await asyncio.gather(*(one(d, b) for d, b in planned))
-        if codes:  # a first run: show the sharing workflow and the data path too
+        if codes:  # a first run: show the sharing workflow, the data path, the evaluation
             report.records, report.requests = await _share(http, editors, codes)
+            report.queries, report.systems = await _use_and_file(http, editors, codes)
     return report
 
 
@@ -209,12 +213,44 @@ async def _share(http: httpx.AsyncClient, editors: dict[str, str],
     return int(loaded.json()["accepted"]), filed
 
 
-async def _until_known(send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
-    """Send, again while the service has not yet heard of a just-published entry."""
+async def _use_and_file(http: httpx.AsyncClient, editors: dict[str, str],
+                        codes: dict[str, str]) -> tuple[int, int]:
+    """The granted department queries residents, and two systems are filed (备案): the
+    household register, in use, and an old housing-fund system nobody calls, a zombie."""
+    population = codes["南京市户籍人口基础信息"]
+    consumer = _auth(editors["江苏省人力资源和社会保障厅"])
+    keys = [line.split(",")[0] for line in demo_people_csv(20).decode().splitlines()[1:]]
+    for key in keys:
+        await _until_known(lambda key=key: http.get(
+            f"/api/exchange/entries/{population}/record", headers=consumer,
+            params={"key": key, "purpose": "data_verification"}), ("no_grant",))
+    police = editors["江苏省公安厅"]
+    filings = [(police, {"name": "江苏省人口基础信息库", "resource_codes": [population],
+                         "client_ids": [jwt.get_unverified_claims(police)["sub"]],
+                         "construction_funding": "12000000", "annual_om_funding": "1500000"}),
+               (editors["江苏省住房公积金管理中心"], {
+                   "name": "住房公积金旧版业务系统", "resource_codes": [],
+                   "client_ids": [], "construction_funding": "3000000",
+                   "annual_om_funding": "450000"})]
+    for token, filing in filings:
+        filed = await _until_known(lambda token=token, filing=filing: http.post(
+            "/api/evaluation/systems", headers=_auth(token), json={
+                "description": "演示备案", "funding_source": "local_budget", **filing}),
+            ("registry-violation",))
+        if filed.status_code != 409:  # filed by an earlier run
+            filed.raise_for_status()
+    return len(keys), len(filings)
+
+
+async def _until_known(send: Callable[[], Awaitable[httpx.Response]],
+                       waiting: tuple[str, ...] = ()) -> httpx.Response:
+    """Send, again while a service has not yet heard of what was just published (its event
+    is on the way): an entry, a grant (`waiting`), a department's entries and clients."""
     for _ in range(150):
         response = await send()
-        if response.status_code not in (404, 422) or not any(
-                slug in response.text for slug in ("entry-unknown", "resource-unknown")):
+        if response.status_code not in (403, 404, 422) or not any(
+                slug in response.text for slug in ("entry-unknown", "resource-unknown",
+                                                   *waiting)):
             return response
         await asyncio.sleep(0.2)
     return response

@@ -28,10 +28,16 @@ from cli.supervisor import run_node
 from services.authorization import directory
 from services.authorization.node_keys import init_node, local_node
 from services.authorization.schemas import ClientCreate, DepartmentCreate, NodeInit, UserCreate
+from services.evaluation.app import MIGRATIONS as EVALUATION_MIGRATIONS
+from services.evaluation.render_html import to_html
+from services.evaluation.render_pdf import to_pdf
+from services.evaluation.report import ReportFormat, YearReport
+from services.evaluation.report import build as build_report
 from services.exchange.audit import verify as verify_audit
 from shared.contracts import Role, Tier, Zone
 from shared.contracts.catalog import PermittedUse
 from shared.db import create_engine, create_session_factory
+from shared.migrations import upgrade_to_head
 from shared.pagination import PageParams
 from shared.problems import ProblemError
 
@@ -226,6 +232,9 @@ def demo_seed(
             console.print(f"[green]✓[/] {report.records} residents loaded into "
                           f"南京市户籍人口基础信息; {report.requests} sharing requests filed "
                           "(granted, approved narrowed, refused with a reason, pending)")
+            console.print(f"[green]✓[/] {report.queries} online queries by 江苏省人社厅 and "
+                          f"{report.systems} information systems filed (备案); see "
+                          "`govshare report --year <this year>`")
 
     _run(action)
 
@@ -289,6 +298,41 @@ def audit_verify() -> None:
         raise typer.Exit(1)
 
     _run(action)
+
+
+@app.command("report")
+def report_command(
+    year: Annotated[int, typer.Option(min=2000, max=2100, help="The year the report covers.")],
+    output: Annotated[Path, typer.Option("--output", "-o", file_okay=False,
+                                         help="Folder for the report files.")] = Path("."),
+    formats: Annotated[list[ReportFormat], typer.Option(
+        "--format", "-f", help="json, html, pdf; repeat for several (default: all three).",
+    )] = [],  # noqa: B006 - typer reads the default, never mutates it
+) -> None:
+    """Write the yearly sharing evaluation report (V2) from the node's evaluation model."""
+
+    async def action(database_url: str) -> YearReport:
+        engine = create_engine(database_url, schema="evaluation", pool_size=1)
+        try:
+            await upgrade_to_head(engine, "evaluation", EVALUATION_MIGRATIONS)
+            async with create_session_factory(engine)() as session:
+                return await build_report(session, year)
+        finally:
+            await engine.dispose()
+
+    built = _run(action)
+    output.mkdir(parents=True, exist_ok=True)
+    render = {ReportFormat.json: lambda: built.model_dump_json(indent=2).encode(),
+              ReportFormat.html: lambda: to_html(built).encode(),
+              ReportFormat.pdf: lambda: to_pdf(built)}
+    for chosen in formats or list(ReportFormat):
+        path = output / f"evaluation-{year}.{chosen.value}"
+        path.write_bytes(render[chosen]())
+        console.print(f"[green]✓[/] {path}")
+    console.print(f"{built.summary.departments} departments, mean score "
+                  f"{built.summary.mean_score}, {built.summary.departments_to_rectify} to "
+                  f"rectify, {built.summary.zombie_systems} zombie systems; due by "
+                  f"{built.due_on} ({built.due_basis})")
 
 
 def _validated(model: type[T], **values: object) -> T:

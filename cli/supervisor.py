@@ -22,7 +22,7 @@ from cli.embedded import EmbeddedBroker, EmbeddedPostgres, wait_for_port
 from cli.settings import CliSettings
 
 # Every backend service of a node, in start order. New services join this list.
-SERVICES = ["authorization", "catalog", "exchange"]
+SERVICES = ["authorization", "catalog", "exchange", "evaluation"]
 
 
 @dataclass

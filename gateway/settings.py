@@ -11,7 +11,8 @@ class GatewaySettings(ComponentSettings):
     services: dict[str, str] = Field(
         default_factory=lambda: {"authorization": "http://127.0.0.1:8101",
                                  "catalog": "http://127.0.0.1:8102",
-                                 "exchange": "http://127.0.0.1:8103"},
+                                 "exchange": "http://127.0.0.1:8103",
+                                 "evaluation": "http://127.0.0.1:8104"},
         description="Service name → base URL; routed as /api/<name>/… "
                     '(env GOVSHARE_SERVICES as JSON, e.g. {"authorization": "http://…"}).',
     )

@@ -15,10 +15,12 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from pydantic import ValidationError
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -48,6 +50,18 @@ class _RewindOnFirstAssignment(ConsumerRebalanceListener):
 
 
 EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+ModelReset = Callable[[AsyncSession], Awaitable[None]]
+
+
+class HistoryShorterThanModel(Exception):
+    """The broker holds fewer records than the model has applied events: replaying it would
+    lose what retention (or an empty broker) already dropped."""
+
+
+@dataclass
+class _Replay:
+    reset: ModelReset
+    done: asyncio.Future[int]
 
 
 class IdempotentConsumer:
@@ -75,6 +89,17 @@ class IdempotentConsumer:
         self.epoch_check_seconds = epoch_check_seconds
         self._marked = False
         self._epoch_checked_at = 0.0
+        self._replays: list[_Replay] = []
+
+    async def replay(self, reset: ModelReset) -> int:
+        """Forget every applied event, clear the model with `reset` (one transaction), and
+        consume all topics again from their first record. Runs in the consume loop, between
+        batches, so no handler runs meanwhile; returns the number of events forgotten.
+        Raises HistoryShorterThanModel, and changes nothing, when the broker's history is
+        shorter than what was applied."""
+        replay = _Replay(reset, asyncio.get_running_loop().create_future())
+        self._replays.append(replay)
+        return await replay.done
 
     async def run(self) -> None:
         """Consume until cancelled; a failed handler is retried, never skipped."""
@@ -105,6 +130,8 @@ class IdempotentConsumer:
         while True:
             try:
                 await self._check_log_not_replaced()
+                while self._replays and consumer.assignment():
+                    await self._replay_now(consumer, self._replays.pop(0))
                 batch = await consumer.getmany(timeout_ms=500, max_records=500)
                 for records in batch.values():
                     for record in records:
@@ -118,6 +145,36 @@ class IdempotentConsumer:
                 log.warning("consumer cycle failed", extra={"consumer": self.name,
                                                             "error": repr(error)})
                 await asyncio.sleep(1.0)
+
+    async def _replay_now(self, consumer: AIOKafkaConsumer, replay: _Replay) -> None:
+        if replay.done.done():  # the caller stopped waiting: it was never started
+            return
+        try:
+            assigned = list(consumer.assignment())
+            first = await consumer.beginning_offsets(assigned)
+            last = await consumer.end_offsets(assigned)
+            held = sum(last[partition] - first[partition] for partition in assigned)
+            async with transaction(self.sessions) as session:
+                applied = await session.scalar(
+                    select(func.count()).select_from(processed_event)
+                    .where(processed_event.c.consumer == self.name))
+                if held < (applied or 0):
+                    raise HistoryShorterThanModel(
+                        f"the broker holds {held} records, the model applied {applied} events")
+                # Positions go back first: a crash after this point replays onto the old
+                # model, which the inbox makes harmless; the other order could lose events.
+                await consumer.commit({partition: first[partition] for partition in assigned})
+                await replay.reset(session)
+                await session.execute(delete(processed_event)
+                                      .where(processed_event.c.consumer == self.name))
+            await consumer.seek_to_beginning(*assigned)
+            log.warning("replaying the event history", extra={
+                "consumer": self.name, "forgotten": applied, "records": held})
+            if not replay.done.done():
+                replay.done.set_result(int(applied or 0))
+        except Exception as error:
+            if not replay.done.done():
+                replay.done.set_exception(error)
 
     async def _check_log_not_replaced(self) -> None:
         if time.monotonic() - self._epoch_checked_at < self.epoch_check_seconds:

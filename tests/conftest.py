@@ -61,15 +61,16 @@ def _spawn(factory: str, port: int, env: dict[str, str], log: Path) -> subproces
 
 @pytest.fixture(scope="session")
 def node(infrastructure: Infrastructure) -> Iterator[RunningNode]:
-    """The authorization service and the gateway, each a real uvicorn process."""
+    """Every service of a node and the gateway, each a real uvicorn process."""
     import json
 
-    authorization_port, catalog_port, exchange_port, gateway_port = (
-        free_port(), free_port(), free_port(), free_port())
+    authorization_port, catalog_port, exchange_port, evaluation_port, gateway_port = (
+        free_port(), free_port(), free_port(), free_port(), free_port())
     authorization_url = f"http://127.0.0.1:{authorization_port}"
     service_urls = {"authorization": authorization_url,
                     "catalog": f"http://127.0.0.1:{catalog_port}",
-                    "exchange": f"http://127.0.0.1:{exchange_port}"}
+                    "exchange": f"http://127.0.0.1:{exchange_port}",
+                    "evaluation": f"http://127.0.0.1:{evaluation_port}"}
     env = dict(os.environ, DATABASE_URL=infrastructure.database_url,
                KAFKA_BOOTSTRAP_SERVERS=infrastructure.bootstrap_servers,
                GOVSHARE_NODE_ID="test-node", GOVSHARE_JWKS_URL=f"{authorization_url}/jwks",
@@ -83,6 +84,8 @@ def node(infrastructure: Infrastructure) -> Iterator[RunningNode]:
                logs / "authorization.log"),
         _spawn("services.catalog.app:create_app", catalog_port, env, logs / "catalog.log"),
         _spawn("services.exchange.app:create_app", exchange_port, env, logs / "exchange.log"),
+        _spawn("services.evaluation.app:create_app", evaluation_port, env,
+               logs / "evaluation.log"),
         _spawn("gateway.app:create_app", gateway_port, env, logs / "gateway.log"),
     ]
     try:

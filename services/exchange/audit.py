@@ -18,7 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import asyncpg
 from sqlalchemy import func, select, text, update
@@ -29,6 +29,7 @@ from shared.contracts.exchange import AccessKind, AuditSealed, UsageCount
 from shared.db import transaction
 from shared.outbox import Outbox
 from shared.pagination import PageParams, fetch_page
+from shared.workdays import china_date
 
 GENESIS = "0" * 64
 SEAL_LOCK = 0x6A75_6469_7431  # pg advisory lock id of the sealer
@@ -169,12 +170,14 @@ def _usage(entries: list[AuditEntry]) -> list[UsageCount]:
     records: Counter[tuple[str, ...]] = Counter()
     for entry in entries:
         group = (entry.consumer, entry.provider, entry.entry_code, entry.kind,
-                 entry.purpose or "", entry.denied or "")
+                 entry.purpose or "", entry.denied or "", entry.actor,
+                 china_date(entry.at).isoformat())
         accesses[group] += 1
         records[group] += entry.record_count
     return [UsageCount(consumer=g[0], provider=g[1], entry_code=g[2], kind=AccessKind(g[3]),
                        purpose=g[4] or None, denied=g[5] or None, accesses=count,
-                       records=records[g]) for g, count in sorted(accesses.items())]
+                       records=records[g], actor=g[6], day=date.fromisoformat(g[7]))
+            for g, count in sorted(accesses.items())]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ these events; providers that stream send `IngestRecord` envelopes to the ingest 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -78,6 +78,11 @@ class UsageCount(BaseModel):
     denied: str | None = Field(description="The failed condition of refused accesses.")
     accesses: int
     records: int
+    actor: str | None = Field(
+        None, description="The user or client (a department's information system) that made "
+                          "the accesses; the evaluation counts a system's use by it (V3).")
+    day: date | None = Field(None, description="China Standard Time date of the accesses, so "
+                                               "each counts in the period it happened.")
 
 
 class AuditSealed(EventData):

@@ -238,6 +238,10 @@ class GrantEnded(GrantEvent):
     event_type = "share.grant.ended.v1"
 
 
+REQUEST_EVENTS: tuple[type[RequestEvent], ...] = (
+    RequestSubmitted, RequestAnswered, RequestOverdue, NegotiationOpened, RequestMessagePosted,
+    RequestEscalated, RequestDecided, RequestWithdrawn)
+
 GRANT_EVENTS: tuple[type[GrantEvent], ...] = (
     GrantIssued, GrantActivated, GrantRevoked, GrantExpired, GrantRenewed, GrantAdjusted,
     GrantEnded)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 
 import httpx
 
 from cli.demo import credit_code_for
+from shared.workdays import CHINA_TIME
 from tests import factories
 from tests.conftest import Infrastructure, RunningNode
 
@@ -93,6 +96,7 @@ def test_demo_seed_loads_a_searchable_province_and_is_idempotent(
     assert first.returncode == 0, first.stderr
     assert "40 new departments, 502 entries" in first.stdout
     assert "200 residents loaded" in first.stdout and "4 sharing requests" in first.stdout
+    assert "20 online queries" in first.stdout and "2 information systems filed" in first.stdout
     again = govshare(infrastructure, "demo", "seed", "--gateway", node.gateway_url)
     assert "0 entries catalogued and published (502 already there)" in again.stdout
     outcomes = {}
@@ -104,6 +108,23 @@ def test_demo_seed_loads_a_searchable_province_and_is_idempotent(
         outcomes[consumer] = [r["status"] for r in listed["items"]]
     assert outcomes == {"江苏省人力资源和社会保障厅": ["approved"], "江苏省民政厅": ["submitted"],
                         "江苏省医疗保障局": ["approved"], "江苏省住房公积金管理中心": ["rejected"]}
+    assert _zombie_systems(node, admin_token) == ["住房公积金旧版业务系统"]
+
+
+def _zombie_systems(node: RunningNode, admin_token: str) -> list[str]:
+    """The demo's zombies, once the audit chain's usage of the used one has arrived."""
+    year = datetime.now(UTC).astimezone(CHINA_TIME).year
+    deadline = time.monotonic() + 30
+    while True:
+        zombies = []
+        for department in ("江苏省公安厅", "江苏省住房公积金管理中心"):
+            listed = httpx.get(f"{node.gateway_url}/api/evaluation/systems", params={
+                "period": year, "zombie": "true", "department": credit_code_for(department)},
+                headers={"Authorization": f"Bearer {admin_token}"}).json()["items"]
+            zombies += [system["name"] for system in listed]
+        if len(zombies) == 1 or time.monotonic() > deadline:
+            return zombies
+        time.sleep(0.3)
 
 
 def test_demo_seed_without_a_running_node_says_so(infrastructure: Infrastructure) -> None:

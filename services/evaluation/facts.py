@@ -1,0 +1,203 @@
+"""The evaluation's facts, kept from the events of identity, catalog, sharing and exchange.
+
+Snapshot events (entries, requests, objections) apply only when newer than what is stored,
+so a late event never rolls a fact back; one-off events (stale flags, duplicate flags, usage
+lines) are keyed by the event, so a repeated one adds nothing. Times are the business times
+the events carry, never the time the event happened to arrive: a replay gives the same facts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from services.evaluation.models import (
+    CatalogEntry,
+    CatalogTrigger,
+    Department,
+    DuplicateFlag,
+    NodeProfile,
+    ObjectionFact,
+    RequestFact,
+    StaleFlag,
+    SystemClient,
+    UsageFact,
+)
+from shared.consumer import EventHandler
+from shared.contracts import (
+    ClientCreated,
+    ClientRevoked,
+    DepartmentRegistered,
+    DepartmentUpdated,
+    NodeInitialized,
+)
+from shared.contracts.catalog import (
+    DuplicateCollectionFlagged,
+    EntryEvent,
+    EntryPublished,
+    EntryStatus,
+    EntryUpdated,
+    EntryWithdrawn,
+    TriggerRecorded,
+    TriggerResolved,
+)
+from shared.contracts.exchange import (
+    AuditSealed,
+    EntryStale,
+    ObjectionEvent,
+    ObjectionRaised,
+    ObjectionResolved,
+    ObjectionVerifying,
+)
+from shared.contracts.sharing import REQUEST_EVENTS, RequestEvent, RequestStatus
+from shared.events import EventEnvelope
+
+
+async def _upsert(session: AsyncSession, model: type[Any], values: dict[str, Any],
+                  newer: ColumnElement[bool] | None = None,
+                  keep: tuple[str, ...] = ()) -> None:
+    """Insert `values`, or overwrite the stored row (all but `keep`) when `newer` holds."""
+    statement = insert(model).values(**values)
+    keys = [column.name for column in model.__table__.primary_key]
+    update = {name: value for name, value in values.items() if name not in keep}
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=keys, set_=update, where=newer))
+
+
+async def node_initialized(session: AsyncSession, envelope: EventEnvelope) -> None:
+    node = NodeInitialized.model_validate(envelope.data)
+    await _upsert(session, NodeProfile, {"node_id": node.node_id, "name": node.name,
+                                         "tier": node.tier, "region_code": node.region_code})
+
+
+async def department_changed(session: AsyncSession, envelope: EventEnvelope) -> None:
+    """A department is evaluated from its earliest registration on, whichever event of it
+    arrives first."""
+    department = DepartmentRegistered.model_validate(envelope.data)
+    values = {"credit_code": department.credit_code, "name": department.name,
+              "tier": department.tier, "region_code": department.region_code}
+    statement = insert(Department).values(**values, registered_at=envelope.time)
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=[Department.credit_code],
+        set_={**values, "registered_at": func.least(Department.registered_at,
+                                                    statement.excluded.registered_at)}))
+
+
+async def client_created(session: AsyncSession, envelope: EventEnvelope) -> None:
+    client = ClientCreated.model_validate(envelope.data)
+    await _upsert(session, SystemClient, {"client_id": client.client_id, "name": client.name,
+                                          "department": client.department, "revoked": False},
+                  keep=("revoked",))
+
+
+async def client_revoked(session: AsyncSession, envelope: EventEnvelope) -> None:
+    client = ClientRevoked.model_validate(envelope.data)
+    await _upsert(session, SystemClient, {"client_id": client.client_id, "name": "",
+                                          "department": client.department, "revoked": True},
+                  keep=("name",))
+
+
+async def entry_changed(session: AsyncSession, envelope: EventEnvelope) -> None:
+    entry = EntryEvent.model_validate(envelope.data).entry
+    withdrawn = entry.status == EntryStatus.withdrawn
+    await _upsert(session, CatalogEntry, {
+        "code": entry.code, "provider": entry.provider, "name": entry.name,
+        "update_cycle": entry.update_cycle, "status": entry.status, "version": entry.version,
+        "published_at": entry.published_at,
+        "withdrawn_at": envelope.time if withdrawn else None,
+    }, newer=CatalogEntry.version < entry.version)
+
+
+async def trigger_recorded(session: AsyncSession, envelope: EventEnvelope) -> None:
+    trigger = TriggerRecorded.model_validate(envelope.data)
+    await _upsert(session, CatalogTrigger, {
+        "trigger_id": trigger.trigger_id, "department": trigger.department,
+        "kind": trigger.kind, "occurred_on": trigger.occurred_on, "due_on": trigger.due_on,
+        "resolved_on": None}, keep=("resolved_on",))
+
+
+async def trigger_resolved(session: AsyncSession, envelope: EventEnvelope) -> None:
+    """May arrive before the recording (another partition): the row is made either way."""
+    trigger = TriggerResolved.model_validate(envelope.data)
+    await _upsert(session, CatalogTrigger, {
+        "trigger_id": trigger.trigger_id, "department": trigger.department,
+        "kind": "unknown", "occurred_on": trigger.due_on, "due_on": trigger.due_on,
+        "resolved_on": trigger.resolved_on}, keep=("kind", "occurred_on"))
+
+
+async def request_changed(session: AsyncSession, envelope: EventEnvelope) -> None:
+    request = RequestEvent.model_validate(envelope.data).request
+    answer = request.answer
+    await _upsert(session, RequestFact, {
+        "id": request.id, "provider": request.provider, "consumer": request.consumer,
+        "entry_code": request.entry_code, "share_type": request.share_type,
+        "status": request.status, "version": request.version,
+        "submitted_at": request.submitted_at, "due_on": request.due_on,
+        "answered_at": answer.answered_at if answer else None,
+        "approved": answer.approved if answer else None,
+        "reason": answer.reason if answer else None,
+        "late": answer.late if answer else None,
+        "withdrawn_at": envelope.time if request.status == RequestStatus.withdrawn else None,
+    }, newer=RequestFact.version < request.version)
+
+
+async def entry_stale(session: AsyncSession, envelope: EventEnvelope) -> None:
+    stale = EntryStale.model_validate(envelope.data)
+    await session.execute(insert(StaleFlag).values(
+        entry_code=stale.entry_code, detected_at=stale.detected_at, provider=stale.provider,
+        update_cycle=stale.update_cycle).on_conflict_do_nothing())
+
+
+async def objection_changed(session: AsyncSession, envelope: EventEnvelope) -> None:
+    objection = ObjectionEvent.model_validate(envelope.data).objection
+    await _upsert(session, ObjectionFact, {
+        "id": objection.id, "provider": objection.provider, "consumer": objection.consumer,
+        "entry_code": objection.entry_code, "status": objection.status,
+        "version": objection.version, "raised_at": objection.raised_at,
+        "resolved_at": objection.resolved_at,
+    }, newer=ObjectionFact.version < objection.version)
+
+
+async def duplicate_flagged(session: AsyncSession, envelope: EventEnvelope) -> None:
+    flag = DuplicateCollectionFlagged.model_validate(envelope.data)
+    await session.execute(insert(DuplicateFlag).values(
+        event_id=envelope.id, provider=flag.provider, entry_code=flag.entry_code,
+        item_code=flag.item_code, responsible_department=flag.responsible_department,
+        flagged_at=envelope.time).on_conflict_do_nothing())
+
+
+async def audit_sealed(session: AsyncSession, envelope: EventEnvelope) -> None:
+    sealed = AuditSealed.model_validate(envelope.data)
+    rows = [{"event_id": envelope.id, "line": line, "consumer": usage.consumer,
+             "provider": usage.provider, "entry_code": usage.entry_code, "kind": usage.kind,
+             "purpose": usage.purpose, "denied": usage.denied, "actor": usage.actor,
+             # Batches sealed before usage carried its day count on the sealing day.
+             "day": usage.day or sealed.sealed_at.date(),
+             "accesses": usage.accesses, "records": usage.records}
+            for line, usage in enumerate(sealed.usage)]
+    if rows:
+        await session.execute(insert(UsageFact).values(rows).on_conflict_do_nothing())
+
+
+HANDLERS: dict[str, EventHandler] = {
+    NodeInitialized.event_type: node_initialized,
+    DepartmentRegistered.event_type: department_changed,
+    DepartmentUpdated.event_type: department_changed,
+    ClientCreated.event_type: client_created,
+    ClientRevoked.event_type: client_revoked,
+    EntryPublished.event_type: entry_changed,
+    EntryUpdated.event_type: entry_changed,
+    EntryWithdrawn.event_type: entry_changed,
+    TriggerRecorded.event_type: trigger_recorded,
+    TriggerResolved.event_type: trigger_resolved,
+    **{event.event_type: request_changed for event in REQUEST_EVENTS},
+    EntryStale.event_type: entry_stale,
+    **{event.event_type: objection_changed
+       for event in (ObjectionRaised, ObjectionVerifying, ObjectionResolved)},
+    DuplicateCollectionFlagged.event_type: duplicate_flagged,
+    AuditSealed.event_type: audit_sealed,
+}

@@ -1,0 +1,196 @@
+"""V1: what each department did in a period, counted from the facts.
+
+Everything is counted "as of" the earlier of the period's end and now, so a finished period
+always gives the same numbers, and a running one counts only what is already due.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Numeric, Select, and_, case, cast, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.evaluation.models import (
+    CatalogEntry,
+    CatalogTrigger,
+    Department,
+    DuplicateFlag,
+    ObjectionFact,
+    RequestFact,
+    StaleFlag,
+    UsageFact,
+)
+from services.evaluation.periods import Period
+from shared.access import Denial
+from shared.workdays import china_date
+
+
+class DepartmentIndicators(BaseModel):
+    """One department's counts for one period."""
+
+    department: str = Field(description="Unified social credit code.")
+    name: str
+    period: str
+    entries_published: int = Field(0, description="Entries published at the period's end.")
+    triggers_due: int = Field(0, description="Catalog updates due in the period (C6).")
+    triggers_met: int = Field(0, description="…of them made by their due date.")
+    entries_stale: int = Field(0, description="Entries found stale in the period (E7).")
+    objections_raised: int = Field(0, description="Objections to its data raised (E6).")
+    objections_settled_in_time: int = 0
+    objections_settled_late: int = 0
+    objections_open_overdue: int = Field(0, description="Unsettled past the settle deadline.")
+    mean_days_to_settle: float | None = None
+    requests_due: int = Field(0, description="Conditional requests whose answer fell due "
+                                             "in the period (A2).")
+    requests_answered_on_time: int = 0
+    requests_answered_late: int = 0
+    requests_unanswered: int = Field(0, description="Still unanswered (A4).")
+    requests_refused: int = 0
+    requests_refused_without_reason: int = 0
+    accesses_made: int = Field(0, description="Its granted accesses to others' data.")
+    records_received: int = 0
+    accesses_served: int = Field(0, description="Others' granted accesses to its data.")
+    records_served: int = 0
+    consumers_served: int = 0
+    duplicate_collections: int = Field(0, description="Items it collects that another "
+                                                      "department is responsible for (C7).")
+    out_of_purpose_attempts: int = Field(0, description="Accesses refused because the "
+                                                        "purpose was not granted.")
+    denied_attempts: int = Field(0, description="All its refused accesses.")
+
+
+async def compute(session: AsyncSession, period: Period, *, now: datetime,
+                  settle_days: int, departments: list[str] | None = None
+                  ) -> list[DepartmentIndicators]:
+    """Indicators of every department registered by the period's end (or of those named)."""
+    as_of = min(period.end, now)
+    today = china_date(as_of - timedelta(microseconds=1))
+    query = select(Department.credit_code, Department.name).where(
+        Department.registered_at < period.end).order_by(Department.credit_code)
+    if departments is not None:
+        query = query.where(Department.credit_code.in_(departments))
+    counts: dict[str, dict[str, Any]] = {
+        code: {"department": code, "name": name, "period": period.label}
+        for code, name in (await session.execute(query)).all()}
+    if not counts:
+        return []
+    for gather in (_catalog, _stale, _requests, _collection):
+        await _merge(session, counts, gather(period, as_of, today))
+    await _merge(session, counts, _objections(period, as_of, settle_days))
+    for statement in _usage(period, today):
+        await _merge(session, counts, statement)
+    return [DepartmentIndicators(**values) for values in counts.values()]
+
+
+async def _merge(session: AsyncSession, counts: dict[str, dict[str, Any]],
+                 statement: Select[Any]) -> None:
+    for row in (await session.execute(statement)).mappings():
+        values = dict(row)
+        target = counts.get(values.pop("department"))
+        if target is not None:
+            target.update({name: value for name, value in values.items() if value is not None})
+
+
+def _count(condition: Any) -> Any:
+    return func.count().filter(condition)
+
+
+def _catalog(period: Period, as_of: datetime, today: date) -> Select[Any]:
+    published = select(CatalogEntry.provider.label("department"),
+                       func.count().label("entries_published")).where(
+        CatalogEntry.published_at < as_of,
+        or_(CatalogEntry.withdrawn_at.is_(None), CatalogEntry.withdrawn_at >= as_of),
+    ).group_by(CatalogEntry.provider).subquery()
+    due = and_(CatalogTrigger.due_on >= period.first_day, CatalogTrigger.due_on <= today)
+    met = and_(due, CatalogTrigger.resolved_on.isnot(None),
+               CatalogTrigger.resolved_on <= CatalogTrigger.due_on)
+    triggers = select(CatalogTrigger.department.label("department"),
+                      _count(due).label("triggers_due"),
+                      _count(met).label("triggers_met")).group_by(
+        CatalogTrigger.department).subquery()
+    return select(func.coalesce(published.c.department, triggers.c.department)
+                  .label("department"),
+                  published.c.entries_published, triggers.c.triggers_due,
+                  triggers.c.triggers_met).select_from(
+        published.join(triggers, published.c.department == triggers.c.department,
+                       full=True))
+
+
+def _stale(period: Period, as_of: datetime, today: date) -> Select[Any]:
+    return select(StaleFlag.provider.label("department"),
+                  func.count(func.distinct(StaleFlag.entry_code)).label("entries_stale")
+                  ).where(StaleFlag.detected_at >= period.start, StaleFlag.detected_at < as_of
+                          ).group_by(StaleFlag.provider)
+
+
+def _requests(period: Period, as_of: datetime, today: date) -> Select[Any]:
+    # Owed: an answer fell due in the period and the consumer had not withdrawn by then.
+    deadline = func.timezone("Asia/Shanghai", RequestFact.due_on + literal(timedelta(days=1)))
+    owed = and_(RequestFact.due_on >= period.first_day, RequestFact.due_on <= today,
+                or_(RequestFact.withdrawn_at.is_(None), RequestFact.withdrawn_at >= deadline))
+    answered = and_(owed, RequestFact.answered_at.isnot(None),
+                    RequestFact.answered_at < as_of)
+    on_time = and_(answered, RequestFact.answered_at < deadline)
+    refused = and_(answered, RequestFact.approved.is_(False))
+    no_reason = and_(refused, func.coalesce(func.trim(RequestFact.reason), "") == "")
+    return select(RequestFact.provider.label("department"),
+                  _count(owed).label("requests_due"),
+                  _count(on_time).label("requests_answered_on_time"),
+                  _count(and_(answered, ~on_time)).label("requests_answered_late"),
+                  _count(and_(owed, ~answered)).label("requests_unanswered"),
+                  _count(refused).label("requests_refused"),
+                  _count(no_reason).label("requests_refused_without_reason"),
+                  ).group_by(RequestFact.provider)
+
+
+def _objections(period: Period, as_of: datetime, settle_days: int) -> Select[Any]:
+    raised = and_(ObjectionFact.raised_at >= period.start, ObjectionFact.raised_at < as_of)
+    allowed = literal(timedelta(days=settle_days))
+    settled = and_(raised, ObjectionFact.resolved_at.isnot(None),
+                   ObjectionFact.resolved_at < as_of)
+    in_time = and_(settled, ObjectionFact.resolved_at - ObjectionFact.raised_at <= allowed)
+    open_overdue = and_(raised, ~settled, ObjectionFact.raised_at + allowed < as_of)
+    seconds = func.extract("epoch", ObjectionFact.resolved_at - ObjectionFact.raised_at)
+    return select(ObjectionFact.provider.label("department"),
+                  _count(raised).label("objections_raised"),
+                  _count(in_time).label("objections_settled_in_time"),
+                  _count(and_(settled, ~in_time)).label("objections_settled_late"),
+                  _count(open_overdue).label("objections_open_overdue"),
+                  func.round(cast(func.avg(case((settled, seconds / 86400.0))), Numeric), 2)
+                  .label("mean_days_to_settle"),
+                  ).group_by(ObjectionFact.provider)
+
+
+def _collection(period: Period, as_of: datetime, today: date) -> Select[Any]:
+    return select(DuplicateFlag.provider.label("department"),
+                  func.count(func.distinct(DuplicateFlag.entry_code + "/" +
+                                           DuplicateFlag.item_code))
+                  .label("duplicate_collections")).where(
+        DuplicateFlag.flagged_at >= period.start, DuplicateFlag.flagged_at < as_of,
+    ).group_by(DuplicateFlag.provider)
+
+
+def _usage(period: Period, today: date) -> list[Select[Any]]:
+    within = and_(UsageFact.day >= period.first_day, UsageFact.day <= today)
+    allowed = and_(within, UsageFact.denied.is_(None))
+    denied = and_(within, UsageFact.denied.isnot(None))
+    by_consumer = select(
+        UsageFact.consumer.label("department"),
+        func.sum(UsageFact.accesses).filter(allowed).label("accesses_made"),
+        func.sum(UsageFact.records).filter(allowed).label("records_received"),
+        func.sum(UsageFact.accesses).filter(
+            and_(denied, UsageFact.denied == Denial.purpose_not_granted.value))
+        .label("out_of_purpose_attempts"),
+        func.sum(UsageFact.accesses).filter(denied).label("denied_attempts"),
+    ).group_by(UsageFact.consumer)
+    by_provider = select(
+        UsageFact.provider.label("department"),
+        func.sum(UsageFact.accesses).filter(allowed).label("accesses_served"),
+        func.sum(UsageFact.records).filter(allowed).label("records_served"),
+        func.count(func.distinct(case((allowed, UsageFact.consumer)))).label("consumers_served"),
+    ).group_by(UsageFact.provider)
+    return [by_consumer, by_provider]
+

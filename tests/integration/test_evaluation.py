@@ -1,0 +1,520 @@
+"""The evaluation (SPEC §6) against a running node.
+
+`test_a_scripted_year…` writes a year of history onto the real broker, as the other
+services would have written it over 2025 (departments that answer on time, late and never;
+a stale entry; an unsettled objection; a duplicate collection; a zombie system), then checks
+the exact indicators, scores, ranking, rectification list, funding list and report, replays
+the history and gets the same report. Real departments and clients are registered first, so
+systems are filed through the API as a department's staff would. The other tests drive the
+live path: the exchange's sealed audit feeding use, and the API's refusals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html as markup
+import io
+import json
+import random
+import uuid
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from jose import jwt
+from pypdf import PdfReader
+
+from services.evaluation.method import POINT_TEXT
+from services.evaluation.report import SECTIONS
+from shared.contracts import DepartmentRegistered
+from shared.contracts.catalog import (
+    DuplicateCollectionFlagged,
+    EntryPublished,
+    EntrySnapshot,
+    TriggerRecorded,
+    TriggerResolved,
+)
+from shared.contracts.exchange import (
+    AuditSealed,
+    EntryStale,
+    ObjectionRaised,
+    ObjectionResolved,
+    ObjectionSnapshot,
+    UsageCount,
+)
+from shared.contracts.sharing import (
+    Answer,
+    RequestAnswered,
+    RequestOverdue,
+    RequestSnapshot,
+    RequestStatus,
+    RequestSubmitted,
+    RequestWithdrawn,
+)
+from shared.events import EventData, EventEnvelope, EventSource
+from shared.kafka import BrokerProbe
+from shared.workdays import CHINA_TIME
+from tests import factories
+from tests.conftest import Infrastructure
+from tests.integration.conftest import Party, bearer, new_party, register_department
+from tests.integration.test_cli import govshare
+from tests.integration.test_exchange import query, shared_entry
+
+EVALUATION = "/api/evaluation"
+
+
+def at(day: str, hour: int = 10) -> datetime:
+    """A moment of a China Standard Time day."""
+    return datetime.combine(date.fromisoformat(day), time(hour), CHINA_TIME)
+
+
+class History:
+    """Writes events onto the broker as the services would have, at the times they carry."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        self.probe = BrokerProbe(bootstrap, "test-history")
+        self.sent: list[EventEnvelope] = []
+
+    async def __aenter__(self) -> History:
+        await self.producer.start()
+        await self.probe.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.producer.stop()
+        await self.probe.stop()
+
+    async def send(self, event: EventData, *, key: str, when: datetime) -> EventEnvelope:
+        envelope = EventEnvelope(type=event.event_type, key=key, time=when,
+                                 source=EventSource(node="test-node", service="history"),
+                                 data=event.model_dump(mode="json"))
+        await self.resend(envelope)
+        return envelope
+
+    async def resend(self, envelope: EventEnvelope) -> None:
+        await self.probe.end_offset(envelope.topic)  # the topic exists before the send
+        await self.producer.send_and_wait(envelope.topic, envelope.model_dump_json().encode(),
+                                          key=envelope.key.encode())
+        self.sent.append(envelope)
+
+
+def entry(code: str, provider: Party, published: str) -> EntrySnapshot:
+    return EntrySnapshot(**factories.population_entry(), code=code,
+                         provider=provider["credit_code"], provider_name=provider["name"],
+                         status="published", version=1, node="test-node",
+                         published_at=at(published))
+
+
+def request(consumer: Party, provider: Party, code: str, *, submitted: str, due: str,
+            version: int = 1, status: str = "submitted", answered: str | None = None,
+            approved: bool = True, late: bool = False, reason: str | None = None,
+            request_id: uuid.UUID | None = None) -> RequestSnapshot:
+    return RequestSnapshot(
+        id=request_id or uuid.uuid4(), node="test-node", consumer=consumer["credit_code"],
+        provider=provider["credit_code"], entry_code=code, entry_name="人口基础信息",
+        share_type="conditional", legal_basis="《社会保险法》第五十八条",
+        purpose="data_verification", items=["GMSFHM"], methods=["online_query"],
+        valid_until=date(2026, 12, 31), status=status, version=version, submitted_by="staff",
+        submitted_at=at(submitted), due_on=date.fromisoformat(due), calendar_basis=["library"],
+        answer=Answer(approved=approved, reason=reason, answered_by="reviewer",
+                      answered_at=at(answered), late=late) if answered else None)
+
+
+def objection(consumer: Party, provider: Party, code: str, *, raised: str,
+              resolved: str | None = None, objection_id: uuid.UUID) -> ObjectionSnapshot:
+    return ObjectionSnapshot(
+        id=objection_id, entry_code=code, record_key=["320102199001011234"],
+        consumer=consumer["credit_code"], provider=provider["credit_code"], kind="error",
+        description="出生日期与户籍登记不一致", evidence=None,
+        status="corrected" if resolved else "raised", raised_at=at(raised),
+        verifying_at=None, resolved_at=at(resolved) if resolved else None,
+        resolution="已更正" if resolved else None, correction=None,
+        version=3 if resolved else 1)
+
+
+def usage(consumer: Party, provider: Party, code: str, day: str, accesses: int, records: int,
+          actor: str, *, kind: str = "query", purpose: str = "data_verification",
+          denied: str | None = None) -> UsageCount:
+    return UsageCount(consumer=consumer["credit_code"], provider=provider["credit_code"],
+                      entry_code=code, kind=kind, purpose=purpose, denied=denied,
+                      accesses=accesses, records=records, actor=actor,
+                      day=date.fromisoformat(day))
+
+
+async def write_2025(history: History, d: dict[str, Party], codes: dict[str, str],
+                     system_client: str) -> None:
+    """The year 2025 of five departments A–E, as the services would have announced it."""
+    a, b, c, e = d["A"], d["B"], d["C"], d["E"]
+    for party in d.values():
+        await history.send(DepartmentRegistered(
+            credit_code=party["credit_code"], name=party["name"], tier="municipal",
+            region_code="320100"), key=party["credit_code"], when=at("2025-01-02"))
+    for name, key, day in (("A", "a1", "2025-01-10"), ("B", "b1", "2025-01-10"),
+                           ("C", "c1", "2025-01-11"), ("C", "c2", "2025-01-12"),
+                           ("D", "d1", "2025-01-13")):
+        await history.send(EntryPublished(entry=entry(codes[key], d[name], day),
+                                          changed_by="editor"),
+                           key=codes[key], when=at(day))
+    # C6: A updates its catalog in time (the resolution arrives before the recording); E
+    # never does.
+    t1, t2 = uuid.uuid4(), uuid.uuid4()
+    await history.send(TriggerResolved(trigger_id=t1, department=a["credit_code"],
+                                       resolved_on=date(2025, 5, 8), due_on=date(2025, 5, 12)),
+                       key=str(t1), when=at("2025-05-08"))
+    await history.send(TriggerRecorded(trigger_id=t1, department=a["credit_code"],
+                                       kind="law_changed", occurred_on=date(2025, 4, 20),
+                                       due_on=date(2025, 5, 12)),
+                       key=str(t1), when=at("2025-04-20"))
+    await history.send(TriggerRecorded(trigger_id=t2, department=e["credit_code"],
+                                       kind="functions_changed", occurred_on=date(2025, 3, 1),
+                                       due_on=date(2025, 3, 20)),
+                       key=str(t2), when=at("2025-03-01"))
+    await _requests(history, d, codes)
+    # E7: C's c1 found stale twice (one entry), E6: one objection settled in 5 days, one never.
+    for day in ("2025-08-01", "2025-09-01"):
+        await history.send(EntryStale(entry_code=codes["c1"], provider=c["credit_code"],
+                                      update_cycle="daily", last_update=at("2025-07-01"),
+                                      detected_at=at(day)), key=codes["c1"], when=at(day))
+    o1, o2 = uuid.uuid4(), uuid.uuid4()
+    await history.send(ObjectionRaised(objection=objection(a, b, codes["b1"], raised="2025-06-10",
+                                                           objection_id=o1), actor="x"),
+                       key=str(o1), when=at("2025-06-10"))
+    await history.send(ObjectionResolved(objection=objection(
+        a, b, codes["b1"], raised="2025-06-10", resolved="2025-06-15", objection_id=o1),
+        actor="y"), key=str(o1), when=at("2025-06-15"))
+    await history.send(ObjectionRaised(objection=objection(b, c, codes["c1"], raised="2025-11-01",
+                                                           objection_id=o2), actor="x"),
+                       key=str(o2), when=at("2025-11-01"))
+    # C7: D catalogues an item A is responsible for.
+    await history.send(DuplicateCollectionFlagged(
+        entry_code=codes["d1"], provider=d["D"]["credit_code"], item_code="GMSFHM",
+        item_name="公民身份号码", responsible_department=a["credit_code"]),
+        key=codes["d1"], when=at("2025-03-15"))
+    # E5 usage: A's system queries C; B queries A and downloads from D; D tries A for a
+    # purpose it was not granted. The sealed batch arrives twice.
+    sealed = await history.send(AuditSealed(
+        first_position=1, last_position=55, head_hash="0" * 64, sealed_at=at("2025-07-01"),
+        usage=[usage(a, c, codes["c1"], "2025-04-01", 30, 30, system_client),
+               usage(b, a, codes["a1"], "2025-05-01", 20, 20, "b-user"),
+               usage(b, d["D"], codes["d1"], "2025-06-01", 3, 300, "b-user", kind="download"),
+               usage(d["D"], a, codes["a1"], "2025-07-01", 2, 0, "d-user",
+                     purpose="work_reference", denied="purpose_not_granted")]),
+        key="audit", when=at("2025-07-01"))
+    await history.resend(sealed)
+
+
+async def _requests(history: History, d: dict[str, Party], codes: dict[str, str]) -> None:
+    a, b, c, dd, e = d["A"], d["B"], d["C"], d["D"], d["E"]
+    # R1 B→A answered in time; its answer arrives before its submission (a late event).
+    r1 = uuid.uuid4()
+    await history.send(RequestAnswered(request=request(
+        b, a, codes["a1"], submitted="2025-03-03", due="2025-03-17", version=2,
+        status="approved", answered="2025-03-10", request_id=r1), actor="a"),
+        key=str(r1), when=at("2025-03-10"))
+    await history.send(RequestSubmitted(request=request(
+        b, a, codes["a1"], submitted="2025-03-03", due="2025-03-17", request_id=r1),
+        actor="b"), key=str(r1), when=at("2025-03-03"))
+    # R2 A→B in time; R3 C→B late, its answer delivered twice.
+    for submitted, due, answered, late, consumer in (
+            ("2025-04-01", "2025-04-15", "2025-04-10", False, a),
+            ("2025-05-06", "2025-05-20", "2025-05-28", True, c)):
+        snapshot = request(consumer, b, codes["b1"], submitted=submitted, due=due, version=2,
+                           status="approved", answered=answered, late=late)
+        sent = await history.send(RequestAnswered(request=snapshot, actor="b"),
+                                  key=str(snapshot.id), when=at(answered))
+    await history.resend(sent)
+    # R4 A→C overdue (the sweep's reminder), R5 B→C never answered, no reminder either.
+    r4 = request(a, c, codes["c1"], submitted="2025-06-02", due="2025-06-16")
+    await history.send(RequestSubmitted(request=r4, actor="a"), key=str(r4.id),
+                       when=at("2025-06-02"))
+    await history.send(RequestOverdue(request=r4.model_copy(update={
+        "status": RequestStatus.overdue, "version": 2}), actor="platform"), key=str(r4.id),
+        when=at("2025-06-17"))
+    r5 = request(b, c, codes["c2"], submitted="2025-09-01", due="2025-09-15")
+    await history.send(RequestSubmitted(request=r5, actor="b"), key=str(r5.id),
+                       when=at("2025-09-01"))
+    # R6 A→D refused in time with a reason; R7 D→A falls due in 2026; R8 C→E withdrawn early.
+    r6 = request(a, dd, codes["d1"], submitted="2025-07-01", due="2025-07-15", version=2,
+                 status="rejected", answered="2025-07-08", approved=False,
+                 reason="涉及个人隐私，依法不予共享")
+    await history.send(RequestAnswered(request=r6, actor="d"), key=str(r6.id),
+                       when=at("2025-07-08"))
+    r7 = request(dd, a, codes["a1"], submitted="2025-12-20", due="2026-01-08")
+    await history.send(RequestSubmitted(request=r7, actor="d"), key=str(r7.id),
+                       when=at("2025-12-20"))
+    r8 = request(c, e, codes["a1"], submitted="2025-10-09", due="2025-10-23")
+    await history.send(RequestSubmitted(request=r8, actor="c"), key=str(r8.id),
+                       when=at("2025-10-09"))
+    await history.send(RequestWithdrawn(request=r8.model_copy(update={
+        "status": RequestStatus.withdrawn, "version": 2}), actor="c"), key=str(r8.id),
+        when=at("2025-10-12"))
+
+
+def entry_codes() -> dict[str, str]:
+    front = f"399{random.randint(1000, 9999)}"
+    return {key: f"{front}/{index:06d}" for index, key in
+            enumerate(("a1", "b1", "c1", "c2", "d1"), 1)}
+
+
+async def until(call: Any, check: Any, seconds: float = 60) -> Any:
+    async with asyncio.timeout(seconds):
+        while True:
+            result = await call()
+            if check(result):
+                return result
+            await asyncio.sleep(0.3)
+
+
+EXPECTED_INDICATORS = {
+    "A": dict(entries_published=1, triggers_due=1, triggers_met=1, requests_due=1,
+              requests_answered_on_time=1, accesses_made=30, records_received=30,
+              accesses_served=20, records_served=20, consumers_served=1),
+    "B": dict(entries_published=1, requests_due=2, requests_answered_on_time=1,
+              requests_answered_late=1, objections_raised=1, objections_settled_in_time=1,
+              mean_days_to_settle=5.0, accesses_made=23, records_received=320),
+    "C": dict(entries_published=2, entries_stale=1, requests_due=2, requests_unanswered=2,
+              objections_raised=1, objections_open_overdue=1, accesses_served=30,
+              records_served=30, consumers_served=1),
+    "D": dict(entries_published=1, requests_due=1, requests_answered_on_time=1,
+              requests_refused=1, accesses_served=3, records_served=300, consumers_served=1,
+              duplicate_collections=1, out_of_purpose_attempts=2, denied_attempts=2),
+    "E": dict(entries_published=0, triggers_due=1, triggers_met=0, requests_due=0),
+}
+EXPECTED_RANKING = [("A", 100.0, 1), ("B", 87.5, 2), ("D", 80.0, 3), ("E", 60.0, 4),
+                    ("C", 50.0, 5)]
+EXPECTED_FINDINGS = {
+    ("B", "responsiveness"): ["JS §25(三)"],
+    ("C", "provision"): ["JS §25(二)", "51 §24(二)"],
+    ("C", "quality"): ["JS §25(四)", "51 §24(三)"],
+    ("C", "responsiveness"): ["JS §25(三)"],
+    ("D", "collection"): ["JS §25(六)"],
+    ("D", "purpose"): ["JS §25(五)", "51 §24(四)"],
+    ("E", "catalog"): ["JS §25(一)", "51 §24(一)"],
+    ("E", "provision"): ["JS §25(二)", "51 §24(二)"],
+}
+
+
+async def test_a_scripted_year_gives_the_exact_scores_ranking_and_rectification_list(
+    gateway: httpx.AsyncClient, admin_token: str, infrastructure: Infrastructure
+) -> None:
+    admin = bearer(admin_token)
+    default = (await gateway.get(f"{EVALUATION}/scoring-method/defaults/municipal",
+                                 headers=admin)).json()
+    assert (await gateway.put(f"{EVALUATION}/scoring-method", json=default,
+                              headers=admin)).status_code == 200
+    departments = {name: await register_department(gateway, admin_token, "catalog_editor")
+                   for name in "ABCDE"}
+    by_code = {party["credit_code"]: name for name, party in departments.items()}
+    system_client = jwt.get_unverified_claims(departments["A"]["token"])["sub"]
+    codes = entry_codes()
+    async with History(infrastructure.bootstrap_servers) as history:
+        await write_2025(history, departments, codes, system_client)
+
+    # V3: A's system is used, D's is filed but hardly touched: a zombie.
+    filings = {"A": {"name": "人口综合管理系统", "resource_codes": [codes["a1"]],
+                     "client_ids": [system_client], "annual_om_funding": "800000.00"},
+               "D": {"name": "健康档案前置系统", "resource_codes": [codes["d1"]],
+                     "client_ids": [], "annual_om_funding": "350000.00"}}
+    for name, filing in filings.items():
+        body = {"description": "业务办理与数据共享", "funding_source": "local_budget",
+                "construction_funding": "2400000.00", **filing}
+        filed = await until(lambda b=body, n=name: gateway.post(
+            f"{EVALUATION}/systems", json=b, headers=bearer(departments[n]["token"])),
+            lambda response: response.status_code != 422)
+        assert filed.status_code == 201, filed.text
+
+    def complete(response: httpx.Response) -> bool:
+        body = response.json()
+        scores = {by_code.get(item["department"]): item["score"] for item in body["ranking"]}
+        return scores == {name: score for name, score, _ in EXPECTED_RANKING} and \
+            len(body["systems"]) == 2
+
+    report = (await until(lambda: gateway.get(f"{EVALUATION}/reports/2025", headers=admin),
+                          complete)).json()
+
+    indicators = {by_code[item["department"]]: item for item in report["indicators"]}
+    assert set(indicators) == set("ABCDE")  # only departments registered by 2025
+    for name, expected in EXPECTED_INDICATORS.items():
+        counted = {field: indicators[name][field] for field in expected}
+        assert counted == expected, name
+    assert indicators["A"]["requests_answered_late"] == 0  # R1's late submission changed nothing
+    assert indicators["B"]["records_received"] == 320  # the sealed batch counted once
+    assert [(by_code[item["department"]], item["score"], item["rank"])
+            for item in report["ranking"]] == EXPECTED_RANKING
+    findings = {(by_code[item["department"]], item["indicator"]): item["points"]
+                for item in report["rectifications"]}
+    assert findings == EXPECTED_FINDINGS
+    assert {item["deadline"] for item in report["rectifications"]} == {"2026-04-01"}
+    assert (report["due_on"], report["due_basis"]) == ("2026-01-31", "JS §19")
+    assert [(by_code[item["department"]], item["score"]) for item in
+            report["funding_ineligible"]] == sorted([("C", 50.0), ("D", 80.0)],
+                                                    key=lambda pair: departments[pair[0]]
+                                                    ["credit_code"])
+    c_trend = next(trend for trend in report["trends"] if by_code[trend["department"]] == "C")
+    assert [point["score"] for point in c_trend["points"]] == [100.0, 75.0, 65.0, 85.0]
+    systems = {by_code[item["department"]]: item for item in report["systems"]}
+    assert (systems["A"]["calls_made"], systems["A"]["accesses_served"],
+            systems["A"]["zombie"]) == (30, 20, False)
+    assert (systems["D"]["calls_made"], systems["D"]["accesses_served"],
+            systems["D"]["zombie"]) == (0, 3, True)
+    assert report["summary"]["zombie_annual_om_funding"] == "350000.00"
+
+    await _check_renderings(gateway, admin, departments)
+    await _check_replay_gives_the_same_report(gateway, admin, report)
+
+
+async def _check_renderings(gateway: httpx.AsyncClient, admin: dict[str, str],
+                            departments: dict[str, Party]) -> None:
+    html = await gateway.get(f"{EVALUATION}/reports/2025", params={"format": "html"},
+                             headers=admin)
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    for key, title in SECTIONS.items():
+        assert f'<section id="{key}"><h2>{markup.escape(title, quote=False)}</h2>' in html.text
+    assert html.text.count("<svg") == 3  # ranking, breakdown, trends
+    assert departments["C"]["name"] in html.text and "僵尸 zombie" in html.text
+    assert POINT_TEXT["JS §25(三)"] in html.text
+
+    pdf = await gateway.get(f"{EVALUATION}/reports/2025", params={"format": "pdf"},
+                            headers=admin)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    pages = PdfReader(io.BytesIO(pdf.content)).pages
+    text = "".join(page.extract_text() for page in pages).replace("\n", "")
+    for title in SECTIONS.values():
+        assert title in text, title
+    assert departments["A"]["name"] in text and "§25(六)" in text and "2026-04-01" in text
+
+
+async def _check_replay_gives_the_same_report(gateway: httpx.AsyncClient, admin: dict[str, str],
+                                              report: dict[str, Any]) -> None:
+    before = (await gateway.get(f"{EVALUATION}/model", headers=admin)).json()
+    rebuilt = await gateway.post(f"{EVALUATION}/model/rebuild", headers=admin)
+    assert rebuilt.status_code == 202, rebuilt.text
+    assert rebuilt.json()["events_forgotten"] >= before["events_applied"]
+
+    def same(response: httpx.Response) -> bool:
+        return _without_time(response.json()) == _without_time(report)
+
+    await until(lambda: gateway.get(f"{EVALUATION}/reports/2025", headers=admin), same)
+    after = (await gateway.get(f"{EVALUATION}/model", headers=admin)).json()
+    assert after["events_applied"] >= before["events_applied"]
+
+
+def _without_time(report: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in report.items() if key != "generated_at"}
+
+
+# --- the live path and the API's refusals ---------------------------------------------------
+
+
+async def test_the_exchange_audit_feeds_use_and_out_of_purpose_attempts(
+    gateway: httpx.AsyncClient, admin_token: str
+) -> None:
+    provider, consumer = (await new_party(gateway, admin_token),
+                          await new_party(gateway, admin_token))
+    shared = await shared_entry(gateway, provider, consumer)  # ends on one granted query
+    person = shared.rows[1]["GMSFHM"]
+    assert (await query(gateway, consumer, shared.code, person)).status_code == 200
+    refused = await query(gateway, consumer, shared.code, person, purpose="work_reference")
+    assert refused.json()["denial"] == "purpose_not_granted"
+    client_id = jwt.get_unverified_claims(consumer["token"])["sub"]
+    filed = await gateway.post(f"{EVALUATION}/systems", headers=bearer(consumer["token"]), json={
+        "name": "社保经办系统", "description": "参保登记核验", "funding_source": "local_budget",
+        "construction_funding": "0", "annual_om_funding": "120000", "client_ids": [client_id]})
+    assert filed.status_code == 201, filed.text
+
+    def counted(response: httpx.Response) -> bool:
+        items = response.json()["items"]
+        return bool(items) and items[0]["out_of_purpose_attempts"] == 1
+
+    period = str(datetime.now(UTC).astimezone(CHINA_TIME).year)
+    mine = (await until(lambda: gateway.get(f"{EVALUATION}/indicators", params={
+        "period": period}, headers=bearer(consumer["token"])), counted)).json()["items"]
+    assert [(item["department"], item["accesses_made"], item["records_received"])
+            for item in mine] == [(consumer["credit_code"], 2, 2)]
+    served = (await gateway.get(f"{EVALUATION}/indicators", params={"period": period},
+                                headers=bearer(provider["token"]))).json()["items"][0]
+    assert (served["accesses_served"], served["consumers_served"]) == (2, 1)
+    systems = (await gateway.get(f"{EVALUATION}/systems", params={"period": period},
+                                 headers=bearer(consumer["token"]))).json()["items"]
+    used = systems[0]["calls_made"] + systems[0]["accesses_served"]
+    assert systems[0]["calls_made"] >= 3 and systems[0]["zombie"] == (used <= 12)
+
+
+def test_govshare_report_writes_the_year_as_json_html_and_pdf(
+    infrastructure: Infrastructure, tmp_path: Path
+) -> None:
+    year = str(datetime.now(UTC).astimezone(CHINA_TIME).year)
+    result = govshare(infrastructure, "report", "--year", year, "-o", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    written = {path.name for path in tmp_path.iterdir()}
+    assert written == {f"evaluation-{year}.{suffix}" for suffix in ("json", "html", "pdf")}
+    report = json.loads((tmp_path / f"evaluation-{year}.json").read_text())
+    assert report["year"] == int(year) and report["summary"]["departments"] >= 1
+    assert f"{report['summary']['departments']} departments" in result.stdout
+    html = (tmp_path / f"evaluation-{year}.html").read_text()
+    assert all(f'<section id="{key}">' in html for key in SECTIONS)
+    assert PdfReader(tmp_path / f"evaluation-{year}.pdf").pages
+
+    refused = govshare(infrastructure, "report", "--year", "1999")
+    assert refused.returncode == 2 and "--year" in refused.stderr
+
+
+@pytest.mark.parametrize(("path", "params", "field"), [
+    ("/indicators", {"period": "2026-13"}, "period"),
+    ("/indicators", {"period": "2031"}, "period"),
+    ("/scores", {"period": "26"}, "period"),
+    ("/reports/1999", {}, "year"),
+    ("/reports/2040", {}, "year"),
+    ("/reports/2026", {"format": "docx"}, "format"),
+])
+async def test_bad_periods_and_formats_are_refused_with_the_field_named(
+    gateway: httpx.AsyncClient, admin_token: str, path: str, params: dict[str, str], field: str
+) -> None:
+    response = await gateway.get(EVALUATION + path, params=params, headers=bearer(admin_token))
+    assert response.status_code == 422, response.text
+    assert field in response.text
+
+
+async def test_a_department_sees_only_its_own_figures_and_files_only_its_own_things(
+    gateway: httpx.AsyncClient, admin_token: str
+) -> None:
+    one, other = (await new_party(gateway, admin_token), await new_party(gateway, admin_token))
+    peek = await gateway.get(f"{EVALUATION}/indicators", headers=bearer(one["token"]),
+                             params={"period": "2026", "department": other["credit_code"]})
+    assert (peek.status_code, peek.json()["reason"]) == (403, "not_own_department")
+    foreign = await gateway.post(f"{EVALUATION}/systems", headers=bearer(one["token"]), json={
+        "name": "借用系统", "description": "x", "funding_source": "other",
+        "construction_funding": "1", "annual_om_funding": "1",
+        "client_ids": [jwt.get_unverified_claims(other["token"])["sub"]]})
+    assert foreign.status_code == 422
+    assert (foreign.json()["type"].rsplit("/", 1)[1], foreign.json()["field"]) == (
+        "registry-violation", "client_ids")
+    negative = await gateway.post(f"{EVALUATION}/systems", headers=bearer(one["token"]), json={
+        "name": "负数系统", "description": "x", "funding_source": "other",
+        "construction_funding": "-1", "annual_om_funding": "1"})
+    assert negative.status_code == 422 and "construction_funding" in negative.text
+    not_admin = await gateway.put(f"{EVALUATION}/scoring-method", headers=bearer(one["token"]),
+                                  json={})
+    assert not_admin.status_code == 403
+
+
+async def test_the_scoring_method_is_validated_and_versioned(
+    gateway: httpx.AsyncClient, admin_token: str
+) -> None:
+    admin = bearer(admin_token)
+    national = (await gateway.get(f"{EVALUATION}/scoring-method/defaults/national",
+                                  headers=admin)).json()
+    assert (national["report_due_month"], national["report_basis"]) == (2, "51 §18")
+    incomplete = {**national, "indicators": {
+        key: rule for key, rule in national["indicators"].items() if key != "purpose"}}
+    refused = await gateway.put(f"{EVALUATION}/scoring-method", json=incomplete, headers=admin)
+    assert refused.status_code == 422 and "purpose" in refused.text
+    current = (await gateway.get(f"{EVALUATION}/scoring-method", headers=admin)).json()
+    changed = await gateway.put(f"{EVALUATION}/scoring-method", json=current["method"],
+                                headers=admin)
+    assert changed.status_code == 200
+    assert changed.json()["version"] == (current["version"] or 0) + 1
