@@ -50,17 +50,18 @@ class _RewindOnFirstAssignment(ConsumerRebalanceListener):
 
 
 EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
-ModelReset = Callable[[AsyncSession], Awaitable[None]]
+SessionHook = Callable[[AsyncSession], Awaitable[None]]
 
 
 class HistoryShorterThanModel(Exception):
-    """The broker holds fewer records than the model has applied events: replaying it would
-    lose what retention (or an empty broker) already dropped."""
+    """The broker no longer holds the first records of its topics (retention removed them):
+    replaying it would lose what the model holds from them."""
 
 
 @dataclass
 class _Replay:
-    reset: ModelReset
+    reset: SessionHook
+    force: bool
     done: asyncio.Future[int]
 
 
@@ -77,6 +78,7 @@ class IdempotentConsumer:
         producer: AIOKafkaProducer,
         probe: BrokerProbe,
         epoch_check_seconds: float = 1.0,
+        on_new_log: SessionHook | None = None,
     ) -> None:
         self.name = name
         self.handlers = handlers
@@ -90,14 +92,15 @@ class IdempotentConsumer:
         self._marked = False
         self._epoch_checked_at = 0.0
         self._replays: list[_Replay] = []
+        self.on_new_log = on_new_log
 
-    async def replay(self, reset: ModelReset) -> int:
+    async def replay(self, reset: SessionHook, *, force: bool = False) -> int:
         """Forget every applied event, clear the model with `reset` (one transaction), and
         consume all topics again from their first record. Runs in the consume loop, between
         batches, so no handler runs meanwhile; returns the number of events forgotten.
-        Raises HistoryShorterThanModel, and changes nothing, when the broker's history is
-        shorter than what was applied."""
-        replay = _Replay(reset, asyncio.get_running_loop().create_future())
+        Raises HistoryShorterThanModel, and changes nothing, when retention has removed the
+        first records of a topic, unless `force`."""
+        replay = _Replay(reset, force, asyncio.get_running_loop().create_future())
         self._replays.append(replay)
         return await replay.done
 
@@ -152,16 +155,15 @@ class IdempotentConsumer:
         try:
             assigned = list(consumer.assignment())
             first = await consumer.beginning_offsets(assigned)
-            last = await consumer.end_offsets(assigned)
-            held = sum(last[partition] - first[partition] for partition in assigned)
+            trimmed = sorted({partition.topic for partition in assigned if first[partition]})
+            if trimmed and not replay.force:
+                raise HistoryShorterThanModel(
+                    f"retention removed the first records of {', '.join(trimmed)}")
             async with transaction(self.sessions) as session:
                 applied = await session.scalar(
                     select(func.count()).select_from(processed_event)
                     .where(processed_event.c.consumer == self.name))
-                if held < (applied or 0):
-                    raise HistoryShorterThanModel(
-                        f"the broker holds {held} records, the model applied {applied} events")
-                # Positions go back first: a crash after this point replays onto the old
+            # Positions go back first: a crash after this point replays onto the old
                 # model, which the inbox makes harmless; the other order could lose events.
                 await consumer.commit({partition: first[partition] for partition in assigned})
                 await replay.reset(session)
@@ -169,7 +171,7 @@ class IdempotentConsumer:
                                       .where(processed_event.c.consumer == self.name))
             await consumer.seek_to_beginning(*assigned)
             log.warning("replaying the event history", extra={
-                "consumer": self.name, "forgotten": applied, "records": held})
+                "consumer": self.name, "forgotten": applied, "forced": replay.force})
             if not replay.done.done():
                 replay.done.set_result(int(applied or 0))
         except Exception as error:
@@ -181,10 +183,22 @@ class IdempotentConsumer:
             return
         if await self.probe.end_offset(self.epoch_topic) == 0:
             await self.producer.send_and_wait(self.epoch_topic, uuid.uuid4().bytes, partition=0)
+            await self._note_new_log()
             replaced, self._marked = self._marked, True
             if replaced:
                 raise _LogReplaced
         self._epoch_checked_at = time.monotonic()
+
+    async def _note_new_log(self) -> None:
+        """A log this consumer has not marked before: if the model already holds events, they
+        came from an earlier log (a broker restarted empty), which this one may lack."""
+        if self.on_new_log is None:
+            return
+        async with transaction(self.sessions) as session:
+            applied = await session.scalar(select(processed_event.c.event_id).where(
+                processed_event.c.consumer == self.name).limit(1))
+            if applied is not None:
+                await self.on_new_log(session)
 
     async def _apply_with_retry(self, record: ConsumerRecord) -> None:
         delay = 0.2

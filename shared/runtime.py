@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, FastAPI
 
-from shared.consumer import EventHandler, IdempotentConsumer
+from shared.consumer import EventHandler, IdempotentConsumer, SessionHook
 from shared.db import create_engine, create_session_factory, ping
 from shared.kafka import BrokerProbe, create_producer
 from shared.logs import configure_logging
@@ -74,12 +74,14 @@ class ServiceRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self._kafka_ready = asyncio.Event()
 
-    def consume(self, handlers: dict[str, EventHandler]) -> None:
-        """Apply the events `handlers` name, each once (handlers may write to the outbox)."""
+    def consume(self, handlers: dict[str, EventHandler],
+                on_new_log: SessionHook | None = None) -> None:
+        """Apply the events `handlers` name, each once (handlers may write to the outbox);
+        `on_new_log` hears of a broker log that lacks what the model already applied."""
         self.consumer = IdempotentConsumer(
             name=self.name, handlers=handlers, sessions=self.sessions,
             bootstrap_servers=self.settings.kafka_bootstrap_servers, producer=self.producer,
-            probe=self.probe)
+            probe=self.probe, on_new_log=on_new_log)
 
     def every(self, seconds: float, name: str, job: Callable[[], Awaitable[object]]) -> None:
         """Run `job` every `seconds` while the service runs; a failure is logged and retried

@@ -9,7 +9,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.evaluation import method_router, reports_router, scores_router, systems_router
+from services.evaluation import (
+    history,
+    method_router,
+    reports_router,
+    scores_router,
+    systems_router,
+)
 from services.evaluation.facts import HANDLERS
 from services.evaluation.settings import EvaluationSettings
 from shared.runtime import ServiceRuntime, create_service_app
@@ -20,8 +26,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: EvaluationSettings | None = None) -> FastAPI:
     settings = settings or EvaluationSettings()
-    runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations_dir=MIGRATIONS,
-                             handlers=HANDLERS)
+    runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations_dir=MIGRATIONS)
+    runtime.consume(HANDLERS, on_new_log=history.note_gap)
     return create_service_app(
         title="govshare evaluation",
         description="The yearly judgement (评价): indicators per department and period from "

@@ -55,6 +55,7 @@ from shared.contracts.exchange import (
 )
 from shared.contracts.sharing import REQUEST_EVENTS, RequestEvent, RequestStatus
 from shared.events import EventEnvelope
+from shared.workdays import china_date
 
 
 async def _upsert(session: AsyncSession, model: type[Any], values: dict[str, Any],
@@ -176,7 +177,7 @@ async def audit_sealed(session: AsyncSession, envelope: EventEnvelope) -> None:
              "provider": usage.provider, "entry_code": usage.entry_code, "kind": usage.kind,
              "purpose": usage.purpose, "denied": usage.denied, "actor": usage.actor,
              # Batches sealed before usage carried its day count on the sealing day.
-             "day": usage.day or sealed.sealed_at.date(),
+             "day": usage.day or china_date(sealed.sealed_at),
              "accesses": usage.accesses, "records": usage.records}
             for line, usage in enumerate(sealed.usage)]
     if rows:

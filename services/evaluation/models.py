@@ -198,6 +198,17 @@ class InformationSystem(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class HistoryGap(Base):
+    """The broker's log was found newer than the model: what the model applied before may
+    be missing from it, so a rebuild from it would lose facts (unless forced)."""
+
+    __tablename__ = "history_gap"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=func.now())
+
+
 class ScoringMethodVersion(Base):
     """The node's scoring method as the competent authority set it; the newest applies."""
 

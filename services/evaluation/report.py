@@ -75,7 +75,8 @@ class YearReport(BaseModel):
     rectifications: list[RectificationItem]
     rectification_deadline: date
     funding_ineligible: list[FundingIneligibility]
-    systems: list[SystemUsage]
+    systems: list[SystemUsage] = Field(description="Systems of the evaluated departments, "
+                                                    "with their use in the year (V3).")
     point_text: dict[str, str] = Field(description="The wording of each cited point.")
     generated_at: datetime
 
@@ -107,6 +108,8 @@ async def build(session: AsyncSession, year: int, *, now: datetime | None = None
     ineligible = scoring.funding_ineligible(ranking, method)
     registry, _ = await systems.usage(session, period, now=now,
                                       zombie_max_uses=method.zombie_max_uses)
+    evaluated = {item.department for item in ranking}
+    registry = [system for system in registry if system.department in evaluated]
     return YearReport(
         year=year, tier=await node_tier(session), due_on=scoring.report_due_on(year, method),
         due_basis=method.report_basis, method_version=version, method=method,

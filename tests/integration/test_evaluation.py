@@ -26,9 +26,11 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from jose import jwt
 from pypdf import PdfReader
+from sqlalchemy import insert, text
 
 from services.evaluation.method import POINT_TEXT
 from services.evaluation.report import SECTIONS
+from shared.consumer import IdempotentConsumer
 from shared.contracts import DepartmentRegistered
 from shared.contracts.catalog import (
     DuplicateCollectionFlagged,
@@ -54,8 +56,10 @@ from shared.contracts.sharing import (
     RequestSubmitted,
     RequestWithdrawn,
 )
+from shared.db import create_engine, create_session_factory
 from shared.events import EventData, EventEnvelope, EventSource
-from shared.kafka import BrokerProbe
+from shared.kafka import BrokerProbe, create_producer
+from shared.messaging_tables import processed_event
 from shared.workdays import CHINA_TIME
 from tests import factories
 from tests.conftest import Infrastructure
@@ -518,3 +522,65 @@ async def test_the_scoring_method_is_validated_and_versioned(
                                 headers=admin)
     assert changed.status_code == 200
     assert changed.json()["version"] == (current["version"] or 0) + 1
+
+
+# --- rebuilding only from a complete history --------------------------------------------------
+
+
+async def test_a_new_broker_log_under_an_existing_model_is_noted_as_a_gap(
+    infrastructure: Infrastructure
+) -> None:
+    """A consumer whose model already holds events, meeting a log it never marked (a broker
+    that restarted empty), tells the model; one without events does not."""
+    engine = create_engine(infrastructure.database_url, schema="evaluation")
+    noted: list[str] = []
+
+    async def note(session: Any) -> None:
+        noted.append("gap")
+
+    producer = create_producer(infrastructure.bootstrap_servers, "gap-test")
+    probe = BrokerProbe(infrastructure.bootstrap_servers, "gap-test")
+    await producer.start()
+    await probe.start()
+    try:
+        for applied_before in (False, True):
+            name = f"gap-test-{uuid.uuid4().hex[:8]}"
+            if applied_before:
+                async with engine.begin() as connection:
+                    await connection.execute(insert(processed_event).values(
+                        consumer=name, event_id=uuid.uuid4()))
+            consumer = IdempotentConsumer(
+                name=name, handlers={}, sessions=create_session_factory(engine),
+                bootstrap_servers=infrastructure.bootstrap_servers, producer=producer,
+                probe=probe, on_new_log=note)
+            await consumer._check_log_not_replaced()
+            assert noted == (["gap"] if applied_before else [])
+    finally:
+        await producer.stop()
+        await probe.stop()
+        await engine.dispose()
+
+
+async def test_a_rebuild_over_a_gap_needs_force_and_then_replays_what_the_broker_holds(
+    gateway: httpx.AsyncClient, admin_token: str, infrastructure: Infrastructure
+) -> None:
+    admin = bearer(admin_token)
+    engine = create_engine(infrastructure.database_url, schema="evaluation")
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO history_gap DEFAULT VALUES"))
+        before = (await gateway.get(f"{EVALUATION}/model", headers=admin)).json()
+        assert len(before["history_gaps"]) == 1
+        refused = await gateway.post(f"{EVALUATION}/model/rebuild", headers=admin)
+        assert refused.status_code == 409
+        assert refused.json()["type"].endswith("/history-incomplete")
+        assert "force=true" in refused.json()["detail"]
+        forced = await gateway.post(f"{EVALUATION}/model/rebuild", params={"force": "true"},
+                                    headers=admin)
+        assert forced.status_code == 202, forced.text
+        after = await until(lambda: gateway.get(f"{EVALUATION}/model", headers=admin),
+                            lambda response: response.json()["events_applied"]
+                            >= before["events_applied"])
+        assert after.json()["history_gaps"] == []
+    finally:
+        await engine.dispose()
