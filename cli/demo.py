@@ -150,8 +150,7 @@ async def _department_editor(http: httpx.AsyncClient, admin: str,
 
 async def _register_responsibilities(http: httpx.AsyncClient, admin: str) -> None:
     owners = {"GMSFHM": ("公民身份号码", "江苏省公安厅"), "XM": ("姓名", "江苏省公安厅"),
-              "TYSHXYDM": ("统一社会信用代码", "江苏省市场监督管理局"),
-              "DWMC": ("单位名称", "江苏省市场监督管理局")}
+              "TYSHXYDM": ("统一社会信用代码", "江苏省市场监督管理局")}
     for code, (item_name, department) in owners.items():
         response = await _once_department_known(lambda code=code, item_name=item_name,
                                                 department=department: http.put(

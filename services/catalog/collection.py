@@ -67,7 +67,8 @@ async def flag_duplicate_collection(session: AsyncSession, outbox: Outbox, entry
         if item.code not in previous:
             await outbox.add(session, entry.provider, DuplicateCollectionFlagged(
                 entry_code=entry.code, provider=entry.provider, item_code=item.code,
-                item_name=item.name, responsible_department=owner.department))
+                item_name=item.name, responsible_department=owner.department,
+                identifies_subject=item.identifies_subject))
     await session.flush()
     return flags
 

@@ -168,7 +168,8 @@ async def duplicate_flagged(session: AsyncSession, envelope: EventEnvelope) -> N
     await session.execute(insert(DuplicateFlag).values(
         event_id=envelope.id, provider=flag.provider, entry_code=flag.entry_code,
         item_code=flag.item_code, responsible_department=flag.responsible_department,
-        flagged_at=envelope.time).on_conflict_do_nothing())
+        identifies_subject=flag.identifies_subject, flagged_at=envelope.time,
+    ).on_conflict_do_nothing())
 
 
 async def audit_sealed(session: AsyncSession, envelope: EventEnvelope) -> None:

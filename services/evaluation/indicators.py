@@ -165,11 +165,21 @@ def _objections(period: Period, as_of: datetime, settle_days: int) -> Select[Any
 
 
 def _collection(period: Period, as_of: datetime, today: date) -> Select[Any]:
+    """Flagged items the department collects again [JS §25(六)]. Not counted: the subject's
+    identifier (the key every record needs to be linked to its subject), and items of a
+    department whose data it did obtain by sharing in the period (it holds them from there)."""
+    shared_from_owner = select(UsageFact.event_id).where(
+        UsageFact.consumer == DuplicateFlag.provider,
+        UsageFact.provider == DuplicateFlag.responsible_department,
+        UsageFact.denied.is_(None), UsageFact.day >= period.first_day, UsageFact.day <= today,
+    ).exists()
     return select(DuplicateFlag.provider.label("department"),
                   func.count(func.distinct(DuplicateFlag.entry_code + "/" +
                                            DuplicateFlag.item_code))
                   .label("duplicate_collections")).where(
         DuplicateFlag.flagged_at >= period.start, DuplicateFlag.flagged_at < as_of,
+        DuplicateFlag.identifies_subject.is_(False),
+        ~shared_from_owner,
     ).group_by(DuplicateFlag.provider)
 
 

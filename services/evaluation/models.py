@@ -137,6 +137,7 @@ class DuplicateFlag(Base):
     entry_code: Mapped[str] = mapped_column(String(60))
     item_code: Mapped[str] = mapped_column(String(50))
     responsible_department: Mapped[str] = mapped_column(String(18))
+    identifies_subject: Mapped[bool] = mapped_column(Boolean, default=False)
     flagged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -294,6 +294,9 @@ class DuplicateCollectionFlagged(EventData):
     item_code: str
     item_name: str
     responsible_department: str
+    identifies_subject: bool = Field(
+        False, description="The item identifies the record's subject (an ID number, a credit "
+                           "code): the key that links the record to the base resource.")
 
 
 class DatabaseRegistryChanged(EventData):

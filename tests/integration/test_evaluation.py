@@ -193,11 +193,15 @@ async def write_2025(history: History, d: dict[str, Party], codes: dict[str, str
     await history.send(ObjectionRaised(objection=objection(b, c, codes["c1"], raised="2025-11-01",
                                                            objection_id=o2), actor="x"),
                        key=str(o2), when=at("2025-11-01"))
-    # C7: D catalogues an item A is responsible for.
-    await history.send(DuplicateCollectionFlagged(
-        entry_code=codes["d1"], provider=d["D"]["credit_code"], item_code="GMSFHM",
-        item_name="公民身份号码", responsible_department=a["credit_code"]),
-        key=codes["d1"], when=at("2025-03-15"))
+    # C7: D catalogues a name A is responsible for collecting. B does too, but obtains A's
+    # data by sharing; C holds A's ID numbers only as the key of its records.
+    for party, code, item, name, identifies in ((d["D"], "d1", "XM", "姓名", False),
+                                                (b, "b1", "XM", "姓名", False),
+                                                (c, "c1", "GMSFHM", "公民身份号码", True)):
+        await history.send(DuplicateCollectionFlagged(
+            entry_code=codes[code], provider=party["credit_code"], item_code=item,
+            item_name=name, responsible_department=a["credit_code"],
+            identifies_subject=identifies), key=codes[code], when=at("2025-03-15"))
     # E5 usage: A's system queries C; B queries A and downloads from D; D tries A for a
     # purpose it was not granted. The sealed batch arrives twice.
     sealed = await history.send(AuditSealed(
@@ -279,10 +283,12 @@ EXPECTED_INDICATORS = {
               accesses_served=20, records_served=20, consumers_served=1),
     "B": dict(entries_published=1, requests_due=2, requests_answered_on_time=1,
               requests_answered_late=1, objections_raised=1, objections_settled_in_time=1,
-              mean_days_to_settle=5.0, accesses_made=23, records_received=320),
+              mean_days_to_settle=5.0, accesses_made=23, records_received=320,
+              duplicate_collections=0),  # its flagged name came to it by sharing
     "C": dict(entries_published=2, entries_stale=1, requests_due=2, requests_unanswered=2,
               objections_raised=1, objections_open_overdue=1, accesses_served=30,
-              records_served=30, consumers_served=1),
+              records_served=30, consumers_served=1,
+              duplicate_collections=0),  # an ID number as its records' key is no collection
     "D": dict(entries_published=1, requests_due=1, requests_answered_on_time=1,
               requests_refused=1, accesses_served=3, records_served=300, consumers_served=1,
               duplicate_collections=1, out_of_purpose_attempts=2, denied_attempts=2),
