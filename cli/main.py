@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -25,8 +26,10 @@ from cli.demo import seed
 from cli.download import DownloadRefused, DownloadRequest, client_token, download
 from cli.settings import CliSettings
 from cli.supervisor import run_node
-from services.authorization import directory
-from services.authorization.node_keys import init_node, local_node
+from services.authorization import directory, federation
+from services.authorization.federation import Invitation, LinkRequest, NodeIdentity
+from services.authorization.federation_router import InvitationCreate
+from services.authorization.node_keys import init_node, local_node, require_local_node
 from services.authorization.schemas import ClientCreate, DepartmentCreate, NodeInit, UserCreate
 from services.evaluation.app import MIGRATIONS as EVALUATION_MIGRATIONS
 from services.evaluation.render_html import to_html
@@ -115,6 +118,67 @@ def node_init(
                       + (" [bold](new)[/]" if created else ""))
 
     _run(action)
+
+
+@node_app.command("invite")
+def node_invite(
+    child: Annotated[str, typer.Option(help="Node id of the child, e.g. 320100-external.")],
+    hours: Annotated[int, typer.Option(min=1, max=336, help="How long the code works.")] = 24,
+) -> None:
+    """On the parent: make a one-time code for a child node to link with this one."""
+    body = _validated(InvitationCreate, child_node_id=child, valid_hours=hours)
+
+    async def action(database_url: str) -> Invitation:
+        async with identity_session(CliSettings(), database_url) as (session, _):
+            return await federation.invite(session, child_node_id=body.child_node_id,
+                                           actor="cli",
+                                           valid_for=timedelta(hours=body.valid_hours))
+
+    invitation = _run(action)
+    console.print(f"[green]✓[/] invitation for {invitation.child_node_id}, valid until "
+                  f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC; on the child run:")
+    console.print(f"  govshare node link --parent <this gateway's URL> --invitation "
+                  f"{invitation.code}", soft_wrap=True)
+
+
+@node_app.command("link")
+def node_link(
+    parent: Annotated[str, typer.Option(help="URL of the parent node's gateway.")],
+    invitation: Annotated[str, typer.Option(help="The code the parent's operator gave.")],
+    public_url: Annotated[str | None, typer.Option(
+        help="URL where the parent reaches this node's gateway (default: its local URL).")
+    ] = None,
+) -> None:
+    """On the child: link this node to its parent; both then know each other's keys."""
+    settings = CliSettings()
+    own_url = public_url or f"http://{settings.host}:{settings.gateway_port}"
+
+    async def action(database_url: str) -> tuple[str, str]:
+        async with identity_session(settings, database_url) as (session, outbox):
+            local = federation.local_identity(await require_local_node(session))
+            answer = await _ask_parent(parent, LinkRequest(
+                invitation=invitation, node=local, gateway_url=own_url))
+            linked = await federation.record_parent(session, outbox, answer, parent)
+            return local.node_id, linked.id
+
+    child_id, parent_id = _run(action)
+    console.print(f"[green]✓[/] {child_id} is linked to its parent {parent_id} at {parent}; "
+                  "its catalog flows up from now on")
+
+
+async def _ask_parent(parent: str, request: LinkRequest) -> NodeIdentity:
+    async with httpx.AsyncClient(timeout=30) as client:
+        try:
+            response = await client.post(f"{parent.rstrip('/')}/federation/authorization/links",
+                                         json=request.model_dump(mode="json"))
+        except httpx.HTTPError as error:
+            errors.print(f"[red]✗ the parent at {parent} did not answer: {error}[/]")
+            raise typer.Exit(1) from None
+    if response.status_code != 201:
+        errors.print(f"[red]✗ the parent refused: {response.json().get('detail', response.text)}"
+                     "[/]")
+        raise typer.Exit(1)
+    return NodeIdentity.model_validate(response.json())
 
 
 @node_app.command("show")

@@ -59,6 +59,7 @@ class Node:
         env = dict(os.environ, DATABASE_URL=database_url, KAFKA_BOOTSTRAP_SERVERS=bootstrap,
                    GOVSHARE_NODE_ID=node_id, GOVSHARE_NODE_ZONE=zone,
                    GOVSHARE_JWKS_URL=f"{urls['authorization']}/jwks",
+                   GOVSHARE_IDENTITY_SERVICE_URL=urls["authorization"],
                    GOVSHARE_SERVICES=json.dumps(urls))
         for name, url in urls.items():
             port = int(url.rsplit(":", 1)[1])

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.health import node_health
 from gateway.openapi import combined_openapi
-from gateway.proxy import ServiceProxy, is_api_call
+from gateway.proxy import ServiceProxy, is_api_call, is_federation_call
 from gateway.settings import GatewaySettings
 from shared.contracts import LoginRequest, TokenResponse
 from shared.logs import configure_logging
@@ -41,20 +41,23 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
                             max_keepalive_connections=settings.max_connections),
     )
     verifier = TokenVerifier(KeySet(jwks_from_url(f"{identity_url}/jwks")))
-    proxy = ServiceProxy(services=settings.services, verifier=verifier,
-                         limiter=RateLimiter(settings.rate_limit_per_second,
-                                             settings.rate_limit_burst),
-                         max_connections=settings.max_connections,
-                         timeout_seconds=settings.upstream_timeout_seconds)
+    proxy, federation = (ServiceProxy(
+        services=settings.services, verifier=verifier,
+        limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        max_connections=settings.max_connections,
+        timeout_seconds=settings.upstream_timeout_seconds, federation=from_nodes)
+        for from_nodes in (False, True))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level, "gateway")
         await proxy.start()
+        await federation.start()
         try:
             yield
         finally:
             await proxy.stop()
+            await federation.stop()
             await client.aclose()
 
     app = FastAPI(
@@ -131,10 +134,12 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
                        max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestIdMiddleware)
     # Mounted under /api, so the proxy sees paths as a mount would show them.
-    below_api = _mounted(proxy, "/api")
-    return RouteAhead(app, matches=is_api_call, handler=RequestIdMiddleware(
-        BodyGuardMiddleware(below_api, max_body_bytes=settings.max_body_bytes,
-                            max_upload_bytes=settings.max_upload_bytes)))
+    guarded = {prefix: RequestIdMiddleware(BodyGuardMiddleware(
+        _mounted(inner, prefix), max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes))
+        for prefix, inner in (("/api", proxy), ("/federation", federation))}
+    return RouteAhead(RouteAhead(app, matches=is_api_call, handler=guarded["/api"]),
+                      matches=is_federation_call, handler=guarded["/federation"])
 
 
 def _mounted(inner: ASGIApp, prefix: str) -> ASGIApp:

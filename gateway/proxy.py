@@ -36,7 +36,12 @@ class ServiceProxy:
     """Forwards a call to the service named by the first path segment."""
 
     def __init__(self, *, services: dict[str, str], verifier: TokenVerifier,
-                 limiter: RateLimiter, max_connections: int, timeout_seconds: float) -> None:
+                 limiter: RateLimiter, max_connections: int, timeout_seconds: float,
+                 federation: bool = False) -> None:
+        """`federation`: calls from other nodes (`/federation/<service>/…` → the service's
+        `/federation/…`); their node tokens are verified by the service, which knows the
+        linked nodes' keys, so the gateway admits them without its own token check."""
+        self.federation = federation
         self.services = {name: url.rstrip("/") for name, url in services.items()}
         self.max_connections = max_connections
         self.timeout_seconds = timeout_seconds
@@ -49,7 +54,8 @@ class ServiceProxy:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             service, target = self._upstream(scope)
-            await self._admit(scope)
+            if not self.federation:
+                await self._admit(scope)
         except ProblemError as problem:
             await send_problem(send, problem.to_body(scope["path"]), problem.headers)
             return
@@ -68,8 +74,12 @@ class ServiceProxy:
         _, found, below = raw.partition(f"/{service}")  # keep the caller's percent-encoding
         if not found:  # the service name itself came percent-encoded: encode the path anew
             below = "/" + quote(rest)
+        if rest == "internal" or rest.startswith("internal/"):
+            # A service's own network calls (node tokens, say); never from outside.
+            raise NotFound("No such route.")
         query = scope.get("query_string", b"").decode("latin-1")
-        return service, (below or "/") + (f"?{query}" if query else "")
+        below = ("/federation" if self.federation else "") + (below or "/")
+        return service, below + (f"?{query}" if query else "")
 
     async def _forward_get(self, scope: Scope, send: Send, service: str, target: str) -> None:
         started = False
@@ -204,3 +214,7 @@ def _bearer(scope: Scope) -> str | None:
 
 def is_api_call(scope: Scope) -> bool:
     return str(scope["path"]).startswith("/api/")
+
+
+def is_federation_call(scope: Scope) -> bool:
+    return str(scope["path"]).startswith("/federation/")

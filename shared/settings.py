@@ -38,6 +38,10 @@ class ServiceSettings(ComponentSettings):
         "http://127.0.0.1:8101/jwks",
         description="Where the node publishes its token-verification keys.",
     )
+    identity_service_url: str = Field(
+        "http://127.0.0.1:8101",
+        description="The authorization service, which signs this node's node tokens (G2).",
+    )
     outbox_poll_seconds: float = Field(0.2, description="Relay poll interval when idle.")
     outbox_retention_hours: float = Field(
         24 * 7, description="How long published outbox rows are kept for broker replays."

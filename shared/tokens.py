@@ -29,6 +29,7 @@ ALGORITHM = "ES256"
 class PrincipalKind(StrEnum):
     client = "client"
     user = "user"
+    node = "node"  # another node of the network, in a federated call (G2)
 
 
 class TokenClaims(BaseModel):
@@ -38,6 +39,7 @@ class TokenClaims(BaseModel):
     sub: str = Field(description="Client id or user name.")
     kind: PrincipalKind
     department: str | None = Field(None, description="Unified social credit code, if any.")
+    aud: str | None = Field(None, description="The node a node token is meant for.")
     roles: list[str] = Field(default_factory=list)
     node: str = Field(description="Node the principal belongs to.")
     iat: int
@@ -77,6 +79,16 @@ def issue_token(key: SigningKey, claims: dict[str, Any], ttl_seconds: int) -> st
     now = int(time.time())
     body = {**claims, "iat": now, "exp": now + ttl_seconds, "jti": uuid.uuid4().hex}
     return jwt.encode(body, key.private_pem, algorithm=ALGORITHM, headers={"kid": key.kid})
+
+
+def unverified_issuer(token: str) -> str | None:
+    """The node a token claims to come from, read before its signature is checked (to pick
+    the keys to check it with); None if it names none."""
+    try:
+        issuer = jwt.get_unverified_claims(token).get("iss")
+    except JWTError:
+        return None
+    return str(issuer) if issuer else None
 
 
 JwksLoader = Callable[[], Awaitable[dict[str, Any]]]

@@ -74,6 +74,7 @@ def node(infrastructure: Infrastructure) -> Iterator[RunningNode]:
     env = dict(os.environ, DATABASE_URL=infrastructure.database_url,
                KAFKA_BOOTSTRAP_SERVERS=infrastructure.bootstrap_servers,
                GOVSHARE_NODE_ID="test-node", GOVSHARE_JWKS_URL=f"{authorization_url}/jwks",
+               GOVSHARE_IDENTITY_SERVICE_URL=authorization_url,
                GOVSHARE_SERVICES=json.dumps(service_urls),
                GOVSHARE_RATE_LIMIT_PER_SECOND="50", GOVSHARE_RATE_LIMIT_BURST="100",
                GOVSHARE_MAX_BODY_BYTES="65536", GOVSHARE_SWEEP_INTERVAL_SECONDS="0.5",

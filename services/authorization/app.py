@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.authorization import (
+    federation_router,
     grants,
     grants_router,
     requests,
@@ -46,7 +47,7 @@ def create_app(settings: AuthorizationSettings | None = None) -> FastAPI:
                     "grants and confidentiality agreements (SPEC §4).",
         runtime=runtime,
         routers=[token_router.router, router.router, requests_router.router,
-                 grants_router.router],
+                 grants_router.router, federation_router.router],
     )
 
 

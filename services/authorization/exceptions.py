@@ -84,3 +84,7 @@ class NotAParty(Forbidden):
 
 class AgreementExists(Conflict):
     slug, title = "agreement-exists", "This agreement is already on file"
+
+
+class InvitationInvalid(Forbidden):
+    slug, title = "invitation-invalid", "The link invitation is not valid"

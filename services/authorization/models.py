@@ -47,6 +47,23 @@ class Node(Timestamped, Base):
     region_code: Mapped[str] = mapped_column(String(6))
     zone: Mapped[str] = mapped_column(String(10))
     is_local: Mapped[bool] = mapped_column(Boolean, default=False)
+    # For a linked node (F1, G2): whether it is our parent or a child, and how to reach it.
+    relation: Mapped[str | None] = mapped_column(String(8))
+    gateway_url: Mapped[str | None] = mapped_column(String(500))
+    jwks_url: Mapped[str | None] = mapped_column(String(500))
+    linked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LinkInvitation(Base):
+    """A one-time code the parent's operator gives a child's operator to link the nodes."""
+
+    __tablename__ = "link_invitation"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    child_node_id: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class SigningKeyRecord(Base):

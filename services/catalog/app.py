@@ -7,9 +7,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 
-from services.catalog import obligations_router, registry_router, router, search_router
+from services.catalog import (
+    federation,
+    federation_router,
+    obligations_router,
+    registry_router,
+    router,
+    search_router,
+)
 from services.catalog.departments import HANDLERS
 from services.catalog.settings import CatalogSettings
 from shared.runtime import ServiceRuntime, create_service_app
@@ -21,12 +29,19 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: CatalogSettings | None = None) -> FastAPI:
     settings = settings or CatalogSettings()
     runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations_dir=MIGRATIONS,
-                             handlers=HANDLERS)
-    return create_service_app(
+                             handlers={**HANDLERS, **federation.HANDLERS})
+    http = httpx.AsyncClient(timeout=settings.federation_timeout_seconds)
+    runtime.close_on_stop(http.aclose)
+    pusher = federation.Pusher(sessions=runtime.sessions, http=http,
+                               tokens=federation.NodeTokens(http, settings.identity_service_url))
+    runtime.every(settings.federation_push_seconds, "federation-up", pusher.push_up)
+    app = create_service_app(
         title="govshare catalog",
         description="The resource catalog (目录): entries with the 13 elements of the 2017 "
                     "guide, rules C1–C5, versions and lifecycle (SPEC §3).",
         runtime=runtime,
         routers=[search_router.router, router.router, obligations_router.router,
-                 registry_router.router],
+                 registry_router.router, federation_router.router],
     )
+    app.state.node_verifier = federation.NodeVerifier(settings.node_id)
+    return app

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.catalog import federation
 from services.catalog.codes import assign_code
 from services.catalog.collection import flag_duplicate_collection
 from services.catalog.exceptions import (
@@ -171,6 +172,8 @@ async def _changed(session: AsyncSession, outbox: Outbox, entry: Entry, actor: s
     await session.flush()
     await session.refresh(entry, ["updated_at"])  # set by the database on update
     if event is not None:
-        await outbox.add(session, entry.code, event(
-            entry=await snapshot(session, entry, outbox.source.node),
-            changed_by=actor, reason=reason))
+        announced = await snapshot(session, entry, outbox.source.node)
+        await outbox.add(session, entry.code, event(entry=announced, changed_by=actor,
+                                                    reason=reason))
+        if announced.status != EntryStatus.draft:  # the parent aggregates what is public
+            await federation.feed_local_change(session, announced)

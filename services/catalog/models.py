@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -178,3 +180,98 @@ class InformationProject(Base):
     filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                server_default=func.now())
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LinkedNode(Base):
+    """A node this one is linked with (parent or child), kept from identity events."""
+
+    __tablename__ = "linked_node"
+
+    node_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    relation: Mapped[str] = mapped_column(String(8))
+    tier: Mapped[str] = mapped_column(String(20))
+    region_code: Mapped[str] = mapped_column(String(6))
+    zone: Mapped[str] = mapped_column(String(10))
+    gateway_url: Mapped[str] = mapped_column(String(500))
+    jwks_url: Mapped[str] = mapped_column(String(500))
+
+
+class FeedItem(Base):
+    """An entry change to pass up to the parent (F1): this node's own, or one it received
+    from a child; written in the transaction of the change, pushed from a cursor."""
+
+    __tablename__ = "federation_feed"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    origin_node: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(60))
+    version: Mapped[int] = mapped_column(Integer)
+    classified: Mapped[bool] = mapped_column(Boolean)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class FederationCursor(Base):
+    """How far the feed was pushed to a linked node: the resume point after any outage."""
+
+    __tablename__ = "federation_cursor"
+
+    node_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    pushed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class FederatedEntry(Base):
+    """An entry catalogued on another node, aggregated here with its provenance (F1)."""
+
+    __tablename__ = "federated_entry"
+
+    origin_node: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    origin_tier: Mapped[str] = mapped_column(String(20))
+    origin_region: Mapped[str] = mapped_column(String(6))
+    path: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    provider: Mapped[str] = mapped_column(String(18), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_from: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=func.now())
+    top_class: Mapped[str | None] = mapped_column(String(12))
+    share_type: Mapped[str | None] = mapped_column(String(16))
+    share_methods: Mapped[list[str] | None] = mapped_column(ARRAY(String(24)))
+    search_vector: Mapped[Any] = mapped_column(TSVECTOR, deferred=True)
+
+
+class FederationReceipt(Base):
+    """Every batch a linked node sent, as it arrived: what actually crossed (F3)."""
+
+    __tablename__ = "federation_receipt"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    from_node: Mapped[str] = mapped_column(String(64), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=func.now())
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class FederationConflict(Base):
+    """Two different contents for one entry version: the kept and the discarded (F4)."""
+
+    __tablename__ = "federation_conflict"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    origin_node: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(60))
+    version: Mapped[int] = mapped_column(Integer)
+    kept_hash: Mapped[str] = mapped_column(String(64))
+    discarded_hash: Mapped[str] = mapped_column(String(64))
+    discarded: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    from_node: Mapped[str] = mapped_column(String(64))
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=func.now())

@@ -41,6 +41,9 @@ class EntryPublic(EntrySnapshot):
     updated_at: datetime
     duplicate_collection: list[DuplicateCollectionPublic] = Field(
         default_factory=list, description="Items flagged as duplicate collection (C7).")
+    aggregated_via: list[str] | None = Field(
+        None, description="For an entry aggregated from another node (F1): the nodes it came "
+                          "through, its origin (`node`) first; empty for this node's own.")
 
 
 class ResponsibilityRegister(BaseModel):

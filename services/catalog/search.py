@@ -1,5 +1,6 @@
 """Catalog search (C9): Chinese full text over names, abstracts and item names, facets by
-classification, provider, share type, share method, tier and region; published entries only.
+classification, provider, share type, share method, tier and region; published entries only,
+this node's own or (scope `all`) also those aggregated from the nodes below it (F1).
 """
 
 from __future__ import annotations
@@ -8,10 +9,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, desc, func, select
+from sqlalchemy import Select, String, cast, desc, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog.models import Department, Entry
+from services.catalog.models import Department, Entry, FederatedEntry
 from services.catalog.search_text import query_terms
 from shared.contracts.catalog import EntryStatus
 from shared.pagination import PageParams
@@ -35,55 +36,88 @@ class SearchFilters:
 FACETS = ("classification", "provider", "share_type", "method", "tier", "region")
 
 
+class SearchScope(StrEnum):
+    local = "local"  # this node's own catalog
+    all = "all"  # and every entry aggregated from the nodes below (F1)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result: a local entry (`key` its id) or an aggregated one (`key` node and code)."""
+
+    aggregated: bool
+    key: str
+
+
 async def search_entries(
     session: AsyncSession, *, text: str | None, filters: SearchFilters, order: SearchOrder,
-    page: PageParams,
-) -> tuple[list[Entry], int, dict[str, dict[str, int]]]:
+    page: PageParams, scope: SearchScope = SearchScope.local,
+) -> tuple[list[Hit], int, dict[str, dict[str, int]]]:
     """A page of matching published entries, their total, and facet counts over all matches."""
-    query = _filtered(filters)
+    candidates = _candidates(scope)
+    query = _filtered(select(candidates), candidates, filters)
     rank = None
     if text and (terms := query_terms(text)):
         tsquery = func.to_tsquery("simple", " & ".join(
             f"{term}:*" if len(term) == 1 else term for term in terms))
-        query = query.where(Entry.search_vector.op("@@")(tsquery))
-        rank = func.ts_rank(Entry.search_vector, tsquery)
+        query = query.where(candidates.c.search_vector.op("@@")(tsquery))
+        rank = func.ts_rank(candidates.c.search_vector, tsquery)
     matches = query.subquery()
     total = int(await session.scalar(select(func.count()).select_from(matches)) or 0)
     ordering = [desc(rank)] if rank is not None and order is SearchOrder.relevance else []
-    rows = await session.scalars(
-        query.order_by(*ordering, Entry.published_at.desc(), Entry.code)
+    rows = await session.execute(
+        query.with_only_columns(candidates.c.aggregated, candidates.c.key)
+        .order_by(*ordering, candidates.c.published_at.desc(), candidates.c.code)
         .limit(page.limit).offset(page.offset))
-    return list(rows), total, await _facets(session, matches)
+    return [Hit(aggregated, key) for aggregated, key in rows], total, await _facets(
+        session, matches)
 
 
-def _filtered(filters: SearchFilters) -> Select[tuple[Entry]]:
-    query = (select(Entry).join(Department, Department.credit_code == Entry.provider)
+def _candidates(scope: SearchScope) -> Any:
+    """Published entries with the columns search needs, local ones and (scope all) those
+    aggregated from other nodes, under the same names."""
+    local = (select(literal(False).label("aggregated"), cast(Entry.id, String).label("key"),
+                    Entry.code, Entry.provider, Department.tier,
+                    Department.region_code.label("region"), Entry.top_class, Entry.share_type,
+                    Entry.share_methods, Entry.search_vector, Entry.published_at)
+             .join(Department, Department.credit_code == Entry.provider)
              .where(Entry.status == EntryStatus.published))
+    if scope is SearchScope.local:
+        return local.subquery()
+    aggregated = (select(literal(True), FederatedEntry.origin_node + " " + FederatedEntry.code,
+                         FederatedEntry.code, FederatedEntry.provider,
+                         FederatedEntry.origin_tier, FederatedEntry.origin_region,
+                         FederatedEntry.top_class, FederatedEntry.share_type,
+                         FederatedEntry.share_methods, FederatedEntry.search_vector,
+                         FederatedEntry.published_at)
+                  .where(FederatedEntry.status == EntryStatus.published))
+    return union_all(local, aggregated).subquery()
+
+
+def _filtered(query: Select[Any], candidates: Any, filters: SearchFilters) -> Select[Any]:
+    columns = candidates.c
     conditions = {
-        Entry.top_class: filters.top_class, Entry.provider: filters.provider,
-        Entry.share_type: filters.share_type, Department.tier: filters.tier,
-        Department.region_code: filters.region_code,
+        columns.top_class: filters.top_class, columns.provider: filters.provider,
+        columns.share_type: filters.share_type, columns.tier: filters.tier,
+        columns.region: filters.region_code,
     }
     for column, value in conditions.items():
         if value:
             query = query.where(column == value)
     if filters.method:
-        query = query.where(Entry.share_methods.any(filters.method))
+        query = query.where(columns.share_methods.any(filters.method))
     return query
 
 
 async def _facets(session: AsyncSession, matches: Any) -> dict[str, dict[str, int]]:
-    departments = select(Department.credit_code, Department.tier,
-                         Department.region_code).subquery()
-    joined = matches.join(departments, departments.c.credit_code == matches.c.provider)
     columns = {
         "classification": matches.c.top_class, "provider": matches.c.provider,
-        "share_type": matches.c.share_type, "tier": departments.c.tier,
-        "region": departments.c.region_code,
+        "share_type": matches.c.share_type, "tier": matches.c.tier,
+        "region": matches.c.region,
     }
     facets: dict[str, dict[str, int]] = {}
     for name, column in columns.items():
-        rows = await session.execute(select(column, func.count()).select_from(joined)
+        rows = await session.execute(select(column, func.count()).select_from(matches)
                                      .group_by(column))
         facets[name] = {str(value): count for value, count in rows if value is not None}
     method = func.unnest(matches.c.share_methods).label("method")

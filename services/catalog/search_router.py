@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.dcat import open_catalog
 from services.catalog.deps import SessionDep, SettingsDep
+from services.catalog.models import Entry, FederatedEntry
 from services.catalog.router import public_views
-from services.catalog.schemas import SearchPage
-from services.catalog.search import SearchFilters, SearchOrder, search_entries
+from services.catalog.schemas import EntryPublic, SearchPage
+from services.catalog.search import Hit, SearchFilters, SearchOrder, SearchScope, search_entries
 from shared.auth import CurrentPrincipal
 from shared.contracts import Tier
 from shared.contracts.catalog import ShareMethod, ShareType, TopClass
@@ -36,13 +40,35 @@ async def search(
     tier: Tier | None = None,
     region: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
     order: SearchOrder = SearchOrder.relevance,
+    scope: Annotated[SearchScope, Query(description=(
+        "`local`: this node's catalog; `all`: also the entries aggregated from the nodes "
+        "below it, each with its origin node and path (F1)."))] = SearchScope.local,
 ) -> SearchPage:
     filters = SearchFilters(top_class=classification, provider=provider, share_type=share_type,
                             method=method, tier=tier, region_code=region)
-    entries, total, facets = await search_entries(session, text=q, filters=filters,
-                                                  order=order, page=page)
-    items = await public_views(session, entries, settings.node_id)
+    hits, total, facets = await search_entries(session, text=q, filters=filters, order=order,
+                                               page=page, scope=scope)
+    items = await _views(session, hits, settings.node_id)
     return SearchPage(items=items, total=total, facets=facets, **page.model_dump())
+
+
+async def _views(session: AsyncSession, hits: list[Hit], node: str) -> list[EntryPublic]:
+    """The hits as the API shows them, in their order: local entries with their flags,
+    aggregated ones as their origin described them."""
+    local_ids = [uuid.UUID(hit.key) for hit in hits if not hit.aggregated]
+    found = list(await session.scalars(select(Entry).where(Entry.id.in_(local_ids))))
+    views = {str(entry.id): view
+             for entry, view in zip(found, await public_views(session, found, node),
+                                    strict=True)}
+    for hit in hits:
+        if hit.aggregated:
+            origin, code = hit.key.split(" ", 1)
+            held = await session.get(FederatedEntry, (origin, code))
+            if held is not None:
+                views[hit.key] = EntryPublic(**held.snapshot, created_at=held.received_at,
+                                             updated_at=held.received_at,
+                                             aggregated_via=held.path)
+    return [views[hit.key] for hit in hits if hit.key in views]
 
 
 @router.get("/dcat", summary="The entries open to the public as a DCAT catalog (JSON-LD); "

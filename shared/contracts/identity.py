@@ -60,6 +60,29 @@ class NodeInitialized(EventData):
     key_id: str = Field(description="Id of the node's active signing key.")
 
 
+class NodeRelation(StrEnum):
+    parent = "parent"  # the tier above, which aggregates this node's catalog (F1)
+    child = "child"  # a tier below, whose catalog this node aggregates
+
+
+class LinkedNode(BaseModel):
+    """Another node this one is linked with, as its services need it (G2)."""
+
+    node_id: str
+    name: str
+    tier: Tier
+    region_code: str
+    zone: Zone
+    relation: NodeRelation
+    gateway_url: str = Field(description="Where its gateway answers federated calls.")
+    jwks_url: str = Field(description="Where it publishes the keys its node tokens use.")
+
+
+class NodeLinked(EventData):
+    event_type = "identity.node.linked.v1"
+    node: LinkedNode
+
+
 class DepartmentRegistered(EventData):
     event_type = "identity.department.registered.v1"
     credit_code: str

@@ -1,0 +1,132 @@
+"""Linking nodes into one network (SPEC §2, G2): invitations, the link handshake, node tokens.
+
+The parent's operator invites a child by its node id and hands the one-time code over out of
+band; the child's operator runs `govshare node link`, which presents the code and the
+child's identity and gateway address to the parent and records the parent's answer. Each
+side then knows where the other's gateway and public keys are (`identity.node.linked.v1`
+tells its services), and signs its federated calls with node tokens the other verifies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.authorization.exceptions import InvitationInvalid, NodeNotInitialized
+from services.authorization.models import LinkInvitation, Node
+from services.authorization.node_keys import active_signing_key, require_local_node
+from shared.contracts import LinkedNode, NodeLinked, NodeRelation, Tier, Zone
+from shared.outbox import Outbox
+from shared.tokens import PrincipalKind, issue_token
+
+JWKS_PATH = "/.well-known/jwks.json"
+NODE_TOKEN_ROLE = "federation"
+
+
+class NodeIdentity(BaseModel):
+    """Who a node is, as it introduces itself when linking."""
+
+    node_id: str = Field(pattern=r"^[0-9]{6}-(internal|external)$", examples=["320100-external"])
+    name: str = Field(min_length=1, max_length=200)
+    tier: Tier
+    region_code: str = Field(pattern=r"^[0-9]{6}$")
+    zone: Zone
+
+
+class LinkRequest(BaseModel):
+    """A child asking its parent to link: the invitation and where its gateway answers."""
+
+    invitation: str = Field(min_length=16, max_length=200)
+    node: NodeIdentity
+    gateway_url: str = Field(pattern=r"^https?://", max_length=500)
+
+
+class Invitation(BaseModel):
+    code: str = Field(description="Give it to the child's operator; it works once.")
+    child_node_id: str
+    expires_at: datetime
+
+
+def _digest(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+async def invite(session: AsyncSession, *, child_node_id: str, actor: str,
+                 valid_for: timedelta) -> Invitation:
+    await require_local_node(session)
+    code = secrets.token_urlsafe(24)
+    expires_at = datetime.now(UTC) + valid_for
+    session.add(LinkInvitation(code_hash=_digest(code), child_node_id=child_node_id,
+                               created_by=actor, expires_at=expires_at))
+    return Invitation(code=code, child_node_id=child_node_id, expires_at=expires_at)
+
+
+async def accept_child(session: AsyncSession, outbox: Outbox,
+                       request: LinkRequest) -> NodeIdentity:
+    """The parent's side: check the invitation, record the child, answer who we are."""
+    invitation = await session.get(LinkInvitation, _digest(request.invitation),
+                                   with_for_update=True)
+    if (invitation is None or invitation.used_at is not None
+            or invitation.expires_at <= datetime.now(UTC)
+            or invitation.child_node_id != request.node.node_id):
+        raise InvitationInvalid("The invitation is unknown, used, expired, or for another "
+                                "node.")
+    invitation.used_at = datetime.now(UTC)
+    await _record(session, outbox, request.node, NodeRelation.child, request.gateway_url)
+    return _identity(await require_local_node(session))
+
+
+async def record_parent(session: AsyncSession, outbox: Outbox, parent: NodeIdentity,
+                        gateway_url: str) -> Node:
+    """The child's side, once the parent accepted: remember where the parent is."""
+    return await _record(session, outbox, parent, NodeRelation.parent, gateway_url)
+
+
+async def linked_nodes(session: AsyncSession) -> list[Node]:
+    return list(await session.scalars(select(Node).where(Node.relation.isnot(None))
+                                      .order_by(Node.id)))
+
+
+async def node_token(session: AsyncSession, *, audience: str, ttl_seconds: int) -> str:
+    """A token that says "this node" to the linked node `audience`, signed with our key."""
+    node = await require_local_node(session)
+    key = await active_signing_key(session)
+    if key is None:
+        raise NodeNotInitialized("The node has no signing key; run `govshare node init`.")
+    return issue_token(key, {"iss": node.id, "sub": node.id, "node": node.id,
+                             "kind": PrincipalKind.node, "aud": audience,
+                             "roles": [NODE_TOKEN_ROLE]}, ttl_seconds)
+
+
+def local_identity(node: Node) -> NodeIdentity:
+    return _identity(node)
+
+
+def _identity(node: Node) -> NodeIdentity:
+    return NodeIdentity(node_id=node.id, name=node.name, tier=Tier(node.tier),
+                        region_code=node.region_code, zone=Zone(node.zone))
+
+
+async def _record(session: AsyncSession, outbox: Outbox, identity: NodeIdentity,
+                  relation: NodeRelation, gateway_url: str) -> Node:
+    local = await require_local_node(session)
+    if identity.node_id == local.id:
+        raise InvitationInvalid("A node cannot link to itself.")
+    gateway_url = gateway_url.rstrip("/")
+    node = await session.get(Node, identity.node_id) or Node(id=identity.node_id)
+    node.name, node.tier, node.region_code, node.zone = (
+        identity.name, identity.tier, identity.region_code, identity.zone)
+    node.is_local, node.relation, node.linked_at = False, relation, datetime.now(UTC)
+    node.gateway_url, node.jwks_url = gateway_url, gateway_url + JWKS_PATH
+    session.add(node)
+    await session.flush()
+    await outbox.add(session, node.id, NodeLinked(node=LinkedNode(
+        node_id=node.id, name=node.name, tier=identity.tier, region_code=node.region_code,
+        zone=identity.zone, relation=relation, gateway_url=node.gateway_url,
+        jwks_url=node.jwks_url)))
+    return node

@@ -1,0 +1,77 @@
+"""Linking nodes over HTTP (G2).
+
+`/federation/links` is what a child's `govshare node link` calls on the parent's gateway
+(`/federation/authorization/links`, no bearer token: the invitation is the credential).
+`/internal/node-tokens` signs node tokens for this node's own services; the gateway never
+routes `/internal/…`, so only the node's internal network reaches it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, Field
+
+from services.authorization import federation
+from services.authorization.deps import OutboxDep, SessionDep, SettingsDep
+from services.authorization.federation import Invitation, LinkRequest, NodeIdentity
+from shared.auth import require_role
+from shared.contracts import LinkedNode, NodeRelation, Role, Tier, Zone
+from shared.tokens import TokenClaims
+
+router = APIRouter(tags=["federation"])
+Admin = Annotated[TokenClaims, Depends(require_role(Role.node_admin))]
+Overseer = Annotated[TokenClaims, Depends(require_role(Role.node_admin, Role.auditor))]
+
+
+class InvitationCreate(BaseModel):
+    child_node_id: str = Field(pattern=r"^[0-9]{6}-(internal|external)$",
+                               examples=["320100-external"])
+    valid_hours: int = Field(24, ge=1, le=24 * 14)
+
+
+class NodeTokenRequest(BaseModel):
+    audience: str = Field(description="Id of the linked node the token is for.")
+
+
+class NodeToken(BaseModel):
+    access_token: str
+    expires_in: int
+
+
+@router.post("/federation/invitations", response_model=Invitation,
+             status_code=status.HTTP_201_CREATED)
+async def create_invitation(body: InvitationCreate, session: SessionDep,
+                            principal: Admin) -> Invitation:
+    """Invite a child node to link with this one; the code works once."""
+    return await federation.invite(session, child_node_id=body.child_node_id,
+                                   actor=principal.sub,
+                                   valid_for=timedelta(hours=body.valid_hours))
+
+
+@router.post("/federation/links", response_model=NodeIdentity,
+             status_code=status.HTTP_201_CREATED)
+async def accept_link(body: LinkRequest, session: SessionDep,
+                      outbox: OutboxDep) -> NodeIdentity:
+    """A child presents its invitation and identity; the answer is this node's identity."""
+    return await federation.accept_child(session, outbox, body)
+
+
+@router.get("/federation/nodes", response_model=list[LinkedNode])
+async def list_linked_nodes(session: SessionDep, principal: Overseer) -> list[LinkedNode]:
+    """The parent and the children this node is linked with."""
+    return [LinkedNode(node_id=node.id, name=node.name, tier=Tier(node.tier),
+                       region_code=node.region_code, zone=Zone(node.zone),
+                       relation=NodeRelation(node.relation or ""),
+                       gateway_url=node.gateway_url or "", jwks_url=node.jwks_url or "")
+            for node in await federation.linked_nodes(session)]
+
+
+@router.post("/internal/node-tokens", response_model=NodeToken, include_in_schema=False)
+async def sign_node_token(body: NodeTokenRequest, session: SessionDep,
+                          settings: SettingsDep) -> NodeToken:
+    ttl = settings.token_ttl_seconds
+    return NodeToken(access_token=await federation.node_token(
+        session, audience=body.audience, ttl_seconds=ttl), expires_in=ttl)

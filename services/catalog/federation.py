@@ -1,0 +1,286 @@
+"""Catalogs flow up (F1), never across a zone boundary (F3), and resume without loss (F4).
+
+Every published, updated or withdrawn entry, this node's own or one a child sent, goes into
+`federation_feed` in the transaction of the change. A job pushes the feed to the parent's
+gateway from a cursor that moves only when the parent has taken a batch: a node that was
+down or cut off resumes where it stopped, and a batch sent twice changes nothing because the
+receiver applies an entry only when its version is newer. Two different contents of one
+version (an origin restored from a backup, say) resolve by content hash, the same way on
+every node, and the discarded one is kept in `federation_conflict` for the operators.
+
+Transport: signed HTTP between gateways (docs/federation.md says why).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.catalog.models import (
+    Department,
+    FederatedEntry,
+    FederationConflict,
+    FederationCursor,
+    FederationReceipt,
+    FeedItem,
+    LinkedNode,
+)
+from services.catalog.search_text import index_terms
+from shared.contracts import NodeLinked, NodeRelation, Zone
+from shared.contracts.catalog import EntrySnapshot
+from shared.db import transaction
+from shared.events import EventEnvelope
+from shared.problems import Forbidden, Unauthorized
+from shared.runtime import jwks_from_url
+from shared.tokens import KeySet, PrincipalKind, TokenClaims, TokenVerifier, unverified_issuer
+
+log = logging.getLogger(__name__)
+
+PUSH_PATH = "/federation/catalog/entries"
+
+
+class AggregatedEntry(BaseModel):
+    """One entry as it travels up, with where it came from."""
+
+    entry: EntrySnapshot = Field(description="The snapshot; `entry.node` is its origin.")
+    provider_tier: str = Field(description="Tier of the providing department.")
+    provider_region: str = Field(description="Region code of the providing department.")
+    classified: bool = Field(description="Internal-only (涉密): never sent to an external "
+                                         "node (F3).")
+    path: list[str] = Field(min_length=1, description="Nodes it passed, origin first.")
+
+
+class EntryBatch(BaseModel):
+    entries: list[AggregatedEntry] = Field(max_length=1000)
+
+
+class BatchResult(BaseModel):
+    applied: int = Field(description="Entries new here or newer than what was held.")
+    unchanged: int = Field(description="Already held at this version or a newer one.")
+    conflicts: int = Field(description="A different content for a version already held.")
+    refused: int = Field(description="Internal-only entries sent to an external node.")
+
+
+# --- the feed: what this node passes up ----------------------------------------------------
+
+
+async def feed_local_change(session: AsyncSession, snapshot: EntrySnapshot) -> None:
+    """Queue a change of one of this node's published entries for the parent."""
+    department = await session.get(Department, snapshot.provider)
+    session.add(_feed_item(AggregatedEntry(
+        entry=snapshot, provider_tier=department.tier if department else "",
+        provider_region=department.region_code if department else "",
+        classified=snapshot.classified, path=[snapshot.node])))
+
+
+def _feed_item(item: AggregatedEntry) -> FeedItem:
+    return FeedItem(origin_node=item.entry.node, code=item.entry.code,
+                    version=item.entry.version, classified=item.classified,
+                    payload=item.model_dump(mode="json"))
+
+
+# --- receiving from a child ----------------------------------------------------------------
+
+
+async def receive(session: AsyncSession, batch: EntryBatch, *, sender: LinkedNode,
+                  local_node: str, local_zone: Zone) -> BatchResult:
+    """Apply a child's batch: newer versions win, repeats change nothing, and what is
+    applied is queued to go further up with this node added to its path."""
+    session.add(FederationReceipt(from_node=sender.node_id,
+                                  payload=batch.model_dump(mode="json")))
+    result = BatchResult(applied=0, unchanged=0, conflicts=0, refused=0)
+    for item in batch.entries:
+        if item.classified and local_zone == Zone.external:
+            log.error("an internal-only entry was sent to this external node; refused",
+                      extra={"from_node": sender.node_id, "code": item.entry.code})
+            result.refused += 1
+            continue
+        if item.entry.node == local_node:
+            result.unchanged += 1
+            continue
+        outcome, stored = await _apply(session, item, sender.node_id)
+        setattr(result, outcome, getattr(result, outcome) + 1)
+        if stored:
+            forwarded = item.model_copy(update={"path": [*item.path, local_node]})
+            session.add(_feed_item(forwarded))
+    return result
+
+
+def content_hash(entry: EntrySnapshot) -> str:
+    canonical = json.dumps(entry.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def _apply(session: AsyncSession, item: AggregatedEntry,
+                 sender: str) -> tuple[str, bool]:
+    """How the item counts, and whether it is now the held content."""
+    entry, digest = item.entry, content_hash(item.entry)
+    held = await session.get(FederatedEntry, (entry.node, entry.code), with_for_update=True)
+    if held is not None and held.version > entry.version:
+        return "unchanged", False
+    if held is not None and held.version == entry.version:
+        if held.content_hash == digest:
+            return "unchanged", False
+        # Same version, other content: the greater hash wins, on every node alike.
+        kept, discarded = max(digest, held.content_hash), min(digest, held.content_hash)
+        session.add(FederationConflict(
+            origin_node=entry.node, code=entry.code, version=entry.version, kept_hash=kept,
+            discarded_hash=discarded, from_node=sender,
+            discarded=held.snapshot if kept == digest else entry.model_dump(mode="json")))
+        log.warning("two contents for one entry version; resolved by hash", extra={
+            "origin_node": entry.node, "code": entry.code, "version": entry.version})
+        if kept != digest:
+            return "conflicts", False
+        await _store(session, item, digest, sender)
+        return "conflicts", True
+    await _store(session, item, digest, sender)
+    return "applied", True
+
+
+async def _store(session: AsyncSession, item: AggregatedEntry, digest: str, sender: str) -> None:
+    entry = item.entry
+    values: dict[str, Any] = {
+        "origin_node": entry.node, "code": entry.code, "origin_tier": item.provider_tier,
+        "origin_region": item.provider_region, "path": item.path, "provider": entry.provider,
+        "name": entry.name, "status": entry.status, "version": entry.version,
+        "content_hash": digest, "snapshot": entry.model_dump(mode="json"),
+        "published_at": entry.published_at, "received_from": sender,
+        "received_at": datetime.now(UTC), "top_class": entry.classification.top,
+        "share_type": entry.share.type,
+        "share_methods": [str(method) for method in entry.share.methods],
+        "search_vector": func.to_tsvector("simple", index_terms(
+            entry.name, entry.abstract, *(info.name for info in entry.items))),
+    }
+    await session.execute(insert(FederatedEntry).values(**values).on_conflict_do_update(
+        index_elements=[FederatedEntry.origin_node, FederatedEntry.code], set_=values))
+
+
+# --- pushing to the parent -----------------------------------------------------------------
+
+
+class NodeTokens:
+    """Node tokens for calls to linked nodes, signed by this node's identity service and
+    reused until shortly before they expire."""
+
+    def __init__(self, http: httpx.AsyncClient, identity_url: str) -> None:
+        self.http = http
+        self.identity_url = identity_url.rstrip("/")
+        self._tokens: dict[str, tuple[str, float]] = {}
+
+    async def for_node(self, audience: str) -> str:
+        token, good_until = self._tokens.get(audience, ("", 0.0))
+        if time.monotonic() < good_until:
+            return token
+        response = await self.http.post(f"{self.identity_url}/internal/node-tokens",
+                                        json={"audience": audience})
+        response.raise_for_status()
+        body = response.json()
+        self._tokens[audience] = (body["access_token"],
+                                  time.monotonic() + body["expires_in"] * 0.8)
+        return str(body["access_token"])
+
+
+@dataclass
+class Pusher:
+    sessions: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
+    tokens: NodeTokens
+    batch_size: int = 200
+
+    async def push_up(self) -> int:
+        """Send the next batch of the feed to the parent; how many entries it took."""
+        async with self.sessions() as session:
+            parent = await session.scalar(select(LinkedNode).where(
+                LinkedNode.relation == NodeRelation.parent))
+        if parent is None:
+            return 0
+        async with transaction(self.sessions) as session:
+            # One replica pushes at a time; the others find the lock taken and skip.
+            if not await session.scalar(text("select pg_try_advisory_xact_lock(:key)"),
+                                        {"key": _lock_key(parent.node_id)}):
+                return 0
+            cursor = await session.get(FederationCursor, parent.node_id) or FederationCursor(
+                node_id=parent.node_id, last_seq=0)
+            session.add(cursor)
+            items = list(await session.scalars(
+                select(FeedItem).where(FeedItem.seq > cursor.last_seq)
+                .order_by(FeedItem.seq).limit(self.batch_size)))
+            if not items:
+                return 0
+            # F3: internal-only entries never leave for an external node, whatever the path.
+            sendable = [item.payload for item in items
+                        if not (item.classified and parent.zone == Zone.external)]
+            try:
+                if sendable:
+                    await self._send(parent, sendable)
+            except (httpx.HTTPError, OSError) as error:
+                cursor.last_error = f"{type(error).__name__}: {error}"[:2000]
+                log.warning("pushing the catalog to the parent failed; will resume",
+                            extra={"parent": parent.node_id, "error": cursor.last_error})
+                return 0
+            cursor.last_seq, cursor.pushed_at, cursor.last_error = (
+                items[-1].seq, datetime.now(UTC), None)
+            return len(sendable)
+
+    async def _send(self, parent: LinkedNode, entries: list[dict[str, Any]]) -> None:
+        token = await self.tokens.for_node(parent.node_id)
+        response = await self.http.post(parent.gateway_url + PUSH_PATH,
+                                         json={"entries": entries},
+                                         headers={"Authorization": f"Bearer {token}"})
+        response.raise_for_status()
+
+
+def _lock_key(node_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"federation-push:{node_id}".encode()).digest()[:7])
+
+
+# --- who is calling: node tokens of linked children ----------------------------------------
+
+
+class NodeVerifier:
+    """Verifies a linked node's token with the keys that node publishes."""
+
+    def __init__(self, local_node: str) -> None:
+        self.local_node = local_node
+        self._verifiers: dict[str, TokenVerifier] = {}
+
+    async def child(self, session: AsyncSession, token: str) -> LinkedNode:
+        claimed = unverified_issuer(token)
+        node = await session.get(LinkedNode, claimed) if claimed else None
+        if node is None or node.relation != NodeRelation.child:
+            raise Unauthorized("The token is not from a node linked to this one as a child.",
+                               reason="node_not_linked")
+        verifier = self._verifiers.get(node.jwks_url)
+        if verifier is None:
+            verifier = TokenVerifier(KeySet(jwks_from_url(node.jwks_url)))
+            self._verifiers[node.jwks_url] = verifier
+        claims: TokenClaims = await verifier.verify(token)
+        if (claims.kind != PrincipalKind.node or claims.iss != node.node_id
+                or claims.aud != self.local_node):
+            raise Forbidden("The token is not a node token of the caller for this node.",
+                            reason="not_a_node_token")
+        return node
+
+
+# --- the linked nodes, from identity events ------------------------------------------------
+
+
+async def node_linked(session: AsyncSession, envelope: EventEnvelope) -> None:
+    node = NodeLinked.model_validate(envelope.data).node
+    values = node.model_dump(mode="json")
+    await session.execute(insert(LinkedNode).values(**values).on_conflict_do_update(
+        index_elements=[LinkedNode.node_id], set_=values))
+
+
+HANDLERS = {NodeLinked.event_type: node_linked}

@@ -1,0 +1,153 @@
+"""Three real nodes for the federation tests: national, Jiangsu and Nanjing, each with its
+own database (on the session's PostgreSQL server), its own broker, and its own authorization,
+catalog and gateway processes; only the gateways are called across nodes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+from cli.database import identity_session
+from cli.embedded import EmbeddedBroker, free_port
+from cli.settings import CliSettings
+from services.authorization import directory, federation
+from services.authorization.node_keys import init_node
+from services.authorization.schemas import NodeInit, UserCreate
+from shared.contracts import Role, Tier, Zone
+from shared.db import driver_dsn
+from tests.conftest import _spawn
+
+PASSWORD = "a long enough federation password"
+SERVICES = ("authorization", "catalog")
+
+
+@dataclass
+class Node:
+    name: str
+    tier: Tier
+    region: str
+    zone: Zone
+    database_url: str
+    workdir: Path
+    broker: EmbeddedBroker | None = None
+    ports: dict[str, int] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    admin_token: str = ""
+
+    @property
+    def node_id(self) -> str:
+        return f"{self.region}-{self.zone}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def env(self) -> dict[str, str]:
+        assert self.broker is not None
+        return dict(os.environ, DATABASE_URL=self.database_url,
+                    KAFKA_BOOTSTRAP_SERVERS=self.broker.bootstrap_servers,
+                    GOVSHARE_NODE_ID=self.node_id, GOVSHARE_NODE_ZONE=self.zone,
+                    GOVSHARE_JWKS_URL=f"{self.url('authorization')}/jwks",
+                    GOVSHARE_IDENTITY_SERVICE_URL=self.url("authorization"),
+                    GOVSHARE_SERVICES=json.dumps({name: self.url(name) for name in SERVICES}),
+                    GOVSHARE_FEDERATION_PUSH_SECONDS="0.2",
+                    GOVSHARE_RATE_LIMIT_PER_SECOND="500", GOVSHARE_RATE_LIMIT_BURST="1000")
+
+    def start(self, component: str) -> None:
+        factory = ("gateway.app:create_app" if component == "gateway"
+                   else f"services.{component}.app:create_app")
+        self.processes[component] = _spawn(factory, self.ports[component], self.env(),
+                                           self.workdir / f"{self.node_id}-{component}.log")
+
+    def stop(self, component: str) -> None:
+        process = self.processes.pop(component)
+        process.terminate()
+        process.wait(15)
+
+    def kill(self, component: str) -> None:
+        process = self.processes.pop(component)
+        process.kill()
+        process.wait(15)
+
+    def govshare(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = dict(os.environ, DATABASE_URL=self.database_url, COLUMNS="200",
+                   GOVSHARE_GATEWAY_PORT=str(self.ports["gateway"]))
+        return subprocess.run([sys.executable, "-m", "cli", *args], env=env,
+                              capture_output=True, text=True, timeout=120)
+
+
+NODES = (("全国", Tier.national, "100000", Zone.external),
+         ("江苏省", Tier.provincial, "320000", Zone.internal),
+         ("南京市", Tier.municipal, "320100", Zone.internal))
+
+
+async def start_network(server_url: str, workdir: Path) -> list[Node]:
+    """National ← Jiangsu ← Nanjing, initialised, running, with an admin each, not linked."""
+    nodes = []
+    for name, tier, region, zone in NODES:
+        database = f"node_{region}"
+        await _create_database(server_url, database)
+        node = Node(name=f"{name}政务数据共享交换平台", tier=tier, region=region, zone=zone,
+                    database_url=make_url(server_url).set(database=database)
+                    .render_as_string(hide_password=False),
+                    workdir=workdir)
+        node.broker = EmbeddedBroker(free_port(), log_file=workdir / f"{region}-broker.log")
+        node.broker.start()
+        node.ports = {component: free_port() for component in (*SERVICES, "gateway")}
+        username = await _initialise(node)
+        for component in (*SERVICES, "gateway"):
+            node.start(component)
+        async with httpx.AsyncClient(base_url=node.gateway_url, timeout=30) as client:
+            response = await client.post("/auth/login", json={"username": username,
+                                                              "password": PASSWORD})
+            response.raise_for_status()
+            node.admin_token = response.json()["access_token"]
+        nodes.append(node)
+    return nodes
+
+
+def stop_network(nodes: list[Node]) -> None:
+    for node in nodes:
+        for component in list(node.processes):
+            node.stop(component)
+        if node.broker:
+            node.broker.stop()
+
+
+async def invitation(parent: Node, child: Node) -> str:
+    async with identity_session(CliSettings(), parent.database_url) as (session, _):
+        invited = await federation.invite(session, child_node_id=child.node_id, actor="test",
+                                          valid_for=timedelta(hours=1))
+    return invited.code
+
+
+async def _create_database(server_url: str, database: str) -> None:
+    connection = await asyncpg.connect(driver_dsn(server_url))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{database}"')
+        await connection.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await connection.close()
+
+
+async def _initialise(node: Node) -> str:
+    username = f"admin-{node.region}"
+    async with identity_session(CliSettings(), node.database_url) as (session, outbox):
+        await init_node(session, outbox, NodeInit(name=node.name, tier=node.tier,
+                                                  region_code=node.region, zone=node.zone))
+        await directory.add_user(session, outbox, UserCreate(
+            username=username, display_name="运维", roles=[Role.node_admin, Role.auditor],
+            password=PASSWORD))
+    return username

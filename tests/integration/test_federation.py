@@ -1,0 +1,228 @@
+"""Three tiers, one network (SPEC §2): national 100000-external ← Jiangsu 320000-internal ←
+Nanjing 320100-internal, each node with its own database, broker and processes, linked by
+`govshare node link`. Catalogs flow up with provenance (F1), internal-only entries never
+reach the external node (F3), and a node that was down catches up exactly once (F4)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from shared.db import create_engine
+from tests import factories
+from tests.conftest import Infrastructure
+from tests.integration.conftest import bearer, register_department
+from tests.integration.federation_network import (
+    Node,
+    invitation,
+    start_network,
+    stop_network,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+async def network(infrastructure: Infrastructure) -> AsyncIterator[dict[str, Any]]:
+    nodes = await start_network(infrastructure.database_url, infrastructure.workdir)
+    national, jiangsu, nanjing = nodes
+    try:
+        for parent, child in ((national, jiangsu), (jiangsu, nanjing)):
+            linked = child.govshare("node", "link", "--parent", parent.gateway_url,
+                                    "--invitation", await invitation(parent, child),
+                                    "--public-url", child.gateway_url)
+            assert linked.returncode == 0, linked.stderr
+            assert f"linked to its parent {parent.node_id}" in linked.stdout
+        clients = {node.region: httpx.AsyncClient(base_url=node.gateway_url, timeout=30)
+                   for node in nodes}
+        editors = {node.region: await register_department(
+            clients[node.region], node.admin_token, "catalog_editor", tier=node.tier,
+            region=node.region if node.region != "100000" else "110000")
+            for node in nodes}
+        yield {"nodes": {node.region: node for node in nodes}, "clients": clients,
+               "editors": editors}
+        for client in clients.values():
+            await client.aclose()
+    finally:
+        stop_network(nodes)
+
+
+async def publish(network: dict[str, Any], region: str, body: dict[str, Any]) -> dict[str, Any]:
+    client, editor = network["clients"][region], network["editors"][region]
+    created = await client.post("/api/catalog/entries", json=body,
+                                headers=bearer(editor["token"]))
+    assert created.status_code == 201, created.text
+    published = await client.post(f"/api/catalog/entries/{created.json()['code']}/publish",
+                                  headers=bearer(editor["token"]))
+    assert published.status_code == 200, published.text
+    return published.json()
+
+
+async def found_at(network: dict[str, Any], region: str, name: str,
+                   seconds: float = 30) -> dict[str, Any] | None:
+    """The entry called `name` as the node's search (scope all) shows it, once it does."""
+    node: Node = network["nodes"][region]
+    client = network["clients"][region]
+    async with asyncio.timeout(seconds):
+        while True:
+            response = await client.get("/api/catalog/search", params={
+                "q": name, "scope": "all"}, headers=bearer(node.admin_token))
+            items = [item for item in response.json()["items"] if item["name"] == name]
+            if items:
+                return items[0]
+            await asyncio.sleep(0.2)
+
+
+async def absent_at(network: dict[str, Any], region: str, name: str) -> bool:
+    node: Node = network["nodes"][region]
+    response = await network["clients"][region].get("/api/catalog/search", params={
+        "q": name, "scope": "all"}, headers=bearer(node.admin_token))
+    return all(item["name"] != name for item in response.json()["items"])
+
+
+def entry_named(name: str, **changes: Any) -> dict[str, Any]:
+    return {**factories.population_entry(name), **changes}
+
+
+async def test_an_entry_published_in_nanjing_reaches_the_national_node_with_its_provenance(
+    network: dict[str, Any]
+) -> None:
+    name = f"南京市流动人口居住登记信息{uuid.uuid4().hex[:6]}"
+    published = await publish(network, "320100", entry_named(name))
+    at_jiangsu = await found_at(network, "320000", name)
+    at_national = await found_at(network, "100000", name)
+    assert at_jiangsu and at_national
+    assert (at_national["node"], at_national["code"], at_national["provider"]) == (
+        "320100-internal", published["code"], network["editors"]["320100"]["credit_code"])
+    assert at_national["aggregated_via"] == ["320100-internal", "320000-internal"]
+    assert at_jiangsu["aggregated_via"] == ["320100-internal"]
+    local_only = await network["clients"]["100000"].get("/api/catalog/search", params={
+        "q": name}, headers=bearer(network["nodes"]["100000"].admin_token))
+    assert local_only.json()["total"] == 0  # the default scope is the node's own catalog
+
+    withdrawn = await network["clients"]["320100"].post(
+        f"/api/catalog/entries/{published['code']}/withdraw", json={"reason": "已整合"},
+        headers=bearer(network["editors"]["320100"]["token"]))
+    assert withdrawn.status_code == 200, withdrawn.text
+    async with asyncio.timeout(30):
+        while True:
+            if await absent_at(network, "100000", name):
+                break
+            await asyncio.sleep(0.2)
+
+
+async def test_an_internal_only_entry_stops_at_the_last_internal_node(
+    network: dict[str, Any], infrastructure: Infrastructure
+) -> None:
+    secret = f"南京市涉密人员管理信息{uuid.uuid4().hex[:6]}"
+    public = f"南京市社区矫正人员信息{uuid.uuid4().hex[:6]}"
+    classified = await publish(network, "320100", entry_named(secret, classified=True))
+    await publish(network, "320100", entry_named(public))
+    assert await found_at(network, "320000", secret)  # internal to internal: allowed
+    assert await found_at(network, "100000", public)  # published after it: the push passed it
+    assert await absent_at(network, "100000", secret)
+    national = create_engine(network["nodes"]["100000"].database_url, schema="catalog")
+    try:
+        async with national.connect() as connection:
+            crossed = await connection.scalar(text(
+                "SELECT count(*) FROM federation_receipt WHERE payload::text LIKE :code "
+                "OR payload::text LIKE :name"),
+                {"code": f"%{classified['code']}%", "name": f"%{secret}%"})
+            received = await connection.scalar(text("SELECT count(*) FROM federation_receipt"))
+    finally:
+        await national.dispose()
+    assert (crossed, received > 0) == (0, True)  # batches arrived, none carried it
+
+
+async def test_a_parent_that_was_down_catches_up_once_and_a_restarted_child_resumes(
+    network: dict[str, Any]
+) -> None:
+    jiangsu: Node = network["nodes"]["320000"]
+    nanjing: Node = network["nodes"]["320100"]
+    jiangsu.stop("catalog")
+    names = [f"南京市居住证办理信息{uuid.uuid4().hex[:6]}" for _ in range(6)]
+    try:
+        for name in names[:3]:
+            await publish(network, "320100", entry_named(name))
+        await asyncio.sleep(1)  # pushes fail meanwhile; the cursor waits
+        status = await network["clients"]["320100"].get(
+            "/api/catalog/federation/status", headers=bearer(nanjing.admin_token))
+        parent = next(peer for peer in status.json()["peers"] if peer["relation"] == "parent")
+        assert parent["last_error"]
+    finally:
+        jiangsu.start("catalog")
+    for name in names[3:]:
+        await publish(network, "320100", entry_named(name))
+    nanjing.kill("catalog")  # mid-sync, without a goodbye
+    nanjing.start("catalog")
+    for name in names:
+        assert await found_at(network, "100000", name)
+    for region in ("320000", "100000"):
+        engine = create_engine(network["nodes"][region].database_url, schema="catalog")
+        try:
+            async with engine.connect() as connection:
+                applied = await connection.execute(text(
+                    "SELECT code, count(*) FROM federated_entry WHERE name = ANY(:names) "
+                    "GROUP BY code"), {"names": names})
+                counts = dict(applied.all())
+                queued = await connection.scalar(text(
+                    "SELECT count(*) FROM federation_feed WHERE code = ANY(:codes) "
+                    "AND origin_node = '320100-internal'"), {"codes": list(counts)})
+        finally:
+            await engine.dispose()
+        assert len(counts) == 6 and set(counts.values()) == {1}
+        if region == "320000":
+            assert queued == 6  # each applied once, so passed on once
+
+
+async def test_two_contents_of_one_version_resolve_by_hash_and_are_listed(
+    network: dict[str, Any]
+) -> None:
+    jiangsu: Node = network["nodes"]["320000"]
+    nanjing: Node = network["nodes"]["320100"]
+    name = f"南京市养犬登记信息{uuid.uuid4().hex[:6]}"
+    published = await publish(network, "320100", entry_named(name))
+    await found_at(network, "320000", name)
+    async with httpx.AsyncClient(timeout=30) as client:
+        token = (await client.post(f"{nanjing.url('authorization')}/internal/node-tokens",
+                                   json={"audience": jiangsu.node_id})).json()["access_token"]
+        other = {**published, "abstract": "一份从备份恢复的不同内容。"}
+        item = {"entry": other, "provider_tier": "municipal", "provider_region": "320100",
+                "classified": False, "path": ["320100-internal"]}
+        answers = [await client.post(f"{jiangsu.gateway_url}/federation/catalog/entries",
+                                     json={"entries": [item]}, headers=bearer(token))
+                   for _ in range(2)]
+    assert [answer.json()["conflicts"] for answer in answers] == [1, 0]
+    conflicts = (await network["clients"]["320000"].get(
+        "/api/catalog/federation/conflicts", headers=bearer(jiangsu.admin_token))).json()
+    listed = next(row for row in conflicts["items"] if row["code"] == published["code"])
+    held = await found_at(network, "320000", name)
+    assert held is not None
+    assert listed["kept_hash"] > listed["discarded_hash"]
+    kept_abstract = held["abstract"]
+    assert kept_abstract in (published["abstract"], other["abstract"])
+
+
+async def test_node_calls_are_refused_without_a_linked_nodes_token_and_internals_stay_inside(
+    network: dict[str, Any]
+) -> None:
+    national: Node = network["nodes"]["100000"]
+    client = network["clients"]["100000"]
+    batch = {"entries": []}
+    local = await client.post("/federation/catalog/entries", json=batch,
+                              headers=bearer(national.admin_token))
+    assert (local.status_code, local.json()["reason"]) == (401, "node_not_linked")
+    anonymous = await client.post("/federation/catalog/entries", json=batch)
+    assert anonymous.status_code == 401
+    internal = await client.post("/api/authorization/internal/node-tokens",
+                                 json={"audience": "x"}, headers=bearer(national.admin_token))
+    assert internal.status_code == 404
+    reused = national.govshare("node", "link", "--parent", national.gateway_url,
+                               "--invitation", "not-a-real-invitation-code")
+    assert reused.returncode == 1 and "refused" in reused.stderr
