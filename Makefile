@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean federation-demo
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+federation-demo: $(STAMP)
+	rm -rf .govshare-federation
+	$(BIN)/govshare demo federation
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
@@ -28,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.gateway
 	$(BIN)/python -m bench.catalog_search
 	$(BIN)/python -m bench.exchange
+	$(BIN)/python -m bench.federation
 
 clean:
 	rm -rf $(VENV) .pytest_cache

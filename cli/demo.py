@@ -63,14 +63,14 @@ def planned_entries() -> list[tuple[str, dict[str, Any]]]:
     planned = []
     for department, templates in RESOURCES.items():
         for city in CITIES:
-            planned += [(department, _entry(t, city, department)) for t in templates]
+            planned += [(department, entry_from_template(t, city, department)) for t in templates]
     for department in DEPARTMENTS:
         for city in CITIES[:4]:
-            planned += [(department, _entry(t, city, department)) for t in GENERIC]
+            planned += [(department, entry_from_template(t, city, department)) for t in GENERIC]
     return planned
 
 
-def _entry(template: tuple[Any, ...], city: str, department: str) -> dict[str, Any]:
+def entry_from_template(template: tuple[Any, ...], city: str, department: str) -> dict[str, Any]:
     name, classification, items, share_type, methods, cycle = template
     short = department.removeprefix("江苏省").removeprefix("国家税务总局")
     share: dict[str, Any] = {"type": share_type, "channel": "platform", "methods": methods}

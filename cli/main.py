@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 
+from cli import federation_demo
 from cli.database import embedded_postgres, identity_session
 from cli.demo import seed
 from cli.download import DownloadRefused, DownloadRequest, client_token, download
@@ -301,6 +302,27 @@ def demo_seed(
                           "`govshare report --year <this year>`")
 
     _run(action)
+
+
+@demo_app.command("federation")
+def demo_federation(
+    workdir: Annotated[Path, typer.Option(help="Where the three nodes keep their data.")] = (
+        Path(".govshare-federation")),
+    base_port: Annotated[int, typer.Option(help="Gateways on this port, +10 and +20.")] = 18000,
+) -> None:
+    """Start national, Jiangsu and Nanjing nodes on this machine, link them, and walk
+    through the catalog flowing up (F1), a zone boundary (F3) and an outage (F4)."""
+    nodes = federation_demo.network(workdir.resolve(), base_port)
+    try:
+        federation_demo.start(nodes, console.print)
+        federation_demo.walk_through(nodes, Console(width=max(console.width, 130)))
+    except (RuntimeError, TimeoutError, httpx.HTTPError) as error:
+        errors.print(f"[red]✗ {error}[/]")
+        raise typer.Exit(1) from None
+    finally:
+        for node in reversed(nodes):
+            node.down()
+    console.print(f"[green]✓[/] done; the nodes' data and logs are in {workdir}")
 
 
 @app.command("download")
