@@ -15,10 +15,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.health import node_health
+from gateway.nodes import FromOtherNode, LinkedGateways, ToOtherNode, is_inbound, is_outbound
 from gateway.openapi import combined_openapi
 from gateway.proxy import ServiceProxy, is_api_call, is_federation_call
 from gateway.settings import GatewaySettings
 from shared.contracts import LoginRequest, TokenResponse
+from shared.linked_nodes import NodeTokens
 from shared.logs import configure_logging
 from shared.problems import NotFound, install_problem_handlers
 from shared.ratelimit import RateLimiter
@@ -134,12 +136,24 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
                        max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestIdMiddleware)
     # Mounted under /api, so the proxy sees paths as a mount would show them.
-    guarded = {prefix: RequestIdMiddleware(BodyGuardMiddleware(
-        _mounted(inner, prefix), max_body_bytes=settings.max_body_bytes,
+    guarded = {prefix: _guarded(_mounted(inner, prefix), settings)
+               for prefix, inner in (("/api", proxy), ("/federation", federation))}
+    to_other_node = _guarded(ToOtherNode(
+        proxy=proxy, gateways=LinkedGateways(client, identity_url),
+        tokens=NodeTokens(client, identity_url), http=client,
+        exchange_url=settings.services.get("exchange")), settings)
+    from_other_node = FromOtherNode(api=guarded["/api"], http=client, identity_url=identity_url)
+    routed = RouteAhead(app, matches=is_api_call, handler=guarded["/api"])
+    routed = RouteAhead(routed, matches=is_federation_call, handler=guarded["/federation"])
+    routed = RouteAhead(routed, matches=is_inbound, handler=from_other_node)  # before the above
+    return RouteAhead(routed, matches=is_outbound, handler=to_other_node)
+
+
+def _guarded(inner: ASGIApp, settings: GatewaySettings) -> ASGIApp:
+    """Request ids and body limits, as every routed call has them."""
+    return RequestIdMiddleware(BodyGuardMiddleware(
+        inner, max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes))
-        for prefix, inner in (("/api", proxy), ("/federation", federation))}
-    return RouteAhead(RouteAhead(app, matches=is_api_call, handler=guarded["/api"]),
-                      matches=is_federation_call, handler=guarded["/federation"])
 
 
 def _mounted(inner: ASGIApp, prefix: str) -> ASGIApp:

@@ -20,7 +20,7 @@ from gateway.upstream import KeptAlivePool, UpstreamClosed
 from shared.logs import request_id_var
 from shared.problems import NotFound, ProblemError, TooManyRequests, Unauthorized
 from shared.ratelimit import RateLimiter, retry_after_header
-from shared.tokens import TokenVerifier
+from shared.tokens import TokenClaims, TokenVerifier
 from shared.web import REQUEST_ID_HEADER, send_problem, send_problem_for
 
 REQUEST_ID = REQUEST_ID_HEADER.encode()
@@ -55,14 +55,14 @@ class ServiceProxy:
         try:
             service, target = self._upstream(scope)
             if not self.federation:
-                await self._admit(scope)
+                await self.admit(scope)
         except ProblemError as problem:
             await send_problem(send, problem.to_body(scope["path"]), problem.headers)
             return
         if scope["method"] == "GET" and not _has_body(scope):
             await self._forward_get(scope, send, service, target)
         else:
-            await self._forward(scope, receive, send, self.services[service] + target)
+            await self.forward(scope, receive, send, self.services[service] + target)
 
     def _upstream(self, scope: Scope) -> tuple[str, str]:
         """The service a call goes to and the request target (path and query) there."""
@@ -104,7 +104,8 @@ class ServiceProxy:
                                    f"{type(error).__name__} calling the service.",
                                    scope["path"])
 
-    async def _admit(self, scope: Scope) -> None:
+    async def admit(self, scope: Scope) -> TokenClaims:
+        """The caller's verified claims, within its rate limit; a problem otherwise."""
         token = _bearer(scope)
         if token is None:
             raise Unauthorized("An `Authorization: Bearer <token>` header is required.",
@@ -116,6 +117,7 @@ class ServiceProxy:
                 f"Client {claims.sub} is over its rate limit of {self.limiter.rate:g}/s.",
                 headers={"Retry-After": retry_after_header(wait)},
             )
+        return claims
 
     async def start(self) -> None:
         """Open the pooled upstream connections (needs the running loop)."""
@@ -136,7 +138,9 @@ class ServiceProxy:
         for pool in self._pools.values():
             pool.close()
 
-    async def _forward(self, scope: Scope, receive: Receive, send: Send, url: str) -> None:
+    async def forward(self, scope: Scope, receive: Receive, send: Send, url: str) -> None:
+        """Send the call to `url` as it came (headers, streamed body) and stream back the
+        answer; 502 if nothing answers."""
         assert self._session is not None, "ServiceProxy.start() was not awaited"
         headers = [(k.decode("latin-1"), v.decode("latin-1"))
                    for k, v in _upstream_headers(scope)]

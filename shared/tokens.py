@@ -40,6 +40,8 @@ class TokenClaims(BaseModel):
     kind: PrincipalKind
     department: str | None = Field(None, description="Unified social credit code, if any.")
     aud: str | None = Field(None, description="The node a node token is meant for.")
+    act: str | None = Field(None, description="In a node token carrying a call across nodes: "
+                                              "the user or client the node acts for (F2).")
     roles: list[str] = Field(default_factory=list)
     node: str = Field(description="Node the principal belongs to.")
     iat: int

@@ -25,6 +25,7 @@ from services.authorization.node_keys import published_jwks
 from services.authorization.resources import catalog_handlers
 from services.authorization.settings import AuthorizationSettings
 from shared.db import transaction
+from shared.linked_nodes import LinkedNodeTokens
 from shared.runtime import ServiceRuntime, create_service_app
 from shared.tokens import JwksLoader
 
@@ -39,7 +40,7 @@ def create_app(settings: AuthorizationSettings | None = None) -> FastAPI:
     runtime.verify_tokens_with(_own_jwks(runtime, settings))
     runtime.consume(catalog_handlers(runtime.outbox))
     runtime.every(settings.sweep_interval_seconds, "deadline-sweep", _sweeper(runtime))
-    return create_service_app(
+    app = create_service_app(
         title="govshare authorization",
         description="Identity of the node: departments, systems' clients, staff users, "
                     "tokens and keys (SPEC §1, A7, G1, G2); and the sharing workflow: "
@@ -49,6 +50,8 @@ def create_app(settings: AuthorizationSettings | None = None) -> FastAPI:
         routers=[token_router.router, router.router, requests_router.router,
                  grants_router.router, federation_router.router],
     )
+    app.state.linked_node_tokens = LinkedNodeTokens(settings.node_id)
+    return app
 
 
 def _sweeper(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:

@@ -88,3 +88,7 @@ class AgreementExists(Conflict):
 
 class InvitationInvalid(Forbidden):
     slug, title = "invitation-invalid", "The link invitation is not valid"
+
+
+class NodeNotLinked(NotFound):
+    slug, title = "node-not-linked", "No such linked node"

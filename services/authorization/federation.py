@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.authorization.exceptions import InvitationInvalid, NodeNotInitialized
+from services.authorization.exceptions import (
+    InvitationInvalid,
+    NodeNotInitialized,
+    NodeNotLinked,
+)
 from services.authorization.models import LinkInvitation, Node
 from services.authorization.node_keys import active_signing_key, require_local_node
-from shared.contracts import LinkedNode, NodeLinked, NodeRelation, Tier, Zone
+from shared.contracts import LinkedNode, NodeLinked, NodeRelation, Role, Tier, Zone
+from shared.linked_nodes import LinkedNodeTokens
 from shared.outbox import Outbox
 from shared.tokens import PrincipalKind, issue_token
 
@@ -92,15 +98,60 @@ async def linked_nodes(session: AsyncSession) -> list[Node]:
                                       .order_by(Node.id)))
 
 
-async def node_token(session: AsyncSession, *, audience: str, ttl_seconds: int) -> str:
-    """A token that says "this node" to the linked node `audience`, signed with our key."""
+class Delegation(BaseModel):
+    """Whom a node acts for in a call across nodes (F2): one of its users or systems."""
+
+    sub: str = Field(max_length=64)
+    department: str = Field(pattern=r"^[0-9A-Z]{18}$")
+    roles: list[str] = Field(max_length=10)
+
+
+REMOTE_ROLES = frozenset({Role.data_operator, Role.request_reviewer})
+"""What a department on another node may do here: request data and use it, nothing more."""
+
+
+async def node_token(session: AsyncSession, *, audience: str, ttl_seconds: int,
+                     on_behalf_of: Delegation | None = None) -> str:
+    """A token that says "this node" (and, delegated, for whom) to the linked node
+    `audience`, signed with our key."""
     node = await require_local_node(session)
+    if await session.scalar(select(Node.id).where(Node.id == audience,
+                                                  Node.relation.isnot(None))) is None:
+        raise NodeNotLinked(f"{audience} is not linked with this node.")
+    claims: dict[str, object] = {"iss": node.id, "sub": node.id, "node": node.id,
+                                 "kind": PrincipalKind.node, "aud": audience,
+                                 "roles": [NODE_TOKEN_ROLE]}
+    if on_behalf_of is not None:
+        claims |= {"act": on_behalf_of.sub, "department": on_behalf_of.department,
+                   "roles": sorted(set(on_behalf_of.roles) & REMOTE_ROLES)}
+    return await _signed(session, claims, ttl_seconds)
+
+
+async def remote_principal_token(session: AsyncSession, tokens: LinkedNodeTokens,
+                                 node_token_: str, ttl_seconds: int) -> str:
+    """Exchange a linked node's delegated node token for a token of this node that its
+    services understand: the other node's department, with no more than REMOTE_ROLES."""
+
+    async def jwks_of_linked(node_id: str) -> str | None:
+        linked = await session.get(Node, node_id)
+        return linked.jwks_url if linked is not None and linked.relation else None
+
+    claims = await tokens.verify(node_token_, jwks_of_linked)
+    if not claims.department or not claims.act:
+        raise InvitationInvalid("The node token acts for no department.")
+    local = await require_local_node(session)
+    return await _signed(session, {
+        "iss": local.id, "sub": f"{claims.iss}/{claims.act}", "node": claims.iss,
+        "kind": PrincipalKind.node, "department": claims.department,
+        "roles": sorted(set(claims.roles) & REMOTE_ROLES)},
+        min(ttl_seconds, max(claims.exp - int(time.time()), 1)))
+
+
+async def _signed(session: AsyncSession, claims: dict[str, object], ttl_seconds: int) -> str:
     key = await active_signing_key(session)
     if key is None:
         raise NodeNotInitialized("The node has no signing key; run `govshare node init`.")
-    return issue_token(key, {"iss": node.id, "sub": node.id, "node": node.id,
-                             "kind": PrincipalKind.node, "aud": audience,
-                             "roles": [NODE_TOKEN_ROLE]}, ttl_seconds)
+    return issue_token(key, claims, ttl_seconds)
 
 
 def local_identity(node: Node) -> NodeIdentity:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, Field
 
 from services.authorization import federation
 from services.authorization.deps import OutboxDep, SessionDep, SettingsDep
-from services.authorization.federation import Invitation, LinkRequest, NodeIdentity
+from services.authorization.federation import Delegation, Invitation, LinkRequest, NodeIdentity
 from shared.auth import require_role
 from shared.contracts import LinkedNode, NodeRelation, Role, Tier, Zone
 from shared.tokens import TokenClaims
@@ -34,6 +34,12 @@ class InvitationCreate(BaseModel):
 
 class NodeTokenRequest(BaseModel):
     audience: str = Field(description="Id of the linked node the token is for.")
+    on_behalf_of: Delegation | None = Field(
+        None, description="The user or system of this node the call is made for (F2).")
+
+
+class RemoteTokenRequest(BaseModel):
+    token: str = Field(description="A linked node's delegated node token.")
 
 
 class NodeToken(BaseModel):
@@ -62,6 +68,10 @@ async def accept_link(body: LinkRequest, session: SessionDep,
 @router.get("/federation/nodes", response_model=list[LinkedNode])
 async def list_linked_nodes(session: SessionDep, principal: Overseer) -> list[LinkedNode]:
     """The parent and the children this node is linked with."""
+    return await _linked(session)
+
+
+async def _linked(session: SessionDep) -> list[LinkedNode]:
     return [LinkedNode(node_id=node.id, name=node.name, tier=Tier(node.tier),
                        region_code=node.region_code, zone=Zone(node.zone),
                        relation=NodeRelation(node.relation or ""),
@@ -74,4 +84,22 @@ async def sign_node_token(body: NodeTokenRequest, session: SessionDep,
                           settings: SettingsDep) -> NodeToken:
     ttl = settings.token_ttl_seconds
     return NodeToken(access_token=await federation.node_token(
-        session, audience=body.audience, ttl_seconds=ttl), expires_in=ttl)
+        session, audience=body.audience, ttl_seconds=ttl, on_behalf_of=body.on_behalf_of),
+        expires_in=ttl)
+
+
+@router.post("/internal/remote-tokens", response_model=NodeToken, include_in_schema=False)
+async def exchange_remote_token(body: RemoteTokenRequest, session: SessionDep,
+                                settings: SettingsDep, request: Request) -> NodeToken:
+    """For the gateway: a linked node's delegated token → a token of this node for the
+    other node's department (F2)."""
+    ttl = settings.token_ttl_seconds
+    return NodeToken(access_token=await federation.remote_principal_token(
+        session, request.app.state.linked_node_tokens, body.token, ttl), expires_in=ttl)
+
+
+@router.get("/internal/linked-nodes", response_model=list[LinkedNode],
+            include_in_schema=False)
+async def linked_nodes_for_gateway(session: SessionDep) -> list[LinkedNode]:
+    """For the gateway: where each linked node's gateway is."""
+    return await _linked(session)

@@ -20,6 +20,7 @@ from services.catalog import (
 )
 from services.catalog.departments import HANDLERS
 from services.catalog.settings import CatalogSettings
+from shared.linked_nodes import LinkedNodeTokens, NodeTokens
 from shared.runtime import ServiceRuntime, create_service_app
 
 SERVICE = "catalog"
@@ -33,7 +34,7 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
     http = httpx.AsyncClient(timeout=settings.federation_timeout_seconds)
     runtime.close_on_stop(http.aclose)
     pusher = federation.Pusher(sessions=runtime.sessions, http=http,
-                               tokens=federation.NodeTokens(http, settings.identity_service_url))
+                               tokens=NodeTokens(http, settings.identity_service_url))
     runtime.every(settings.federation_push_seconds, "federation-up", pusher.push_up)
     app = create_service_app(
         title="govshare catalog",
@@ -43,5 +44,5 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
         routers=[search_router.router, router.router, obligations_router.router,
                  registry_router.router, federation_router.router],
     )
-    app.state.node_verifier = federation.NodeVerifier(settings.node_id)
+    app.state.node_tokens = LinkedNodeTokens(settings.node_id)
     return app

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -41,9 +40,7 @@ from shared.contracts import NodeLinked, NodeRelation, Zone
 from shared.contracts.catalog import EntrySnapshot
 from shared.db import transaction
 from shared.events import EventEnvelope
-from shared.problems import Forbidden, Unauthorized
-from shared.runtime import jwks_from_url
-from shared.tokens import KeySet, PrincipalKind, TokenClaims, TokenVerifier, unverified_issuer
+from shared.linked_nodes import LinkedNodeTokens, NodeTokens
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +131,8 @@ async def _apply(session: AsyncSession, item: AggregatedEntry,
             return "unchanged", False
         # Same version, other content: the greater hash wins, on every node alike.
         kept, discarded = max(digest, held.content_hash), min(digest, held.content_hash)
+        if await _already_discarded(session, entry, discarded):
+            return "unchanged", False  # the losing content, delivered again
         session.add(FederationConflict(
             origin_node=entry.node, code=entry.code, version=entry.version, kept_hash=kept,
             discarded_hash=discarded, from_node=sender,
@@ -146,6 +145,13 @@ async def _apply(session: AsyncSession, item: AggregatedEntry,
         return "conflicts", True
     await _store(session, item, digest, sender)
     return "applied", True
+
+
+async def _already_discarded(session: AsyncSession, entry: EntrySnapshot, digest: str) -> bool:
+    return await session.scalar(select(FederationConflict.id).where(
+        FederationConflict.origin_node == entry.node, FederationConflict.code == entry.code,
+        FederationConflict.version == entry.version,
+        FederationConflict.discarded_hash == digest).limit(1)) is not None
 
 
 async def _store(session: AsyncSession, item: AggregatedEntry, digest: str, sender: str) -> None:
@@ -167,28 +173,6 @@ async def _store(session: AsyncSession, item: AggregatedEntry, digest: str, send
 
 
 # --- pushing to the parent -----------------------------------------------------------------
-
-
-class NodeTokens:
-    """Node tokens for calls to linked nodes, signed by this node's identity service and
-    reused until shortly before they expire."""
-
-    def __init__(self, http: httpx.AsyncClient, identity_url: str) -> None:
-        self.http = http
-        self.identity_url = identity_url.rstrip("/")
-        self._tokens: dict[str, tuple[str, float]] = {}
-
-    async def for_node(self, audience: str) -> str:
-        token, good_until = self._tokens.get(audience, ("", 0.0))
-        if time.monotonic() < good_until:
-            return token
-        response = await self.http.post(f"{self.identity_url}/internal/node-tokens",
-                                        json={"audience": audience})
-        response.raise_for_status()
-        body = response.json()
-        self._tokens[audience] = (body["access_token"],
-                                  time.monotonic() + body["expires_in"] * 0.8)
-        return str(body["access_token"])
 
 
 @dataclass
@@ -248,29 +232,18 @@ def _lock_key(node_id: str) -> int:
 # --- who is calling: node tokens of linked children ----------------------------------------
 
 
-class NodeVerifier:
-    """Verifies a linked node's token with the keys that node publishes."""
+async def calling_child(session: AsyncSession, tokens: LinkedNodeTokens,
+                        token: str) -> LinkedNode:
+    """The linked child whose node token this is (401/403 otherwise)."""
 
-    def __init__(self, local_node: str) -> None:
-        self.local_node = local_node
-        self._verifiers: dict[str, TokenVerifier] = {}
+    async def jwks_of_child(node_id: str) -> str | None:
+        node = await session.get(LinkedNode, node_id)
+        return node.jwks_url if node and node.relation == NodeRelation.child else None
 
-    async def child(self, session: AsyncSession, token: str) -> LinkedNode:
-        claimed = unverified_issuer(token)
-        node = await session.get(LinkedNode, claimed) if claimed else None
-        if node is None or node.relation != NodeRelation.child:
-            raise Unauthorized("The token is not from a node linked to this one as a child.",
-                               reason="node_not_linked")
-        verifier = self._verifiers.get(node.jwks_url)
-        if verifier is None:
-            verifier = TokenVerifier(KeySet(jwks_from_url(node.jwks_url)))
-            self._verifiers[node.jwks_url] = verifier
-        claims: TokenClaims = await verifier.verify(token)
-        if (claims.kind != PrincipalKind.node or claims.iss != node.node_id
-                or claims.aud != self.local_node):
-            raise Forbidden("The token is not a node token of the caller for this node.",
-                            reason="not_a_node_token")
-        return node
+    claims = await tokens.verify(token, jwks_of_child)
+    node = await session.get(LinkedNode, claims.iss)
+    assert node is not None
+    return node
 
 
 # --- the linked nodes, from identity events ------------------------------------------------

@@ -63,7 +63,7 @@ async def receive_entries(batch: EntryBatch, request: Request, session: SessionD
                           settings: SettingsDep) -> BatchResult:
     """A child node's catalog changes (F1), in feed order; a repeated batch changes nothing."""
     token = parse_bearer(request.headers.get("authorization", ""))
-    sender = await request.app.state.node_verifier.child(session, token)
+    sender = await federation.calling_child(session, request.app.state.node_tokens, token)
     return await federation.receive(session, batch, sender=sender,
                                     local_node=settings.node_id, local_zone=settings.node_zone)
 

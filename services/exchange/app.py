@@ -17,6 +17,7 @@ from services.exchange import (
     audit,
     audit_router,
     freshness,
+    internal_router,
     loading,
     objections_router,
     quality_router,
@@ -76,7 +77,7 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
         runtime=runtime,
         routers=[records_router.router, subscriptions_router.router, audit_router.router,
                  objections_router.router, objections_router.feedback_router,
-                 quality_router.router],
+                 quality_router.router, internal_router.router],
     )
     app.state.gate = queries.gate
     app.state.queries = queries

@@ -27,7 +27,7 @@ from shared.db import driver_dsn
 from tests.conftest import _spawn
 
 PASSWORD = "a long enough federation password"
-SERVICES = ("authorization", "catalog")
+SERVICES = ("authorization", "catalog", "exchange")
 
 
 @dataclass

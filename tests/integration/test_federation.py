@@ -17,13 +17,14 @@ from sqlalchemy import text
 from shared.db import create_engine
 from tests import factories
 from tests.conftest import Infrastructure
-from tests.integration.conftest import bearer, register_department
+from tests.integration.conftest import application, bearer, register_department
 from tests.integration.federation_network import (
     Node,
     invitation,
     start_network,
     stop_network,
 )
+from tests.integration.test_exchange import as_csv, people, person_entry, upload
 
 pytestmark = pytest.mark.integration
 
@@ -62,6 +63,18 @@ async def publish(network: dict[str, Any], region: str, body: dict[str, Any]) ->
                                   headers=bearer(editor["token"]))
     assert published.status_code == 200, published.text
     return published.json()
+
+
+async def publish_at(client: httpx.AsyncClient, party: dict[str, str],
+                     body: dict[str, Any]) -> str:
+    created = await client.post("/api/catalog/entries", json=body,
+                                headers=bearer(party["token"]))
+    assert created.status_code == 201, created.text
+    code = created.json()["code"]
+    published = await client.post(f"/api/catalog/entries/{code}/publish",
+                                  headers=bearer(party["token"]))
+    assert published.status_code == 200, published.text
+    return str(code)
 
 
 async def found_at(network: dict[str, Any], region: str, name: str,
@@ -226,3 +239,82 @@ async def test_node_calls_are_refused_without_a_linked_nodes_token_and_internals
     reused = national.govshare("node", "link", "--parent", national.gateway_url,
                                "--invitation", "not-a-real-invitation-code")
     assert reused.returncode == 1 and "refused" in reused.stderr
+
+
+# --- F2: a Nanjing department uses a Jiangsu resource, through both gateways -----------------
+
+
+async def test_a_nanjing_department_finds_applies_for_queries_and_downloads_jiangsu_data(
+    network: dict[str, Any]
+) -> None:
+    jiangsu_node: Node = network["nodes"]["320000"]
+    nanjing, jiangsu = network["clients"]["320100"], network["clients"]["320000"]
+    roles = ("catalog_editor", "request_reviewer", "data_operator")
+    provider = await register_department(jiangsu, jiangsu_node.admin_token, *roles,
+                                         tier="provincial", region="320000")
+    consumer = await register_department(nanjing, network["nodes"]["320100"].admin_token,
+                                         *roles)
+    body = person_entry(type="conditional", conditions="仅限核验参保人员身份",
+                        permitted_uses=["data_verification"])
+    code = await publish_at(jiangsu, provider, body)
+    rows = people(5)
+    loaded = await upload(jiangsu, provider, code, as_csv(rows))
+    assert loaded.status_code == 200, loaded.text
+    remote = "/nodes/320000-internal/api"
+    auth = bearer(consumer["token"])
+
+    found = await nanjing.get(f"{remote}/catalog/search", params={"q": body["name"]},
+                              headers=auth)
+    assert found.status_code == 200, found.text
+    assert [item["code"] for item in found.json()["items"]] == [code]
+
+    filed = await nanjing.post(f"{remote}/authorization/requests", headers=auth,
+                               json=application(code, items=["GMSFHM", "XM"],
+                                                methods=["online_query", "bulk_download"]))
+    assert filed.status_code == 201, filed.text
+    request = filed.json()
+    assert (request["consumer"], request["provider"], request["status"]) == (
+        consumer["credit_code"], provider["credit_code"], "submitted")
+    assert request["node"] == "320000-internal" and request["due_on"]  # Jiangsu's clock
+    answered = await jiangsu.post(f"/api/authorization/requests/{request['id']}/answer",
+                                  json={"approve": True}, headers=bearer(provider["token"]))
+    assert answered.status_code == 200, answered.text
+    seen = await nanjing.get(f"{remote}/authorization/requests/{request['id']}", headers=auth)
+    assert seen.json()["status"] == "approved"
+
+    person = rows[0]
+    async with asyncio.timeout(30):
+        while True:  # until Jiangsu's exchange has the grant event
+            queried = await nanjing.get(f"{remote}/exchange/entries/{code}/record", params={
+                "key": person["GMSFHM"], "purpose": "data_verification"}, headers=auth)
+            if queried.status_code == 200:
+                break
+            await asyncio.sleep(0.2)
+    assert queried.json()["record"] == {"GMSFHM": person["GMSFHM"], "XM": person["XM"]}
+    downloaded = await nanjing.get(f"{remote}/exchange/entries/{code}/records", params={
+        "purpose": "data_verification", "format": "csv"}, headers=auth)
+    assert downloaded.status_code == 200 and downloaded.headers["x-record-count"] == "5"
+    assert len(downloaded.text.strip().splitlines()) == 6
+
+    beyond = await nanjing.post(f"{remote}/catalog/entries", json=factories.population_entry(),
+                                headers=auth)
+    assert beyond.status_code == 403  # a remote department holds no catalog_editor here
+
+    await _both_ends_audited(network, consumer, code)
+
+
+async def _both_ends_audited(network: dict[str, Any], consumer: dict[str, str],
+                             code: str) -> None:
+    for region, node_of_record in (("320000", "320000-internal"), ("320100", "320000-internal")):
+        node: Node = network["nodes"][region]
+        async with asyncio.timeout(15):
+            while True:
+                listed = await network["clients"][region].get(
+                    "/api/exchange/audit", params={"entry_code": code},
+                    headers=bearer(node.admin_token))
+                kinds = {(item["kind"], item["consumer"], item["node"])
+                         for item in listed.json()["items"] if item["denied"] is None}
+                if {("query", consumer["credit_code"], node_of_record),
+                        ("download", consumer["credit_code"], node_of_record)} <= kinds:
+                    break
+                await asyncio.sleep(0.2)

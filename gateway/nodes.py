@@ -1,0 +1,160 @@
+"""Calls across nodes through the gateways (F2, G2).
+
+Out: a department's user or system calls its own gateway at `/nodes/<node>/api/<service>/…`
+with its usual token. The gateway checks that token, asks its identity service for a node
+token that carries the caller (department, roles, who), and sends the call to the linked
+node's gateway at `/federation/relay/<service>/…`. Data calls are also recorded in this
+node's audit chain, so both ends hold the access.
+
+In: at `/federation/relay/<service>/…` the gateway has its identity service exchange the
+other node's token (verified with that node's published keys) for a token of this node that
+names the other node's department with no more than the roles a remote department may hold;
+the call then goes to the service like any other `/api/…` call, so the provider's own rules,
+grants, audit and deadlines apply unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+
+import httpx
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.proxy import ServiceProxy
+from shared.linked_nodes import NodeTokens
+from shared.problems import Forbidden, NotFound, ProblemError, Unauthorized
+from shared.web import send_problem
+
+log = logging.getLogger(__name__)
+
+OUT = re.compile(r"^/nodes/(?P<node>[0-9]{6}-(?:internal|external))/api/(?P<rest>.+)$")
+RELAY_PREFIX = "/federation/relay/"
+DATA_CALL = re.compile(r"^exchange/entries/(?P<code>[0-9]+/[0-9]{6})/(?P<what>records?)$")
+
+
+def is_outbound(scope: Scope) -> bool:
+    return str(scope["path"]).startswith("/nodes/")
+
+
+def is_inbound(scope: Scope) -> bool:
+    return str(scope["path"]).startswith(RELAY_PREFIX)
+
+
+class LinkedGateways:
+    """Where each linked node's gateway is, from the identity service, briefly cached."""
+
+    def __init__(self, http: httpx.AsyncClient, identity_url: str, max_age: float = 10.0):
+        self.http = http
+        self.identity_url = identity_url.rstrip("/")
+        self.max_age = max_age
+        self._urls: dict[str, str] = {}
+        self._loaded_at = float("-inf")
+
+    async def url_of(self, node_id: str) -> str | None:
+        if node_id not in self._urls or time.monotonic() - self._loaded_at > self.max_age:
+            response = await self.http.get(f"{self.identity_url}/internal/linked-nodes")
+            response.raise_for_status()
+            self._urls = {node["node_id"]: node["gateway_url"] for node in response.json()}
+            self._loaded_at = time.monotonic()
+        return self._urls.get(node_id)
+
+
+class ToOtherNode:
+    """`/nodes/<node>/api/…`: this node's caller, relayed to a linked node."""
+
+    def __init__(self, *, proxy: ServiceProxy, gateways: LinkedGateways, tokens: NodeTokens,
+                 http: httpx.AsyncClient, exchange_url: str | None) -> None:
+        self.proxy, self.gateways, self.tokens = proxy, gateways, tokens
+        self.http, self.exchange_url = http, exchange_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            match = OUT.match(str(scope["path"]))
+            if match is None:
+                raise NotFound("Call another node as /nodes/<node id>/api/<service>/….")
+            claims = await self.proxy.admit(scope)
+            if not claims.department:
+                raise Forbidden("Only a department's staff or systems call other nodes.",
+                                reason="no_department")
+            target = await self.gateways.url_of(match["node"])
+            if target is None:
+                raise NotFound(f"{match['node']} is not linked with this node.",
+                               reason="node_not_linked")
+            token = await self.tokens.for_node(match["node"], on_behalf_of=claims)
+        except ProblemError as problem:
+            await send_problem(send, problem.to_body(scope["path"]), problem.headers)
+            return
+        query = scope.get("query_string", b"").decode("latin-1")
+        url = f"{target}{RELAY_PREFIX}{match['rest']}" + (f"?{query}" if query else "")
+        answered: dict[str, Any] = {}
+
+        async def observed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answered["status"] = message["status"]
+                answered["headers"] = {key.lower(): value for key, value in message["headers"]}
+            await send(message)
+
+        await self.proxy.forward(_with_token(scope, token), receive, observed, url)
+        data_call = DATA_CALL.match(match["rest"])
+        if data_call and scope["method"] == "GET" and "status" in answered:
+            await self._audit(scope, claims.sub, claims.department, match["node"],
+                              data_call, answered)
+
+    async def _audit(self, scope: Scope, actor: str, department: str, node: str,
+                     data_call: re.Match[str], answered: dict[str, Any]) -> None:
+        """The consumer's end of the audit (E5): who here used which entry on which node."""
+        if self.exchange_url is None:
+            return
+        status = int(answered["status"])
+        count = answered["headers"].get(b"x-record-count")
+        query = dict(part.split("=", 1) for part in scope.get("query_string", b"").decode()
+                     .split("&") if "=" in part)
+        try:
+            await self.http.post(f"{self.exchange_url}/internal/forwarded-accesses", json={
+                "kind": "query" if data_call["what"] == "record" else "download",
+                "consumer": department, "entry_code": data_call["code"], "provider_node": node,
+                "purpose": query.get("purpose"), "status": status, "actor": actor,
+                "record_count": int(count) if count else int(status == 200 and
+                                                              data_call["what"] == "record")})
+        except httpx.HTTPError as error:
+            log.error("the consumer-side audit entry of a relayed call was not written",
+                      extra={"node": node, "entry": data_call["code"], "error": repr(error)})
+
+
+class FromOtherNode:
+    """`/federation/relay/<service>/…`: a linked node's caller, as a local `/api/…` call."""
+
+    def __init__(self, *, api: ASGIApp, http: httpx.AsyncClient, identity_url: str) -> None:
+        self.api, self.http, self.identity_url = api, http, identity_url.rstrip("/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            token = await self._local_token(scope)
+        except ProblemError as problem:
+            await send_problem(send, problem.to_body(scope["path"]), problem.headers)
+            return
+        below = str(scope["path"])[len(RELAY_PREFIX) - 1:]
+        raw = (scope.get("raw_path") or scope["path"].encode())[len(RELAY_PREFIX) - 1:]
+        await self.api({**_with_token(scope, token), "path": "/api" + below,
+                        "raw_path": b"/api" + raw, "root_path": ""}, receive, send)
+
+    async def _local_token(self, scope: Scope) -> str:
+        header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("A linked node's token is required.", reason="token_missing")
+        response = await self.http.post(f"{self.identity_url}/internal/remote-tokens",
+                                        json={"token": token.strip()})
+        if response.status_code != 200:
+            body = response.json()
+            raise Unauthorized(body.get("detail", "The node token was refused."),
+                               reason=body.get("reason", "node_token_refused"))
+        return str(response.json()["access_token"])
+
+
+def _with_token(scope: Scope, token: str) -> Scope:
+    headers = [(key, value) for key, value in scope["headers"] if key != b"authorization"]
+    return {**scope, "headers": [*headers, (b"authorization", f"Bearer {token}".encode())]}
