@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.demo import credit_code_for, entry_from_template
-from cli.demo_data import RESOURCES
+from cli.demo_data import RESOURCES, demo_people_csv
 
 PASSWORD = "demo federation password 1"
 
@@ -46,6 +46,7 @@ class DemoNode:
     process: subprocess.Popen[bytes] | None = None
     admin_token: str = ""
     editor: dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def node_id(self) -> str:
@@ -62,7 +63,7 @@ class DemoNode:
                     GOVSHARE_GATEWAY_PORT=str(self.gateway_port),
                     GOVSHARE_SERVICE_PORT_BASE=str(self.service_port_base),
                     GOVSHARE_BROKER_PORT=str(self.broker_port),
-                    GOVSHARE_FEDERATION_PUSH_SECONDS="0.2", COLUMNS="120")
+                    GOVSHARE_FEDERATION_PUSH_SECONDS="0.2", COLUMNS="120", **self.extra_env)
 
     def govshare(self, *args: str) -> str:
         result = subprocess.run([sys.executable, "-m", "cli", *args], env=self.env(),
@@ -100,12 +101,13 @@ NODES = (("全国 national", "national", "100000", "external"),
          ("南京 Nanjing", "municipal", "320100", "internal"))
 
 
-def network(workdir: Path, base_port: int = 18000) -> list[DemoNode]:
+def network(workdir: Path, base_port: int = 18000,
+            extra_env: dict[str, str] | None = None) -> list[DemoNode]:
     """The three nodes' homes and ports (gateways on base_port, +10, +20)."""
     return [DemoNode(label=label, tier=tier, region=region, zone=zone,
                      home=workdir / region, gateway_port=base_port + 10 * index,
                      service_port_base=base_port + 100 * (index + 1),
-                     broker_port=base_port + 1092 + index)
+                     broker_port=base_port + 1092 + index, extra_env=extra_env or {})
             for index, (label, tier, region, zone) in enumerate(NODES)]
 
 
@@ -171,9 +173,25 @@ def walk_through(nodes: list[DemoNode], console: Console) -> None:
         found = wait_visible(national, body["name"], since=restarted)
         console.print(f"  {body['name']}: at 全国 {found['seconds']:.1f} s after the restart "
                       "began")
-    console.rule("F2: cross-node requests and data")
-    console.print("  not in this release yet (see docs/federation.md, \"What is not there "
-                  "yet\").")
+    console.rule("F2: a Nanjing department uses Jiangsu's data through both gateways")
+    shared = share_across(nodes, people=200)
+    remote = {"Authorization": f"Bearer {shared.remote_token}"}
+    request = shared.request
+    console.print(f"  request {request['id'][:8]} for {shared.code}, filed at 南京's gateway, "
+                  f"kept by {request['node']}: {request['status']}")
+    record = httpx.get(f"{nanjing.gateway}{REMOTE}/exchange/entries/{shared.code}/record",
+                       params={"key": shared.key, "purpose": "data_verification"},
+                       headers=remote, timeout=30).json()["record"]
+    console.print(f"  online query → {record}")
+    download = httpx.get(f"{nanjing.gateway}{REMOTE}/exchange/entries/{shared.code}/records",
+                         params={"purpose": "data_verification", "format": "csv"},
+                         headers=remote, timeout=60)
+    console.print(f"  bulk download → {download.headers.get('x-record-count')} rows")
+    for node in (jiangsu, nanjing):
+        audited = httpx.get(f"{node.gateway}/api/exchange/audit", timeout=30, params={
+            "entry_code": shared.code}, headers={"Authorization": f"Bearer {node.admin_token}"})
+        console.print(f"  audit at {node.label}: {audited.json()['total']} accesses to "
+                      f"{shared.code}")
 
 
 def demo_entry(template: tuple[Any, ...], name: str | None = None, *,
@@ -184,8 +202,10 @@ def demo_entry(template: tuple[Any, ...], name: str | None = None, *,
     return {**body, "classified": classified}
 
 
-def publish(node: DemoNode, body: dict[str, Any]) -> dict[str, Any]:
-    auth = {"Authorization": f"Bearer {node.editor['token']}"}
+def publish(node: DemoNode, body: dict[str, Any], *, token: str | None = None
+            ) -> dict[str, Any]:
+    """Catalogue and publish `body` as the node's editor (or the holder of `token`)."""
+    auth = {"Authorization": f"Bearer {token or node.editor['token']}"}
     created = httpx.post(f"{node.gateway}/api/catalog/entries", json=body, headers=auth,
                          timeout=30)
     created.raise_for_status()
@@ -226,6 +246,13 @@ def _login(node: DemoNode) -> str:
 
 def _department_editor(node: DemoNode) -> dict[str, str]:
     name = {"100000": "国家数据局", "320000": "江苏省公安厅", "320100": "南京市公安局"}[node.region]
+    return department(node, name, ("catalog_editor",))
+
+
+def department(node: DemoNode, name: str, roles: tuple[str, ...]) -> dict[str, str]:
+    """Register `name` on the node (again is fine) and a system of it holding `roles`; its
+    credit code and token. A catalog editor is returned once the catalog knows the
+    department."""
     region = "110000" if node.region == "100000" else node.region
     auth = {"Authorization": f"Bearer {node.admin_token}"}
     code = credit_code_for(name)
@@ -233,16 +260,77 @@ def _department_editor(node: DemoNode) -> dict[str, str]:
                json={"credit_code": code, "name": name, "tier": node.tier,
                      "region_code": region})
     client = httpx.post(f"{node.gateway}/api/authorization/clients", headers=auth, timeout=30,
-                        json={"name": f"{name}目录系统", "department": code,
-                              "roles": ["catalog_editor"]}).json()
-    token = httpx.post(f"{node.gateway}/oauth/token", timeout=30, data={
+                        json={"name": f"{name}业务系统", "department": code,
+                              "roles": list(roles)}).json()
+    token = str(httpx.post(f"{node.gateway}/oauth/token", timeout=30, data={
         "grant_type": "client_credentials", "client_id": client["client_id"],
-        "client_secret": client["client_secret"]}).json()["access_token"]
-    probe = demo_entry(RESOURCES["江苏省公安厅"][0], f"{name}目录探针")
-    for _ in range(150):  # until the catalog has heard of the department
-        response = httpx.post(f"{node.gateway}/api/catalog/entries", json=probe, timeout=30,
-                              headers={"Authorization": f"Bearer {token}"})
-        if response.status_code == 201:
-            break
+        "client_secret": client["client_secret"]}).json()["access_token"])
+    if "catalog_editor" in roles:
+        probe = demo_entry(RESOURCES["江苏省公安厅"][0], f"{name}目录探针")
+        until_ok(lambda: httpx.post(f"{node.gateway}/api/catalog/entries", json=probe,
+                                    timeout=30, headers={"Authorization": f"Bearer {token}"}))
+    return {"credit_code": code, "token": token}
+
+
+def until_ok(call: Callable[[], httpx.Response], tries: int = 150) -> httpx.Response:
+    """Call again while the answer is a 4xx of something not yet known here (an event on its
+    way between services), up to `tries` times."""
+    response = call()
+    for _ in range(tries):
+        if response.status_code < 400:
+            return response
         time.sleep(0.2)
-    return {"credit_code": code, "token": str(token)}
+        response = call()
+    raise RuntimeError(f"{response.request.url} answered {response.status_code}: "
+                       f"{response.text[:300]}")
+
+
+@dataclass(frozen=True)
+class SharedAcross:
+    """A Jiangsu entry granted to a Jiangsu department and to a Nanjing one (F2)."""
+
+    code: str
+    key: str
+    request: dict[str, Any]
+    local_token: str
+    remote_token: str
+
+
+REMOTE = "/nodes/320000-internal/api"
+
+
+def share_across(nodes: list[DemoNode], people: int = 1000) -> SharedAcross:
+    """Jiangsu's police publish their household register and load `people` residents; a
+    Jiangsu and a Nanjing department apply (the Nanjing one through its own gateway)."""
+    _, jiangsu, nanjing = nodes
+    provider = department(jiangsu, "江苏省公安厅",
+                          ("catalog_editor", "request_reviewer", "data_operator"))
+    provider_auth = {"Authorization": f"Bearer {provider['token']}"}
+    body = demo_entry(RESOURCES["江苏省公安厅"][0], "江苏省户籍人口基础信息")
+    code = publish(jiangsu, body, token=provider["token"])["code"]
+    csv = demo_people_csv(people)
+    until_ok(lambda: httpx.post(f"{jiangsu.gateway}/api/exchange/entries/{code}/records",
+                                content=csv, timeout=120,
+                                headers={**provider_auth, "Content-Type": "text/csv"}))
+    roles = ("request_reviewer", "data_operator")
+    local = department(jiangsu, "江苏省人力资源和社会保障厅", roles)
+    remote = department(nanjing, "南京市人力资源和社会保障局", roles)
+    application = {"entry_code": code, "legal_basis": "《社会保险法》第五十八条",
+                   "purpose": "data_verification", "items": ["GMSFHM", "XM", "CSRQ"],
+                   "methods": ["online_query", "bulk_download"],
+                   "valid_until": f"{time.gmtime().tm_year + 1}-12-31"}
+    until_ok(lambda: httpx.post(f"{jiangsu.gateway}/api/authorization/requests", timeout=30,
+                                json=application,
+                                headers={"Authorization": f"Bearer {local['token']}"}))
+    request = until_ok(lambda: httpx.post(
+        f"{nanjing.gateway}{REMOTE}/authorization/requests", json=application, timeout=30,
+        headers={"Authorization": f"Bearer {remote['token']}"})).json()
+    key = csv.decode().splitlines()[1].split(",")[0]
+    for gateway, path, token in ((jiangsu.gateway, "/api", local["token"]),
+                                 (nanjing.gateway, REMOTE, remote["token"])):
+        until_ok(lambda gateway=gateway, path=path, token=token: httpx.get(
+            f"{gateway}{path}/exchange/entries/{code}/record", timeout=30,
+            params={"key": key, "purpose": "data_verification"},
+            headers={"Authorization": f"Bearer {token}"}))
+    return SharedAcross(code=code, key=key, request=request, local_token=local["token"],
+                        remote_token=remote["token"])

@@ -19,6 +19,7 @@ import logging
 import re
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -110,8 +111,8 @@ class ToOtherNode:
             return
         status = int(answered["status"])
         count = answered["headers"].get(b"x-record-count")
-        query = dict(part.split("=", 1) for part in scope.get("query_string", b"").decode()
-                     .split("&") if "=" in part)
+        query = {name: values[0] for name, values in parse_qs(
+            scope.get("query_string", b"").decode("latin-1")).items()}
         try:
             await self.http.post(f"{self.exchange_url}/internal/forwarded-accesses", json={
                 "kind": "query" if data_call["what"] == "record" else "download",
@@ -129,6 +130,9 @@ class FromOtherNode:
 
     def __init__(self, *, api: ASGIApp, http: httpx.AsyncClient, identity_url: str) -> None:
         self.api, self.http, self.identity_url = api, http, identity_url.rstrip("/")
+        # The calling node reuses its token for a while: so do we with what it was
+        # exchanged for, rather than sign (and then verify) a new token on every call.
+        self._exchanged: dict[str, tuple[str, float]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -146,13 +150,24 @@ class FromOtherNode:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("A linked node's token is required.", reason="token_missing")
+        local, good_until = self._exchanged.get(token, ("", 0.0))
+        if time.monotonic() < good_until:
+            return local
         response = await self.http.post(f"{self.identity_url}/internal/remote-tokens",
                                         json={"token": token.strip()})
         if response.status_code != 200:
-            body = response.json()
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
             raise Unauthorized(body.get("detail", "The node token was refused."),
                                reason=body.get("reason", "node_token_refused"))
-        return str(response.json()["access_token"])
+        answer = response.json()
+        if len(self._exchanged) > 10_000:
+            self._exchanged.clear()
+        self._exchanged[token] = (str(answer["access_token"]),
+                                  time.monotonic() + answer["expires_in"] * 0.5)
+        return str(answer["access_token"])
 
 
 def _with_token(scope: Scope, token: str) -> Scope:

@@ -128,7 +128,7 @@ async def node_token(session: AsyncSession, *, audience: str, ttl_seconds: int,
 
 
 async def remote_principal_token(session: AsyncSession, tokens: LinkedNodeTokens,
-                                 node_token_: str, ttl_seconds: int) -> str:
+                                 node_token_: str, ttl_seconds: int) -> tuple[str, int]:
     """Exchange a linked node's delegated node token for a token of this node that its
     services understand: the other node's department, with no more than REMOTE_ROLES."""
 
@@ -140,11 +140,11 @@ async def remote_principal_token(session: AsyncSession, tokens: LinkedNodeTokens
     if not claims.department or not claims.act:
         raise InvitationInvalid("The node token acts for no department.")
     local = await require_local_node(session)
+    ttl = min(ttl_seconds, max(claims.exp - int(time.time()), 1))  # not beyond the original
     return await _signed(session, {
         "iss": local.id, "sub": f"{claims.iss}/{claims.act}", "node": claims.iss,
         "kind": PrincipalKind.node, "department": claims.department,
-        "roles": sorted(set(claims.roles) & REMOTE_ROLES)},
-        min(ttl_seconds, max(claims.exp - int(time.time()), 1)))
+        "roles": sorted(set(claims.roles) & REMOTE_ROLES)}, ttl), ttl
 
 
 async def _signed(session: AsyncSession, claims: dict[str, object], ttl_seconds: int) -> str:

@@ -93,9 +93,9 @@ async def exchange_remote_token(body: RemoteTokenRequest, session: SessionDep,
                                 settings: SettingsDep, request: Request) -> NodeToken:
     """For the gateway: a linked node's delegated token → a token of this node for the
     other node's department (F2)."""
-    ttl = settings.token_ttl_seconds
-    return NodeToken(access_token=await federation.remote_principal_token(
-        session, request.app.state.linked_node_tokens, body.token, ttl), expires_in=ttl)
+    token, ttl = await federation.remote_principal_token(
+        session, request.app.state.linked_node_tokens, body.token, settings.token_ttl_seconds)
+    return NodeToken(access_token=token, expires_in=ttl)
 
 
 @router.get("/internal/linked-nodes", response_model=list[LinkedNode],
