@@ -15,7 +15,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.health import node_health
-from gateway.nodes import FromOtherNode, LinkedGateways, ToOtherNode, is_inbound, is_outbound
+from gateway.nodes import (
+    ForwardedAudit,
+    FromOtherNode,
+    LinkedGateways,
+    ToOtherNode,
+    is_inbound,
+    is_outbound,
+)
 from gateway.openapi import combined_openapi
 from gateway.proxy import ServiceProxy, is_api_call, is_federation_call
 from gateway.settings import GatewaySettings
@@ -58,6 +65,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         try:
             yield
         finally:
+            await forwarded_audit.close()
             await proxy.stop()
             await federation.stop()
             await client.aclose()
@@ -138,10 +146,10 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     # Mounted under /api, so the proxy sees paths as a mount would show them.
     guarded = {prefix: _guarded(_mounted(inner, prefix), settings)
                for prefix, inner in (("/api", proxy), ("/federation", federation))}
+    forwarded_audit = ForwardedAudit(client, settings.services.get("exchange"))
     to_other_node = _guarded(ToOtherNode(
         proxy=proxy, gateways=LinkedGateways(client, identity_url),
-        tokens=NodeTokens(client, identity_url), http=client,
-        exchange_url=settings.services.get("exchange")), settings)
+        tokens=NodeTokens(client, identity_url), audit=forwarded_audit), settings)
     from_other_node = FromOtherNode(api=guarded["/api"], http=client, identity_url=identity_url)
     routed = RouteAhead(app, matches=is_api_call, handler=guarded["/api"])
     routed = RouteAhead(routed, matches=is_federation_call, handler=guarded["/federation"])

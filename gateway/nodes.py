@@ -15,6 +15,7 @@ grants, audit and deadlines apply unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -67,9 +68,8 @@ class ToOtherNode:
     """`/nodes/<node>/api/…`: this node's caller, relayed to a linked node."""
 
     def __init__(self, *, proxy: ServiceProxy, gateways: LinkedGateways, tokens: NodeTokens,
-                 http: httpx.AsyncClient, exchange_url: str | None) -> None:
-        self.proxy, self.gateways, self.tokens = proxy, gateways, tokens
-        self.http, self.exchange_url = http, exchange_url
+                 audit: ForwardedAudit) -> None:
+        self.proxy, self.gateways, self.tokens, self.audit = proxy, gateways, tokens, audit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -107,22 +107,51 @@ class ToOtherNode:
     async def _audit(self, scope: Scope, actor: str, department: str, node: str,
                      data_call: re.Match[str], answered: dict[str, Any]) -> None:
         """The consumer's end of the audit (E5): who here used which entry on which node."""
-        if self.exchange_url is None:
-            return
         status = int(answered["status"])
         count = answered["headers"].get(b"x-record-count")
         query = {name: values[0] for name, values in parse_qs(
             scope.get("query_string", b"").decode("latin-1")).items()}
-        try:
-            await self.http.post(f"{self.exchange_url}/internal/forwarded-accesses", json={
-                "kind": "query" if data_call["what"] == "record" else "download",
-                "consumer": department, "entry_code": data_call["code"], "provider_node": node,
-                "purpose": query.get("purpose"), "status": status, "actor": actor,
-                "record_count": int(count) if count else int(status == 200 and
-                                                              data_call["what"] == "record")})
-        except httpx.HTTPError as error:
-            log.error("the consumer-side audit entry of a relayed call was not written",
-                      extra={"node": node, "entry": data_call["code"], "error": repr(error)})
+        await self.audit.add({
+            "kind": "query" if data_call["what"] == "record" else "download",
+            "consumer": department, "entry_code": data_call["code"], "provider_node": node,
+            "purpose": query.get("purpose"), "status": status, "actor": actor,
+            "record_count": int(count) if count else int(status == 200 and
+                                                          data_call["what"] == "record")})
+
+
+class ForwardedAudit:
+    """Relayed data calls, written to this node's audit chain in batches: one call to the
+    exchange per batch, not per access. A batch waits at most `delay` seconds; the
+    provider's node holds its own record of each access meanwhile."""
+
+    def __init__(self, http: httpx.AsyncClient, exchange_url: str | None,
+                 delay: float = 0.1, batch: int = 500) -> None:
+        self.http, self.exchange_url, self.delay, self.batch = http, exchange_url, delay, batch
+        self._pending: list[dict[str, Any]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def add(self, access: dict[str, Any]) -> None:
+        if self.exchange_url is None:
+            return
+        self._pending.append(access)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_soon())
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            await self._flusher
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self.delay)
+        while self._pending:
+            sending, self._pending = self._pending[:self.batch], self._pending[self.batch:]
+            try:
+                response = await self.http.post(
+                    f"{self.exchange_url}/internal/forwarded-accesses", json=sending)
+                response.raise_for_status()
+            except httpx.HTTPError as error:
+                log.error("consumer-side audit entries of relayed calls were not written",
+                          extra={"entries": len(sending), "error": repr(error)})
 
 
 class FromOtherNode:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request, status
 from pydantic import BaseModel, Field
 
 from services.exchange import audit
 from shared.contracts.catalog import PermittedUse
 from shared.contracts.exchange import AccessKind
+from shared.db import transaction
 
 router = APIRouter(prefix="/internal", include_in_schema=False)
 
@@ -26,15 +29,19 @@ class ForwardedAccess(BaseModel):
 
 
 @router.post("/forwarded-accesses", status_code=status.HTTP_204_NO_CONTENT)
-async def record_forwarded(body: ForwardedAccess, request: Request) -> None:
-    """The consumer's end of a cross-node access (F2, E5): the provider's node audits it as
-    well; here it is chained with the node's own accesses, the provider named by its node."""
-    await audit.record_now(request.app.state.runtime.sessions, audit.Access(
-        kind=body.kind, consumer=body.consumer, provider=body.provider_node,
-        entry_code=body.entry_code, grant_id=None, purpose=_permitted(body.purpose), items=[],
-        record_count=body.record_count,
-        denied=None if body.status < 400 else f"remote_{body.status}"),
-        actor=body.actor[:64], node=body.provider_node)
+async def record_forwarded(body: Annotated[list[ForwardedAccess], Body(max_length=1000)],
+                           request: Request) -> None:
+    """The consumer's end of cross-node accesses (F2, E5): the provider's node audits them
+    as well; here they are chained with the node's own, the provider named by its node."""
+    async with transaction(request.app.state.runtime.sessions) as session:
+        for access in body:
+            audit.record(session, audit.Access(
+                kind=access.kind, consumer=access.consumer, provider=access.provider_node,
+                entry_code=access.entry_code, grant_id=None,
+                purpose=_permitted(access.purpose), items=[],
+                record_count=access.record_count,
+                denied=None if access.status < 400 else f"remote_{access.status}"),
+                actor=access.actor[:64], node=access.provider_node)
 
 
 def _permitted(purpose: str | None) -> str | None:
