@@ -189,8 +189,9 @@ class FromOtherNode:
                 body = response.json()
             except ValueError:
                 body = {}
-            raise Unauthorized(body.get("detail", "The node token was refused."),
-                               reason=body.get("reason", "node_token_refused"))
+            refusal = Forbidden if response.status_code == 403 else Unauthorized
+            raise refusal(body.get("detail", "The node token was refused."),
+                          reason=body.get("reason", "node_token_refused"))
         answer = response.json()
         if len(self._exchanged) > 10_000:
             self._exchanged.clear()

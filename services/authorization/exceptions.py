@@ -92,3 +92,10 @@ class InvitationInvalid(Forbidden):
 
 class NodeNotLinked(NotFound):
     slug, title = "node-not-linked", "No such linked node"
+
+
+class ZoneBoundary(Forbidden):
+    slug, title = "zone-boundary", "Not across the boundary between network zones"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, reason="zone_boundary")

@@ -22,6 +22,7 @@ from services.authorization.exceptions import (
     InvitationInvalid,
     NodeNotInitialized,
     NodeNotLinked,
+    ZoneBoundary,
 )
 from services.authorization.models import LinkInvitation, Node
 from services.authorization.node_keys import active_signing_key, require_local_node
@@ -140,6 +141,11 @@ async def remote_principal_token(session: AsyncSession, tokens: LinkedNodeTokens
     if not claims.department or not claims.act:
         raise InvitationInvalid("The node token acts for no department.")
     local = await require_local_node(session)
+    caller = await session.get(Node, claims.iss)
+    if local.zone == Zone.internal and caller is not None and caller.zone == Zone.external:
+        # F3: what an internal node holds is not served into the external network; its
+        # unclassified catalog still goes up (F1), its data stays on this side.
+        raise ZoneBoundary("An internal-zone node serves no calls from an external-zone node.")
     ttl = min(ttl_seconds, max(claims.exp - int(time.time()), 1))  # not beyond the original
     return await _signed(session, {
         "iss": local.id, "sub": f"{claims.iss}/{claims.act}", "node": claims.iss,

@@ -299,6 +299,10 @@ async def test_a_nanjing_department_finds_applies_for_queries_and_downloads_jian
     beyond = await nanjing.post(f"{remote}/catalog/entries", json=factories.population_entry(),
                                 headers=auth)
     assert beyond.status_code == 403  # a remote department holds no catalog_editor here
+    across_zones = await network["clients"]["100000"].get(
+        f"{remote}/catalog/search", params={"q": body["name"]},
+        headers=bearer(network["editors"]["100000"]["token"]))
+    assert (across_zones.status_code, across_zones.json()["reason"]) == (403, "zone_boundary")
 
     await _both_ends_audited(network, consumer, code)
 
