@@ -18,7 +18,6 @@ from gateway.health import node_health
 from gateway.nodes import (
     ForwardedAudit,
     FromOtherNode,
-    LinkedGateways,
     ToOtherNode,
     is_inbound,
     is_outbound,
@@ -27,7 +26,7 @@ from gateway.openapi import combined_openapi
 from gateway.proxy import ServiceProxy, is_api_call, is_federation_call
 from gateway.settings import GatewaySettings
 from shared.contracts import LoginRequest, TokenResponse
-from shared.linked_nodes import NodeTokens
+from shared.linked_nodes import LinkedNodeDirectory, NodeTokens
 from shared.logs import configure_logging
 from shared.problems import NotFound, install_problem_handlers
 from shared.ratelimit import RateLimiter
@@ -148,7 +147,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
                for prefix, inner in (("/api", proxy), ("/federation", federation))}
     forwarded_audit = ForwardedAudit(client, settings.services.get("exchange"))
     to_other_node = _guarded(ToOtherNode(
-        proxy=proxy, gateways=LinkedGateways(client, identity_url),
+        proxy=proxy, gateways=LinkedNodeDirectory(client, identity_url),
         tokens=NodeTokens(client, identity_url), audit=forwarded_audit), settings)
     from_other_node = FromOtherNode(api=guarded["/api"], http=client, identity_url=identity_url)
     routed = RouteAhead(app, matches=is_api_call, handler=guarded["/api"])

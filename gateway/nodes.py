@@ -26,7 +26,7 @@ import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.proxy import ServiceProxy
-from shared.linked_nodes import NodeTokens
+from shared.linked_nodes import LinkedNodeDirectory, NodeTokens
 from shared.problems import Forbidden, NotFound, ProblemError, Unauthorized
 from shared.web import send_problem
 
@@ -45,30 +45,11 @@ def is_inbound(scope: Scope) -> bool:
     return str(scope["path"]).startswith(RELAY_PREFIX)
 
 
-class LinkedGateways:
-    """Where each linked node's gateway is, from the identity service, briefly cached."""
-
-    def __init__(self, http: httpx.AsyncClient, identity_url: str, max_age: float = 10.0):
-        self.http = http
-        self.identity_url = identity_url.rstrip("/")
-        self.max_age = max_age
-        self._urls: dict[str, str] = {}
-        self._loaded_at = float("-inf")
-
-    async def url_of(self, node_id: str) -> str | None:
-        if node_id not in self._urls or time.monotonic() - self._loaded_at > self.max_age:
-            response = await self.http.get(f"{self.identity_url}/internal/linked-nodes")
-            response.raise_for_status()
-            self._urls = {node["node_id"]: node["gateway_url"] for node in response.json()}
-            self._loaded_at = time.monotonic()
-        return self._urls.get(node_id)
-
-
 class ToOtherNode:
     """`/nodes/<node>/api/…`: this node's caller, relayed to a linked node."""
 
-    def __init__(self, *, proxy: ServiceProxy, gateways: LinkedGateways, tokens: NodeTokens,
-                 audit: ForwardedAudit) -> None:
+    def __init__(self, *, proxy: ServiceProxy, gateways: LinkedNodeDirectory,
+                 tokens: NodeTokens, audit: ForwardedAudit) -> None:
         self.proxy, self.gateways, self.tokens, self.audit = proxy, gateways, tokens, audit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -80,7 +61,7 @@ class ToOtherNode:
             if not claims.department:
                 raise Forbidden("Only a department's staff or systems call other nodes.",
                                 reason="no_department")
-            target = await self.gateways.url_of(match["node"])
+            target = await self.gateways.gateway_of(match["node"])
             if target is None:
                 raise NotFound(f"{match['node']} is not linked with this node.",
                                reason="node_not_linked")

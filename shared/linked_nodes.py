@@ -73,3 +73,32 @@ class NodeTokens:
         self._tokens[key] = (answer["access_token"],
                              time.monotonic() + answer["expires_in"] * 0.8)
         return str(answer["access_token"])
+
+
+class LinkedNodeDirectory:
+    """The linked nodes as the identity service knows them, briefly cached: where each
+    one's gateway and keys are."""
+
+    def __init__(self, http: httpx.AsyncClient, identity_url: str, max_age: float = 10.0):
+        self.http = http
+        self.identity_url = identity_url.rstrip("/")
+        self.max_age = max_age
+        self._nodes: dict[str, dict[str, Any]] = {}
+        self._loaded_at = float("-inf")
+
+    async def get(self, node_id: str) -> dict[str, Any] | None:
+        """The node as `identity.node.linked.v1` describes it, or None if not linked."""
+        if node_id not in self._nodes or time.monotonic() - self._loaded_at > self.max_age:
+            response = await self.http.get(f"{self.identity_url}/internal/linked-nodes")
+            response.raise_for_status()
+            self._nodes = {node["node_id"]: node for node in response.json()}
+            self._loaded_at = time.monotonic()
+        return self._nodes.get(node_id)
+
+    async def gateway_of(self, node_id: str) -> str | None:
+        node = await self.get(node_id)
+        return str(node["gateway_url"]) if node else None
+
+    async def jwks_of(self, node_id: str) -> str | None:
+        node = await self.get(node_id)
+        return str(node["jwks_url"]) if node else None

@@ -29,10 +29,11 @@ from services.exchange.gate import Gate
 from services.exchange.query import DriverPool, EntryShapes, QueryService
 from services.exchange.read_models import HANDLERS
 from services.exchange.settings import ExchangeSettings
-from services.exchange.subscriptions import Dispatcher
+from services.exchange.subscriptions import DeliveryTopics, Dispatcher
 from shared.contracts.exchange import IngestRecord
 from shared.db import driver_dsn, transaction
 from shared.events import EventEnvelope
+from shared.linked_nodes import LinkedNodeDirectory, LinkedNodeTokens, NodeTokens
 from shared.runtime import ServiceRuntime, create_service_app
 from shared.web import RequestIdMiddleware, RouteAhead
 
@@ -51,12 +52,15 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
     runtime.consume({**HANDLERS, IngestRecord.event_type: ingest})
     http = httpx.AsyncClient(timeout=settings.source_api_timeout_seconds)
     runtime.close_on_stop(http.aclose)
+    topics = DeliveryTopics(runtime.producer, runtime.probe)
+    nodes = LinkedNodeDirectory(http, settings.identity_service_url)
     dispatcher = Dispatcher(
-        sessions=runtime.sessions, producer=runtime.producer, probe=runtime.probe,
+        sessions=runtime.sessions, topics=topics,
         http=httpx.AsyncClient(timeout=settings.webhook_timeout_seconds),
         node=settings.node_id, batch=settings.delivery_batch,
         max_backoff=settings.webhook_max_backoff_seconds,
-        idle=settings.delivery_interval_seconds)
+        idle=settings.delivery_interval_seconds, nodes=nodes,
+        node_tokens=NodeTokens(http, settings.identity_service_url))
     runtime.close_on_stop(dispatcher.http.aclose)
     runtime.every(settings.audit_seal_interval_seconds, "audit-seal",
                   lambda: audit.seal(runtime.sessions, outbox))
@@ -77,9 +81,12 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
         runtime=runtime,
         routers=[records_router.router, subscriptions_router.router, audit_router.router,
                  objections_router.router, objections_router.feedback_router,
-                 quality_router.router, internal_router.router],
+                 quality_router.router, internal_router.router,
+                 internal_router.federation_router],
     )
     app.state.gate = queries.gate
+    app.state.delivery_topics, app.state.linked_nodes = topics, nodes
+    app.state.node_tokens = LinkedNodeTokens(settings.node_id)
     app.state.queries = queries
     runtime.close_on_stop(queries.pool.close)
     fast_query = RequestIdMiddleware(QueryFastPath(queries=queries, verifier=runtime.verifier))

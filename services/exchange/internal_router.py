@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import uuid
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, status
 from pydantic import BaseModel, Field
 
 from services.exchange import audit
+from shared.auth import parse_bearer
 from shared.contracts.catalog import PermittedUse
 from shared.contracts.exchange import AccessKind
 from shared.db import transaction
 
 router = APIRouter(prefix="/internal", include_in_schema=False)
+federation_router = APIRouter(prefix="/federation", tags=["federation"])
+"""Calls from linked nodes, through the gateway's `/federation/exchange/…`."""
 
 
 class ForwardedAccess(BaseModel):
@@ -47,3 +51,22 @@ async def record_forwarded(body: Annotated[list[ForwardedAccess], Body(max_lengt
 def _permitted(purpose: str | None) -> str | None:
     """The purpose as the audit chain records it: one the rules know, or none."""
     return purpose if purpose in set(PermittedUse) else None
+
+
+class Delivery(BaseModel):
+    entry_code: str = Field(max_length=60)
+    changes: list[dict[str, Any]] = Field(max_length=10_000)
+
+
+@federation_router.post("/deliveries/{subscription_id}",
+                        status_code=status.HTTP_204_NO_CONTENT)
+async def receive_delivery(subscription_id: uuid.UUID, body: Delivery,
+                           request: Request) -> None:
+    """Changes for a subscription one of this node's departments holds on a linked node
+    (F2): put on this node's broker, topic `govshare.delivery.<id>`, as a local
+    subscription's would be; a batch sent again arrives again, each change with its
+    idempotency key."""
+    state = request.app.state
+    await state.node_tokens.verify(parse_bearer(request.headers.get("authorization", "")),
+                                   state.linked_nodes.jwks_of)
+    await state.delivery_topics.publish(subscription_id, body.changes)

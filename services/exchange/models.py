@@ -156,6 +156,7 @@ class Subscription(Base):
     delivery: Mapped[str] = mapped_column(String(10))
     topic: Mapped[str | None] = mapped_column(String(200))
     webhook_url: Mapped[str | None] = mapped_column(Text)
+    node: Mapped[str | None] = mapped_column(String(64))  # a consumer on another node (F2)
     secret: Mapped[str] = mapped_column(String(64))
     cursor: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(12))

@@ -35,6 +35,7 @@ from shared.contracts.catalog import PermittedUse, ShareMethod
 from shared.contracts.exchange import AccessKind
 from shared.db import transaction
 from shared.kafka import BrokerProbe
+from shared.linked_nodes import LinkedNodeDirectory, NodeTokens
 from shared.pagination import PageParams, fetch_page
 
 SUBSCRIPTION_METHOD = ShareMethod.system_integration  # push delivery is 系统对接
@@ -49,13 +50,16 @@ def delivery_topic(subscription_id: object) -> str:
 async def create(session: AsyncSession, *, consumer: str, entry_code: str,
                  purpose: PermittedUse, items: list[str], delivery: str,
                  webhook_url: str | None, from_beginning: bool,
-                 actor: str) -> Subscription:
+                 actor: str, node: str | None = None) -> Subscription:
+    """`node`: the consumer is a department of that (linked) node; kafka delivery then goes
+    through the gateways into that node's broker (F2)."""
     start = 0 if from_beginning else int(await session.scalar(
         select(func.coalesce(func.max(StoredRecord.seq), 0))
         .where(StoredRecord.entry_code == entry_code)) or 0)
     subscription = Subscription(
         consumer=consumer, entry_code=entry_code, purpose=purpose, items=items,
         delivery=delivery, webhook_url=webhook_url, secret=secrets.token_hex(32),
+        node=node if delivery == "kafka" else None,
         cursor=start, status="active", delivered=0, failures=0, created_by=actor)
     session.add(subscription)
     await session.flush()
@@ -82,13 +86,13 @@ async def list_own(session: AsyncSession, page: PageParams,
 class Dispatcher:
     """Delivers due subscriptions, one claimed subscription per transaction."""
 
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession],
-                 producer: AIOKafkaProducer, probe: BrokerProbe, http: httpx.AsyncClient,
-                 node: str, batch: int, max_backoff: float, idle: float) -> None:
-        self.sessions, self.producer, self.probe, self.http = sessions, producer, probe, http
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], topics: DeliveryTopics,
+                 http: httpx.AsyncClient, node: str, batch: int, max_backoff: float,
+                 idle: float, nodes: LinkedNodeDirectory, node_tokens: NodeTokens) -> None:
+        self.sessions, self.topics, self.http = sessions, topics, http
         self.node, self.batch, self.max_backoff = node, batch, max_backoff
         self.idle = timedelta(seconds=idle)  # wait before looking again at a quiet entry
-        self._topics_ready: set[str] = set()
+        self.nodes, self.node_tokens = nodes, node_tokens
 
     async def run_due(self, limit: int = 50) -> int:
         """Serve up to `limit` due subscriptions; the number served."""
@@ -143,24 +147,26 @@ class Dispatcher:
     async def _deliver(self, subscription: Subscription, messages: list[dict[str, Any]]) -> None:
         if not messages:
             return
-        if subscription.delivery == "kafka":
-            await self._to_topic(subscription, messages)
+        if subscription.node:
+            await self._to_node(subscription, messages)
+        elif subscription.delivery == "kafka":
+            await self.topics.publish(subscription.id, messages)
         else:
             await self._to_webhook(subscription, messages)
 
-    async def _to_topic(self, subscription: Subscription, messages: list[dict[str, Any]]) -> None:
-        topic = delivery_topic(subscription.id)
-        if topic not in self._topics_ready:
-            await self.probe.end_offset(topic)  # the broker creates it before the first write
-            await self.producer.client.force_metadata_update()
-            self._topics_ready.add(topic)
-        sent = [await self.producer.send(
-            topic, json.dumps(message, ensure_ascii=False).encode(),
-            key=message["key"].encode(),
-            headers=[("idempotency-key", message["idempotency_key"].encode())])
-            for message in messages]
-        for future in sent:
-            await future
+    async def _to_node(self, subscription: Subscription, messages: list[dict[str, Any]]) -> None:
+        """To the consumer's node's gateway, which puts them on its own broker (F2)."""
+        assert subscription.node is not None
+        gateway = await self.nodes.gateway_of(subscription.node)
+        if gateway is None:
+            raise RuntimeError(f"{subscription.node} is no longer linked")
+        token = await self.node_tokens.for_node(subscription.node)
+        response = await self.http.post(
+            f"{gateway}/federation/exchange/deliveries/{subscription.id}",
+            json={"entry_code": subscription.entry_code, "changes": messages},
+            headers={"Authorization": f"Bearer {token}"})
+        if response.status_code >= 300:
+            raise RuntimeError(f"{subscription.node} answered {response.status_code}")
 
     async def _to_webhook(self, subscription: Subscription,
                           messages: list[dict[str, Any]]) -> None:
@@ -176,6 +182,28 @@ class Dispatcher:
             SIGNATURE_HEADER: sign(subscription.secret, timestamp, body)})
         if response.status_code >= 300:
             raise RuntimeError(f"webhook answered {response.status_code}")
+
+
+class DeliveryTopics:
+    """Puts delivered changes on this node's broker, one topic per subscription."""
+
+    def __init__(self, producer: AIOKafkaProducer, probe: BrokerProbe) -> None:
+        self.producer, self.probe = producer, probe
+        self._ready: set[str] = set()
+
+    async def publish(self, subscription_id: object, messages: list[dict[str, Any]]) -> None:
+        topic = delivery_topic(subscription_id)
+        if topic not in self._ready:
+            await self.probe.end_offset(topic)  # the broker creates it before the first write
+            await self.producer.client.force_metadata_update()
+            self._ready.add(topic)
+        sent = [await self.producer.send(
+            topic, json.dumps(message, ensure_ascii=False).encode(),
+            key=str(message["key"]).encode(),
+            headers=[("idempotency-key", str(message["idempotency_key"]).encode())])
+            for message in messages]
+        for future in sent:
+            await future
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

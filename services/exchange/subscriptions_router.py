@@ -17,6 +17,7 @@ from services.exchange.schemas import SubscriptionCreate, SubscriptionPublic, Su
 from shared.access import AccessQuery
 from shared.pagination import Page, PageDep
 from shared.problems import Unprocessable
+from shared.tokens import PrincipalKind
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
 
@@ -36,11 +37,13 @@ async def subscribe(body: SubscriptionCreate, request: Request, principal: Opera
     if not decision.allowed:
         assert decision.denial is not None
         raise AccessDenied(decision.detail, denial=decision.denial)
+    # A department of another node (F2) gets its kafka delivery on its own node's broker.
+    remote = principal.node if principal.kind == PrincipalKind.node else None
     return await subscriptions.create(
         session, consumer=consumer, entry_code=resource.code, purpose=body.purpose,
         items=list(decision.items), delivery=body.delivery,
         webhook_url=str(body.webhook_url) if body.webhook_url else None,
-        from_beginning=body.from_beginning, actor=principal.sub)
+        from_beginning=body.from_beginning, actor=principal.sub, node=remote)
 
 
 @router.get("", response_model=Page[SubscriptionPublic], summary="My department's subscriptions")

@@ -6,12 +6,14 @@ reach the external node (F3), and a node that was down catches up exactly once (
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
 from shared.db import create_engine
@@ -269,8 +271,8 @@ async def test_a_nanjing_department_finds_applies_for_queries_and_downloads_jian
     assert [item["code"] for item in found.json()["items"]] == [code]
 
     filed = await nanjing.post(f"{remote}/authorization/requests", headers=auth,
-                               json=application(code, items=["GMSFHM", "XM"],
-                                                methods=["online_query", "bulk_download"]))
+                               json=application(code, items=["GMSFHM", "XM"], methods=[
+                                   "online_query", "bulk_download", "system_integration"]))
     assert filed.status_code == 201, filed.text
     request = filed.json()
     assert (request["consumer"], request["provider"], request["status"]) == (
@@ -305,6 +307,33 @@ async def test_a_nanjing_department_finds_applies_for_queries_and_downloads_jian
     assert (across_zones.status_code, across_zones.json()["reason"]) == (403, "zone_boundary")
 
     await _both_ends_audited(network, consumer, code)
+
+    subscribed = await nanjing.post(f"{remote}/exchange/subscriptions", headers=auth, json={
+        "entry_code": code, "purpose": "data_verification", "delivery": "kafka",
+        "from_beginning": True})
+    assert subscribed.status_code == 201, subscribed.text
+    delivered = await _read_topic(network["nodes"]["320100"],
+                                  subscribed.json()["topic"], expected=5)
+    assert {change["record"]["GMSFHM"] for change in delivered} == {
+        row["GMSFHM"] for row in rows}  # on Nanjing's own broker, through both gateways
+
+
+async def _read_topic(node: Node, topic: str, expected: int) -> list[dict[str, Any]]:
+    assert node.broker is not None
+    reader = AIOKafkaConsumer(topic, bootstrap_servers=node.broker.bootstrap_servers,
+                              auto_offset_reset="earliest", group_id=None,
+                              metadata_max_age_ms=500)
+    await reader.start()
+    seen: list[dict[str, Any]] = []
+    try:
+        async with asyncio.timeout(30):
+            while len(seen) < expected:
+                batch = await reader.getmany(timeout_ms=500)
+                seen += [json.loads(record.value) for records in batch.values()
+                         for record in records]
+    finally:
+        await reader.stop()
+    return seen
 
 
 async def _both_ends_audited(network: dict[str, Any], consumer: dict[str, str],
