@@ -99,3 +99,12 @@ class ZoneBoundary(Forbidden):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, reason="zone_boundary")
+
+
+class DelegationRefused(Forbidden):
+    """A linked node's call for a department it cannot speak for."""
+
+    slug, title = "delegation-refused", "The node cannot act for this department here"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, reason="delegation_refused")

@@ -19,12 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.authorization.exceptions import (
+    DelegationRefused,
     InvitationInvalid,
     NodeNotInitialized,
     NodeNotLinked,
     ZoneBoundary,
 )
-from services.authorization.models import LinkInvitation, Node
+from services.authorization.models import Department, LinkInvitation, Node
 from services.authorization.node_keys import active_signing_key, require_local_node
 from shared.contracts import LinkedNode, NodeLinked, NodeRelation, Role, Tier, Zone
 from shared.linked_nodes import LinkedNodeTokens
@@ -139,13 +140,16 @@ async def remote_principal_token(session: AsyncSession, tokens: LinkedNodeTokens
 
     claims = await tokens.verify(node_token_, jwks_of_linked)
     if not claims.department or not claims.act:
-        raise InvitationInvalid("The node token acts for no department.")
+        raise DelegationRefused("The node token acts for no department.")
     local = await require_local_node(session)
     caller = await session.get(Node, claims.iss)
     if local.zone == Zone.internal and caller is not None and caller.zone == Zone.external:
         # F3: what an internal node holds is not served into the external network; its
         # unclassified catalog still goes up (F1), its data stays on this side.
         raise ZoneBoundary("An internal-zone node serves no calls from an external-zone node.")
+    if await session.get(Department, claims.department) is not None:
+        # A linked node speaks for its own departments, never for one of ours.
+        raise DelegationRefused("The node token acts for a department of this node.")
     ttl = min(ttl_seconds, max(claims.exp - int(time.time()), 1))  # not beyond the original
     return await _signed(session, {
         "iss": local.id, "sub": f"{claims.iss}/{claims.act}", "node": claims.iss,

@@ -301,6 +301,16 @@ async def test_a_nanjing_department_finds_applies_for_queries_and_downloads_jian
     beyond = await nanjing.post(f"{remote}/catalog/entries", json=factories.population_entry(),
                                 headers=auth)
     assert beyond.status_code == 403  # a remote department holds no catalog_editor here
+    async with httpx.AsyncClient(timeout=30) as direct:  # a child speaking for a parent's dept
+        forged = (await direct.post(
+            f"{network['nodes']['320100'].url('authorization')}/internal/node-tokens",
+            json={"audience": "320000-internal", "on_behalf_of": {
+                "sub": "x", "department": provider["credit_code"],
+                "roles": ["data_operator"]}})).json()["access_token"]
+        refused = await direct.get(
+            f"{jiangsu_node.gateway_url}/federation/relay/exchange/entries/{code}/records",
+            params={"purpose": "data_verification"}, headers=bearer(forged))
+    assert (refused.status_code, refused.json()["reason"]) == (403, "delegation_refused")
     across_zones = await network["clients"]["100000"].get(
         f"{remote}/catalog/search", params={"q": body["name"]},
         headers=bearer(network["editors"]["100000"]["token"]))
