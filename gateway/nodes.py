@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.proxy import ServiceProxy
 from shared.linked_nodes import LinkedNodeDirectory, NodeTokens
 from shared.problems import Forbidden, NotFound, ProblemError, Unauthorized
-from shared.web import send_problem
+from shared.web import send_problem, send_problem_for
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,9 @@ class ToOtherNode:
             token = await self.tokens.for_node(match["node"], on_behalf_of=claims)
         except ProblemError as problem:
             await send_problem(send, problem.to_body(scope["path"]), problem.headers)
+            return
+        except httpx.HTTPError as error:
+            await _identity_unavailable(send, scope, error)
             return
         query = scope.get("query_string", b"").decode("latin-1")
         url = f"{target}{RELAY_PREFIX}{match['rest']}" + (f"?{query}" if query else "")
@@ -150,6 +153,9 @@ class FromOtherNode:
         except ProblemError as problem:
             await send_problem(send, problem.to_body(scope["path"]), problem.headers)
             return
+        except httpx.HTTPError as error:
+            await _identity_unavailable(send, scope, error)
+            return
         below = str(scope["path"])[len(RELAY_PREFIX) - 1:]
         raw = (scope.get("raw_path") or scope["path"].encode())[len(RELAY_PREFIX) - 1:]
         await self.api({**_with_token(scope, token), "path": "/api" + below,
@@ -179,6 +185,14 @@ class FromOtherNode:
         self._exchanged[token] = (str(answer["access_token"]),
                                   time.monotonic() + answer["expires_in"] * 0.5)
         return str(answer["access_token"])
+
+
+async def _identity_unavailable(send: Send, scope: Scope, error: Exception) -> None:
+    log.error("the identity service did not answer a federation call", extra={
+        "error": repr(error)})
+    await send_problem_for(send, 502, "bad-gateway", "The node's identity service did not "
+                           "answer", f"{type(error).__name__} asking for a node token.",
+                           scope["path"])
 
 
 def _with_token(scope: Scope, token: str) -> Scope:
