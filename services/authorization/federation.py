@@ -14,7 +14,7 @@ import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +44,13 @@ class NodeIdentity(BaseModel):
     tier: Tier
     region_code: str = Field(pattern=r"^[0-9]{6}$")
     zone: Zone
+
+    @model_validator(mode="after")
+    def _id_names_region_and_zone(self) -> NodeIdentity:
+        # The invitation names the node id; its zone must be the zone it then declares.
+        if self.node_id != f"{self.region_code}-{self.zone}":
+            raise ValueError("node_id must read <region_code>-<zone>")
+        return self
 
 
 class LinkRequest(BaseModel):
