@@ -11,11 +11,13 @@ import asyncio
 import getpass
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import httpx
 import typer
+import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
@@ -98,6 +100,30 @@ def up() -> None:
         return asyncio.run(action())
 
     raise typer.Exit(run_node(settings, console, ensure_node))
+
+
+class Component(StrEnum):
+    """What one process of a node runs: a service or the gateway."""
+
+    authorization = "authorization"
+    catalog = "catalog"
+    exchange = "exchange"
+    evaluation = "evaluation"
+    gateway = "gateway"
+
+
+@app.command()
+def serve(
+    component: Annotated[Component, typer.Argument(help="The service, or the gateway.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Run one component of a node in this process: what each container of the image runs
+    (`govshare up` runs them all on one machine). Configured by the environment."""
+    factory = ("gateway.app:create_app" if component == Component.gateway
+               else f"services.{component.value}.app:create_app")
+    uvicorn.run(factory, factory=True, host=host, port=port, access_log=False,
+                log_level="warning")
 
 
 @node_app.command("init")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 import httpx
 
 from cli.demo import credit_code_for
+from cli.embedded import free_port, wait_for_port
 from shared.workdays import CHINA_TIME
 from tests import factories
 from tests.conftest import Infrastructure, RunningNode
@@ -131,3 +133,21 @@ def test_demo_seed_without_a_running_node_says_so(infrastructure: Infrastructure
     result = govshare(infrastructure, "demo", "seed", "--gateway", "http://127.0.0.1:9")
     assert result.returncode == 1
     assert "Is it running" in result.stderr
+
+
+def test_govshare_serve_runs_one_component_as_a_container_would(
+    infrastructure: Infrastructure, node: RunningNode
+) -> None:
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=infrastructure.database_url,
+               GOVSHARE_SERVICES=json.dumps(node.service_urls))
+    process = subprocess.Popen([sys.executable, "-m", "cli", "serve", "gateway", "--host",
+                                "127.0.0.1", "--port", str(port)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, 60, process=process)
+        health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=30).json()
+        assert set(health["services"]) == set(node.service_urls)
+    finally:
+        process.terminate()
+        process.wait(15)
