@@ -151,6 +151,7 @@ def node_init(
 def node_invite(
     child: Annotated[str, typer.Option(help="Node id of the child, e.g. 320100-external.")],
     hours: Annotated[int, typer.Option(min=1, max=336, help="How long the code works.")] = 24,
+    code_only: Annotated[bool, typer.Option(help="Print only the code (for scripts).")] = False,
 ) -> None:
     """On the parent: make a one-time code for a child node to link with this one."""
     body = _validated(InvitationCreate, child_node_id=child, valid_hours=hours)
@@ -162,6 +163,9 @@ def node_invite(
                                            valid_for=timedelta(hours=body.valid_hours))
 
     invitation = _run(action)
+    if code_only:
+        print(invitation.code)
+        return
     console.print(f"[green]✓[/] invitation for {invitation.child_node_id}, valid until "
                   f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC; on the child run:")
     console.print(f"  govshare node link --parent <this gateway's URL> --invitation "
