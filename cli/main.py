@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import importlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import StrEnum
@@ -124,6 +125,25 @@ def serve(
                else f"services.{component.value}.app:create_app")
     uvicorn.run(factory, factory=True, host=host, port=port, access_log=False,
                 log_level="warning")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring every service's schema to the newest migration (a deployment's migration Job;
+    services also migrate at start, under a lock, so this is for upgrading ahead of them)."""
+    from cli.supervisor import SERVICES
+
+    async def action(database_url: str) -> None:
+        for name in SERVICES:
+            engine = create_engine(database_url, schema=name, pool_size=1)
+            try:
+                migrations = importlib.import_module(f"services.{name}.app").MIGRATIONS
+                await upgrade_to_head(engine, name, migrations)
+            finally:
+                await engine.dispose()
+            console.print(f"[green]✓[/] {name} schema up to date")
+
+    _run(action)
 
 
 @node_app.command("init")

@@ -1,0 +1,84 @@
+"""k8s/: every overlay renders (kubectl's built-in kustomize, offline) and every manifest
+validates against the Kubernetes schemas in strict mode (a misspelt field fails); the
+operators' resources (Strimzi, CloudNativePG) are checked for their shape; and every
+setting the manifests pass is one the code reads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.unit.test_deploy import ALIASES, known_variables
+
+K8S = Path(__file__).parents[2] / "k8s"
+OVERLAYS = sorted(path.parent.name for path in (K8S / "overlays").glob("*/kustomization.yaml"))
+KUBECTL = Path(sys.executable).parent / "kubectl"
+KUBERNETES = "1.33.0"
+OPERATOR_KINDS = {"kafka.strimzi.io": {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"},
+                  "postgresql.cnpg.io": {"Cluster", "ScheduledBackup"}}
+
+
+def render(overlay: Path) -> list[dict[str, Any]]:
+    result = subprocess.run([str(KUBECTL), "kustomize", str(overlay)], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@pytest.fixture(scope="module", params=OVERLAYS)
+def manifests(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
+    return render(K8S / "overlays" / request.param)
+
+
+def test_there_is_an_overlay_per_tier() -> None:
+    assert OVERLAYS == ["municipal", "national", "provincial"]
+
+
+def test_every_manifest_validates_strictly(manifests: list[dict[str, Any]]) -> None:
+    for manifest in manifests:
+        group = manifest["apiVersion"].split("/")[0]
+        if group in OPERATOR_KINDS:
+            assert manifest["kind"] in OPERATOR_KINDS[group]
+            assert manifest["metadata"]["name"] and isinstance(manifest["spec"], dict)
+            continue
+        kubernetes_validate.validate(manifest, KUBERNETES, strict=True)
+
+
+def test_a_misspelt_field_fails_strict_validation(manifests: list[dict[str, Any]]) -> None:
+    deployment = next(item for item in manifests if item["kind"] == "Deployment")
+    broken = {**deployment, "spec": {**deployment["spec"], "replica": 2}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES, strict=True)
+
+
+def test_each_component_has_probes_resources_autoscaling_and_a_disruption_budget(
+    manifests: list[dict[str, Any]]
+) -> None:
+    kinds: dict[str, set[str]] = {}
+    for item in manifests:
+        kinds.setdefault(item["kind"], set()).add(item["metadata"]["name"])
+    components = {"authorization", "catalog", "exchange", "evaluation", "gateway"}
+    for kind in ("Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"):
+        assert components <= kinds[kind], kind
+    for deployment in (item for item in manifests if item["kind"] == "Deployment"):
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert {"readinessProbe", "livenessProbe", "resources"} <= set(container)
+    assert {"Kafka", "KafkaTopic", "KafkaUser", "Cluster", "Ingress", "Job",
+            "NetworkPolicy"} <= set(kinds)
+
+
+def test_only_settings_the_code_reads_are_passed(manifests: list[dict[str, Any]]) -> None:
+    config = next(item for item in manifests if item["kind"] == "ConfigMap")
+    passed = set(config["data"])
+    for item in manifests:
+        if item["kind"] in ("Deployment", "Job"):
+            for container in item["spec"]["template"]["spec"]["containers"]:
+                passed |= {variable["name"] for variable in container.get("env", [])}
+    settings = {name for name in passed if name.startswith("GOVSHARE_") or name in ALIASES}
+    assert settings == passed and not settings - known_variables()
