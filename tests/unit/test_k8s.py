@@ -73,6 +73,15 @@ def test_each_component_has_probes_resources_autoscaling_and_a_disruption_budget
             "NetworkPolicy"} <= set(kinds)
 
 
+def test_every_pod_carries_the_label_the_network_policies_admit(
+    manifests: list[dict[str, Any]]
+) -> None:
+    for item in manifests:
+        if item["kind"] in ("Deployment", "Job"):
+            labels = item["spec"]["template"]["metadata"]["labels"]
+            assert labels.get("app.kubernetes.io/part-of") == "govshare", item["metadata"]
+
+
 def test_only_settings_the_code_reads_are_passed(manifests: list[dict[str, Any]]) -> None:
     config = next(item for item in manifests if item["kind"] == "ConfigMap")
     passed = set(config["data"])
