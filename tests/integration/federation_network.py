@@ -94,17 +94,28 @@ NODES = (("全国", Tier.national, "100000", Zone.external),
 
 
 async def start_network(server_url: str, workdir: Path) -> list[Node]:
-    """National ← Jiangsu ← Nanjing, initialised, running, with an admin each, not linked."""
-    nodes = []
-    for name, tier, region, zone in NODES:
-        database = f"node_{region}"
-        await _create_database(server_url, database)
-        node = Node(name=f"{name}政务数据共享交换平台", tier=tier, region=region, zone=zone,
-                    database_url=make_url(server_url).set(database=database)
-                    .render_as_string(hide_password=False),
-                    workdir=workdir)
-        node.broker = EmbeddedBroker(free_port(), log_file=workdir / f"{region}-broker.log")
-        node.broker.start()
+    """National ← Jiangsu ← Nanjing, initialised, running, with an admin each, not linked.
+    What was started is stopped again if a later step fails."""
+    nodes: list[Node] = []
+    try:
+        for name, tier, region, zone in NODES:
+            nodes.append(await _start_node(server_url, workdir, name, tier, region, zone))
+    except BaseException:
+        stop_network(nodes)
+        raise
+    return nodes
+
+
+async def _start_node(server_url: str, workdir: Path, name: str, tier: Tier, region: str,
+                      zone: Zone) -> Node:
+    database = f"node_{region}"
+    await _create_database(server_url, database)
+    node = Node(name=f"{name}政务数据共享交换平台", tier=tier, region=region, zone=zone,
+                database_url=make_url(server_url).set(database=database)
+                .render_as_string(hide_password=False), workdir=workdir)
+    node.broker = EmbeddedBroker(free_port(), log_file=workdir / f"{region}-broker.log")
+    node.broker.start()
+    try:
         node.ports = {component: free_port() for component in (*SERVICES, "gateway")}
         username = await _initialise(node)
         for component in (*SERVICES, "gateway"):
@@ -114,8 +125,10 @@ async def start_network(server_url: str, workdir: Path) -> list[Node]:
                                                               "password": PASSWORD})
             response.raise_for_status()
             node.admin_token = response.json()["access_token"]
-        nodes.append(node)
-    return nodes
+    except BaseException:
+        stop_network([node])
+        raise
+    return node
 
 
 def stop_network(nodes: list[Node]) -> None:
