@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -28,11 +29,19 @@ from gateway.settings import GatewaySettings
 from shared.contracts import LoginRequest, TokenResponse
 from shared.linked_nodes import LinkedNodeDirectory, NodeTokens
 from shared.logs import configure_logging
+from shared.metrics import CONTENT_TYPE, render
 from shared.problems import NotFound, install_problem_handlers
 from shared.ratelimit import RateLimiter
 from shared.runtime import jwks_from_url
+from shared.telemetry import configure_tracing, http_client, shutdown_tracing
 from shared.tokens import KeySet, TokenVerifier
-from shared.web import BodyGuardMiddleware, RequestIdMiddleware, RouteAhead
+from shared.web import (
+    FASTAPI_TELEMETRY_OFF,
+    BodyGuardMiddleware,
+    RequestTelemetry,
+    RouteAhead,
+    RouteLabel,
+)
 
 FORWARDED_RESPONSE_HEADERS = ("content-type", "www-authenticate", "cache-control")
 
@@ -43,7 +52,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     lifespan that opens the proxy's connections."""
     settings = settings or GatewaySettings()
     identity_url = settings.services[settings.identity_service].rstrip("/")
-    client = httpx.AsyncClient(
+    client = http_client(
         timeout=settings.upstream_timeout_seconds,
         limits=httpx.Limits(max_connections=settings.max_connections,
                             max_keepalive_connections=settings.max_connections),
@@ -59,6 +68,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level, "gateway")
+        configure_tracing(settings, "gateway")
         await proxy.start()
         await federation.start()
         try:
@@ -68,13 +78,14 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             await proxy.stop()
             await federation.stop()
             await client.aclose()
+            shutdown_tracing()
 
     app = FastAPI(
         title="govshare node", version="1.0.0", lifespan=lifespan,
         description="The node's single entry point. Obtain a token at `/oauth/token` "
                     "(systems) or `/auth/login` (staff), then call `/api/<service>/…` with "
                     "`Authorization: Bearer <token>`.",
-        docs_url=None, openapi_url=None, redoc_url=None,
+        docs_url=None, openapi_url=None, redoc_url=None, telemetry=FASTAPI_TELEMETRY_OFF,
     )
     install_problem_handlers(app)
 
@@ -125,6 +136,11 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         report = await node_health(settings.services, client)
         return JSONResponse(report, status_code=200 if report["status"] == "up" else 503)
 
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        """For the scraper inside the node's network; the Ingress does not route it."""
+        return Response(await render([]), media_type=CONTENT_TYPE)
+
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi() -> dict[str, Any]:
         return await combined_openapi(app.openapi(), settings.services, client)
@@ -141,26 +157,44 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path))
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestTelemetry)
+    services = frozenset(settings.services)
     # Mounted under /api, so the proxy sees paths as a mount would show them.
-    guarded = {prefix: _guarded(_mounted(inner, prefix), settings)
-               for prefix, inner in (("/api", proxy), ("/federation", federation))}
+    api = _body_guarded(_mounted(proxy, "/api"), settings)
+    from_nodes = _body_guarded(_mounted(federation, "/federation"), settings)
     forwarded_audit = ForwardedAudit(client, settings.services.get("exchange"))
-    to_other_node = _guarded(ToOtherNode(
+    to_other_node = _body_guarded(ToOtherNode(
         proxy=proxy, gateways=LinkedNodeDirectory(client, identity_url),
         tokens=NodeTokens(client, identity_url), audit=forwarded_audit), settings)
-    from_other_node = FromOtherNode(api=guarded["/api"], http=client, identity_url=identity_url)
-    routed = RouteAhead(app, matches=is_api_call, handler=guarded["/api"])
-    routed = RouteAhead(routed, matches=is_federation_call, handler=guarded["/federation"])
-    routed = RouteAhead(routed, matches=is_inbound, handler=from_other_node)  # before the above
-    return RouteAhead(routed, matches=is_outbound, handler=to_other_node)
+    from_other_node = FromOtherNode(api=api, http=client, identity_url=identity_url)
+    routed = RouteAhead(app, matches=is_api_call, handler=RequestTelemetry(
+        api, route=_by_service(r"/api/", "/api/{service}", services)))
+    routed = RouteAhead(routed, matches=is_federation_call, handler=RequestTelemetry(
+        from_nodes, route=_by_service(r"/federation/", "/federation/{service}", services)))
+    routed = RouteAhead(routed, matches=is_inbound, handler=RequestTelemetry(  # before the above
+        from_other_node,
+        route=_by_service(r"/federation/relay/", "/federation/relay/{service}", services)))
+    return RouteAhead(routed, matches=is_outbound, handler=RequestTelemetry(
+        to_other_node,
+        route=_by_service(r"/nodes/[^/]+/api/", "/nodes/{{node}}/api/{service}", services)))
 
 
-def _guarded(inner: ASGIApp, settings: GatewaySettings) -> ASGIApp:
-    """Request ids and body limits, as every routed call has them."""
-    return RequestIdMiddleware(BodyGuardMiddleware(
-        inner, max_body_bytes=settings.max_body_bytes,
-        max_upload_bytes=settings.max_upload_bytes))
+def _body_guarded(inner: ASGIApp, settings: GatewaySettings) -> ASGIApp:
+    return BodyGuardMiddleware(inner, max_body_bytes=settings.max_body_bytes,
+                               max_upload_bytes=settings.max_upload_bytes)
+
+
+def _by_service(prefix: str, template: str, services: frozenset[str]) -> RouteLabel:
+    """Names a routed call in the metrics by the service it is for; a name this node does
+    not route reads `{unknown}`, so callers cannot make the labels grow without bound."""
+    pattern = re.compile(f"^{prefix}(?P<service>[^/]+)")
+
+    def label(scope: Scope) -> str:
+        match = pattern.match(str(scope["path"]))
+        known = match is not None and match["service"] in services
+        return template.format(service=match["service"] if known else "{unknown}")
+
+    return label
 
 
 def _mounted(inner: ASGIApp, prefix: str) -> ASGIApp:

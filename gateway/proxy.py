@@ -20,6 +20,7 @@ from gateway.upstream import KeptAlivePool, UpstreamClosed
 from shared.logs import request_id_var
 from shared.problems import NotFound, ProblemError, TooManyRequests, Unauthorized
 from shared.ratelimit import RateLimiter, retry_after_header
+from shared.telemetry import current_trace_context
 from shared.tokens import TokenClaims, TokenVerifier
 from shared.web import REQUEST_ID_HEADER, send_problem, send_problem_for
 
@@ -30,6 +31,11 @@ HOP_BY_HOP = frozenset({
     b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
     b"trailer", b"transfer-encoding", b"upgrade", b"host",
 })
+# Set anew on every forwarded call: the request id and the trace continue from here.
+REPLACED = frozenset({REQUEST_ID, b"traceparent", b"tracestate"})
+# A service's own routes that the gateway never routes: its network calls (node tokens,
+# say) and what its scraper reads.
+NOT_ROUTED = ("internal", "metrics")
 
 
 class ServiceProxy:
@@ -74,8 +80,7 @@ class ServiceProxy:
         _, found, below = raw.partition(f"/{service}")  # keep the caller's percent-encoding
         if not found:  # the service name itself came percent-encoded: encode the path anew
             below = "/" + quote(rest)
-        if rest == "internal" or rest.startswith("internal/"):
-            # A service's own network calls (node tokens, say); never from outside.
+        if rest in NOT_ROUTED or rest.startswith(tuple(f"{name}/" for name in NOT_ROUTED)):
             raise NotFound("No such route.")
         query = scope.get("query_string", b"").decode("latin-1")
         below = ("/federation" if self.federation else "") + (below or "/")
@@ -190,8 +195,9 @@ def _has_body(scope: Scope) -> bool:
 
 
 def _upstream_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
-    headers = [(k, v) for k, v in scope["headers"] if k not in HOP_BY_HOP and k != REQUEST_ID]
+    headers = [(k, v) for k, v in scope["headers"] if k not in HOP_BY_HOP and k not in REPLACED]
     headers.append((REQUEST_ID, (request_id_var.get() or "").encode()))
+    headers += [(name.encode(), value.encode()) for name, value in current_trace_context().items()]
     return headers
 
 

@@ -11,6 +11,7 @@ when the marker is gone, the log was replaced, and the consumer reads it from th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import IllegalStateError
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -28,6 +31,8 @@ from shared.db import transaction
 from shared.events import EventEnvelope, topic_for
 from shared.kafka import BrokerProbe, create_group_consumer
 from shared.messaging_tables import processed_event
+from shared.metrics import consumer_events, consumer_lag, consumer_retries
+from shared.telemetry import KafkaHeaders, context_from_headers, span_in
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +98,7 @@ class IdempotentConsumer:
         self._epoch_checked_at = 0.0
         self._replays: list[_Replay] = []
         self.on_new_log = on_new_log
+        self._lag_reported: set[TopicPartition] = set()
 
     async def replay(self, reset: SessionHook, *, force: bool = False) -> int:
         """Forget every applied event, clear the model with `reset` (one transaction), and
@@ -136,11 +142,16 @@ class IdempotentConsumer:
                 while self._replays and consumer.assignment():
                     await self._replay_now(consumer, self._replays.pop(0))
                 batch = await consumer.getmany(timeout_ms=500, max_records=500)
-                for records in batch.values():
+                for partition, records in batch.items():
                     for record in records:
+                        # The record being applied still counts as lag (a stuck handler
+                        # shows as lag that does not fall).
+                        self._report_lag(partition, consumer.highwater(partition),
+                                         record.offset)
                         await self._apply_with_retry(record)
                 if batch:
                     await consumer.commit()
+                await self._report_lag_of_all(consumer)
             except (asyncio.CancelledError, _LogReplaced):
                 raise
             except Exception as error:
@@ -148,6 +159,27 @@ class IdempotentConsumer:
                 log.warning("consumer cycle failed", extra={"consumer": self.name,
                                                             "error": repr(error)})
                 await asyncio.sleep(1.0)
+
+    def _report_lag(self, partition: TopicPartition, highwater: int | None,
+                    position: int) -> None:
+        if highwater is not None:
+            consumer_lag.labels(self.name, partition.topic, str(partition.partition)).set(
+                max(0, highwater - position))
+            self._lag_reported.add(partition)
+
+    async def _report_lag_of_all(self, consumer: AIOKafkaConsumer) -> None:
+        """Lag of every partition this member holds (idle ones too); partitions another
+        member took over stop being reported here."""
+        assigned = consumer.assignment()
+        for partition in assigned:
+            highwater = consumer.highwater(partition)
+            if highwater is None:  # not fetched yet: no figure, and no position to wait for
+                continue
+            with contextlib.suppress(IllegalStateError):  # revoked meanwhile
+                self._report_lag(partition, highwater, await consumer.position(partition))
+        for partition in self._lag_reported - assigned:
+            consumer_lag.remove(self.name, partition.topic, str(partition.partition))
+        self._lag_reported &= assigned
 
     async def _replay_now(self, consumer: AIOKafkaConsumer, replay: _Replay) -> None:
         if replay.done.done():  # the caller stopped waiting: it was never started
@@ -163,7 +195,7 @@ class IdempotentConsumer:
                 applied = await session.scalar(
                     select(func.count()).select_from(processed_event)
                     .where(processed_event.c.consumer == self.name))
-            # Positions go back first: a crash after this point replays onto the old
+                # Positions go back first: a crash after this point replays onto the old
                 # model, which the inbox makes harmless; the other order could lose events.
                 await consumer.commit({partition: first[partition] for partition in assigned})
                 await replay.reset(session)
@@ -204,25 +236,41 @@ class IdempotentConsumer:
         delay = 0.2
         while True:
             try:
-                await self.apply(record.value)
+                await self.apply(record.value, record.headers)
                 return
             except (ValidationError, ValueError) as error:
                 log.error("skipping malformed event", extra={
                     "consumer": self.name, "topic": record.topic, "offset": record.offset,
                     "error": str(error)})
+                consumer_events.labels(self.name, "unknown", "malformed").inc()
                 return
             except Exception as error:
                 log.warning("handler failed; retrying", extra={
                     "consumer": self.name, "offset": record.offset, "error": repr(error)})
+                consumer_retries.labels(self.name).inc()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    async def apply(self, raw: bytes) -> bool:
-        """Apply one serialized event; False if it was already applied or is not ours."""
+    async def apply(self, raw: bytes, headers: KafkaHeaders = ()) -> bool:
+        """Apply one serialized event, in a span of the trace its `headers` carry; False if
+        it was already applied or is not ours."""
         envelope = EventEnvelope.model_validate_json(raw)
         handler = self.handlers.get(envelope.type)
         if handler is None:
             return False
+        with span_in(f"process {envelope.topic}", context_from_headers(headers),
+                     SpanKind.CONSUMER, {"messaging.system": "kafka",
+                                         "messaging.destination.name": envelope.topic,
+                                         "messaging.consumer.group.name": self.name,
+                                         "messaging.message.id": str(envelope.id),
+                                         "govshare.event.type": envelope.type}) as span:
+            applied = await self._apply_once(handler, envelope)
+            span.set_attribute("govshare.event.duplicate", not applied)
+        consumer_events.labels(self.name, envelope.type,
+                               "applied" if applied else "duplicate").inc()
+        return applied
+
+    async def _apply_once(self, handler: EventHandler, envelope: EventEnvelope) -> bool:
         async with transaction(self.sessions) as session:
             first_time = await session.scalar(
                 insert(processed_event)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from alembic import op
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Column,
     DateTime,
@@ -31,6 +32,7 @@ outbox_event = Table(
     Column("key", String(200), nullable=False),
     Column("type", String(200), nullable=False),
     Column("envelope", Text, nullable=False, comment="The serialized EventEnvelope."),
+    Column("trace_context", JSON, comment="W3C trace headers of the work that wrote it."),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("published_at", DateTime(timezone=True)),
     Index("ix_outbox_event_unpublished", "seq", postgresql_where=text("published_at is null")),
@@ -58,6 +60,17 @@ def create_messaging_tables() -> None:
     """Migration step shared by every service's first revision."""
     bind = op.get_bind()
     messaging_metadata.create_all(bind)
+
+
+def add_trace_context() -> None:
+    """Migration step: outbox rows carry the trace of the work that wrote them. `IF NOT
+    EXISTS`: a schema made fresh already has it, since every first revision creates the
+    messaging tables as they are now."""
+    op.execute("ALTER TABLE outbox_event ADD COLUMN IF NOT EXISTS trace_context json")
+
+
+def drop_trace_context() -> None:
+    op.execute("ALTER TABLE outbox_event DROP COLUMN IF EXISTS trace_context")
 
 
 def drop_messaging_tables() -> None:

@@ -20,13 +20,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import delete, insert, select, text, update
+from opentelemetry.trace import SpanKind
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import transaction
 from shared.events import EventData, EventEnvelope, EventSource
 from shared.kafka import BrokerProbe
 from shared.messaging_tables import broker_epoch, outbox_event
+from shared.metrics import outbox_backlog, outbox_oldest_unpublished, outbox_published
+from shared.telemetry import context_from_mapping, current_trace_context, span_in
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,8 @@ class Outbox:
 
 
 async def add_envelope(session: AsyncSession, envelope: EventEnvelope) -> None:
-    """Insert a ready-made envelope into the outbox of the session's service."""
+    """Insert a ready-made envelope into the outbox of the session's service, with the trace
+    of the work that made it (the relay passes it on in the event's headers)."""
     await session.execute(
         insert(outbox_event).values(
             id=envelope.id,
@@ -58,8 +62,20 @@ async def add_envelope(session: AsyncSession, envelope: EventEnvelope) -> None:
             key=envelope.key,
             type=envelope.type,
             envelope=envelope.model_dump_json(),
+            trace_context=current_trace_context() or None,
         )
     )
+
+
+async def measure_backlog(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Set the outbox gauges: events waiting, and how long the oldest has waited."""
+    async with sessions() as session:
+        waiting, oldest = (await session.execute(
+            select(func.count(), func.extract("epoch", func.now() - func.min(
+                outbox_event.c.created_at)))
+            .where(outbox_event.c.published_at.is_(None)))).one()
+    outbox_backlog.set(waiting)
+    outbox_oldest_unpublished.set(float(oldest or 0))
 
 
 class OutboxRelay:
@@ -120,7 +136,8 @@ class OutboxRelay:
             rows = (
                 await session.execute(
                     select(outbox_event.c.seq, outbox_event.c.topic, outbox_event.c.key,
-                           outbox_event.c.envelope)
+                           outbox_event.c.type, outbox_event.c.envelope,
+                           outbox_event.c.trace_context)
                     .where(outbox_event.c.published_at.is_(None))
                     .order_by(outbox_event.c.seq)
                     .limit(self.batch_size)
@@ -140,11 +157,21 @@ class OutboxRelay:
         return found is not None
 
     async def _send(self, rows: list[Any]) -> None:
-        pending = [
-            await self.producer.send(row.topic, row.envelope.encode(), key=row.key.encode())
-            for row in rows
-        ]
+        pending = [await self._send_one(row) for row in rows]
         await asyncio.gather(*pending)
+        outbox_published.inc(len(rows))
+
+    async def _send_one(self, row: Any) -> asyncio.Future[Any]:
+        """Queue one row for sending, in a producer span of the trace that wrote it, whose
+        context travels in the record's headers to the consumers."""
+        with span_in(f"publish {row.topic}", context_from_mapping(row.trace_context),
+                     SpanKind.PRODUCER, {"messaging.system": "kafka",
+                                         "messaging.destination.name": row.topic,
+                                         "messaging.kafka.message.key": row.key,
+                                         "govshare.event.type": row.type}):
+            headers = [(name, value.encode()) for name, value in current_trace_context().items()]
+            return await self.producer.send(row.topic, row.envelope.encode(),
+                                             key=row.key.encode(), headers=headers)
 
     async def _mark_published(self, session: AsyncSession, seqs: list[int]) -> None:
         await session.execute(

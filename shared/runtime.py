@@ -17,18 +17,26 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.consumer import EventHandler, IdempotentConsumer, SessionHook
 from shared.db import create_engine, create_session_factory, ping
 from shared.kafka import BrokerProbe, create_producer
 from shared.logs import configure_logging
+from shared.metrics import CONTENT_TYPE, Refresh, render
 from shared.migrations import upgrade_to_head
-from shared.outbox import Outbox, OutboxRelay
+from shared.outbox import Outbox, OutboxRelay, measure_backlog
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
+from shared.telemetry import configure_tracing, shutdown_tracing
 from shared.tokens import JwksLoader, KeySet, TokenVerifier
-from shared.web import BodyGuardMiddleware, RequestIdMiddleware, run_health_checks
+from shared.web import (
+    FASTAPI_TELEMETRY_OFF,
+    BodyGuardMiddleware,
+    RequestTelemetry,
+    run_health_checks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +79,7 @@ class ServiceRuntime:
             self.consume(handlers)
         self._jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
         self._closers: list[Callable[[], Awaitable[object]]] = []
+        self.metric_refreshes: list[Refresh] = [lambda: measure_backlog(self.sessions)]
         self._tasks: list[asyncio.Task[None]] = []
         self._kafka_ready = asyncio.Event()
 
@@ -87,6 +96,15 @@ class ServiceRuntime:
         """Run `job` every `seconds` while the service runs; a failure is logged and retried
         at the next tick. Jobs must be safe to run on several replicas at once."""
         self._jobs.append((name, seconds, job))
+
+    def measure_on_scrape(self, refresh: Callable[[AsyncSession], Awaitable[None]]) -> None:
+        """Set gauges from the database with `refresh` each time `/metrics` is read."""
+
+        async def run() -> None:
+            async with self.sessions() as session:
+                await refresh(session)
+
+        self.metric_refreshes.append(run)
 
     def verify_tokens_with(self, loader: JwksLoader) -> None:
         """Use `loader` for the token verifier's keys (the key owner reads its own table)."""
@@ -180,13 +198,16 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(runtime.settings.log_level, runtime.name)
+        configure_tracing(runtime.settings, runtime.name)
         await runtime.start()
         try:
             yield
         finally:
             await runtime.stop()
+            shutdown_tracing()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
+                  telemetry=FASTAPI_TELEMETRY_OFF)
     app.state.runtime = runtime
     app.state.token_verifier = runtime.verifier
     install_problem_handlers(app)
@@ -198,7 +219,14 @@ def create_service_app(
     async def health() -> dict[str, Any]:
         return await runtime.health()
 
+    @app.get("/metrics", tags=["operations"], response_class=Response, responses={
+        200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text exposition."}},
+        summary="Prometheus metrics: request rate and latency, outbox backlog, consumer lag "
+                "and the service's own figures (for the scraper, not routed by the gateway)")
+    async def metrics() -> Response:
+        return Response(await render(runtime.metric_refreshes), media_type=CONTENT_TYPE)
+
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=runtime.settings.max_body_bytes,
                        max_upload_bytes=runtime.settings.max_upload_bytes)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestTelemetry)
     return app

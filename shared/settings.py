@@ -23,6 +23,15 @@ class ComponentSettings(BaseSettings):
     max_upload_bytes: int = Field(
         20 * 1024**3, description="Largest bulk upload (CSV or JSON Lines) accepted, in bytes."
     )
+    otlp_endpoint: str | None = Field(
+        None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT",
+        description="OpenTelemetry collector (OTLP over HTTP, e.g. http://collector:4318) that "
+                    "receives the traces; unset, spans only put trace ids into the logs.",
+    )
+    trace_sample_ratio: float = Field(
+        1.0, ge=0, le=1, description="Share of traces begun here that are recorded (a call "
+                                     "that arrives sampled stays sampled).",
+    )
 
 
 class ServiceSettings(ComponentSettings):

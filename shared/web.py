@@ -1,4 +1,4 @@
-"""What every HTTP app of a node shares: request ids, body guards, problems, health."""
+"""What every HTTP app of a node shares: request telemetry, body guards, problems, health."""
 
 from __future__ import annotations
 
@@ -9,27 +9,51 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from fastapi.telemetry import TelemetryConfig
+from opentelemetry import context, trace
+from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logs import request_id_var
+from shared.metrics import http_request_duration, http_requests_in_flight
 from shared.problems import problem_body
+from shared.telemetry import context_from_headers, mark_failed, tracer
 
 REQUEST_ID_HEADER = "x-request-id"
 access_log = logging.getLogger("govshare.access")
 
 
-class RequestIdMiddleware:
-    """Take the caller's X-Request-ID (or make one), expose it to logs, echo it back."""
+RouteLabel = Callable[[Scope], str]
+# FastAPI's own telemetry would add a second server span (and OTel metrics) to the calls it
+# routes; RequestTelemetry covers every call, those answered ahead of FastAPI too.
+FASTAPI_TELEMETRY_OFF = TelemetryConfig(tracing=False, metrics=False, logs=False)
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class RequestTelemetry:
+    """What every call gets: the caller's X-Request-ID (or a new one) for the logs and echoed
+    back; a server span continuing the caller's trace; the latency histogram; and one access
+    log line. `route` names the call in the metrics: a fixed label, a function of the call,
+    or (by default) the path template the framework's router matched."""
+
+    def __init__(self, app: ASGIApp, *, route: str | RouteLabel | None = None) -> None:
         self.app = app
+        self.route: RouteLabel = (
+            (lambda _scope: route) if isinstance(route, str) else route or matched_route)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = _header(scope, REQUEST_ID_HEADER) or uuid.uuid4().hex
-        token = request_id_var.set(request_id)
+        method = scope["method"] if scope["method"] in METHODS else "OTHER"
+        request_token = request_id_var.set(request_id)
+        span = tracer.start_span(method, context=context_from_headers(scope["headers"]),
+                                 kind=SpanKind.SERVER, attributes={
+                                     "http.request.method": method, "url.path": scope["path"],
+                                     "govshare.request_id": request_id})
+        span_token = context.attach(trace.set_span_in_context(span))
+        http_requests_in_flight.inc()
         began = time.perf_counter()
         status = 500
 
@@ -45,10 +69,30 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as error:
+            span.record_exception(error)
+            raise
         finally:
+            elapsed = time.perf_counter() - began
+            http_requests_in_flight.dec()
+            route = self.route(scope)
+            http_request_duration.labels(method, route, str(status)).observe(elapsed)
+            span.update_name(f"{method} {route}")
+            span.set_attribute("http.route", route)
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                mark_failed(span, f"answered {status}")
             access_log.info("%s %s %s", scope["method"], scope["path"], status, extra={
-                "status": status, "duration_ms": round(1000 * (time.perf_counter() - began), 2)})
-            request_id_var.reset(token)
+                "status": status, "duration_ms": round(1000 * elapsed, 2)})
+            span.end()
+            context.detach(span_token)
+            request_id_var.reset(request_token)
+
+
+def matched_route(scope: Scope) -> str:
+    """The path template of the route the framework matched (bounded, unlike paths)."""
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
 
 
 class RouteAhead:

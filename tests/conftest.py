@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port, wait_for_port
+from tests.collector import TraceCollector
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,16 @@ def _spawn(factory: str, port: int, env: dict[str, str], log: Path) -> subproces
 
 
 @pytest.fixture(scope="session")
-def node(infrastructure: Infrastructure) -> Iterator[RunningNode]:
+def traces() -> Iterator[TraceCollector]:
+    """Where the node's processes export their traces (OTLP over HTTP)."""
+    collector = TraceCollector()
+    collector.start()
+    yield collector
+    collector.stop()
+
+
+@pytest.fixture(scope="session")
+def node(infrastructure: Infrastructure, traces: TraceCollector) -> Iterator[RunningNode]:
     """Every service of a node and the gateway, each a real uvicorn process."""
     import json
 
@@ -78,7 +88,8 @@ def node(infrastructure: Infrastructure) -> Iterator[RunningNode]:
                GOVSHARE_SERVICES=json.dumps(service_urls),
                GOVSHARE_RATE_LIMIT_PER_SECOND="50", GOVSHARE_RATE_LIMIT_BURST="100",
                GOVSHARE_MAX_BODY_BYTES="65536", GOVSHARE_SWEEP_INTERVAL_SECONDS="0.5",
-               GOVSHARE_FRESHNESS_INTERVAL_SECONDS="0.5")
+               GOVSHARE_FRESHNESS_INTERVAL_SECONDS="0.5",
+               OTEL_EXPORTER_OTLP_ENDPOINT=traces.endpoint, OTEL_BSP_SCHEDULE_DELAY="200")
     logs = infrastructure.workdir
     processes = [
         _spawn("services.authorization.app:create_app", authorization_port, env,

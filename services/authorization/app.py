@@ -16,6 +16,7 @@ from services.authorization import (
     federation_router,
     grants,
     grants_router,
+    metrics,
     requests,
     requests_router,
     router,
@@ -40,6 +41,7 @@ def create_app(settings: AuthorizationSettings | None = None) -> FastAPI:
     runtime.verify_tokens_with(_own_jwks(runtime, settings))
     runtime.consume(catalog_handlers(runtime.outbox))
     runtime.every(settings.sweep_interval_seconds, "deadline-sweep", _sweeper(runtime))
+    runtime.measure_on_scrape(metrics.measure)
     app = create_service_app(
         title="govshare authorization",
         description="Identity of the node: departments, systems' clients, staff users, "

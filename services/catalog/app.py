@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 from fastapi import FastAPI
 
 from services.catalog import (
     federation,
     federation_router,
+    metrics,
     obligations_router,
     registry_router,
     router,
@@ -22,6 +22,7 @@ from services.catalog.departments import HANDLERS
 from services.catalog.settings import CatalogSettings
 from shared.linked_nodes import LinkedNodeTokens, NodeTokens
 from shared.runtime import ServiceRuntime, create_service_app
+from shared.telemetry import http_client
 
 SERVICE = "catalog"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -31,11 +32,12 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
     settings = settings or CatalogSettings()
     runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations_dir=MIGRATIONS,
                              handlers={**HANDLERS, **federation.HANDLERS})
-    http = httpx.AsyncClient(timeout=settings.federation_timeout_seconds)
+    http = http_client(timeout=settings.federation_timeout_seconds)
     runtime.close_on_stop(http.aclose)
     pusher = federation.Pusher(sessions=runtime.sessions, http=http,
                                tokens=NodeTokens(http, settings.identity_service_url))
     runtime.every(settings.federation_push_seconds, "federation-up", pusher.push_up)
+    runtime.measure_on_scrape(metrics.measure)
     app = create_service_app(
         title="govshare catalog",
         description="The resource catalog (目录): entries with the 13 elements of the 2017 "

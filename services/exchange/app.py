@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp
 
@@ -19,12 +18,13 @@ from services.exchange import (
     freshness,
     internal_router,
     loading,
+    metrics,
     objections_router,
     quality_router,
     records_router,
     subscriptions_router,
 )
-from services.exchange.fast_path import QueryFastPath, is_query
+from services.exchange.fast_path import ROUTE_TEMPLATE, QueryFastPath, is_query
 from services.exchange.gate import Gate
 from services.exchange.query import DriverPool, EntryShapes, QueryService
 from services.exchange.read_models import HANDLERS
@@ -35,7 +35,8 @@ from shared.db import driver_dsn, transaction
 from shared.events import EventEnvelope
 from shared.linked_nodes import LinkedNodeDirectory, LinkedNodeTokens, NodeTokens
 from shared.runtime import ServiceRuntime, create_service_app
-from shared.web import RequestIdMiddleware, RouteAhead
+from shared.telemetry import http_client
+from shared.web import RequestTelemetry, RouteAhead
 
 SERVICE = "exchange"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -50,13 +51,13 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
         await loading.apply_ingested(session, envelope, outbox)
 
     runtime.consume({**HANDLERS, IngestRecord.event_type: ingest})
-    http = httpx.AsyncClient(timeout=settings.source_api_timeout_seconds)
+    http = http_client(timeout=settings.source_api_timeout_seconds)
     runtime.close_on_stop(http.aclose)
     topics = DeliveryTopics(runtime.producer, runtime.probe)
     nodes = LinkedNodeDirectory(http, settings.identity_service_url)
     dispatcher = Dispatcher(
         sessions=runtime.sessions, topics=topics,
-        http=httpx.AsyncClient(timeout=settings.webhook_timeout_seconds),
+        http=http_client(timeout=settings.webhook_timeout_seconds),
         node=settings.node_id, batch=settings.delivery_batch,
         max_backoff=settings.webhook_max_backoff_seconds,
         idle=settings.delivery_interval_seconds, nodes=nodes,
@@ -67,6 +68,7 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
     runtime.every(settings.delivery_interval_seconds, "deliveries",
                   _when_kafka_ready(runtime, dispatcher.run_due))
     runtime.every(settings.freshness_interval_seconds, "freshness", _freshness(runtime))
+    runtime.measure_on_scrape(metrics.measure)
     pool = DriverPool(driver_dsn(settings.database_url), SERVICE)
     queries = QueryService(
         shapes=EntryShapes(runtime.sessions), pool=pool,
@@ -89,7 +91,8 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
     app.state.node_tokens = LinkedNodeTokens(settings.node_id)
     app.state.queries = queries
     runtime.close_on_stop(queries.pool.close)
-    fast_query = RequestIdMiddleware(QueryFastPath(queries=queries, verifier=runtime.verifier))
+    fast_query = RequestTelemetry(QueryFastPath(queries=queries, verifier=runtime.verifier),
+                                  route=ROUTE_TEMPLATE)
     return RouteAhead(app, matches=is_query, handler=fast_query)
 
 

@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import asyncpg
-from sqlalchemy import func, select, text, update
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
+from services.exchange.metrics import audit_appends
 from services.exchange.models import AuditCheckpoint, AuditEntry
 from shared.contracts.exchange import AccessKind, AuditSealed, UsageCount
 from shared.db import transaction
@@ -59,7 +61,23 @@ def record(session: AsyncSession, access: Access, *, actor: str, node: str) -> A
                        record_count=access.record_count, denied=access.denied, actor=actor,
                        node=node, at=datetime.now(UTC))
     session.add(entry)
+    session.info.setdefault(_APPENDS_ON_COMMIT, Counter())[access.kind.value] += 1
     return entry
+
+
+_APPENDS_ON_COMMIT = "audit_appends_on_commit"
+
+
+@event.listens_for(Session, "after_commit")
+def _count_committed_appends(session: Session) -> None:
+    """Appends count once their transaction commits (a rolled-back one never happened)."""
+    for kind, appended in session.info.pop(_APPENDS_ON_COMMIT, Counter()).items():
+        audit_appends.labels(kind).inc(appended)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back_appends(session: Session) -> None:
+    session.info.pop(_APPENDS_ON_COMMIT, None)
 
 
 INSERT = """
@@ -100,7 +118,8 @@ class GroupWriter:
                     for _, done in batch:
                         done.set_exception(error)
                 else:
-                    for _, done in batch:
+                    for row, done in batch:
+                        audit_appends.labels(row[0]).inc()
                         done.set_result(None)
         finally:
             self._writing = False

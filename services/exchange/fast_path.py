@@ -22,6 +22,7 @@ from shared.tokens import TokenVerifier
 from shared.web import send_problem
 
 ROUTE = re.compile(r"^/entries/([0-9]{1,20})/([0-9]{6})/record$")
+ROUTE_TEMPLATE = "/entries/{front}/{number}/record"  # as the documented route names it
 ITEM_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
 JSON_HEADERS = [(b"content-type", b"application/json")]
 

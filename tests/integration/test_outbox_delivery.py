@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from prometheus_client import REGISTRY
 from sqlalchemy import Column, MetaData, String, Table, Uuid, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -179,6 +180,8 @@ async def test_event_written_in_the_transaction_reaches_a_real_consumer_once_des
             await eventually(lambda: _applied(messaging, 1))
             await asyncio.sleep(1.0)  # give the duplicate every chance to be applied wrongly
     assert await effect_counts(messaging) == (1, 1)
+    # Operators see the redelivery that was absorbed.
+    assert consumed(messaging.consumer_name, "duplicate") == 1
 
 
 async def _applied(messaging: Messaging, expected: int) -> bool:
@@ -227,3 +230,60 @@ async def test_two_relay_replicas_never_send_the_same_row(
     sent = [e.data["parcel"] for e in await envelopes_on_broker(bootstrap)
             if e.data["parcel"] in set(parcels)]
     assert sorted(sent) == sorted(parcels)
+
+
+class LagProbed(EventData):
+    """On a topic of its own, so that the lag seen is this test's alone."""
+
+    event_type = "testing.lag_probe.recorded.v1"
+    parcel: str
+
+
+def consumed(group: str, outcome: str, event_type: str = ParcelRegistered.event_type) -> float:
+    return REGISTRY.get_sample_value("govshare_consumer_events_total", {
+        "group": group, "type": event_type, "outcome": outcome}) or 0.0
+
+
+def lag(group: str) -> float | None:
+    """The consumer's lag summed over its partitions."""
+    found = [sample.value for family in REGISTRY.collect()
+             if family.name == "govshare_consumer_lag_events" for sample in family.samples
+             if sample.labels["group"] == group]
+    return sum(found) if found else None
+
+
+async def test_a_stuck_handler_shows_as_lag_that_clears_once_it_moves_on(
+    messaging: Messaging, infrastructure: Infrastructure
+) -> None:
+    bootstrap = infrastructure.bootstrap_servers
+    held, released = asyncio.Event(), asyncio.Event()
+    hold = f"hold-{uuid.uuid4().hex[:8]}"
+
+    async def slow_on_hold(session: AsyncSession, envelope: EventEnvelope) -> None:
+        if envelope.data["parcel"] == hold:
+            held.set()
+            await released.wait()
+        await record_effect(session, envelope)
+
+    async with transaction(messaging.sessions) as session:  # one key: one partition, in order
+        for parcel in [hold, *(f"{hold}-behind-{i}" for i in range(4))]:
+            await messaging.outbox.add(session, hold, LagProbed(parcel=parcel))
+    async with pipeline_for(messaging, bootstrap) as pipeline:
+        consumer = IdempotentConsumer(
+            name=messaging.consumer_name, handlers={LagProbed.event_type: slow_on_hold},
+            sessions=messaging.sessions, bootstrap_servers=bootstrap,
+            producer=pipeline.relay.producer, probe=pipeline.relay.probe)
+        async with running(pipeline.relay.run(), consumer.run()):
+            await asyncio.wait_for(held.wait(), 60)
+            # The held event and the four behind it wait; the figure stays while it is stuck.
+            await eventually(lambda: _is(lag(messaging.consumer_name), 5))
+            await asyncio.sleep(1.0)
+            assert lag(messaging.consumer_name) == 5
+            assert consumed(messaging.consumer_name, "applied", LagProbed.event_type) == 0
+            released.set()
+            await eventually(lambda: _is(lag(messaging.consumer_name), 0))
+            assert consumed(messaging.consumer_name, "applied", LagProbed.event_type) == 5
+
+
+async def _is(value: float | None, expected: float) -> bool:
+    return value == expected
