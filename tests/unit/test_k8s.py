@@ -21,7 +21,8 @@ OVERLAYS = sorted(path.parent.name for path in (K8S / "overlays").glob("*/kustom
 KUBECTL = Path(sys.executable).parent / "kubectl"
 KUBERNETES = "1.33.0"
 OPERATOR_KINDS = {"kafka.strimzi.io": {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"},
-                  "postgresql.cnpg.io": {"Cluster", "ScheduledBackup"}}
+                  "postgresql.cnpg.io": {"Cluster", "ScheduledBackup"},
+                  "monitoring.coreos.com": {"PodMonitor"}}
 
 
 def render(overlay: Path) -> list[dict[str, Any]]:
@@ -91,3 +92,23 @@ def test_only_settings_the_code_reads_are_passed(manifests: list[dict[str, Any]]
                 passed |= {variable["name"] for variable in container.get("env", [])}
     settings = {name for name in passed if name.startswith("GOVSHARE_") or name in ALIASES}
     assert settings == passed and not settings - known_variables()
+
+
+def test_prometheus_scrapes_every_pod_and_the_ingress_routes_only_public_paths(
+    manifests: list[dict[str, Any]]
+) -> None:
+    [monitor] = [item for item in manifests if item["kind"] == "PodMonitor"]
+    assert monitor["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/part-of": "govshare"}
+    assert {(endpoint["port"], endpoint["path"])
+            for endpoint in monitor["spec"]["podMetricsEndpoints"]} == {("http", "/metrics")}
+    scraping = [item for item in manifests if item["kind"] == "NetworkPolicy"
+                and item["spec"]["podSelector"].get("matchLabels") == {
+                    "app.kubernetes.io/part-of": "govshare"}]
+    assert scraping and any(
+        source.get("namespaceSelector") for policy in scraping
+        for rule in policy["spec"]["ingress"] for source in rule["from"])
+    [ingress] = [item for item in manifests if item["kind"] == "Ingress"]
+    paths = {path["path"] for rule in ingress["spec"]["rules"]
+             for path in rule["http"]["paths"]}
+    assert {"/api", "/federation", "/nodes", "/oauth"} <= paths
+    assert not any("/metrics".startswith(path) for path in paths)
