@@ -21,6 +21,7 @@ SPAN_KINDS = {1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consum
 @dataclass(frozen=True)
 class ReceivedSpan:
     service: str
+    node: str
     name: str
     kind: str
     trace_id: str
@@ -82,7 +83,8 @@ class TraceCollector:
             resource = _attributes(resource_spans.resource.attributes)
             for scope_spans in resource_spans.scope_spans:
                 received += [ReceivedSpan(
-                    service=resource.get("service.name", ""), name=span.name,
+                    service=resource.get("service.name", ""),
+                    node=resource.get("govshare.node.id", ""), name=span.name,
                     kind=SPAN_KINDS.get(span.kind, "unspecified"),
                     trace_id=span.trace_id.hex(), span_id=span.span_id.hex(),
                     parent_span_id=span.parent_span_id.hex(),

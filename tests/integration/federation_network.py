@@ -42,6 +42,7 @@ class Node:
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     admin_token: str = ""
+    traces_endpoint: str = ""  # the test session's trace collector
 
     @property
     def node_id(self) -> str:
@@ -63,7 +64,9 @@ class Node:
                     GOVSHARE_IDENTITY_SERVICE_URL=self.url("authorization"),
                     GOVSHARE_SERVICES=json.dumps({name: self.url(name) for name in SERVICES}),
                     GOVSHARE_FEDERATION_PUSH_SECONDS="0.2",
-                    GOVSHARE_RATE_LIMIT_PER_SECOND="500", GOVSHARE_RATE_LIMIT_BURST="1000")
+                    GOVSHARE_RATE_LIMIT_PER_SECOND="500", GOVSHARE_RATE_LIMIT_BURST="1000",
+                    OTEL_EXPORTER_OTLP_ENDPOINT=self.traces_endpoint,
+                    OTEL_BSP_SCHEDULE_DELAY="200")
 
     def start(self, component: str) -> None:
         factory = ("gateway.app:create_app" if component == "gateway"
@@ -93,13 +96,14 @@ NODES = (("全国", Tier.national, "100000", Zone.external),
          ("南京市", Tier.municipal, "320100", Zone.internal))
 
 
-async def start_network(server_url: str, workdir: Path) -> list[Node]:
+async def start_network(server_url: str, workdir: Path, traces_endpoint: str) -> list[Node]:
     """National ← Jiangsu ← Nanjing, initialised, running, with an admin each, not linked.
     What was started is stopped again if a later step fails."""
     nodes: list[Node] = []
     try:
         for name, tier, region, zone in NODES:
-            nodes.append(await _start_node(server_url, workdir, name, tier, region, zone))
+            nodes.append(await _start_node(server_url, workdir, name, tier, region, zone,
+                                           traces_endpoint))
     except BaseException:
         stop_network(nodes)
         raise
@@ -107,12 +111,13 @@ async def start_network(server_url: str, workdir: Path) -> list[Node]:
 
 
 async def _start_node(server_url: str, workdir: Path, name: str, tier: Tier, region: str,
-                      zone: Zone) -> Node:
+                      zone: Zone, traces_endpoint: str) -> Node:
     database = f"node_{region}"
     await _create_database(server_url, database)
     node = Node(name=f"{name}政务数据共享交换平台", tier=tier, region=region, zone=zone,
                 database_url=make_url(server_url).set(database=database)
-                .render_as_string(hide_password=False), workdir=workdir)
+                .render_as_string(hide_password=False), workdir=workdir,
+                traces_endpoint=traces_endpoint)
     node.broker = EmbeddedBroker(free_port(), log_file=workdir / f"{region}-broker.log")
     node.broker.start()
     try:

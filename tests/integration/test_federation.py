@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from shared.db import create_engine
 from tests import factories
+from tests.collector import ReceivedSpan, TraceCollector
 from tests.conftest import Infrastructure
 from tests.integration.conftest import application, bearer, register_department
 from tests.integration.federation_network import (
@@ -32,8 +33,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-async def network(infrastructure: Infrastructure) -> AsyncIterator[dict[str, Any]]:
-    nodes = await start_network(infrastructure.database_url, infrastructure.workdir)
+async def network(infrastructure: Infrastructure,
+                  traces: TraceCollector) -> AsyncIterator[dict[str, Any]]:
+    nodes = await start_network(infrastructure.database_url, infrastructure.workdir,
+                                traces.endpoint)
     national, jiangsu, nanjing = nodes
     try:
         for parent, child in ((national, jiangsu), (jiangsu, nanjing)):
@@ -247,7 +250,7 @@ async def test_node_calls_are_refused_without_a_linked_nodes_token_and_internals
 
 
 async def test_a_nanjing_department_finds_applies_for_queries_and_downloads_jiangsu_data(
-    network: dict[str, Any]
+    network: dict[str, Any], traces: TraceCollector
 ) -> None:
     jiangsu_node: Node = network["nodes"]["320000"]
     nanjing, jiangsu = network["clients"]["320100"], network["clients"]["320000"]
@@ -293,6 +296,8 @@ async def test_a_nanjing_department_finds_applies_for_queries_and_downloads_jian
                 break
             await asyncio.sleep(0.2)
     assert queried.json()["record"] == {"GMSFHM": person["GMSFHM"], "XM": person["XM"]}
+    await _one_trace_through_both_gateways(nanjing, f"{remote}/exchange/entries/{code}/record",
+                                           auth, person["GMSFHM"], traces)
     downloaded = await nanjing.get(f"{remote}/exchange/entries/{code}/records", params={
         "purpose": "data_verification", "format": "csv"}, headers=auth)
     assert downloaded.status_code == 200 and downloaded.headers["x-record-count"] == "5"
@@ -361,3 +366,33 @@ async def _both_ends_audited(network: dict[str, Any], consumer: dict[str, str],
                         ("download", consumer["credit_code"], node_of_record)} <= kinds:
                     break
                 await asyncio.sleep(0.2)
+
+
+async def _one_trace_through_both_gateways(nanjing: httpx.AsyncClient, path: str,
+                                           auth: dict[str, str], key: str,
+                                           traces: TraceCollector) -> None:
+    """A relayed call is one trace: Nanjing's gateway → Jiangsu's gateway → its exchange."""
+    request_id = f"relayed-{uuid.uuid4().hex}"
+    queried = await nanjing.get(path, params={"key": key, "purpose": "data_verification"},
+                                headers={**auth, "X-Request-ID": request_id})
+    assert queried.status_code == 200
+
+    def at(node: str, service: str, spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
+        return [span for span in spans if span.node == node and span.service == service
+                and span.kind == "server"]
+
+    async with asyncio.timeout(30):
+        while True:
+            started = at("320100-internal", "govshare-gateway",
+                         traces.find(**{"govshare.request_id": request_id}))
+            spans = traces.trace(started[0].trace_id) if started else []
+            if at("320000-internal", "govshare-exchange", spans):
+                break
+            await asyncio.sleep(0.2)
+    [out] = started
+    [relayed] = at("320000-internal", "govshare-gateway", spans)
+    [served] = at("320000-internal", "govshare-exchange", spans)
+    assert out.name == "GET /nodes/{node}/api/exchange"
+    assert relayed.name == "GET /federation/relay/exchange"
+    assert served.name == "GET /entries/{front}/{number}/record"
+    assert relayed.parent_span_id == out.span_id and served.parent_span_id == relayed.span_id
