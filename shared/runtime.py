@@ -219,11 +219,10 @@ def create_service_app(
     async def health() -> dict[str, Any]:
         return await runtime.health()
 
-    @app.get("/metrics", tags=["operations"], response_class=Response, responses={
-        200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text exposition."}},
-        summary="Prometheus metrics: request rate and latency, outbox backlog, consumer lag "
-                "and the service's own figures (for the scraper, not routed by the gateway)")
+    # Not in the API document: the gateway does not route it (docs/operations.md has it).
+    @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
+        """Prometheus text: requests, outbox, consumers and the service's own figures."""
         return Response(await render(runtime.metric_refreshes), media_type=CONTENT_TYPE)
 
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=runtime.settings.max_body_bytes,
