@@ -1,10 +1,13 @@
 """k8s/: every overlay renders (kubectl's built-in kustomize, offline) and every manifest
 validates against the Kubernetes schemas in strict mode (a misspelt field fails); the
-operators' resources (Strimzi, CloudNativePG) are checked for their shape; and every
-setting the manifests pass is one the code reads."""
+operators' resources (Strimzi, CloudNativePG, Prometheus Operator) are checked for their
+shape; every setting the manifests pass is one the code reads, and every alert reads metrics
+the code exposes."""
 
 from __future__ import annotations
 
+import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +16,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from prometheus_client import REGISTRY
 
 from tests.unit.test_deploy import ALIASES, known_variables
 
@@ -22,7 +26,7 @@ KUBECTL = Path(sys.executable).parent / "kubectl"
 KUBERNETES = "1.33.0"
 OPERATOR_KINDS = {"kafka.strimzi.io": {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"},
                   "postgresql.cnpg.io": {"Cluster", "ScheduledBackup"},
-                  "monitoring.coreos.com": {"PodMonitor"}}
+                  "monitoring.coreos.com": {"PodMonitor", "PrometheusRule"}}
 
 
 def render(overlay: Path) -> list[dict[str, Any]]:
@@ -112,3 +116,24 @@ def test_prometheus_scrapes_every_pod_and_the_ingress_routes_only_public_paths(
              for path in rule["http"]["paths"]}
     assert {"/api", "/federation", "/nodes", "/oauth"} <= paths
     assert not any("/metrics".startswith(path) for path in paths)
+
+
+def exposed_metric_names() -> set[str]:
+    """Every series name the node's processes can expose, as Prometheus sees it."""
+    for module in ("shared.metrics", "services.authorization.metrics",
+                   "services.catalog.metrics", "services.exchange.metrics"):
+        importlib.import_module(module)
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"),
+                "gauge": ("",)}
+    return {family.name + suffix for family in REGISTRY.collect()
+            for suffix in suffixes.get(family.type, ("",))}
+
+
+def test_every_alert_reads_metrics_the_code_exposes(manifests: list[dict[str, Any]]) -> None:
+    [rules] = [item for item in manifests if item["kind"] == "PrometheusRule"]
+    alerts = [rule for group in rules["spec"]["groups"] for rule in group["rules"]]
+    assert len(alerts) >= 5
+    exposed = exposed_metric_names()
+    for alert in alerts:
+        used = set(re.findall(r"\bgovshare_[a-z_]+", alert["expr"]))
+        assert used and used <= exposed, (alert["alert"], used - exposed)
