@@ -32,7 +32,7 @@ from shared.events import EventEnvelope, topic_for
 from shared.kafka import BrokerProbe, create_group_consumer
 from shared.messaging_tables import processed_event
 from shared.metrics import consumer_events, consumer_lag, consumer_retries
-from shared.telemetry import KafkaHeaders, context_from_headers, span_in
+from shared.telemetry import KafkaHeaders, context_from_headers, tracer
 
 log = logging.getLogger(__name__)
 
@@ -258,12 +258,13 @@ class IdempotentConsumer:
         handler = self.handlers.get(envelope.type)
         if handler is None:
             return False
-        with span_in(f"process {envelope.topic}", context_from_headers(headers),
-                     SpanKind.CONSUMER, {"messaging.system": "kafka",
-                                         "messaging.destination.name": envelope.topic,
-                                         "messaging.consumer.group.name": self.name,
-                                         "messaging.message.id": str(envelope.id),
-                                         "govshare.event.type": envelope.type}) as span:
+        with tracer.start_as_current_span(
+                f"process {envelope.topic}", context=context_from_headers(headers),
+                kind=SpanKind.CONSUMER, attributes={
+                    "messaging.system": "kafka", "messaging.destination.name": envelope.topic,
+                    "messaging.consumer.group.name": self.name,
+                    "messaging.message.id": str(envelope.id),
+                    "govshare.event.type": envelope.type}) as span:
             applied = await self._apply_once(handler, envelope)
             span.set_attribute("govshare.event.duplicate", not applied)
         consumer_events.labels(self.name, envelope.type,

@@ -29,7 +29,7 @@ from shared.events import EventData, EventEnvelope, EventSource
 from shared.kafka import BrokerProbe
 from shared.messaging_tables import broker_epoch, outbox_event
 from shared.metrics import outbox_backlog, outbox_oldest_unpublished, outbox_published
-from shared.telemetry import context_from_mapping, current_trace_context, span_in
+from shared.telemetry import context_from_mapping, current_trace_context, tracer
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +67,12 @@ async def add_envelope(session: AsyncSession, envelope: EventEnvelope) -> None:
     )
 
 
-async def measure_backlog(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def measure_backlog(session: AsyncSession) -> None:
     """Set the outbox gauges: events waiting, and how long the oldest has waited."""
-    async with sessions() as session:
-        waiting, oldest = (await session.execute(
-            select(func.count(), func.extract("epoch", func.now() - func.min(
-                outbox_event.c.created_at)))
-            .where(outbox_event.c.published_at.is_(None)))).one()
+    waiting, oldest = (await session.execute(
+        select(func.count(), func.extract("epoch", func.now() - func.min(
+            outbox_event.c.created_at)))
+        .where(outbox_event.c.published_at.is_(None)))).one()
     outbox_backlog.set(waiting)
     outbox_oldest_unpublished.set(float(oldest or 0))
 
@@ -164,11 +163,11 @@ class OutboxRelay:
     async def _send_one(self, row: Any) -> asyncio.Future[Any]:
         """Queue one row for sending, in a producer span of the trace that wrote it, whose
         context travels in the record's headers to the consumers."""
-        with span_in(f"publish {row.topic}", context_from_mapping(row.trace_context),
-                     SpanKind.PRODUCER, {"messaging.system": "kafka",
-                                         "messaging.destination.name": row.topic,
-                                         "messaging.kafka.message.key": row.key,
-                                         "govshare.event.type": row.type}):
+        with tracer.start_as_current_span(
+                f"publish {row.topic}", context=context_from_mapping(row.trace_context),
+                kind=SpanKind.PRODUCER, attributes={
+                    "messaging.system": "kafka", "messaging.destination.name": row.topic,
+                    "messaging.kafka.message.key": row.key, "govshare.event.type": row.type}):
             headers = [(name, value.encode()) for name, value in current_trace_context().items()]
             return await self.producer.send(row.topic, row.envelope.encode(),
                                              key=row.key.encode(), headers=headers)

@@ -79,7 +79,8 @@ class ServiceRuntime:
             self.consume(handlers)
         self._jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
         self._closers: list[Callable[[], Awaitable[object]]] = []
-        self.metric_refreshes: list[Refresh] = [lambda: measure_backlog(self.sessions)]
+        self.metric_refreshes: list[Refresh] = []
+        self.measure_on_scrape(measure_backlog)
         self._tasks: list[asyncio.Task[None]] = []
         self._kafka_ready = asyncio.Event()
 

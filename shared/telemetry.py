@@ -8,9 +8,7 @@ exports them (OTLP over HTTP) only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. Th
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -21,13 +19,11 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from shared.logs import request_id_var
 from shared.settings import ComponentSettings
 
-log = logging.getLogger(__name__)
 tracer = trace.get_tracer("govshare")
 _propagator = TraceContextTextMapPropagator()
 _provider: TracerProvider | None = None
@@ -104,19 +100,6 @@ _NO_TRACE = context.Context()
 def context_from_mapping(carrier: Mapping[str, str] | None) -> context.Context:
     """The trace stored with an outbox row (see `current_trace_context`)."""
     return _propagator.extract(dict(carrier or {}))
-
-
-@contextmanager
-def span_in(name: str, parent: context.Context, kind: SpanKind,
-            attributes: dict[str, Any]) -> Iterator[Span]:
-    """A span under `parent`, current while the block runs; an exception marks it failed."""
-    with tracer.start_as_current_span(name, context=parent, kind=kind,
-                                      attributes=attributes) as span:
-        yield span
-
-
-def mark_failed(span: Span, description: str) -> None:
-    span.set_status(Status(StatusCode.ERROR, description))
 
 
 async def _continue_trace(request: httpx.Request) -> None:

@@ -11,13 +11,13 @@ from typing import Any
 
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import context, trace
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logs import request_id_var
 from shared.metrics import http_request_duration, http_requests_in_flight
 from shared.problems import problem_body
-from shared.telemetry import context_from_headers, mark_failed, tracer
+from shared.telemetry import context_from_headers, tracer
 
 REQUEST_ID_HEADER = "x-request-id"
 access_log = logging.getLogger("govshare.access")
@@ -81,7 +81,7 @@ class RequestTelemetry:
             span.set_attribute("http.route", route)
             span.set_attribute("http.response.status_code", status)
             if status >= 500:
-                mark_failed(span, f"answered {status}")
+                span.set_status(Status(StatusCode.ERROR, f"answered {status}"))
             access_log.info("%s %s %s", scope["method"], scope["path"], status, extra={
                 "status": status, "duration_ms": round(1000 * elapsed, 2)})
             span.end()
