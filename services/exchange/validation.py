@@ -1,9 +1,10 @@
 """Checking a provider's rows against the entry's info items (E1).
 
 Each value is checked for its declared data type and length, and items that name a subject
-are checked as what they are: ID numbers with `python-stdnum`'s `cn.ric`, unified social
-credit codes with `cn.uscc`. Values are stored as their canonical text, so a download
-gives back exactly what was accepted (currency keeps its digits, dates read ISO 8601).
+are checked as what they are: ID numbers with `python-stdnum`'s `cn.ric` (a region code
+counts if it ever existed), unified social credit codes with `cn.uscc`. Values are stored
+as their canonical text, so a download gives back exactly what was accepted (currency keeps
+its digits, dates read ISO 8601).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from stdnum import numdb
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
 
@@ -78,29 +80,33 @@ def _logical(value: str) -> str:
 
 
 def _id_number(value: str) -> str:
-    """`cn.ric.validate`'s checks, with its costly birth-place lookup cached per region and
-    birth year (all it depends on): a million-row load must not look it up a million times."""
+    """`cn.ric.validate`'s checks, except that the region code need only have existed at some
+    time, not at the birth date: people born before their county's code existed were issued
+    numbers with the code current then (玄武区 320102 from 1983 for someone born in 1978),
+    and people keep their numbers after a code is abolished."""
     number = ric.compact(value)
     if len(number) != 18 or not number[:-1].isdigit():
         raise ValueError("not a valid ID number (18 characters, 17 digits first)")
     if number[-1] != ric.calc_check_digit(number):
         raise ValueError("not a valid ID number (check digit)")
     try:
-        year = ric.get_birth_date(number).year
+        ric.get_birth_date(number)
     except ValidationError:
         raise ValueError("not a valid ID number (birth date)") from None
-    if not _birth_place_known(number[:6], year):
-        raise ValueError("not a valid ID number (no such birth place then)")
+    if not region_ever_existed(number[:6]):
+        raise ValueError("not a valid ID number (no such region code)")
     return number
 
 
-@functools.lru_cache(maxsize=100_000)
-def _birth_place_known(region: str, year: int) -> bool:
-    try:
-        ric.get_birth_place(f"{region}{year:04d}01010000")
-    except ValidationError:
-        return False
-    return True
+# Cached because the lookup is costly and a million-row load must not repeat it per row;
+# there are only a few thousand codes.
+@functools.lru_cache(maxsize=8192)
+def region_ever_existed(region: str) -> bool:
+    """Whether `region` is a county-level code of GB/T 2260 at any time, by python-stdnum's
+    region data (the same data `cn.ric` uses)."""
+    # A province prefix with an unknown rest matches without a county: that code never
+    # existed (and `ric.get_birth_place` itself fails on it with a KeyError).
+    return any("county" in found for _, found in numdb.get("cn/loc").info(region))
 
 
 def _credit_code(value: str) -> str:

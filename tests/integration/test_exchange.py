@@ -164,6 +164,33 @@ async def test_a_csv_load_reports_each_refused_row_with_its_line_and_reason(
     assert missing.status_code == 404
 
 
+async def test_genuine_id_numbers_of_people_born_before_their_regions_code_are_loaded(
+    gateway: httpx.AsyncClient, provider: Party, consumer: Party
+) -> None:
+    # Issue 17: each was refused, its code being newer than the birth (or since abolished).
+    born_earlier = [
+        ("320102197805051230", "1978-05-05"),  # 玄武区 from 1983
+        ("310115195006120018", "1950-06-12"),  # 浦东新区 from 1992
+        ("320115194503010028", "1945-03-01"),  # 江宁区 from 2000
+        ("31022519600101004X", "1960-01-01"),  # 南汇县, 1982–2001
+    ]
+    rows = [{"GMSFHM": number, "XM": factories.person_name(), "CSRQ": born}
+            for number, born in born_earlier]
+    code = await publish(gateway, provider, person_entry())
+    body = as_csv(rows) + "999999198001010011,无此地,1980-01-01\n".encode()
+    loaded = await upload(gateway, provider, code, body)
+    assert loaded.status_code == 200, loaded.text
+    report = loaded.json()
+    assert (report["accepted"], report["rejected"]) == (4, 1), report["rejections"]
+    assert "no such region code" in report["rejections"][0]["reason"]
+
+    filed = await submit(gateway, consumer, application(code, items=["XM", "GMSFHM"]))
+    assert filed.status_code == 201, filed.text
+    found = await until_denial(gateway, consumer, code, "320102197805051230", None)
+    assert found.status_code == 200, found.text
+    assert found.json()["record"]["XM"] == rows[0]["XM"]
+
+
 async def test_a_header_naming_unknown_items_refuses_the_whole_load(
     gateway: httpx.AsyncClient, provider: Party
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from stdnum.cn import ric
@@ -23,10 +23,20 @@ ITEMS = [{"code": "GMSFHM", "name": "公民身份号码", "data_type": "C", "len
          {"code": "SFZX", "name": "是否注销", "data_type": "L"}]
 
 
-def test_id_numbers_are_judged_exactly_as_python_stdnum_judges_them() -> None:
+def _with_check_digit(body: str) -> str:
+    return body + ric.calc_check_digit(body + "0")  # it expects a check-digit slot
+
+
+def test_id_numbers_are_judged_by_check_digit_birth_date_and_a_region_that_ever_existed(
+) -> None:
+    # Births from 1930 on, in codes created later (320505 in 2000, 320102 in 1983), one
+    # abolished (320121 in 2000), one always there (110101) and one that never was.
     rng = random.Random(7)
+    ever = {"320102", "320505", "320121", "110101"}
     for _ in range(5000):
-        number = factories.id_number(rng.choice(["320102", "320505", "110101", "999999"]))
+        region = rng.choice([*sorted(ever), "999999"])
+        birth = date(1930, 1, 1) + timedelta(days=rng.randrange(365 * 90))
+        number = _with_check_digit(f"{region}{birth:%Y%m%d}{rng.randrange(1000):03d}")
         if rng.random() < 0.3:
             number = number[:-1] + rng.choice("0123456789X")
         if rng.random() < 0.1:
@@ -36,7 +46,38 @@ def test_id_numbers_are_judged_exactly_as_python_stdnum_judges_them() -> None:
             ours = True
         except ValueError:
             ours = False
-        assert ours == ric.is_valid(number), number
+        valid_date = number[10:14] != "1399"
+        expected = (number[-1] == ric.calc_check_digit(number) and valid_date
+                    and region in ever)
+        assert ours == expected, number
+
+
+@pytest.mark.parametrize("number", [
+    "320102197805051230",  # 玄武区, code from 1983, born 1978 (issue 17)
+    "310115195006120018",  # 浦东新区, code from 1992, born 1950
+    "320115194503010028",  # 江宁区, code from 2000, born 1945
+    "320121198007070035",  # 江宁县, abolished in 2000
+    "310102195503150056",  # 南市区 (Shanghai), abolished in 2000
+    "31022519600101004X",  # 南汇县, code from 1982 to 2001, born 1960
+])
+def test_genuine_numbers_with_codes_newer_than_the_birth_or_since_abolished_are_accepted(
+    number: str,
+) -> None:
+    assert _id_number(number) == number
+
+
+@pytest.mark.parametrize(("number", "reason"), [
+    ("999999198001010011", "no such region code"),
+    ("329999198001010017", "no such region code"),  # a real province, a county never coded
+    ("320102197805051231", "check digit"),
+    (_with_check_digit("32010219780230123"), "birth date"),  # 30 February
+    (_with_check_digit("32010219781305123"), "birth date"),
+])
+def test_a_code_never_used_a_bad_check_digit_or_an_impossible_date_is_refused(
+    number: str, reason: str,
+) -> None:
+    with pytest.raises(ValueError, match=reason):
+        _id_number(number)
 
 
 def test_a_clean_row_is_keyed_typed_and_canonical() -> None:
