@@ -1,2 +1,2 @@
 """Authorization service: identity (nodes, departments, users, clients, tokens) for now;
-the sharing workflow (SPEC §4) joins it later."""
+the sharing workflow (requirements §4) joins it later."""

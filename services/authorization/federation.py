@@ -1,4 +1,4 @@
-"""Linking nodes into one network (SPEC §2, G2): invitations, the link handshake, node tokens.
+"""Linking nodes into one network (requirements §2, G2): invitations, handshake, node tokens.
 
 The parent's operator invites a child by its node id and hands the one-time code over out of
 band; the child's operator runs `govshare node link`, which presents the code and the

@@ -121,7 +121,7 @@ class User(Timestamped, Base):
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-# --- Sharing (SPEC §4) ----------------------------------------------------------------------
+# --- Sharing (requirements §4) --------------------------------------------------------------------
 
 
 class SharedResource(Base):

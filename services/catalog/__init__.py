@@ -1,1 +1,1 @@
-"""Catalog service (目录): departments catalog their information resources (SPEC §3)."""
+"""Catalog service (目录): departments catalog their information resources (requirements §3)."""

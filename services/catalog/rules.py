@@ -1,4 +1,4 @@
-"""The catalog's rules, checked on every write (SPEC §3, C1–C5).
+"""The catalog's rules, checked on every write (requirements §3, C1–C5).
 
 Each check raises RuleViolation naming the field or item, the rule id and the article, so a
 department's engineer sees exactly what to change.

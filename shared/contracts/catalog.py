@@ -1,4 +1,4 @@
-"""The catalog entry as every service sees it (SPEC §3: the 13 elements of the 2017 guide).
+"""The catalog entry as every service sees it (requirements §3: the 13 elements of the 2017 guide).
 
 The same model is the body of the catalog API and the snapshot carried by catalog events, so
 the authorization, exchange and evaluation services never call back for an entry.
@@ -129,7 +129,7 @@ class ShareChannel(StrEnum):
 
 
 class ShareMethodType(StrEnum):
-    """The share method's type [SPEC §3 element 9]: what the consumer receives."""
+    """The share method's type [requirements §3, element 9]: what the consumer receives."""
 
     api = "api"
     database = "database"

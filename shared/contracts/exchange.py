@@ -1,4 +1,4 @@
-"""What the exchange service says about the data it carries (SPEC §5).
+"""What the exchange service says about the data it carries (requirements §5).
 
 The evaluation service judges freshness (E7), objections (E6) and use of shared data from
 these events; providers that stream send `IngestRecord` envelopes to the ingest topic.

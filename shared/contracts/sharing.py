@@ -1,4 +1,4 @@
-"""Requests and grants as every service sees them (SPEC §4).
+"""Requests and grants as every service sees them (requirements §4).
 
 The snapshots are both the authorization API's responses and the payloads of its events, so
 the exchange service can authorize every data access from events alone, and the evaluation

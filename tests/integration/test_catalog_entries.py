@@ -1,4 +1,4 @@
-"""SPEC §3: cataloguing under the rules C1–C5, the entry lifecycle and its versions."""
+"""Requirements §3: cataloguing under the rules C1–C5, the entry lifecycle and its versions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Three tiers, one network (SPEC §2): national 100000-external ← Jiangsu 320000-internal ←
+"""Three tiers, one network (requirements §2): national 100000-external ← Jiangsu 320000-internal ←
 Nanjing 320100-internal, each node with its own database, broker and processes, linked by
 `govshare node link`. Catalogs flow up with provenance (F1), internal-only entries never
 reach the external node (F3), and a node that was down catches up exactly once (F4)."""

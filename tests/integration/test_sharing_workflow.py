@@ -1,4 +1,4 @@
-"""The sharing workflow as the rules read (SPEC §4), through the gateway of a running node.
+"""The sharing workflow as the rules read (requirements §4), through the gateway of a running node.
 
 Departments publish at the catalog; the authorization service learns entries from catalog
 events; requests, answers, negotiation, arbitration and grants go over HTTP; the events are

@@ -1,0 +1,77 @@
+"""The repository stands alone: it points at no document outside itself, and every
+requirement id the code cites is defined in docs/requirements.md."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REQUIREMENTS = ROOT / "docs" / "requirements.md"
+# A path into the directory beside the checkout, or the old requirements text by name (as a
+# file or as "<name> §3"): written so that this file does not match itself.
+OUTSIDE_POINTER = re.compile(r"\.\./shared|\bSPEC(?:\.md|\s§)")
+REQUIREMENT_ID = re.compile(r"\b[CAEVGFWT][0-9]\b")
+CODE_DIRECTORIES = ("services", "shared", "gateway", "cli")
+
+
+def tracked_files(*under: str) -> list[Path]:
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs a git checkout")
+    listed = subprocess.run(["git", "ls-files", "-z", "--", *under], cwd=ROOT, check=True,
+                            capture_output=True).stdout.decode()
+    # .ci/ belongs to the machinery that runs the checks, not to the product.
+    return [ROOT / name for name in listed.split("\0")
+            if name and not name.startswith(".ci/") and (ROOT / name).is_file()]
+
+
+def text_of(path: Path) -> str:
+    return path.read_bytes().decode("utf-8", errors="replace")
+
+
+def test_no_tracked_file_points_outside_the_repository() -> None:
+    offending = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+                 for path in tracked_files()
+                 for number, line in enumerate(text_of(path).splitlines(), 1)
+                 if OUTSIDE_POINTER.search(line)]
+    assert not offending, ("point these at docs/requirements.md instead:\n"
+                           + "\n".join(offending))
+
+
+def defined_ids() -> set[str]:
+    """The ids docs/requirements.md defines: in bold (**C6**) or as a heading (### C6 …)."""
+    text = REQUIREMENTS.read_text(encoding="utf-8")
+    bold = re.findall(r"\*\*([CAEVGFWT][0-9])\*\*", text)
+    headings = re.findall(r"^#+\s+([CAEVGFWT][0-9])\b", text, flags=re.MULTILINE)
+    return set(bold) | set(headings)
+
+
+def test_the_requirements_define_the_whole_set_of_ids() -> None:
+    expected = {f"{letter}{number}" for letter, count in
+                {"C": 9, "A": 7, "E": 7, "V": 3, "G": 2, "F": 7, "W": 4, "T": 4}.items()
+                for number in range(1, count + 1)}
+    assert defined_ids() == expected
+
+
+def test_every_requirement_id_cited_in_code_is_defined() -> None:
+    defined = defined_ids()
+    undefined = sorted({f"{identifier} ({path.relative_to(ROOT)})"
+                        for path in tracked_files(*CODE_DIRECTORIES)
+                        for identifier in REQUIREMENT_ID.findall(text_of(path))
+                        if identifier not in defined})
+    assert not undefined, f"cited but not in docs/requirements.md: {undefined}"
+
+
+def test_the_source_documents_are_explained() -> None:
+    text = REQUIREMENTS.read_text(encoding="utf-8")
+    cited = set(re.findall(r"\[(51|39|733|JS|BJ) ", text))
+    assert cited == {"51", "39", "733", "JS", "BJ"}
+    for short_name, number in (("51", "国发〔2016〕51号"), ("39", "国办发〔2017〕39号"),
+                               ("733", "发改高技〔2013〕733号"), ("JS", "苏政发〔2017〕133号"),
+                               ("BJ", "京办发〔2005〕33号")):
+        assert re.search(rf"^\| \*\*{short_name}\*\* \|[^\n]*{number}", text, re.MULTILINE), (
+            short_name)
