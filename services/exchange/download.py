@@ -5,8 +5,11 @@ the row filter and writes the format, and its chunks go to the client through a 
 queue, so memory stays flat however many rows there are. Counting and copying run in one
 REPEATABLE READ transaction: the count, the end cursor and the rows are one snapshot.
 
-Each row carries `_cursor`; a client that is cut off asks again with `since=<last cursor>`
-and gets the rest, and later asks with the end cursor for what changed since.
+Each row carries `_cursor` and `_deleted`; a client that is cut off asks again with
+`since=<last cursor>` and gets the rest, and later asks with the end cursor for what changed
+since. A download since a cursor also carries the records deleted after it, as tombstones
+(`_deleted` true, the granted key items only): without them a client kept in step by cursor
+would keep every record its provider deleted. A full download leaves them out.
 """
 
 from __future__ import annotations
@@ -42,6 +45,12 @@ class Export:
     items: tuple[str, ...]
     row_filter: tuple[RowCondition, ...]
     since: int
+    key_items: tuple[str, ...] = ()  # what a tombstone keeps of a deleted record
+
+    @property
+    def tombstones(self) -> bool:
+        """Whether deletions are sent: only to a client that holds rows from before."""
+        return self.since > 0
 
 
 @dataclass(frozen=True)
@@ -104,7 +113,10 @@ class Stream:
 
 def _where(export: Export) -> tuple[str, list[object]]:
     params: list[object] = [export.entry_code, export.since]
-    clauses = ["entry_code = $1", "seq > $2", "NOT deleted",
+    # A deleted record keeps its last data, so the row filter judges its tombstone by the
+    # record as the client could last have had it: a deletion outside the filter is none of
+    # the client's business (and would disclose a key it was never granted).
+    clauses = ["entry_code = $1", "seq > $2", *([] if export.tombstones else ["NOT deleted"]),
                *sql_conditions(export.row_filter, params)]
     return " AND ".join(clauses), params
 
@@ -112,12 +124,22 @@ def _where(export: Export) -> tuple[str, list[object]]:
 def _select(export: Export, fmt: Format, where: str, end_param: int) -> str:
     # Item codes match ^[A-Za-z0-9_.-]{1,50}$ (the catalog checks them), so they are safe
     # as quoted identifiers and JSON keys.
+    def value(item: str, operator: str) -> str:
+        taken = f"data{operator}'{item}'"
+        if not export.tombstones or item in export.key_items:
+            return taken
+        return f"CASE WHEN deleted THEN NULL ELSE {taken} END"  # a tombstone keeps its key
+
     if fmt == Format.csv:
-        columns = ", ".join(f"data->>'{item}' AS \"{item}\"" for item in export.items)
-        projection = f"seq AS _cursor, {columns}"
+        # Every download has the column, so a CSV file resumed or brought up to date by
+        # appending later downloads keeps one header.
+        deleted = "deleted::text" if export.tombstones else "'false'"
+        columns = ", ".join(f"{value(item, '->>')} AS \"{item}\"" for item in export.items)
+        projection = f"seq AS _cursor, {columns}, {deleted} AS _deleted"
     else:
-        pairs = ", ".join(f"'{item}', data->'{item}'" for item in export.items)
-        projection = f"json_build_object('_cursor', seq, {pairs})::text"
+        deleted = "deleted" if export.tombstones else "false"
+        pairs = ", ".join(f"'{item}', {value(item, '->')}" for item in export.items)
+        projection = f"json_build_object('_cursor', seq, {pairs}, '_deleted', {deleted})::text"
     return (f"SELECT {projection} FROM record WHERE {where} AND seq <= ${end_param} "
             "ORDER BY seq")
 

@@ -45,6 +45,17 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {
 }}}
 
 
+DOWNLOAD_DESCRIPTION = (
+    "Streams the granted items of every record, in cursor order. Each row has `_cursor` (ask "
+    "again with `since=<last cursor>` to resume, or with `X-Cursor-End` for what changed "
+    "since) and `_deleted` (a CSV column `true`/`false`; a JSON boolean). A full download "
+    "(no `since`, or 0) holds only current records. A download since a cursor also holds "
+    "each record deleted after it, within the grant's row filter, as a tombstone: "
+    "`_deleted` true, its `_cursor` and its key items (those granted); its other items are "
+    "empty (CSV) or null (JSON). Apply rows in order: a later row of a key replaces an "
+    "earlier one, a tombstone removes it.")
+
+
 class UnsupportedMediaType(ProblemError):
     status, slug, title = 415, "unsupported-media-type", "Upload CSV or JSON Lines"
 
@@ -124,14 +135,16 @@ async def query_record(
 
 @router.get("/entries/{front}/{number}/records", summary="Bulk download, full or since a "
             "cursor (consumer); streamed", response_class=StreamingResponse,
+            description=DOWNLOAD_DESCRIPTION,
             responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}},
-                             "description": "Rows with `_cursor` and the granted items. "
-                             "Headers: X-Record-Count, X-Cursor-End."}})
+                             "description": "Rows with `_cursor`, the granted items and "
+                             "`_deleted`. Headers: X-Record-Count, X-Cursor-End."}})
 async def download_records(
     front: Front, number: Number, request: Request, principal: Operator,
     purpose: Annotated[PermittedUse, Query(description="The use this download serves.")],
     format: Format = Format.csv,
-    since: Annotated[int, Query(ge=0, description="Only changes after this cursor.")] = 0,
+    since: Annotated[int, Query(ge=0, description="Only changes after this cursor, "
+                                "deletions included (tombstones); 0: a full download.")] = 0,
     items: Annotated[list[ItemCode], Query()] = [],  # noqa: B006
 ) -> StreamingResponse:
     runtime = runtime_of(request)
@@ -141,7 +154,8 @@ async def download_records(
             session, principal, resource, kind=AccessKind.download, purpose=purpose,
             method=ShareMethod.bulk_download, items=items)
     stream = Stream(runtime.engine, Export(resource.code, decision.items,
-                                           tuple(decision.grant.row_filter), since), format)
+                                           tuple(decision.grant.row_filter), since,
+                                           tuple(resource.key_items)), format)
     snapshot = await stream.start()
     try:
         await audit.record_now(runtime.sessions, audit.Access(

@@ -1,5 +1,5 @@
 """`govshare download` against a running node: a full download, a resumed one after an
-interruption, and an incremental one after the provider loaded more."""
+interruption, and incremental ones after the provider loaded more and deleted some."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 
 from cli.download import DownloadRequest, cursor_file, download
-from tests.conftest import RunningNode
+from tests.conftest import Infrastructure, RunningNode
 from tests.integration.conftest import Party, bearer
-from tests.integration.test_exchange import as_csv, people, shared_entry, upload
+from tests.integration.test_exchange import as_csv, people, shared_entry, stream_in, upload
 
 
 def rows_of(path: Path) -> list[dict[str, str]]:
@@ -24,7 +24,8 @@ def rows_of(path: Path) -> list[dict[str, str]]:
 
 
 async def test_a_download_resumes_after_an_interruption_and_then_fetches_only_changes(
-    gateway: httpx.AsyncClient, provider: Party, consumer: Party, tmp_path: Path
+    gateway: httpx.AsyncClient, provider: Party, consumer: Party, tmp_path: Path,
+    infrastructure: Infrastructure
 ) -> None:
     shared = await shared_entry(gateway, provider, consumer, count=30)
     output = tmp_path / "people.csv"
@@ -48,6 +49,20 @@ async def test_a_download_resumes_after_an_interruption_and_then_fetches_only_ch
     incremental = download(request, lambda total, done: None)
     assert incremental.rows == 4
     assert [r["GMSFHM"] for r in rows_of(output)[30:]] == [p["GMSFHM"] for p in more]
+
+    # A deletion is appended as a tombstone under the same header: the file stays a log of
+    # changes, applied in order.
+    await stream_in(infrastructure.bootstrap_servers, shared.code,
+                    [{"GMSFHM": more[0]["GMSFHM"]}], deleted=True)
+    async with asyncio.timeout(30):
+        while True:
+            if download(request, lambda total, done: None).rows:
+                break
+            await asyncio.sleep(0.2)
+    appended = rows_of(output)[34:]
+    assert [(r["GMSFHM"], r["XM"], r["_deleted"]) for r in appended] == [
+        (more[0]["GMSFHM"], "", "true")]
+    assert {r["_deleted"] for r in rows_of(output)[:34]} == {"false"}
 
 
 async def test_the_command_line_downloads_with_client_credentials(

@@ -327,7 +327,7 @@ async def test_the_row_filter_applies_to_query_and_download(
         consumer["token"]), params={"purpose": "data_verification"})
     rows = list(csv.DictReader(io.StringIO(download.text)))
     assert sorted(r["GMSFHM"] for r in rows) == sorted(p["GMSFHM"] for p in nanjing)
-    assert set(rows[0]) == {"_cursor", "XM", "GMSFHM"}
+    assert set(rows[0]) == {"_cursor", "XM", "GMSFHM", "_deleted"}
 
 
 # --- E3: bulk download -------------------------------------------------------------------------
@@ -343,7 +343,7 @@ async def test_a_download_streams_granted_items_and_resumes_from_its_cursor(
     assert full.status_code == 200, full.text
     lines = [json.loads(line) for line in full.text.splitlines()]
     assert len(lines) == int(full.headers["x-record-count"]) == 50
-    assert set(lines[0]) == {"_cursor", "XM", "GMSFHM"}
+    assert set(lines[0]) == {"_cursor", "XM", "GMSFHM", "_deleted"}
     assert {line["GMSFHM"] for line in lines} == {row["GMSFHM"] for row in shared.rows}
 
     cut_at = lines[19]["_cursor"]  # the client was cut off after 20 rows
@@ -357,6 +357,116 @@ async def test_a_download_streams_granted_items_and_resumes_from_its_cursor(
     since_end = await gateway.get(path, params={**params, "since": full.headers["x-cursor-end"]},
                                   headers=bearer(consumer["token"]))
     assert [json.loads(line)["XM"] for line in since_end.text.splitlines()] == ["改名后"]
+
+
+async def stream_in(bootstrap_servers: str, code: str, records: list[dict[str, str]],
+                    *, deleted: bool = False) -> None:
+    """Send records (or their deletions) on the ingest topic, as a provider's system does."""
+    source = EventSource(node="provider-system", service="ingest")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    await producer.start()
+    try:
+        for record in records:
+            envelope = EventEnvelope(
+                type=IngestRecord.event_type, source=source, key=code,
+                data=IngestRecord(entry_code=code, record=record, deleted=deleted).model_dump())
+            await producer.send_and_wait(INGEST_TOPIC, envelope.model_dump_json().encode(),
+                                         key=code.encode())
+    finally:
+        await producer.stop()
+
+
+async def test_a_download_since_a_cursor_carries_deletions_as_tombstones(
+    gateway: httpx.AsyncClient, provider: Party, consumer: Party,
+    infrastructure: Infrastructure
+) -> None:
+    shared = await shared_entry(gateway, provider, consumer, count=6)
+    path, token = f"{EXCHANGE}/entries/{shared.code}/records", bearer(consumer["token"])
+    jsonl = {"purpose": "data_verification", "format": "jsonl"}
+    full = await gateway.get(path, params=jsonl, headers=token)
+    assert [json.loads(line)["_deleted"] for line in full.text.splitlines()] == [False] * 6
+    synced_to = full.headers["x-cursor-end"]
+
+    gone, renamed = shared.rows[:2], {**shared.rows[2], "XM": "改名后"}
+    await stream_in(infrastructure.bootstrap_servers, shared.code,
+                    [{"GMSFHM": person["GMSFHM"]} for person in gone], deleted=True)
+    await upload(gateway, provider, shared.code, as_csv([renamed]))
+    async with asyncio.timeout(30):  # the deletions are applied in the order sent
+        while True:
+            if (await query(gateway, consumer, shared.code, gone[1]["GMSFHM"])
+                    ).status_code == 404:
+                break
+            await asyncio.sleep(0.2)
+
+    changes = await gateway.get(path, params={**jsonl, "since": synced_to}, headers=token)
+    assert changes.status_code == 200, changes.text
+    lines = [json.loads(line) for line in changes.text.splitlines()]
+    assert int(changes.headers["x-record-count"]) == len(lines) == 3
+    assert [line["_cursor"] for line in lines] == sorted(line["_cursor"] for line in lines)
+    by_key = {line["GMSFHM"]: line for line in lines}
+    for person in gone:  # the key and the cursor, nothing else of the record
+        tombstone = by_key[person["GMSFHM"]]
+        assert (tombstone["_deleted"], tombstone["XM"]) == (True, None), tombstone
+        assert tombstone["_cursor"] > int(synced_to)
+    assert (by_key[renamed["GMSFHM"]]["_deleted"], by_key[renamed["GMSFHM"]]["XM"]) == (
+        False, "改名后")
+
+    as_table = await gateway.get(path, params={"purpose": "data_verification",
+                                               "since": synced_to}, headers=token)
+    rows = {row["GMSFHM"]: row for row in csv.DictReader(io.StringIO(as_table.text))}
+    assert list(next(csv.reader(io.StringIO(as_table.text)))) == [
+        "_cursor", "XM", "GMSFHM", "_deleted"]
+    assert {key: (row["_deleted"], row["XM"]) for key, row in rows.items()} == {
+        gone[0]["GMSFHM"]: ("true", ""), gone[1]["GMSFHM"]: ("true", ""),
+        renamed["GMSFHM"]: ("false", "改名后")}
+
+    # A full download is what is there now, without the deleted records.
+    now = await gateway.get(path, params=jsonl, headers=token)
+    current = [json.loads(line) for line in now.text.splitlines()]
+    assert sorted(line["GMSFHM"] for line in current) == sorted(
+        person["GMSFHM"] for person in shared.rows[2:])
+    assert not any(line["_deleted"] for line in current)
+
+
+async def test_tombstones_keep_to_the_row_filter_and_to_the_granted_items(
+    gateway: httpx.AsyncClient, provider: Party, consumer: Party,
+    infrastructure: Infrastructure
+) -> None:
+    code = await publish(gateway, provider, person_entry(
+        type="conditional", conditions="仅限本市", permitted_uses=["data_verification"]))
+    nanjing, xuzhou = people(2, "320102"), people(2, "320302")
+    await upload(gateway, provider, code, as_csv(nanjing + xuzhou))
+    filed = await submit(gateway, consumer, application(code, items=["XM"],
+                                                        methods=["bulk_download"]))
+    approved = await answer(gateway, provider, filed.json()["id"], approve=True,
+                            row_filter=[{"item": "GMSFHM", "op": "prefix", "values": ["3201"]}])
+    assert approved.status_code == 200, approved.text
+    path, token = f"{EXCHANGE}/entries/{code}/records", bearer(consumer["token"])
+    params = {"purpose": "data_verification", "format": "jsonl"}
+    async with asyncio.timeout(30):  # the exchange learns the grant from its event
+        while True:
+            full = await gateway.get(path, params=params, headers=token)
+            if full.status_code == 200:
+                break
+            await asyncio.sleep(0.2)
+    assert sorted(json.loads(line)["XM"] for line in full.text.splitlines()) == sorted(
+        person["XM"] for person in nanjing)
+
+    # Outside the filter first: once the second shows, both are applied (in order sent).
+    await stream_in(infrastructure.bootstrap_servers, code,
+                    [{"GMSFHM": xuzhou[0]["GMSFHM"]}, {"GMSFHM": nanjing[0]["GMSFHM"]}],
+                    deleted=True)
+    since = {**params, "since": full.headers["x-cursor-end"]}
+    async with asyncio.timeout(30):
+        while True:
+            changes = await gateway.get(path, params=since, headers=token)
+            if changes.text:
+                break
+            await asyncio.sleep(0.2)
+    # Only the deletion within the filter, and no ID number: the key item was not granted.
+    assert [json.loads(line) for line in changes.text.splitlines()] == [
+        {"_cursor": json.loads(changes.text)["_cursor"], "XM": None, "_deleted": True}]
+    assert xuzhou[0]["GMSFHM"] not in changes.text and nanjing[0]["GMSFHM"] not in changes.text
 
 
 # --- E4: subscriptions -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from stdnum.cn import ric
 
 from services.exchange.audit import GENESIS, entry_hash
+from services.exchange.download import Export, Format, _select, _where
 from services.exchange.filters import passes, project
 from services.exchange.models import AuditEntry
 from services.exchange.validation import RowRejected, RowValidator, _id_number
@@ -129,3 +130,19 @@ def test_the_audit_hash_covers_every_field_and_the_link() -> None:
         assert entry_hash(entry, 1, GENESIS) != digest, field
         setattr(entry, field, original)
     assert entry_hash(entry, 1, GENESIS) == digest
+
+
+def test_only_a_download_since_a_cursor_carries_deletions_and_they_keep_only_the_key() -> None:
+    full = Export("101001/000001", ("XM", "GMSFHM"), (), since=0, key_items=("GMSFHM",))
+    where, _ = _where(full)
+    assert not full.tombstones and "NOT deleted" in where
+    assert "CASE" not in _select(full, Format.jsonl, where, 3)
+
+    since = Export("101001/000001", ("XM", "GMSFHM"), (), since=42, key_items=("GMSFHM",))
+    where, params = _where(since)
+    assert since.tombstones and "deleted" not in where and params[1] == 42
+    for fmt in Format:
+        projection = _select(since, fmt, where, 3)
+        assert "CASE WHEN deleted THEN NULL ELSE data->" in projection  # XM is emptied
+        assert projection.count("CASE") == 1  # GMSFHM, the key, is kept
+        assert "_deleted" in projection
