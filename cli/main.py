@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import importlib
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import StrEnum
@@ -310,12 +311,16 @@ def user_add(
     role: Annotated[list[Role], typer.Option(help="A role; repeat for several.")],
     department: Annotated[str | None, typer.Option(help="Credit code, if any.")] = None,
     password: Annotated[str | None, typer.Option(
-        help="Password (prompted when omitted; at least 12 characters).")] = None,
+        help="Password (prompted when omitted; at least 12 characters). Visible to other "
+             "users of this machine while the command runs: prefer --password-stdin.")] = None,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from standard input: one line, without "
+                                 "its newline (for scripts and pipes).")] = False,
 ) -> None:
     """Add a staff user with roles."""
-    password = password or getpass.getpass("Password: ")
     spec = _validated(UserCreate, username=username, display_name=display_name,
-                      department=department, roles=role, password=password)
+                      department=department, roles=role,
+                      password=_password(password, from_stdin=password_stdin))
 
     async def action(database_url: str) -> None:
         async with identity_session(CliSettings(), database_url) as (session, outbox):
@@ -469,6 +474,25 @@ def report_command(
                   f"{built.summary.mean_score}, {built.summary.departments_to_rectify} to "
                   f"rectify, {built.summary.zombie_systems} zombie systems; due by "
                   f"{built.due_on} ({built.due_basis})")
+
+
+def _password(given: str | None, *, from_stdin: bool) -> str:
+    """The password from the option, from standard input, or typed at the terminal."""
+    if given is not None and from_stdin:
+        errors.print("[red]✗ password: give --password or --password-stdin, not both[/]")
+        raise typer.Exit(2)
+    if given is not None:
+        return given
+    if from_stdin:
+        # One line, as `docker login --password-stdin` reads it: only the line ending goes,
+        # so a password may begin or end with spaces.
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    if not sys.stdin.isatty():
+        # getpass would fall back to reading stdin with echo on, or fail with no terminal.
+        errors.print("[red]✗ password: no terminal to ask at; pipe it in with "
+                     "--password-stdin[/]")
+        raise typer.Exit(2)
+    return getpass.getpass("Password: ")
 
 
 def _validated(model: type[T], **values: object) -> T:

@@ -18,10 +18,12 @@ from tests import factories
 from tests.conftest import Infrastructure, RunningNode
 
 
-def govshare(infrastructure: Infrastructure, *args: str) -> subprocess.CompletedProcess[str]:
+def govshare(infrastructure: Infrastructure, *args: str,
+             stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a script would: no terminal, `stdin` piped in."""
     env = dict(os.environ, DATABASE_URL=infrastructure.database_url, COLUMNS="200")
     return subprocess.run([sys.executable, "-m", "cli", *args], env=env, capture_output=True,
-                          text=True, timeout=180)
+                          text=True, timeout=180, input=stdin)
 
 
 def test_department_add_prints_what_it_registered(infrastructure: Infrastructure) -> None:
@@ -82,6 +84,37 @@ def test_user_add_refuses_a_short_password(infrastructure: Infrastructure) -> No
                       "--display-name", "刘洋", "--role", "auditor", "--password", "short")
     assert result.returncode == 2
     assert "password" in result.stderr
+
+
+def test_user_add_reads_one_line_of_stdin_as_the_password(
+    infrastructure: Infrastructure, node: RunningNode, admin_token: str
+) -> None:
+    username = factories.username()
+    result = govshare(infrastructure, "user", "add", "--username", username, "--display-name",
+                      "陈静", "--role", "auditor", "--password-stdin",
+                      stdin=" typed, then piped 1 \nthe next line is not read\n")
+    assert result.returncode == 0, result.stderr
+    login = httpx.post(f"{node.gateway_url}/auth/login", json={
+        "username": username, "password": " typed, then piped 1 "})
+    assert login.status_code == 200, login.text
+
+
+def test_user_add_without_a_terminal_says_how_to_pipe_the_password(
+    infrastructure: Infrastructure
+) -> None:
+    result = govshare(infrastructure, "user", "add", "--username", factories.username(),
+                      "--display-name", "陈静", "--role", "auditor")
+    assert result.returncode == 2
+    assert "--password-stdin" in result.stderr
+
+
+def test_user_add_takes_one_password_source(infrastructure: Infrastructure) -> None:
+    result = govshare(infrastructure, "user", "add", "--username", factories.username(),
+                      "--display-name", "陈静", "--role", "auditor", "--password",
+                      "a long enough password", "--password-stdin",
+                      stdin="another long password\n")
+    assert result.returncode == 2
+    assert "not both" in result.stderr
 
 
 def test_node_init_refuses_an_unknown_tier(infrastructure: Infrastructure) -> None:
