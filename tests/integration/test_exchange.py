@@ -1,5 +1,5 @@
-"""The data path (SPEC §5) through the gateway of a running node: a provider loads its entry,
-a consumer with a grant queries, downloads and subscribes, and every access is audited.
+"""The data path (requirements §5) through the gateway of a running node: a provider loads its
+entry, a consumer with a grant queries, downloads and subscribes, and every access is audited.
 
 Grants are obtained the way departments obtain them (a request to the authorization
 service); the exchange learns them from events, so each test waits for that first.
