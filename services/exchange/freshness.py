@@ -16,8 +16,9 @@ from shared.contracts.exchange import EntryStale
 from shared.outbox import Outbox
 
 # How long after its last update an entry is stale: its longest cycle and some grace (a
-# weekly entry loaded on Monday night is still fresh on the next Tuesday morning).
-STALE_AFTER = {
+# weekly entry loaded on Monday night is still fresh on the next Tuesday morning). `other`
+# declares no period, so such an entry is never stale.
+STALE_AFTER: dict[str, timedelta] = {
     UpdateCycle.realtime: timedelta(hours=2),
     UpdateCycle.daily: timedelta(days=2), UpdateCycle.weekly: timedelta(days=8),
     UpdateCycle.monthly: timedelta(days=32), UpdateCycle.quarterly: timedelta(days=93),
@@ -26,8 +27,10 @@ STALE_AFTER = {
 SAMPLES = 100
 
 
-def stale_after(cycle: str) -> timedelta:
-    return STALE_AFTER[UpdateCycle(cycle)]
+def stale_after(cycle: str) -> timedelta | None:
+    """How long an entry of this cycle stays fresh; None if the cycle declares no period
+    (`other`, or one this node does not know: one entry must not stop the sweep)."""
+    return STALE_AFTER.get(cycle)
 
 
 @dataclass(frozen=True)
@@ -38,16 +41,19 @@ class Freshness:
     update_cycle: str
     last_update: datetime | None
     due_by: datetime | None
-    state: str  # fresh, stale, no_data, live (served from the provider's own API)
+    state: str  # fresh, stale, no_data, no_cycle, live (served from the provider's own API)
 
 
 def freshness_of(resource: Resource, live: bool, now: datetime) -> Freshness:
+    period = stale_after(resource.update_cycle)
     if live:
         state, due_by = "live", None
     elif resource.last_loaded_at is None:
         state, due_by = "no_data", None
+    elif period is None:
+        state, due_by = "no_cycle", None
     else:
-        due_by = resource.last_loaded_at + stale_after(resource.update_cycle)
+        due_by = resource.last_loaded_at + period
         state = "stale" if now > due_by else "fresh"
     return Freshness(resource.code, resource.provider, resource.name, resource.update_cycle,
                      resource.last_loaded_at, due_by, state)
@@ -70,12 +76,14 @@ async def flag_stale(session: AsyncSession, outbox: Outbox, now: datetime) -> in
     candidates = await session.scalars(
         select(Resource).where(Resource.status == "published",
                                Resource.last_loaded_at.isnot(None),
-                               Resource.stale_since.is_(None))
+                               Resource.stale_since.is_(None),
+                               Resource.update_cycle.in_([str(cycle) for cycle in STALE_AFTER]))
         .with_for_update(skip_locked=True))
     flagged = 0
     for resource in candidates:
         assert resource.last_loaded_at is not None
-        if now <= resource.last_loaded_at + stale_after(resource.update_cycle):
+        period = stale_after(resource.update_cycle)
+        if period is None or now <= resource.last_loaded_at + period:
             continue
         resource.stale_since = now
         await outbox.add(session, resource.code, EntryStale(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from sqlalchemy import select
@@ -14,7 +14,12 @@ from services.exchange import freshness
 from services.exchange.deps import Overseer, SessionDep, oversees
 from services.exchange.models import CrossCheck
 from services.exchange.query import published_resource
-from services.exchange.schemas import CrossCheckCreate, CrossCheckPublic, FreshnessPublic
+from services.exchange.schemas import (
+    CrossCheckCreate,
+    CrossCheckPublic,
+    FreshnessPublic,
+    FreshnessState,
+)
 from shared.auth import CurrentPrincipal
 from shared.pagination import Page, PageDep, fetch_page
 
@@ -25,7 +30,7 @@ router = APIRouter(tags=["quality"])
             summary="Each entry's last update against its cycle (a department: its own)")
 async def survey_freshness(
     principal: CurrentPrincipal, session: SessionDep,
-    state: Annotated[Literal["fresh", "stale", "no_data", "live"] | None, Query()] = None,
+    state: Annotated[FreshnessState | None, Query()] = None,
 ) -> list[FreshnessPublic]:
     provider = None if oversees(principal) else (principal.department or "")
     found = await freshness.survey(session, datetime.now(UTC), provider=provider, state=state)

@@ -142,6 +142,9 @@ class ObjectionPublic(ObjectionSnapshot):
     pass
 
 
+FreshnessState = Literal["fresh", "stale", "no_data", "no_cycle", "live"]
+
+
 class FreshnessPublic(BaseModel):
     entry_code: str
     provider: str
@@ -149,7 +152,10 @@ class FreshnessPublic(BaseModel):
     update_cycle: str
     last_update: datetime | None
     due_by: datetime | None = Field(description="When it turns stale without a new load.")
-    state: Literal["fresh", "stale", "no_data", "live"]
+    state: FreshnessState = Field(description=(
+        "fresh: updated within its cycle (and some grace); stale: not; no_data: nothing "
+        "loaded yet; no_cycle: data loaded, but the update cycle is `other`, which declares "
+        "no period, so the entry is never stale; live: served from the provider's own API."))
 
 
 class CrossCheckCreate(Strict):

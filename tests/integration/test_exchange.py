@@ -732,6 +732,38 @@ async def test_an_entry_not_updated_within_its_cycle_is_flagged_stale(
     assert [f["entry_code"] for f in listed.json()] == [code]
 
 
+async def test_an_entry_without_a_period_is_never_stale_and_stops_nothing(
+    gateway: httpx.AsyncClient, provider: Party, exchange_db: AsyncEngine,
+    infrastructure: Infrastructure
+) -> None:
+    undeclared = await publish(gateway, provider, {**person_entry(), "update_cycle": "other"})
+    daily = await publish(gateway, provider, person_entry())
+    for code in (undeclared, daily):
+        loaded = await upload(gateway, provider, code, as_csv(people(2)))
+        assert loaded.status_code == 200, loaded.text
+    async with exchange_db.begin() as connection:  # long past any cycle, for both
+        await connection.execute(text(
+            "UPDATE resource SET last_loaded_at = now() - interval '400 days' "
+            "WHERE code IN (:a, :b)"), {"a": undeclared, "b": daily})
+    stale = await find_event(infrastructure.bootstrap_servers, "exchange.entry.stale.v1", daily)
+    assert stale.data["update_cycle"] == "daily"
+
+    listed = await gateway.get(f"{EXCHANGE}/freshness", headers=bearer(provider["token"]))
+    assert listed.status_code == 200, listed.text
+    states = {f["entry_code"]: (f["update_cycle"], f["state"], f["due_by"])
+              for f in listed.json()}
+    assert states == {undeclared: ("other", "no_cycle", None),
+                      daily: ("daily", "stale", states[daily][2])}
+    only = await gateway.get(f"{EXCHANGE}/freshness", params={"state": "no_cycle"},
+                             headers=bearer(provider["token"]))
+    assert [f["entry_code"] for f in only.json()] == [undeclared]
+    async with exchange_db.begin() as connection:
+        marked = dict((await connection.execute(text(
+            "SELECT code, stale_since IS NOT NULL FROM resource WHERE code IN (:a, :b)"),
+            {"a": undeclared, "b": daily})).all())
+    assert marked == {undeclared: False, daily: True}
+
+
 async def test_an_item_held_by_two_sources_is_cross_checked(
     gateway: httpx.AsyncClient, provider: Party, admin_token: str
 ) -> None:

@@ -1,4 +1,5 @@
-"""The exchange's rules that need no database: row checks, row filters, the audit hash."""
+"""The exchange's rules that need no database: row checks, row filters, downloads, freshness,
+the audit hash."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from stdnum.cn import ric
 from services.exchange.audit import GENESIS, entry_hash
 from services.exchange.download import Export, Format, _select, _where
 from services.exchange.filters import passes, project
-from services.exchange.models import AuditEntry
+from services.exchange.freshness import freshness_of, stale_after
+from services.exchange.models import AuditEntry, Resource
 from services.exchange.validation import RowRejected, RowValidator, _id_number
 from shared.contracts.sharing import RowCondition
 from tests import factories
@@ -146,3 +148,24 @@ def test_only_a_download_since_a_cursor_carries_deletions_and_they_keep_only_the
         assert "CASE WHEN deleted THEN NULL ELSE data->" in projection  # XM is emptied
         assert projection.count("CASE") == 1  # GMSFHM, the key, is kept
         assert "_deleted" in projection
+
+
+@pytest.mark.parametrize(("cycle", "loaded_days_ago", "live", "state"), [
+    ("daily", 1, False, "fresh"),
+    ("daily", 3, False, "stale"),
+    ("other", 3650, False, "no_cycle"),  # no declared period: never stale
+    ("other", None, False, "no_data"),
+    ("other", 3650, True, "live"),
+    ("fortnightly", 30, False, "no_cycle"),  # a cycle this node does not know
+])
+def test_freshness_is_judged_against_the_declared_cycle_if_it_has_a_period(
+    cycle: str, loaded_days_ago: int | None, live: bool, state: str,
+) -> None:
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    loaded = None if loaded_days_ago is None else now - timedelta(days=loaded_days_ago)
+    resource = Resource(code="101001/000001", provider="11320100MB0000000A", name="人口",
+                        update_cycle=cycle, last_loaded_at=loaded)
+    found = freshness_of(resource, live, now)
+    assert found.state == state
+    assert (found.due_by is None) == (state != "fresh" and state != "stale")
+    assert (stale_after(cycle) is None) == (cycle in {"other", "fortnightly"})
