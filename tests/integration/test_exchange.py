@@ -167,7 +167,7 @@ async def test_a_csv_load_reports_each_refused_row_with_its_line_and_reason(
 async def test_genuine_id_numbers_of_people_born_before_their_regions_code_are_loaded(
     gateway: httpx.AsyncClient, provider: Party, consumer: Party
 ) -> None:
-    # Issue 17: each was refused, its code being newer than the birth (or since abolished).
+    # Genuine numbers whose region code is newer than the birth (or was later abolished).
     born_earlier = [
         ("320102197805051230", "1978-05-05"),  # 玄武区 from 1983
         ("310115195006120018", "1950-06-12"),  # 浦东新区 from 1992

@@ -56,7 +56,7 @@ def test_id_numbers_are_judged_by_check_digit_birth_date_and_a_region_that_ever_
 
 
 @pytest.mark.parametrize("number", [
-    "320102197805051230",  # 玄武区, code from 1983, born 1978 (issue 17)
+    "320102197805051230",  # 玄武区, code from 1983, born 1978
     "310115195006120018",  # 浦东新区, code from 1992, born 1950
     "320115194503010028",  # 江宁区, code from 2000, born 1945
     "320121198007070035",  # 江宁县, abolished in 2000
