@@ -1,7 +1,10 @@
 """Idempotent consumer: an event's effect and the record that it was applied commit together.
 
 Offsets are committed only after the effect is durable (at-least-once delivery), and the
-processed-event record turns redeliveries into no-ops (exactly-once effect).
+processed-event record turns redeliveries into no-ops (exactly-once effect). Nothing is
+skipped silently: a record that breaks its contract (no envelope, or a payload its type's
+class refuses) goes to the group's dead-letter topic `govshare.dead-letter.<group>`, with a
+metric and an error log; a handler that fails is retried, holding its partition, and alarms.
 
 A broker that restarts empty (the embedded one keeps nothing) may not report our old
 positions as out of range, so the consumer keeps a marker record in a topic of its own:
@@ -12,29 +15,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import IllegalStateError
 from opentelemetry.trace import SpanKind
-from pydantic import ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import transaction
-from shared.events import EventEnvelope, topic_for
+from shared.events import EVENT_TYPE_PATTERN, topic_for
+from shared.handlers import Event, Handlers, MalformedEvent, Route, parse_envelope
 from shared.kafka import BrokerProbe, create_group_consumer
 from shared.messaging_tables import processed_event
-from shared.metrics import consumer_events, consumer_lag, consumer_retries
+from shared.metrics import consumer_events, consumer_failing, consumer_lag, consumer_retries
+from shared.outbox import Outbox
 from shared.telemetry import KafkaHeaders, context_from_headers, tracer
 
 log = logging.getLogger(__name__)
+
+# Failures in a row after which a failing handler is logged as an error (with its traceback
+# once), for a person to look at: by then it is no passing outage of the database.
+_ALARM_AFTER = 5
 
 class _LogReplaced(Exception):
     """The broker no longer holds our marker: it is a new, empty broker."""
@@ -54,7 +64,6 @@ class _RewindOnFirstAssignment(ConsumerRebalanceListener):
             self.rewind = False
 
 
-EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
 SessionHook = Callable[[AsyncSession], Awaitable[None]]
 
 
@@ -71,14 +80,17 @@ class _Replay:
 
 
 class IdempotentConsumer:
-    """Applies events of the types it has handlers for, each at most once per consumer name."""
+    """Applies events of the types it has handlers for, each at most once per consumer name;
+    handlers get the session of the transaction that records the event as applied, and the
+    service's outbox for the events their effects cause."""
 
     def __init__(
         self,
         *,
         name: str,
-        handlers: dict[str, EventHandler],
+        handlers: Handlers,
         sessions: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
         bootstrap_servers: str,
         producer: AIOKafkaProducer,
         probe: BrokerProbe,
@@ -88,11 +100,13 @@ class IdempotentConsumer:
         self.name = name
         self.handlers = handlers
         self.sessions = sessions
+        self.outbox = outbox
         self.bootstrap_servers = bootstrap_servers
-        self.topics = sorted({topic_for(event_type) for event_type in handlers})
+        self.topics = handlers.topics
         self.producer = producer
         self.probe = probe
         self.epoch_topic = f"govshare.consumer-epoch.{name}"
+        self.dead_letter_topic = f"govshare.dead-letter.{name}"
         self.epoch_check_seconds = epoch_check_seconds
         self._marked = False
         self._epoch_checked_at = 0.0
@@ -233,53 +247,87 @@ class IdempotentConsumer:
                 await self.on_new_log(session)
 
     async def _apply_with_retry(self, record: ConsumerRecord) -> None:
-        delay = 0.2
+        """Apply one record. One that breaks its contract is set aside on the dead-letter
+        topic (it would fail the same way forever); a handler that fails is retried until it
+        succeeds, holding its partition, because skipping it would lose the event for good."""
+        try:
+            routed = self.handlers.parse(parse_envelope(record.value))
+        except MalformedEvent as error:
+            await self._dead_letter(record, str(error))
+            return
+        if routed is None:
+            return
+        route, event = routed
+        failures, delay = 0, 0.2
         while True:
             try:
-                await self.apply(record.value, record.headers)
-                return
-            except (ValidationError, ValueError) as error:
-                log.error("skipping malformed event", extra={
-                    "consumer": self.name, "topic": record.topic, "offset": record.offset,
-                    "error": str(error)})
-                consumer_events.labels(self.name, "unknown", "malformed").inc()
-                return
+                await self.apply(route, event, record.headers)
+                break
             except Exception as error:
-                log.warning("handler failed; retrying", extra={
-                    "consumer": self.name, "offset": record.offset, "error": repr(error)})
+                failures += 1
                 consumer_retries.labels(self.name).inc()
+                consumer_failing.labels(self.name).set(failures)
+                level = logging.ERROR if failures >= _ALARM_AFTER else logging.WARNING
+                log.log(level, "handler failed; retrying", exc_info=failures == _ALARM_AFTER,
+                        extra={"consumer": self.name, "event_type": event.type,
+                               "event_id": str(event.id), "topic": record.topic,
+                               "offset": record.offset, "failures": failures,
+                               "error": repr(error)})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+        if failures:
+            consumer_failing.labels(self.name).set(0)
 
-    async def apply(self, raw: bytes, headers: KafkaHeaders = ()) -> bool:
-        """Apply one serialized event, in a span of the trace its `headers` carry; False if
-        it was already applied or is not ours."""
-        envelope = EventEnvelope.model_validate_json(raw)
-        handler = self.handlers.get(envelope.type)
-        if handler is None:
-            return False
+    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        """Keep the record as it came, with where it came from and why it was set aside.
+        A failed send raises: the offset is not committed and the record comes again."""
+        headers = [*(record.headers or ()),
+                   ("govshare-dead-letter-reason", reason[:2000].encode()),
+                   ("govshare-source-topic", record.topic.encode()),
+                   ("govshare-source-partition", str(record.partition).encode()),
+                   ("govshare-source-offset", str(record.offset).encode())]
+        await self.producer.send_and_wait(self.dead_letter_topic, record.value, key=record.key,
+                                          headers=headers)
+        consumer_events.labels(self.name, _event_type_of(record.value), "dead_lettered").inc()
+        log.error("event set aside on the dead-letter topic", extra={
+            "consumer": self.name, "topic": record.topic, "offset": record.offset,
+            "dead_letter_topic": self.dead_letter_topic, "reason": reason})
+
+    async def apply(self, route: Route, event: Event[Any], headers: KafkaHeaders = ()) -> bool:
+        """Apply one parsed event, in a span of the trace its `headers` carry; False if it
+        was already applied."""
         with tracer.start_as_current_span(
-                f"process {envelope.topic}", context=context_from_headers(headers),
+                f"process {topic_for(event.type)}", context=context_from_headers(headers),
                 kind=SpanKind.CONSUMER, attributes={
-                    "messaging.system": "kafka", "messaging.destination.name": envelope.topic,
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": topic_for(event.type),
                     "messaging.consumer.group.name": self.name,
-                    "messaging.message.id": str(envelope.id),
-                    "govshare.event.type": envelope.type}) as span:
-            applied = await self._apply_once(handler, envelope)
+                    "messaging.message.id": str(event.id),
+                    "govshare.event.type": event.type}) as span:
+            applied = await self._apply_once(route, event)
             span.set_attribute("govshare.event.duplicate", not applied)
-        consumer_events.labels(self.name, envelope.type,
+        consumer_events.labels(self.name, event.type,
                                "applied" if applied else "duplicate").inc()
         return applied
 
-    async def _apply_once(self, handler: EventHandler, envelope: EventEnvelope) -> bool:
+    async def _apply_once(self, route: Route, event: Event[Any]) -> bool:
         async with transaction(self.sessions) as session:
             first_time = await session.scalar(
                 insert(processed_event)
-                .values(consumer=self.name, event_id=envelope.id)
+                .values(consumer=self.name, event_id=event.id)
                 .on_conflict_do_nothing()
                 .returning(processed_event.c.event_id)
             )
             if first_time is None:
                 return False
-            await handler(session, envelope)
+            await route.handler(session, event, self.outbox)
         return True
+
+
+def _event_type_of(raw: bytes) -> str:
+    """The type a malformed record claims, if it can be read at all (for the metric)."""
+    with contextlib.suppress(ValueError, TypeError, AttributeError):
+        claimed = json.loads(raw).get("type")
+        if isinstance(claimed, str) and EVENT_TYPE_PATTERN.match(claimed):
+            return claimed
+    return "unknown"

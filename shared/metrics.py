@@ -47,9 +47,14 @@ consumer_lag = Gauge(
 consumer_events = Counter(
     "govshare_consumer_events",
     "Events handled by a consumer group, by outcome: applied, duplicate (already applied, "
-    "a redelivery), malformed (skipped).", ["group", "type", "outcome"])
+    "a redelivery), dead_lettered (an envelope or payload off its contract, set aside on "
+    "the group's dead-letter topic).", ["group", "type", "outcome"])
 consumer_retries = Counter(
     "govshare_consumer_handler_retries", "Handler failures that are being retried.", ["group"])
+consumer_failing = Gauge(
+    "govshare_consumer_handler_failures_in_a_row",
+    "Times in a row the handler of the event a group is applying has failed (0 when it "
+    "applies); the group's partition waits behind that event.", ["group"])
 
 scrape_refresh_failed = Gauge(
     "govshare_metrics_refresh_failed",

@@ -20,8 +20,9 @@ import httpx
 from fastapi import APIRouter, FastAPI, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.consumer import EventHandler, IdempotentConsumer, SessionHook
+from shared.consumer import IdempotentConsumer, SessionHook
 from shared.db import create_engine, create_session_factory, ping
+from shared.handlers import Handlers
 from shared.kafka import BrokerProbe, create_producer
 from shared.logs import configure_logging
 from shared.metrics import CONTENT_TYPE, Refresh, render
@@ -62,7 +63,6 @@ class ServiceRuntime:
         name: str,
         settings: ServiceSettings,
         migrations_dir: Path,
-        handlers: dict[str, EventHandler] | None = None,
         jwks_loader: JwksLoader | None = None,
     ) -> None:
         self.name = name
@@ -75,8 +75,6 @@ class ServiceRuntime:
         self.producer = create_producer(settings.kafka_bootstrap_servers, f"{name}-relay")
         self.probe = BrokerProbe(settings.kafka_bootstrap_servers, f"{name}-probe")
         self.consumer: IdempotentConsumer | None = None
-        if handlers:
-            self.consume(handlers)
         self._jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
         self._closers: list[Callable[[], Awaitable[object]]] = []
         self.metric_refreshes: list[Refresh] = []
@@ -84,12 +82,11 @@ class ServiceRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self._kafka_ready = asyncio.Event()
 
-    def consume(self, handlers: dict[str, EventHandler],
-                on_new_log: SessionHook | None = None) -> None:
-        """Apply the events `handlers` name, each once (handlers may write to the outbox);
+    def consume(self, handlers: Handlers, on_new_log: SessionHook | None = None) -> None:
+        """Apply the events `handlers` registers, each once (handlers get the outbox);
         `on_new_log` hears of a broker log that lacks what the model already applied."""
         self.consumer = IdempotentConsumer(
-            name=self.name, handlers=handlers, sessions=self.sessions,
+            name=self.name, handlers=handlers, sessions=self.sessions, outbox=self.outbox,
             bootstrap_servers=self.settings.kafka_bootstrap_servers, producer=self.producer,
             probe=self.probe, on_new_log=on_new_log)
 

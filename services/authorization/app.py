@@ -16,6 +16,7 @@ from services.authorization import (
     federation_router,
     grants,
     grants_router,
+    handlers,
     metrics,
     requests,
     requests_router,
@@ -23,7 +24,6 @@ from services.authorization import (
     token_router,
 )
 from services.authorization.node_keys import published_jwks
-from services.authorization.resources import catalog_handlers
 from services.authorization.settings import AuthorizationSettings
 from shared.db import transaction
 from shared.linked_nodes import LinkedNodeTokens
@@ -39,15 +39,15 @@ def create_app(settings: AuthorizationSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations_dir=MIGRATIONS)
     # This service owns the keys, so it verifies tokens from its own table, not over HTTP.
     runtime.verify_tokens_with(_own_jwks(runtime, settings))
-    runtime.consume(catalog_handlers(runtime.outbox))
+    runtime.consume(handlers.handlers)
     runtime.every(settings.sweep_interval_seconds, "deadline-sweep", _sweeper(runtime))
     runtime.measure_on_scrape(metrics.measure)
     app = create_service_app(
         title="govshare authorization",
         description="Identity of the node: departments, systems' clients, staff users, "
-                    "tokens and keys (SPEC §1, A7, G1, G2); and the sharing workflow: "
+                    "tokens and keys (requirements §1, A7, G1, G2); and the sharing workflow: "
                     "requests, answers within the deadline, negotiation and arbitration, "
-                    "grants and confidentiality agreements (SPEC §4).",
+                    "grants and confidentiality agreements (requirements §4).",
         runtime=runtime,
         routers=[token_router.router, router.router, requests_router.router,
                  grants_router.router, federation_router.router],

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.authorization.models import HolidayScheduleMirror
 from shared.contracts.catalog import HolidayScheduleLoaded
-from shared.events import EventEnvelope
 from shared.workdays import Basis, WorkdayCalendar, china_date
 
 
@@ -33,9 +32,8 @@ def answer_due_on(calendar: WorkdayCalendar, submitted_at: datetime,
             sorted(calendar.deadline_basis(filed_on, workdays)))
 
 
-async def mirror_schedule(session: AsyncSession, envelope: EventEnvelope) -> None:
-    """Apply catalog.calendar.schedule_loaded: the latest load of a year wins."""
-    schedule = HolidayScheduleLoaded.model_validate(envelope.data)
+async def mirror_schedule(session: AsyncSession, schedule: HolidayScheduleLoaded) -> None:
+    """Keep a schedule the catalog announced: the latest load of a year wins."""
     values = schedule.model_dump()
     await session.execute(insert(HolidayScheduleMirror).values(**values).on_conflict_do_update(
         index_elements=[HolidayScheduleMirror.year], set_=values))

@@ -12,13 +12,13 @@ from fastapi import FastAPI
 from services.catalog import (
     federation,
     federation_router,
+    handlers,
     metrics,
     obligations_router,
     registry_router,
     router,
     search_router,
 )
-from services.catalog.departments import HANDLERS
 from services.catalog.settings import CatalogSettings
 from shared.linked_nodes import LinkedNodeTokens, NodeTokens
 from shared.runtime import ServiceRuntime, create_service_app
@@ -30,8 +30,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: CatalogSettings | None = None) -> FastAPI:
     settings = settings or CatalogSettings()
-    runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations_dir=MIGRATIONS,
-                             handlers={**HANDLERS, **federation.HANDLERS})
+    runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations_dir=MIGRATIONS)
+    runtime.consume(handlers.handlers)
     http = http_client(timeout=settings.federation_timeout_seconds)
     runtime.close_on_stop(http.aclose)
     pusher = federation.Pusher(sessions=runtime.sessions, http=http,
@@ -41,7 +41,7 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
     app = create_service_app(
         title="govshare catalog",
         description="The resource catalog (目录): entries with the 13 elements of the 2017 "
-                    "guide, rules C1–C5, versions and lifecycle (SPEC §3).",
+                    "guide, rules C1–C5, versions and lifecycle (requirements §3).",
         runtime=runtime,
         routers=[search_router.router, router.router, obligations_router.router,
                  registry_router.router, federation_router.router],

@@ -36,10 +36,9 @@ from services.catalog.models import (
     LinkedNode,
 )
 from services.catalog.search_text import index_terms
-from shared.contracts import NodeLinked, NodeRelation, Zone
+from shared.contracts import NodeRelation, Zone
 from shared.contracts.catalog import EntrySnapshot
 from shared.db import transaction
-from shared.events import EventEnvelope
 from shared.linked_nodes import LinkedNodeTokens, NodeTokens
 
 log = logging.getLogger(__name__)
@@ -244,16 +243,3 @@ async def calling_child(session: AsyncSession, tokens: LinkedNodeTokens,
     node = await session.get(LinkedNode, claims.iss)
     assert node is not None
     return node
-
-
-# --- the linked nodes, from identity events ------------------------------------------------
-
-
-async def node_linked(session: AsyncSession, envelope: EventEnvelope) -> None:
-    node = NodeLinked.model_validate(envelope.data).node
-    values = node.model_dump(mode="json")
-    await session.execute(insert(LinkedNode).values(**values).on_conflict_do_update(
-        index_elements=[LinkedNode.node_id], set_=values))
-
-
-HANDLERS = {NodeLinked.event_type: node_linked}

@@ -10,13 +10,13 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.evaluation import (
+    handlers,
     history,
     method_router,
     reports_router,
     scores_router,
     systems_router,
 )
-from services.evaluation.facts import HANDLERS
 from services.evaluation.settings import EvaluationSettings
 from shared.runtime import ServiceRuntime, create_service_app
 
@@ -27,14 +27,14 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: EvaluationSettings | None = None) -> FastAPI:
     settings = settings or EvaluationSettings()
     runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations_dir=MIGRATIONS)
-    runtime.consume(HANDLERS, on_new_log=history.note_gap)
+    runtime.consume(handlers.handlers, on_new_log=history.note_gap)
     return create_service_app(
         title="govshare evaluation",
         description="The yearly judgement (评价): indicators per department and period from "
                     "the platform's own events, scores and ranking under a scoring method "
                     "each tier configures, the rectification list [51 §24, JS §25], the "
                     "yearly report as JSON, HTML and PDF, and the information-system "
-                    "registry (备案) with its zombies (SPEC §6).",
+                    "registry (备案) with its zombies (requirements §6).",
         runtime=runtime,
         routers=[scores_router.router, reports_router.router, systems_router.router,
                  method_router.router],

@@ -9,15 +9,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp
 
 from services.exchange import (
     audit,
     audit_router,
     freshness,
+    handlers,
     internal_router,
-    loading,
     metrics,
     objections_router,
     quality_router,
@@ -27,12 +26,9 @@ from services.exchange import (
 from services.exchange.fast_path import ROUTE_TEMPLATE, QueryFastPath, is_query
 from services.exchange.gate import Gate
 from services.exchange.query import DriverPool, EntryShapes, QueryService
-from services.exchange.read_models import HANDLERS
 from services.exchange.settings import ExchangeSettings
 from services.exchange.subscriptions import DeliveryTopics, Dispatcher
-from shared.contracts.exchange import IngestRecord
 from shared.db import driver_dsn, transaction
-from shared.events import EventEnvelope
 from shared.linked_nodes import LinkedNodeDirectory, LinkedNodeTokens, NodeTokens
 from shared.runtime import ServiceRuntime, create_service_app
 from shared.telemetry import http_client
@@ -46,11 +42,7 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
     settings = settings or ExchangeSettings()
     runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations_dir=MIGRATIONS)
     outbox = runtime.outbox
-
-    async def ingest(session: AsyncSession, envelope: EventEnvelope) -> None:
-        await loading.apply_ingested(session, envelope, outbox)
-
-    runtime.consume({**HANDLERS, IngestRecord.event_type: ingest})
+    runtime.consume(handlers.handlers)
     http = http_client(timeout=settings.source_api_timeout_seconds)
     runtime.close_on_stop(http.aclose)
     topics = DeliveryTopics(runtime.producer, runtime.probe)
@@ -79,7 +71,7 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
         description="The data path (交换): providers load the front-end store (前置机) or "
                     "register their own API; consumers query online, download in bulk and "
                     "subscribe, each access decided by its grant and sealed into the audit "
-                    "chain; objections, freshness and cross-checks (SPEC §5).",
+                    "chain; objections, freshness and cross-checks (requirements §5).",
         runtime=runtime,
         routers=[records_router.router, subscriptions_router.router, audit_router.router,
                  objections_router.router, objections_router.feedback_router,

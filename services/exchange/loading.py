@@ -13,6 +13,7 @@ import contextlib
 import csv
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +27,6 @@ from services.exchange.models import Load, Resource
 from services.exchange.validation import RowRejected, RowValidator
 from shared.contracts.exchange import IngestRecord, IngestRejected, RecordsLoaded
 from shared.db import transaction
-from shared.events import EventEnvelope
 from shared.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -114,10 +114,10 @@ async def load_stream(sessions: async_sessionmaker[AsyncSession], outbox: Outbox
     return load
 
 
-async def apply_ingested(session: AsyncSession, envelope: EventEnvelope, outbox: Outbox) -> None:
+async def apply_ingested(session: AsyncSession, ingested: IngestRecord, ingest_id: uuid.UUID,
+                         outbox: Outbox) -> None:
     """One streamed record from the ingest topic; a refused one is answered on the
     rejection topic, keyed by the entry, so the provider can read why."""
-    ingested = IngestRecord.model_validate(envelope.data)
     resource = await session.get(Resource, ingested.entry_code)
     try:
         if resource is None or resource.status == "withdrawn":
@@ -133,7 +133,7 @@ async def apply_ingested(session: AsyncSession, envelope: EventEnvelope, outbox:
         resource.last_loaded_at, resource.stale_since = datetime.now(UTC), None
     except (RowRejected, BadUpload) as error:
         await outbox.add(session, ingested.entry_code, IngestRejected(
-            ingest_id=envelope.id, entry_code=ingested.entry_code, reason=str(error)))
+            ingest_id=ingest_id, entry_code=ingested.entry_code, reason=str(error)))
 
 
 async def _upsert(sessions: async_sessionmaker[AsyncSession], entry_code: str,

@@ -1,4 +1,4 @@
-"""The evaluation (SPEC §6) against a running node.
+"""The evaluation (requirements §6) against a running node.
 
 `test_a_scripted_year…` writes a year of history onto the real broker, as the other
 services would have written it over 2025 (departments that answer on time, late and never;
@@ -58,8 +58,10 @@ from shared.contracts.sharing import (
 )
 from shared.db import create_engine, create_session_factory
 from shared.events import EventData, EventEnvelope, EventSource
+from shared.handlers import Handlers
 from shared.kafka import BrokerProbe, create_producer
 from shared.messaging_tables import processed_event
+from shared.outbox import Outbox
 from shared.workdays import CHINA_TIME
 from tests import factories
 from tests.conftest import Infrastructure
@@ -558,7 +560,8 @@ async def test_a_new_broker_log_under_an_existing_model_is_noted_as_a_gap(
                     await connection.execute(insert(processed_event).values(
                         consumer=name, event_id=uuid.uuid4()))
             consumer = IdempotentConsumer(
-                name=name, handlers={}, sessions=create_session_factory(engine),
+                name=name, handlers=Handlers(), sessions=create_session_factory(engine),
+                outbox=Outbox(node="test-node", service="evaluation"),
                 bootstrap_servers=infrastructure.bootstrap_servers, producer=producer,
                 probe=probe, on_new_log=note)
             await consumer._check_log_not_replaced()

@@ -1,4 +1,4 @@
-"""SPEC §8: outbox out, idempotent consumers in — no event lost, none applied twice.
+"""Outbox out, idempotent consumers in — no event lost, none applied twice.
 
 These tests use the common library directly against the session's real PostgreSQL and real
 brokers; the outage test runs its own broker so that it can stop and replace it.
@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from prometheus_client import REGISTRY
 from sqlalchemy import Column, MetaData, String, Table, Uuid, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -22,6 +22,7 @@ from cli.embedded import EmbeddedBroker, free_port
 from shared.consumer import IdempotentConsumer
 from shared.db import create_engine, create_session_factory, transaction
 from shared.events import EventData, EventEnvelope, topic_for
+from shared.handlers import Event, Handler, Handlers
 from shared.kafka import BrokerProbe, create_producer
 from shared.messaging_tables import messaging_metadata
 from shared.outbox import Outbox, OutboxRelay
@@ -64,10 +65,17 @@ async def messaging(infrastructure: Infrastructure) -> AsyncIterator[Messaging]:
         await engine.dispose()
 
 
-async def record_effect(session: AsyncSession, envelope: EventEnvelope) -> None:
+async def record_effect(session: AsyncSession, event: Event[ParcelRegistered],
+                        outbox: Outbox) -> None:
     # No unique constraint on purpose: a second application would show as a second row.
-    await session.execute(insert(effect).values(event_id=envelope.id,
-                                                parcel=envelope.data["parcel"]))
+    await session.execute(insert(effect).values(event_id=event.id,
+                                                parcel=event.payload.parcel))
+
+
+def handlers_of(payload: type[EventData], handler: Handler) -> Handlers:
+    handlers = Handlers()
+    handlers.add(payload, handler)
+    return handlers
 
 
 async def write_events(messaging: Messaging, parcels: list[str]) -> None:
@@ -125,9 +133,9 @@ async def pipeline_for(messaging: Messaging, bootstrap: str,
             relay_class(sessions=messaging.sessions, producer=producer, probe=probe,
                         service=messaging.outbox.source.service, poll_seconds=0.05),
             IdempotentConsumer(name=messaging.consumer_name,
-                               handlers={ParcelRegistered.event_type: record_effect},
-                               sessions=messaging.sessions, bootstrap_servers=bootstrap,
-                               producer=producer, probe=probe),
+                               handlers=handlers_of(ParcelRegistered, record_effect),
+                               sessions=messaging.sessions, outbox=messaging.outbox,
+                               bootstrap_servers=bootstrap, producer=producer, probe=probe),
         )
     finally:
         await producer.stop()
@@ -259,19 +267,20 @@ async def test_a_stuck_handler_shows_as_lag_that_clears_once_it_moves_on(
     held, released = asyncio.Event(), asyncio.Event()
     hold = f"hold-{uuid.uuid4().hex[:8]}"
 
-    async def slow_on_hold(session: AsyncSession, envelope: EventEnvelope) -> None:
-        if envelope.data["parcel"] == hold:
+    async def slow_on_hold(session: AsyncSession, event: Event[LagProbed],
+                           outbox: Outbox) -> None:
+        if event.payload.parcel == hold:
             held.set()
             await released.wait()
-        await record_effect(session, envelope)
+        await record_effect(session, event, outbox)
 
     async with transaction(messaging.sessions) as session:  # one key: one partition, in order
         for parcel in [hold, *(f"{hold}-behind-{i}" for i in range(4))]:
             await messaging.outbox.add(session, hold, LagProbed(parcel=parcel))
     async with pipeline_for(messaging, bootstrap) as pipeline:
         consumer = IdempotentConsumer(
-            name=messaging.consumer_name, handlers={LagProbed.event_type: slow_on_hold},
-            sessions=messaging.sessions, bootstrap_servers=bootstrap,
+            name=messaging.consumer_name, handlers=handlers_of(LagProbed, slow_on_hold),
+            sessions=messaging.sessions, outbox=messaging.outbox, bootstrap_servers=bootstrap,
             producer=pipeline.relay.producer, probe=pipeline.relay.probe)
         async with running(pipeline.relay.run(), consumer.run()):
             await asyncio.wait_for(held.wait(), 60)
@@ -287,3 +296,96 @@ async def test_a_stuck_handler_shows_as_lag_that_clears_once_it_moves_on(
 
 async def _is(value: float | None, expected: float) -> bool:
     return value == expected
+
+
+class ContractProbed(EventData):
+    """On a topic of its own, so that the records set aside are this test's alone."""
+
+    event_type = "testing.contract_probe.recorded.v1"
+    parcel: str
+
+
+async def dead_letters(bootstrap: str, topic: str, expected: int) -> list[ConsumerRecord]:
+    reader = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap,
+                              auto_offset_reset="earliest", group_id=None)
+    await reader.start()
+    found: list[ConsumerRecord] = []
+    try:
+        async with asyncio.timeout(30):
+            while len(found) < expected:
+                batch = await reader.getmany(timeout_ms=500)
+                found += [record for records in batch.values() for record in records]
+    finally:
+        await reader.stop()
+    return found
+
+
+async def test_records_off_their_contract_go_to_the_dead_letter_topic_and_the_rest_apply(
+    messaging: Messaging, infrastructure: Infrastructure
+) -> None:
+    bootstrap = infrastructure.bootstrap_servers
+    key = f"contract-{uuid.uuid4().hex[:8]}"
+    topic = topic_for(ContractProbed.event_type)
+    no_envelope = b"{not json"
+    old_payload = EventEnvelope(  # a payload of another version of the contract
+        type=ContractProbed.event_type, key=key, data={"parcel_id": 7},
+        source={"node": "test-node", "service": "elsewhere"}).model_dump_json().encode()
+    async with pipeline_for(messaging, bootstrap) as pipeline:
+        for raw in (no_envelope, old_payload):
+            await pipeline.relay.producer.send_and_wait(topic, raw, key=key.encode())
+        async with transaction(messaging.sessions) as session:
+            await messaging.outbox.add(session, key, ContractProbed(parcel=key))
+        consumer = IdempotentConsumer(
+            name=messaging.consumer_name, handlers=handlers_of(ContractProbed, record_effect),
+            sessions=messaging.sessions, outbox=messaging.outbox, bootstrap_servers=bootstrap,
+            producer=pipeline.relay.producer, probe=pipeline.relay.probe)
+        async with running(pipeline.relay.run(), consumer.run()):
+            await eventually(lambda: _applied(messaging, 1))
+        set_aside = await dead_letters(bootstrap, consumer.dead_letter_topic, 2)
+    assert [record.value for record in set_aside] == [no_envelope, old_payload]
+    reasons = [dict(record.headers)["govshare-dead-letter-reason"].decode()
+               for record in set_aside]
+    assert reasons[0].startswith("envelope") and "parcel" in reasons[1]
+    assert {dict(record.headers)["govshare-source-topic"] for record in set_aside} == {
+        topic.encode()}
+    assert consumed(messaging.consumer_name, "dead_lettered", "unknown") == 1
+    assert consumed(messaging.consumer_name, "dead_lettered", ContractProbed.event_type) == 1
+    assert await effect_counts(messaging) == (1, 1)
+
+
+class FailureProbed(EventData):
+    event_type = "testing.failure_probe.recorded.v1"
+    parcel: str
+
+
+async def test_a_failing_handler_is_retried_until_it_applies_never_skipped(
+    messaging: Messaging, infrastructure: Infrastructure
+) -> None:
+    bootstrap = infrastructure.bootstrap_servers
+    attempts: list[int] = []
+
+    async def fails_three_times(session: AsyncSession, event: Event[FailureProbed],
+                                outbox: Outbox) -> None:
+        attempts.append(1)
+        if len(attempts) <= 3:
+            raise ValueError("a business rule that does not hold yet")
+        await record_effect(session, event, outbox)
+
+    async with transaction(messaging.sessions) as session:
+        await messaging.outbox.add(session, "failing", FailureProbed(parcel="failing"))
+    async with pipeline_for(messaging, bootstrap) as pipeline:
+        consumer = IdempotentConsumer(
+            name=messaging.consumer_name, handlers=handlers_of(FailureProbed, fails_three_times),
+            sessions=messaging.sessions, outbox=messaging.outbox, bootstrap_servers=bootstrap,
+            producer=pipeline.relay.producer, probe=pipeline.relay.probe)
+        async with running(pipeline.relay.run(), consumer.run()):
+            await eventually(lambda: _applied(messaging, 1))
+    assert len(attempts) == 4 and await effect_counts(messaging) == (1, 1)
+    assert _sample("govshare_consumer_handler_retries_total", messaging.consumer_name) == 3
+    # Back to 0 once it applied: the alarm clears by itself.
+    assert _sample("govshare_consumer_handler_failures_in_a_row",
+                   messaging.consumer_name) == 0
+
+
+def _sample(name: str, group: str) -> float | None:
+    return REGISTRY.get_sample_value(name, {"group": group})

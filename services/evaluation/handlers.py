@@ -1,4 +1,5 @@
-"""The evaluation's facts, kept from the events of identity, catalog, sharing and exchange.
+"""What the evaluation does with events: its facts, kept from the events of identity,
+catalog, sharing and exchange.
 
 Snapshot events (entries, requests, objections) apply only when newer than what is stored,
 so a late event never rolls a fact back; one-off events (stale flags, duplicate flags, usage
@@ -27,7 +28,6 @@ from services.evaluation.models import (
     SystemClient,
     UsageFact,
 )
-from shared.consumer import EventHandler
 from shared.contracts import (
     ClientCreated,
     ClientRevoked,
@@ -54,8 +54,11 @@ from shared.contracts.exchange import (
     ObjectionVerifying,
 )
 from shared.contracts.sharing import REQUEST_EVENTS, RequestEvent, RequestStatus
-from shared.events import EventEnvelope
+from shared.handlers import Event, Handlers
+from shared.outbox import Outbox
 from shared.workdays import china_date
+
+handlers = Handlers()
 
 
 async def _upsert(session: AsyncSession, model: type[Any], values: dict[str, Any],
@@ -69,69 +72,86 @@ async def _upsert(session: AsyncSession, model: type[Any], values: dict[str, Any
         index_elements=keys, set_=update, where=newer))
 
 
-async def node_initialized(session: AsyncSession, envelope: EventEnvelope) -> None:
-    node = NodeInitialized.model_validate(envelope.data)
+@handlers.on(NodeInitialized)
+async def node_initialized(session: AsyncSession, event: Event[NodeInitialized],
+                           outbox: Outbox) -> None:
+    node = event.payload
     await _upsert(session, NodeProfile, {"node_id": node.node_id, "name": node.name,
                                          "tier": node.tier, "region_code": node.region_code})
 
 
-async def department_changed(session: AsyncSession, envelope: EventEnvelope) -> None:
+@handlers.on(DepartmentRegistered, DepartmentUpdated)
+async def department_changed(
+    session: AsyncSession, event: Event[DepartmentRegistered | DepartmentUpdated],
+    outbox: Outbox,
+) -> None:
     """A department is evaluated from its earliest registration on, whichever event of it
     arrives first."""
-    department = DepartmentRegistered.model_validate(envelope.data)
+    department = event.payload
     values = {"credit_code": department.credit_code, "name": department.name,
               "tier": department.tier, "region_code": department.region_code}
-    statement = insert(Department).values(**values, registered_at=envelope.time)
+    statement = insert(Department).values(**values, registered_at=event.time)
     await session.execute(statement.on_conflict_do_update(
         index_elements=[Department.credit_code],
         set_={**values, "registered_at": func.least(Department.registered_at,
                                                     statement.excluded.registered_at)}))
 
 
-async def client_created(session: AsyncSession, envelope: EventEnvelope) -> None:
-    client = ClientCreated.model_validate(envelope.data)
+@handlers.on(ClientCreated)
+async def client_created(session: AsyncSession, event: Event[ClientCreated],
+                         outbox: Outbox) -> None:
+    client = event.payload
     await _upsert(session, SystemClient, {"client_id": client.client_id, "name": client.name,
                                           "department": client.department, "revoked": False},
                   keep=("revoked",))
 
 
-async def client_revoked(session: AsyncSession, envelope: EventEnvelope) -> None:
-    client = ClientRevoked.model_validate(envelope.data)
+@handlers.on(ClientRevoked)
+async def client_revoked(session: AsyncSession, event: Event[ClientRevoked],
+                         outbox: Outbox) -> None:
+    client = event.payload
     await _upsert(session, SystemClient, {"client_id": client.client_id, "name": "",
                                           "department": client.department, "revoked": True},
                   keep=("name",))
 
 
-async def entry_changed(session: AsyncSession, envelope: EventEnvelope) -> None:
-    entry = EntryEvent.model_validate(envelope.data).entry
+@handlers.on(EntryPublished, EntryUpdated, EntryWithdrawn)
+async def entry_changed(session: AsyncSession, event: Event[EntryEvent], outbox: Outbox) -> None:
+    entry = event.payload.entry
     withdrawn = entry.status == EntryStatus.withdrawn
     await _upsert(session, CatalogEntry, {
         "code": entry.code, "provider": entry.provider, "name": entry.name,
         "update_cycle": entry.update_cycle, "status": entry.status, "version": entry.version,
         "published_at": entry.published_at,
-        "withdrawn_at": envelope.time if withdrawn else None,
+        "withdrawn_at": event.time if withdrawn else None,
     }, newer=CatalogEntry.version < entry.version)
 
 
-async def trigger_recorded(session: AsyncSession, envelope: EventEnvelope) -> None:
-    trigger = TriggerRecorded.model_validate(envelope.data)
+@handlers.on(TriggerRecorded)
+async def trigger_recorded(session: AsyncSession, event: Event[TriggerRecorded],
+                           outbox: Outbox) -> None:
+    trigger = event.payload
     await _upsert(session, CatalogTrigger, {
         "trigger_id": trigger.trigger_id, "department": trigger.department,
         "kind": trigger.kind, "occurred_on": trigger.occurred_on, "due_on": trigger.due_on,
         "resolved_on": None}, keep=("resolved_on",))
 
 
-async def trigger_resolved(session: AsyncSession, envelope: EventEnvelope) -> None:
+@handlers.on(TriggerResolved)
+async def trigger_resolved(session: AsyncSession, event: Event[TriggerResolved],
+                           outbox: Outbox) -> None:
     """May arrive before the recording (another partition): the row is made either way."""
-    trigger = TriggerResolved.model_validate(envelope.data)
+    trigger = event.payload
     await _upsert(session, CatalogTrigger, {
         "trigger_id": trigger.trigger_id, "department": trigger.department,
         "kind": "unknown", "occurred_on": trigger.due_on, "due_on": trigger.due_on,
         "resolved_on": trigger.resolved_on}, keep=("kind", "occurred_on"))
 
 
-async def request_changed(session: AsyncSession, envelope: EventEnvelope) -> None:
-    request = RequestEvent.model_validate(envelope.data).request
+@handlers.on(*REQUEST_EVENTS)
+async def request_changed(session: AsyncSession, event: Event[RequestEvent],
+                          outbox: Outbox) -> None:
+    request = event.payload.request
     answer = request.answer
     await _upsert(session, RequestFact, {
         "id": request.id, "provider": request.provider, "consumer": request.consumer,
@@ -142,19 +162,22 @@ async def request_changed(session: AsyncSession, envelope: EventEnvelope) -> Non
         "approved": answer.approved if answer else None,
         "reason": answer.reason if answer else None,
         "late": answer.late if answer else None,
-        "withdrawn_at": envelope.time if request.status == RequestStatus.withdrawn else None,
+        "withdrawn_at": event.time if request.status == RequestStatus.withdrawn else None,
     }, newer=RequestFact.version < request.version)
 
 
-async def entry_stale(session: AsyncSession, envelope: EventEnvelope) -> None:
-    stale = EntryStale.model_validate(envelope.data)
+@handlers.on(EntryStale)
+async def entry_stale(session: AsyncSession, event: Event[EntryStale], outbox: Outbox) -> None:
+    stale = event.payload
     await session.execute(insert(StaleFlag).values(
         entry_code=stale.entry_code, detected_at=stale.detected_at, provider=stale.provider,
         update_cycle=stale.update_cycle).on_conflict_do_nothing())
 
 
-async def objection_changed(session: AsyncSession, envelope: EventEnvelope) -> None:
-    objection = ObjectionEvent.model_validate(envelope.data).objection
+@handlers.on(ObjectionRaised, ObjectionVerifying, ObjectionResolved)
+async def objection_changed(session: AsyncSession, event: Event[ObjectionEvent],
+                            outbox: Outbox) -> None:
+    objection = event.payload.objection
     await _upsert(session, ObjectionFact, {
         "id": objection.id, "provider": objection.provider, "consumer": objection.consumer,
         "entry_code": objection.entry_code, "status": objection.status,
@@ -163,18 +186,21 @@ async def objection_changed(session: AsyncSession, envelope: EventEnvelope) -> N
     }, newer=ObjectionFact.version < objection.version)
 
 
-async def duplicate_flagged(session: AsyncSession, envelope: EventEnvelope) -> None:
-    flag = DuplicateCollectionFlagged.model_validate(envelope.data)
+@handlers.on(DuplicateCollectionFlagged)
+async def duplicate_flagged(session: AsyncSession, event: Event[DuplicateCollectionFlagged],
+                            outbox: Outbox) -> None:
+    flag = event.payload
     await session.execute(insert(DuplicateFlag).values(
-        event_id=envelope.id, provider=flag.provider, entry_code=flag.entry_code,
+        event_id=event.id, provider=flag.provider, entry_code=flag.entry_code,
         item_code=flag.item_code, responsible_department=flag.responsible_department,
-        identifies_subject=flag.identifies_subject, flagged_at=envelope.time,
+        identifies_subject=flag.identifies_subject, flagged_at=event.time,
     ).on_conflict_do_nothing())
 
 
-async def audit_sealed(session: AsyncSession, envelope: EventEnvelope) -> None:
-    sealed = AuditSealed.model_validate(envelope.data)
-    rows = [{"event_id": envelope.id, "line": line, "consumer": usage.consumer,
+@handlers.on(AuditSealed)
+async def audit_sealed(session: AsyncSession, event: Event[AuditSealed], outbox: Outbox) -> None:
+    sealed = event.payload
+    rows = [{"event_id": event.id, "line": line, "consumer": usage.consumer,
              "provider": usage.provider, "entry_code": usage.entry_code, "kind": usage.kind,
              "purpose": usage.purpose, "denied": usage.denied, "actor": usage.actor,
              # Batches sealed before usage carried its day count on the sealing day.
@@ -183,23 +209,3 @@ async def audit_sealed(session: AsyncSession, envelope: EventEnvelope) -> None:
             for line, usage in enumerate(sealed.usage)]
     if rows:
         await session.execute(insert(UsageFact).values(rows).on_conflict_do_nothing())
-
-
-HANDLERS: dict[str, EventHandler] = {
-    NodeInitialized.event_type: node_initialized,
-    DepartmentRegistered.event_type: department_changed,
-    DepartmentUpdated.event_type: department_changed,
-    ClientCreated.event_type: client_created,
-    ClientRevoked.event_type: client_revoked,
-    EntryPublished.event_type: entry_changed,
-    EntryUpdated.event_type: entry_changed,
-    EntryWithdrawn.event_type: entry_changed,
-    TriggerRecorded.event_type: trigger_recorded,
-    TriggerResolved.event_type: trigger_resolved,
-    **{event.event_type: request_changed for event in REQUEST_EVENTS},
-    EntryStale.event_type: entry_stale,
-    **{event.event_type: objection_changed
-       for event in (ObjectionRaised, ObjectionVerifying, ObjectionResolved)},
-    DuplicateCollectionFlagged.event_type: duplicate_flagged,
-    AuditSealed.event_type: audit_sealed,
-}
