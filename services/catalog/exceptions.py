@@ -38,5 +38,9 @@ class TriggerNotFound(NotFound):
     slug, title = "trigger-not-found", "No such change trigger"
 
 
+class TriggerNotAnswered(Unprocessable):
+    slug, title = "trigger-not-answered", "No catalog change answers the trigger"
+
+
 class RecordNotFound(NotFound):
     slug, title = "record-not-found", "No such registry record"

@@ -117,6 +117,8 @@ class ChangeTrigger(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolution: Mapped[str | None] = mapped_column(Text)
+    answered_by_entry: Mapped[str | None] = mapped_column(String(60))
+    answered_by_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class CollectionResponsibility(Base):

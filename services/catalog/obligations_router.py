@@ -61,7 +61,11 @@ async def record_trigger(body: TriggerCreate, principal: CurrentPrincipal, sessi
 
 
 @router.post("/triggers/{trigger_id}/resolve", response_model=TriggerPublic,
-             tags=["change triggers"], summary="Mark a trigger met: the catalog was updated")
+             tags=["change triggers"],
+             summary="Mark a trigger met by the catalog change that answers it",
+             description="Names the department's entry whose change (published, updated or "
+                         "withdrawn on or after the trigger's occurred_on) answers it; 422 "
+                         "`trigger-not-answered` when there is none (C6 [51 §8, JS §9]).")
 async def resolve_trigger(trigger_id: uuid.UUID, body: TriggerResolve,
                           principal: CurrentPrincipal, session: SessionDep,
                           outbox: OutboxDep) -> ChangeTrigger:
@@ -69,7 +73,7 @@ async def resolve_trigger(trigger_id: uuid.UUID, body: TriggerResolve,
     if trigger is not None:
         _may_act_for(principal, trigger.department)
     return await triggers.resolve_trigger(session, outbox, trigger_id, actor=principal.sub,
-                                          note=body.note)
+                                          entry_code=body.entry_code, note=body.note)
 
 
 @router.get("/triggers", response_model=Page[TriggerPublic], tags=["change triggers"],

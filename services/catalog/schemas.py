@@ -89,6 +89,11 @@ class TriggerCreate(BaseModel):
 
 class TriggerResolve(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    entry_code: Annotated[str, StringConstraints(pattern=r"^[0-9]+/[0-9]{6}$")] = Field(
+        description="The department's entry whose change answers the trigger: it must have "
+                    "been published, updated or withdrawn on or after the trigger's "
+                    "occurred_on (C6: the catalog is updated, not only declared so).",
+        examples=["101001/000001"])
     note: Reason
 
 
@@ -106,6 +111,10 @@ class TriggerPublic(BaseModel):
     recorded_at: datetime
     resolved_at: datetime | None
     resolution: str | None
+    answered_by_entry: str | None = Field(
+        description="The entry whose change resolved the trigger.")
+    answered_by_version: int | None = Field(
+        description="Its version that answered: the first made on or after occurred_on.")
 
 
 class ScheduleLoad(BaseModel):

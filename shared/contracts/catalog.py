@@ -258,7 +258,8 @@ class EntryWithdrawn(EntryEvent):
 
 
 class TriggerRecorded(EventData):
-    """C6: a department must update its catalog by `due_on`."""
+    """C6: a department must update its catalog by `due_on` (announced again when a schedule
+    the authority loads moves the due date)."""
 
     event_type = "catalog.trigger.recorded.v1"
     trigger_id: uuid.UUID

@@ -88,7 +88,10 @@ async def client_token(gateway: httpx.AsyncClient, client: dict[str, str]) -> ht
         "client_secret": client["client_secret"]})
 
 
-async def find_event(bootstrap: str, event_type: str, key: str) -> EventEnvelope:
+async def find_event(bootstrap: str, event_type: str, key: str,
+                     matches: Callable[[EventEnvelope], bool] = lambda envelope: True
+                     ) -> EventEnvelope:
+    """The first event of `event_type` about `key` (that `matches`) on the broker."""
     reader = AIOKafkaConsumer(topic_for(event_type), bootstrap_servers=bootstrap,
                               auto_offset_reset="earliest", group_id=None)
     await reader.start()
@@ -99,7 +102,8 @@ async def find_event(bootstrap: str, event_type: str, key: str) -> EventEnvelope
                 for records in batch.values():
                     for record in records:
                         envelope = EventEnvelope.model_validate_json(record.value)
-                        if envelope.type == event_type and envelope.key == key:
+                        if (envelope.type == event_type and envelope.key == key
+                                and matches(envelope)):
                             return envelope
     finally:
         await reader.stop()

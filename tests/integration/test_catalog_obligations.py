@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import httpx
 
+from shared.contracts.catalog import TriggerRecorded
 from tests import factories
-from tests.integration.conftest import ENTRIES, bearer, create
+from tests.conftest import Infrastructure
+from tests.integration.conftest import ENTRIES, Editor, bearer, create, find_event, publish
 
 TRIGGERS = "/api/catalog/triggers"
 
@@ -83,11 +85,61 @@ async def test_overdue_triggers_are_listed_per_department_until_resolved(
         **overdue, "as_of": "2026-10-23"})).json()
     assert trigger["id"] not in [t["id"] for t in on_time["items"]]
 
+    code = await publish(gateway, editor, factories.population_entry())
     resolved = await gateway.post(f"{TRIGGERS}/{trigger['id']}/resolve", headers=auth,
-                                  json={"note": "户籍类目录已按新条例更新"})
+                                  json={"entry_code": code, "note": "户籍类目录已按新条例更新"})
+    assert resolved.status_code == 200, resolved.text
     assert resolved.json()["resolved_at"]
+    assert (resolved.json()["answered_by_entry"], resolved.json()["answered_by_version"]) == (
+        code, 2)  # version 1 is the draft
     listed = (await gateway.get(TRIGGERS, params=overdue, headers=auth)).json()
     assert trigger["id"] not in [t["id"] for t in listed["items"]]
+
+
+async def test_a_trigger_is_not_resolved_by_word_alone_only_by_a_catalog_change(
+    gateway: httpx.AsyncClient, editor: dict[str, str], new_editor: Editor
+) -> None:
+    auth = bearer(editor["token"])
+    # The change occurs after everything the department has published so far.
+    trigger = (await _trigger(gateway, editor["token"], editor["credit_code"],
+                              "2099-01-05")).json()
+    published = await publish(gateway, editor, factories.population_entry())
+    draft = (await create(gateway, editor, factories.population_entry())).json()["code"]
+    other = await publish(gateway, await new_editor(), factories.population_entry())
+    for code, says in ((published, "no published change since 2099-01-05"),
+                       (draft, "no published change"), (other, "is not an entry of")):
+        refused = await gateway.post(f"{TRIGGERS}/{trigger['id']}/resolve", headers=auth,
+                                     json={"entry_code": code, "note": "目录已更新"})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["type"].endswith("/trigger-not-answered")
+        assert says in refused.json()["detail"] and refused.json()["field"] == "entry_code"
+    listed = (await gateway.get(TRIGGERS, headers=auth,
+                                params={"department": editor["credit_code"]})).json()
+    assert [t["resolved_at"] for t in listed["items"] if t["id"] == trigger["id"]] == [None]
+
+
+async def test_loading_a_schedule_recounts_due_dates_counted_on_the_weekday_fallback(
+    gateway: httpx.AsyncClient, editor: dict[str, str], admin_token: str,
+    infrastructure: Infrastructure
+) -> None:
+    # 2031 and 2032 are years no library knows: 元旦 2032 (a Thursday) counts as a workday.
+    filed = (await _trigger(gateway, editor["token"], editor["credit_code"],
+                            "2031-12-24")).json()
+    assert filed["due_on"] == "2032-01-14" and "weekday_fallback" in filed["calendar_basis"]
+    loaded = await gateway.put("/api/catalog/calendar/2032", headers=bearer(admin_token),
+                               json={"holidays": ["2032-01-01"], "adjusted_workdays": []})
+    assert loaded.status_code == 200, loaded.text
+    listed = (await gateway.get(TRIGGERS, headers=bearer(editor["token"]),
+                                params={"department": editor["credit_code"]})).json()
+    [recounted] = [t for t in listed["items"] if t["id"] == filed["id"]]
+    assert recounted["due_on"] == "2032-01-15"
+    assert set(recounted["calendar_basis"]) == {"weekday_fallback", "loaded"}
+    # The evaluation hears the new due date (the department is late only after it).
+    announced = await find_event(infrastructure.bootstrap_servers,
+                                 TriggerRecorded.event_type, editor["credit_code"],
+                                 lambda envelope: envelope.data["trigger_id"] == filed["id"]
+                                 and envelope.data["due_on"] == "2032-01-15")
+    assert announced.data["occurred_on"] == "2031-12-24"
 
 
 async def test_another_departments_editor_cannot_file_a_trigger(
