@@ -11,6 +11,7 @@ import asyncio
 import getpass
 import importlib
 import sys
+import textwrap
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import StrEnum
@@ -30,11 +31,19 @@ from cli.database import embedded_postgres, identity_session
 from cli.demo import seed
 from cli.download import DownloadRefused, DownloadRequest, client_token, download
 from cli.settings import CliSettings
-from cli.supervisor import run_node
+from cli.supervisor import identity_marker, run_node
 from services.authorization import directory, federation
+from services.authorization.exceptions import NodeAlreadyInitialized, NodeIdentityRefused
 from services.authorization.federation import Invitation, LinkRequest, NodeIdentity
 from services.authorization.federation_router import InvitationCreate
-from services.authorization.node_keys import init_node, local_node, require_local_node
+from services.authorization.models import Node
+from services.authorization.node_keys import (
+    ensure_local_node,
+    init_node,
+    is_placeholder,
+    local_node,
+    require_local_node,
+)
 from services.authorization.schemas import ClientCreate, DepartmentCreate, NodeInit, UserCreate
 from services.evaluation.app import MIGRATIONS as EVALUATION_MIGRATIONS
 from services.evaluation.render_html import to_html
@@ -48,6 +57,7 @@ from shared.db import create_engine, create_session_factory
 from shared.migrations import upgrade_to_head
 from shared.pagination import PageParams
 from shared.problems import ProblemError
+from shared.tokens import SigningKey
 
 app = typer.Typer(help="Operate a govshare node.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -65,10 +75,6 @@ app.add_typer(demo_app, name="demo")
 console = Console()
 errors = Console(stderr=True)
 T = TypeVar("T")
-
-DEFAULT_NODE = NodeInit(name="govshare node", tier=Tier.national, region_code="100000",
-                        zone=Zone.external)
-
 
 def _run(action: Callable[[str], Awaitable[T]]) -> T:
     """Run `action(database_url)` and turn expected failures into a message and exit code."""
@@ -90,18 +96,17 @@ def up() -> None:
     """Run the whole node (what `make run` calls) until Ctrl-C."""
     settings = CliSettings()
 
-    def ensure_node(database_url: str) -> tuple[str, str]:
+    def identify(database_url: str) -> tuple[str, str]:
         async def action() -> tuple[str, str]:
             async with identity_session(settings, database_url) as (session, outbox):
-                node = await local_node(session)
-                if node is None:
-                    node, _, _ = await init_node(session, outbox, DEFAULT_NODE)
-                    console.print(f"[yellow]![/] node not initialised; started as {node.id} "
-                                  "(change it with `govshare node init`)")
+                node, placeholder = await ensure_local_node(session, outbox)
+                if placeholder:
+                    console.print(f"[yellow]![/] node not initialised; running as {node.id} "
+                                  "until `govshare node init` gives it its identity")
                 return node.id, node.zone
         return asyncio.run(action())
 
-    raise typer.Exit(run_node(settings, console, ensure_node))
+    raise typer.Exit(run_node(settings, console, identify))
 
 
 class Component(StrEnum):
@@ -154,18 +159,74 @@ def node_init(
     region: Annotated[str, typer.Option(help="GB/T 2260 region code (100000 national).")],
     zone: Annotated[Zone, typer.Option(help="internal (政务内网) or external (政务外网).")],
     rotate_key: Annotated[bool, typer.Option(help="Make a new signing key.")] = False,
+    reinitialize: Annotated[bool, typer.Option(
+        "--reinitialize", help="Change the name or tier of an initialised node (its id, "
+                               "region and zone, never changes).")] = False,
 ) -> None:
-    """Initialise this node (or change its attributes); creates its signing key."""
+    """Initialise this node (its id is its region and zone, e.g. 320100-external); creates
+    its signing key. Refuses to change an initialised node without --reinitialize."""
     spec = _validated(NodeInit, name=name, tier=tier, region_code=region, zone=zone)
+    settings = CliSettings()
 
-    async def action(database_url: str) -> None:
-        async with identity_session(CliSettings(), database_url) as (session, outbox):
-            node, key, created = await init_node(session, outbox, spec, rotate_key=rotate_key)
-        console.print(f"[green]✓[/] node [bold]{node.id}[/] ({node.name}, {node.tier}, "
-                      f"{node.zone}); signing key {key.kid}"
-                      + (" [bold](new)[/]" if created else ""))
+    async def action(database_url: str) -> tuple[Node, SigningKey, bool, str | None]:
+        try:
+            async with identity_session(settings, database_url) as (session, outbox):
+                before = await local_node(session)
+                replaced = before.id if before is not None else None
+                node, key, created = await init_node(session, outbox, spec,
+                                                     rotate_key=rotate_key,
+                                                     reinitialize=reinitialize)
+                return node, key, created, replaced
+        except NodeIdentityRefused as refusal:
+            _explain_refusal(refusal, settings)
+            raise typer.Exit(1) from None
 
-    _run(action)
+    node, key, created, replaced = _run(action)
+    console.print(f"[green]✓[/] node [bold]{node.id}[/] ({node.name}, {node.tier}, "
+                  f"{node.zone}); signing key {key.kid}"
+                  + (" [bold](new)[/]" if created else ""))
+    if replaced is not None and replaced != node.id:
+        # The processes of a running node take the id and zone from their environment.
+        identity_marker(settings).touch()
+        console.print(f"  it replaces the placeholder {replaced} that `govshare up` started "
+                      f"with; a running `govshare up` restarts its processes as {node.id}"
+                      + ("" if settings.database_url is None else
+                         "; restart any other process of this node with "
+                         f"GOVSHARE_NODE_ID={node.id}"))
+
+
+def _explain_refusal(refusal: NodeIdentityRefused, settings: CliSettings) -> None:
+    """Say what would change, why it does not, and what to do instead."""
+    change = refusal.change
+    state = "is in use" if change.placeholder else "is already initialised"
+    errors.print(f"[red]✗ node {change.current_id} {state}; this would change it:[/]")
+    labels = [("region" if field == "region_code" else field, now, then)
+              for field, now, then in change.fields]
+    width = max(len(label) for label, _, _ in labels)
+    for label, now, then in labels:
+        errors.print(f"    {label:<{width}}  {now} → {then}", markup=False, highlight=False)
+    if isinstance(refusal, NodeAlreadyInitialized):
+        _say(f"To make these changes, run the same command with --reinitialize (the id stays "
+            f"{change.current_id}).")
+        return
+    why = (f"it already has {' and '.join(change.in_use)}" if change.in_use else
+           "it was initialised with `govshare node init` and announced to its services")
+    _say(f"A node's id is its region and zone, and it never changes once the node is "
+        f"initialised or in use: {why}; departments, tokens, events, audit records and linked "
+        f"nodes carry the id.")
+    fresh = ("GOVSHARE_HOME=.govshare-new govshare up (and the same GOVSHARE_HOME for its "
+             "govshare commands)" if settings.database_url is None else
+             "DATABASE_URL naming a new database")
+    _say(f"To run a node as {change.requested_id}, start a new node with its own data "
+        f"({fresh}) and run `govshare node init` there"
+        + ("; nothing but this node's keys is stored yet." if not change.in_use else "."))
+
+
+def _say(text: str) -> None:
+    """A paragraph of an error message, indented under its first line, taken literally."""
+    errors.print(textwrap.fill(text, width=max(errors.width, 40), initial_indent="  ",
+                               subsequent_indent="  "), markup=False, highlight=False,
+                 soft_wrap=True)
 
 
 @node_app.command("invite")
@@ -240,11 +301,13 @@ def node_show() -> None:
     async def action(database_url: str) -> None:
         async with identity_session(CliSettings(), database_url) as (session, _):
             node = await local_node(session)
+            placeholder = node is not None and is_placeholder(node)
         if node is None:
             errors.print("[red]✗ the node is not initialised; run `govshare node init`[/]")
             raise typer.Exit(1)
         console.print(f"{node.id}: {node.name} ({node.tier}, region {node.region_code}, "
-                      f"{node.zone})")
+                      f"{node.zone})" + (" — the placeholder `govshare up` runs as until "
+                                         "`govshare node init`" if placeholder else ""))
 
     _run(action)
 

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,15 @@ from cli.settings import CliSettings
 
 # Every backend service of a node, in start order. New services join this list.
 SERVICES = ["authorization", "catalog", "exchange", "evaluation"]
+
+# Reads the node's identity from its database, making the placeholder if it has none.
+Identify = Callable[[str], tuple[str, str]]
+
+
+def identity_marker(settings: CliSettings) -> Path:
+    """The file `govshare node init` leaves when it changed the node's id or zone: a running
+    `govshare up` then restarts its processes, which take both from their environment."""
+    return Path(settings.home).resolve() / "identity-changed"
 
 
 @dataclass
@@ -76,16 +86,29 @@ class Node:
                    "--port", str(port), "--no-access-log", "--log-level", "warning"]
         self.children.append((name, subprocess.Popen(command, env=env, start_new_session=True)))
 
-    def watch(self) -> int:
-        """Wait until a child dies (returns 1) or the supervisor is told to stop (0)."""
+    def watch(self, database_url: str, bootstrap: str, identity: tuple[str, str],
+              identify: Identify) -> int:
+        """Wait until a child dies (returns 1) or the supervisor is told to stop (0);
+        restart the children when the node's identity changed under them."""
+        marker = identity_marker(self.settings)
         while True:
             for name, process in self.children:
                 if process.poll() is not None:
                     self.console.print(f"[red]✗ {name} exited with {process.returncode}[/]")
                     return 1
+            if marker.exists():
+                marker.unlink(missing_ok=True)
+                now = identify(database_url)
+                if now != identity:
+                    self.console.print(f"[yellow]![/] the node is now {now[0]} ({now[1]}); "
+                                       "restarting its processes under it")
+                    self.stop_children()
+                    self.start_processes(database_url, bootstrap, now)
+                    self.console.print(f"[bold green]govshare node {now[0]} is up again[/]")
+                    identity = now
             time.sleep(0.5)
 
-    def stop(self) -> None:
+    def stop_children(self) -> None:
         for _name, process in reversed(self.children):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -95,6 +118,10 @@ class Node:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        self.children.clear()
+
+    def stop(self) -> None:
+        self.stop_children()
         if self.broker:
             self.broker.stop()
         if self.postgres:
@@ -106,19 +133,21 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def run_node(settings: CliSettings, console: Console, ensure_node: object) -> int:
+def run_node(settings: CliSettings, console: Console, identify: Identify) -> int:
     """Start everything, print where it is, and supervise until Ctrl-C or SIGTERM."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, _raise_interrupt)
     node = Node(settings=settings, console=console)
     try:
         database_url, bootstrap = node.start_infrastructure()
-        node_id, zone = ensure_node(database_url)  # type: ignore[operator]
+        # A change made while the node was down is in the database already.
+        identity_marker(settings).unlink(missing_ok=True)
+        node_id, zone = identify(database_url)
         node.start_processes(database_url, bootstrap, (node_id, zone))
         console.print(f"[bold green]govshare node {node_id} ({zone}) is up[/]: "
                       f"http://{settings.host}:{settings.gateway_port} "
                       f"(API docs at /docs, health at /health). Ctrl-C stops it.")
-        return node.watch()
+        return node.watch(database_url, bootstrap, (node_id, zone), identify)
     except KeyboardInterrupt:
         return 0
     finally:

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.problems import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+
+if TYPE_CHECKING:
+    from services.authorization.node_keys import IdentityChange
 
 
 class NodeNotInitialized(Conflict):
     slug, title = "node-not-initialized", "The node has not been initialised"
+
+
+class NodeIdentityRefused(Conflict):
+    """Initialising the node again would change what may not change; `change` says what."""
+
+    def __init__(self, change: IdentityChange) -> None:
+        changes = ", ".join(f"{name} {now} → {then}" for name, now, then in change.fields)
+        super().__init__(f"{change.current_id}: {changes}")
+        self.change = change
+
+
+class NodeAlreadyInitialized(NodeIdentityRefused):
+    slug, title = "node-already-initialized", "The node is already initialised"
+
+
+class NodeIdentityFixed(NodeIdentityRefused):
+    slug, title = "node-identity-fixed", "The node's id cannot change"
 
 
 class DepartmentExists(Conflict):

@@ -7,12 +7,25 @@ import os
 import subprocess
 import sys
 import time
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
+import asyncpg
 import httpx
+import pytest
+from sqlalchemy import make_url, select
 
+from cli.database import identity_session
 from cli.demo import credit_code_for
 from cli.embedded import free_port, wait_for_port
+from cli.settings import CliSettings
+from services.authorization.node_keys import ensure_local_node
+from shared.contracts import NodeInitialized
+from shared.db import create_engine
+from shared.events import EventEnvelope
+from shared.messaging_tables import outbox_event
 from shared.workdays import CHINA_TIME
 from tests import factories
 from tests.conftest import Infrastructure, RunningNode
@@ -21,7 +34,14 @@ from tests.conftest import Infrastructure, RunningNode
 def govshare(infrastructure: Infrastructure, *args: str,
              stdin: str = "") -> subprocess.CompletedProcess[str]:
     """Run the CLI as a script would: no terminal, `stdin` piped in."""
-    env = dict(os.environ, DATABASE_URL=infrastructure.database_url, COLUMNS="200")
+    return govshare_on(infrastructure.database_url, *args, stdin=stdin)
+
+
+def govshare_on(database_url: str, *args: str, stdin: str = "",
+                home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, DATABASE_URL=database_url, COLUMNS="200")
+    if home is not None:
+        env["GOVSHARE_HOME"] = str(home)
     return subprocess.run([sys.executable, "-m", "cli", *args], env=env, capture_output=True,
                           text=True, timeout=180, input=stdin)
 
@@ -115,6 +135,136 @@ def test_user_add_takes_one_password_source(infrastructure: Infrastructure) -> N
                       stdin="another long password\n")
     assert result.returncode == 2
     assert "not both" in result.stderr
+
+
+@dataclass(frozen=True)
+class FreshNode:
+    """A node's own database (nothing initialised) and home folder."""
+
+    database_url: str
+    home: Path
+
+    def govshare(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return govshare_on(self.database_url, *args, home=self.home)
+
+    def init(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.govshare("node", "init", *args)
+
+    async def start_as_govshare_up_does(self) -> None:
+        async with identity_session(CliSettings(DATABASE_URL=self.database_url),
+                                    self.database_url) as (session, outbox):
+            await ensure_local_node(session, outbox)
+
+    async def announcements(self) -> list[tuple[str, str]]:
+        """(source node, announced node) of each node.initialized event in the outbox."""
+        engine = create_engine(self.database_url, schema="authorization", pool_size=1)
+        try:
+            async with engine.connect() as connection:
+                rows = await connection.execute(select(outbox_event.c.envelope).where(
+                    outbox_event.c.type == NodeInitialized.event_type))
+                envelopes = [EventEnvelope.model_validate_json(row[0]) for row in rows]
+        finally:
+            await engine.dispose()
+        return [(envelope.source.node, envelope.key) for envelope in envelopes]
+
+
+@pytest.fixture
+async def fresh_node(infrastructure: Infrastructure, tmp_path: Path) -> FreshNode:
+    url = make_url(infrastructure.database_url)
+    name = f"node_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(host=url.query["host"], user=url.username,
+                                       database="postgres")
+    try:
+        await connection.execute(f'create database "{name}"')
+    finally:
+        await connection.close()
+    return FreshNode(url.set(database=name).render_as_string(hide_password=False), tmp_path)
+
+
+NANJING = ("--name", "南京市政务数据共享交换平台", "--tier", "municipal", "--region", "320100",
+           "--zone", "external")
+
+
+async def test_node_init_replaces_the_placeholder_govshare_up_runs_as(
+    fresh_node: FreshNode
+) -> None:
+    await fresh_node.start_as_govshare_up_does()
+    assert "placeholder" in fresh_node.govshare("node", "show").stdout
+
+    result = fresh_node.init(*NANJING)
+
+    assert result.returncode == 0, result.stderr
+    assert "replaces the placeholder 100000-external" in result.stdout
+    shown = fresh_node.govshare("node", "show").stdout
+    assert ("320100-external: 南京市政务数据共享交换平台 (municipal, region 320100, external)"
+            in shown)
+    # Only the real identity is announced, and by its own id.
+    assert await fresh_node.announcements() == [("320100-external", "320100-external")]
+    # A running `govshare up` on this home restarts its processes under the new id.
+    assert (fresh_node.home / "identity-changed").exists()
+
+
+async def test_node_init_again_with_the_same_values_changes_nothing(
+    fresh_node: FreshNode
+) -> None:
+    assert fresh_node.init(*NANJING).returncode == 0
+    again = fresh_node.init(*NANJING)
+    assert again.returncode == 0, again.stderr
+    assert "320100-external" in again.stdout
+
+
+async def test_node_init_refuses_to_change_an_initialised_node_and_says_what_would_change(
+    fresh_node: FreshNode
+) -> None:
+    assert fresh_node.init(*NANJING).returncode == 0
+    renamed = ("--name", "南京市大数据管理局数据共享平台", "--tier", "provincial", "--region",
+               "320100", "--zone", "external")
+
+    refused = fresh_node.init(*renamed)
+
+    assert refused.returncode == 1
+    assert "320100-external is already initialised" in refused.stderr
+    assert "南京市政务数据共享交换平台 → 南京市大数据管理局数据共享平台" in refused.stderr
+    assert "municipal → provincial" in refused.stderr
+    assert "--reinitialize" in refused.stderr
+    assert "(municipal," in fresh_node.govshare("node", "show").stdout
+
+    applied = fresh_node.init(*renamed, "--reinitialize")
+    assert applied.returncode == 0, applied.stderr
+    assert ("320100-external: 南京市大数据管理局数据共享平台 (provincial"
+            in fresh_node.govshare("node", "show").stdout)
+
+
+async def test_node_init_never_changes_the_id_of_an_initialised_node(
+    fresh_node: FreshNode
+) -> None:
+    assert fresh_node.init(*NANJING).returncode == 0
+
+    refused = fresh_node.init("--name", "苏州市政务数据共享交换平台", "--tier", "municipal",
+                              "--region", "320500", "--zone", "external", "--reinitialize")
+
+    assert refused.returncode == 1
+    assert "320100-external → 320500-external" in refused.stderr
+    assert "announced" in refused.stderr and "start a new node" in refused.stderr
+    assert "320100-external:" in fresh_node.govshare("node", "show").stdout
+
+
+async def test_node_init_keeps_the_placeholder_id_once_departments_use_it(
+    fresh_node: FreshNode
+) -> None:
+    await fresh_node.start_as_govshare_up_does()
+    department = factories.department()
+    assert fresh_node.govshare("department", "add", "--name", department["name"],
+                               "--credit-code", department["credit_code"], "--tier",
+                               "municipal", "--region", "320100").returncode == 0
+
+    refused = fresh_node.init(*NANJING, "--reinitialize")
+
+    assert refused.returncode == 1
+    assert "100000-external is in use" in refused.stderr
+    assert "100000-external → 320100-external" in refused.stderr
+    assert "it already has 1 department" in refused.stderr
+    assert not (fresh_node.home / "identity-changed").exists()
 
 
 def test_node_init_refuses_an_unknown_tier(infrastructure: Infrastructure) -> None:
