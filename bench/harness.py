@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port, wait_for_port
+from shared.http_server import uvicorn_command
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,7 @@ def bench_node(services: list[str], roles: tuple[str, ...] = (),
 
 
 def start(factory: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
-               "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    command = uvicorn_command(factory, "127.0.0.1", port, "--log-level", "warning")
     with open(log, "ab") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     wait_for_port(port, 60, process=process)

@@ -41,6 +41,7 @@ from shared.web import (
     RequestTelemetry,
     RouteAhead,
     RouteLabel,
+    UnexpectedErrors,
 )
 
 FORWARDED_RESPONSE_HEADERS = ("content-type", "www-authenticate", "cache-control")
@@ -155,6 +156,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         )
 
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path))
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestTelemetry)
@@ -180,7 +182,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
 
 
 def _body_guarded(inner: ASGIApp, settings: GatewaySettings) -> ASGIApp:
-    return BodyGuardMiddleware(inner, max_body_bytes=settings.max_body_bytes,
+    return BodyGuardMiddleware(UnexpectedErrors(inner), max_body_bytes=settings.max_body_bytes,
                                max_upload_bytes=settings.max_upload_bytes)
 
 

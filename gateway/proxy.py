@@ -18,13 +18,20 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.upstream import KeptAlivePool, UpstreamClosed
 from shared.logs import request_id_var
-from shared.problems import NotFound, ProblemError, TooManyRequests, Unauthorized
+from shared.problems import (
+    FORWARDED_PREFIX_HEADER,
+    NotFound,
+    ProblemError,
+    TooManyRequests,
+    Unauthorized,
+)
 from shared.ratelimit import RateLimiter, retry_after_header
 from shared.telemetry import current_trace_context
 from shared.tokens import TokenClaims, TokenVerifier
 from shared.web import REQUEST_ID_HEADER, send_problem, send_problem_for
 
 REQUEST_ID = REQUEST_ID_HEADER.encode()
+FORWARDED_PREFIX = FORWARDED_PREFIX_HEADER.encode()
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded.
 HOP_BY_HOP = frozenset({
@@ -32,7 +39,7 @@ HOP_BY_HOP = frozenset({
     b"trailer", b"transfer-encoding", b"upgrade", b"host",
 })
 # Set anew on every forwarded call: the request id and the trace continue from here.
-REPLACED = frozenset({REQUEST_ID, b"traceparent", b"tracestate"})
+REPLACED = frozenset({REQUEST_ID, FORWARDED_PREFIX, b"traceparent", b"tracestate"})
 # A service's own routes that the gateway never routes: its network calls (node tokens,
 # say) and what its scraper reads.
 NOT_ROUTED = ("internal", "metrics")
@@ -197,6 +204,10 @@ def _has_body(scope: Scope) -> bool:
 def _upstream_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
     headers = [(k, v) for k, v in scope["headers"] if k not in HOP_BY_HOP and k not in REPLACED]
     headers.append((REQUEST_ID, (request_id_var.get() or "").encode()))
+    prefix = scope.get("root_path", "")
+    if prefix == "/api":  # the service's problems then name the path the caller used
+        service = _route_path(scope).lstrip("/").partition("/")[0]
+        headers.append((FORWARDED_PREFIX, f"/api/{quote(service)}".encode()))
     headers += [(name.encode(), value.encode()) for name, value in current_trace_context().items()]
     return headers
 

@@ -12,12 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
 
+# PostgreSQL's bigint, the widest integer a query can take: a larger one overflows there.
+MAX_OFFSET = 2**63 - 1
+
 
 class PageParams(BaseModel):
     """Which slice of a list the caller wants."""
 
     limit: int = Field(50, ge=1, le=500, description="Items per page (1–500).")
-    offset: int = Field(0, ge=0, description="Items to skip.")
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Items to skip.")
 
     def wrap(self, items: Sequence[object], total: int) -> dict[str, object]:
         """The body of a `Page` response holding `items` of `total`."""
@@ -26,7 +29,7 @@ class PageParams(BaseModel):
 
 def _page_params(
     limit: Annotated[int, Query(ge=1, le=500, description="Items per page (1–500).")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

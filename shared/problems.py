@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://govshare.example/problems/"
+# The gateway names the prefix it routed a call under (`/api/catalog`), so that `instance`
+# is the path the caller used, not the service's own.
+FORWARDED_PREFIX_HEADER = "x-forwarded-prefix"
+# How long a caller should wait before retrying while the database is away (seconds).
+RETRY_AFTER_UNAVAILABLE = "5"
 
 
 class ProblemError(Exception):
@@ -122,9 +127,14 @@ def problem_response(
     )
 
 
+def instance_of(request: Request) -> str:
+    """The path the caller used for this call (through the gateway, its `/api/…` path)."""
+    return request.headers.get(FORWARDED_PREFIX_HEADER, "") + request.url.path
+
+
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
-    return problem_response(exc.to_body(request.url.path), exc.headers)
+    return problem_response(exc.to_body(instance_of(request)), exc.headers)
 
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -137,16 +147,25 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
         }
         for error in exc.errors()
     ]
+    content_type = request.headers.get("content-type", "")
+    if content_type and "json" not in content_type and any(
+            error["field"] == "body" for error in errors):
+        # The body as a whole was refused because it was not JSON at all.
+        body = problem_body(
+            415, "unsupported-media-type", "Unsupported media type",
+            f"This operation takes a JSON body (Content-Type: application/json), not "
+            f"{content_type.split(';')[0]}.", instance_of(request))
+        return problem_response(body, {"Accept": "application/json"})
     if any(error["code"] == "json_invalid" for error in errors):
         body = problem_body(
             400, "malformed-body", "Malformed request body",
-            "The body is not valid JSON.", request.url.path, errors=errors,
+            "The body is not valid JSON.", instance_of(request), errors=errors,
         )
     else:
         fields = ", ".join(error["field"] for error in errors)
         body = problem_body(
             422, "validation-error", "The request breaks a rule",
-            f"Invalid input: {fields}.", request.url.path, errors=errors,
+            f"Invalid input: {fields}.", instance_of(request), errors=errors,
         )
     return problem_response(body)
 
@@ -155,7 +174,7 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
     body = problem_body(
-        exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path
+        exc.status_code, slug, str(exc.detail), str(exc.detail), instance_of(request)
     )
     return problem_response(body, dict(exc.headers or {}))
 
@@ -167,8 +186,32 @@ async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
         "path": request.url.path, "error": str(getattr(exc, "orig", exc))[:500]})
     body = problem_body(409, "conflict", "Conflict with the current state",
                         "The change conflicts with data written concurrently; reload and retry.",
-                        request.url.path)
+                        instance_of(request))
     return problem_response(body)
+
+
+def _database_away(exc: Exception) -> bool:
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated)
+    return isinstance(exc, ConnectionError | TimeoutError)
+
+
+def unexpected_problem(exc: Exception, instance: str,
+                       request_id: str | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The answer to an error no handler expected: 503 with Retry-After while the database is
+    away (the call may be retried as it is; nothing was changed), 500 otherwise."""
+    if _database_away(exc):
+        log.warning("database unavailable", extra={"path": instance, "error": repr(exc)[:500]})
+        return problem_body(503, "service-unavailable", "Temporarily unavailable",
+                            "The service cannot reach its database; nothing was changed. "
+                            "Retry after a few seconds.", instance), {
+            "Retry-After": RETRY_AFTER_UNAVAILABLE}
+    log.error("unexpected error", exc_info=exc, extra={"path": instance})
+    return problem_body(500, "internal-error", "Internal error",
+                        "The service failed to answer this call; it is logged with the "
+                        "request id.", instance, request_id=request_id), {}
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -37,6 +37,7 @@ from shared.web import (
     BodyGuardMiddleware,
     RequestTelemetry,
     run_health_checks,
+    UnexpectedErrors,
 )
 
 log = logging.getLogger(__name__)
@@ -226,4 +227,5 @@ def create_service_app(
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=runtime.settings.max_body_bytes,
                        max_upload_bytes=runtime.settings.max_upload_bytes)
     app.add_middleware(RequestTelemetry)
+    app.add_middleware(UnexpectedErrors)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logs import request_id_var
 from shared.metrics import http_request_duration, http_requests_in_flight
-from shared.problems import problem_body
+from shared.problems import FORWARDED_PREFIX_HEADER, problem_body, unexpected_problem
 from shared.telemetry import context_from_headers, tracer
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -95,6 +96,36 @@ def matched_route(scope: Scope) -> str:
     return getattr(route, "path", None) or "unmatched"
 
 
+class UnexpectedErrors:
+    """Answer an exception no handler expected with a problem body (500, or 503 while the
+    database is away) instead of letting it reach the server: the server would answer in
+    plain text and close the connection, which a proxy keeping connections alive would find
+    half-closed on the next call, someone else's."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:
+            if started:
+                raise  # the status line is out: only cutting the answer short is left
+            body, headers = unexpected_problem(error, caller_path(scope),
+                                               request_id_var.get())
+            await send_problem(send, body, headers)
+
+
 class RouteAhead:
     """Send the calls `matches` picks to `handler`, ahead of the framework's own layers
     (routing, dependency solving, exception and telemetry middleware); everything else,
@@ -129,7 +160,13 @@ class BodyGuardMiddleware:
         self.max_upload_bytes = max_upload_bytes or max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _NUL_ENCODED in scope.get("query_string", b"").upper() or "\0" in scope["path"]:
+            await _refuse_nul(send, scope)
+            return
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
         content_type = (_header(scope, "content-type") or "").lower()
@@ -139,7 +176,7 @@ class BodyGuardMiddleware:
         if declared and declared.isdigit() and int(declared) > limit:
             await send_problem_for(send, 413, "payload-too-large", "Request body too large",
                                    f"The body has {declared} bytes; the limit is {limit}.",
-                                   scope["path"])
+                                   caller_path(scope))
             return
         if "json" in content_type and not bulk:
             await self._check_json(scope, receive, send)
@@ -160,7 +197,7 @@ class BodyGuardMiddleware:
             if not started:
                 await send_problem_for(send, 413, "payload-too-large", "Request body too large",
                                        f"The body exceeds the limit of {limit} bytes.",
-                                       scope["path"])
+                                       caller_path(scope))
 
     async def _check_json(self, scope: Scope, receive: Receive, send: Send) -> None:
         chunks: list[bytes] = []
@@ -175,19 +212,35 @@ class BodyGuardMiddleware:
             if size > self.max_body_bytes:
                 await send_problem_for(send, 413, "payload-too-large", "Request body too large",
                                        f"The body exceeds the limit of {self.max_body_bytes} "
-                                       "bytes.", scope["path"])
+                                       "bytes.", caller_path(scope))
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
         try:
-            body.decode("utf-8")
+            text = body.decode("utf-8")
         except UnicodeDecodeError as error:
             await send_problem_for(send, 400, "malformed-body", "Malformed request body",
                                    f"The body is not valid UTF-8 (byte {error.start}).",
-                                   scope["path"])
+                                   caller_path(scope))
+            return
+        if _NUL_ESCAPED.search(text):
+            await _refuse_nul(send, scope)
             return
         await self.app(scope, _replay(body), send)
+
+
+# PostgreSQL's text cannot hold U+0000: refused here, for every field at once, rather than
+# failing in the database. In a query string it arrives as %00; in JSON text as \u0000
+# (unless that backslash is itself escaped).
+_NUL_ENCODED = b"%00"
+_NUL_ESCAPED = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+async def _refuse_nul(send: Send, scope: Scope) -> None:
+    await send_problem_for(send, 422, "nul-character", "The request holds a NUL character",
+                           "Text may not contain the NUL character (U+0000), in the query "
+                           "string or the body.", caller_path(scope))
 
 
 def _counting(receive: Receive, limit: int) -> Receive:
@@ -219,6 +272,11 @@ def _replay(body: bytes) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return receive
+
+
+def caller_path(scope: Scope) -> str:
+    """The path the caller used (behind the gateway, with the prefix it routed under)."""
+    return (_header(scope, FORWARDED_PREFIX_HEADER) or "") + scope["path"]
 
 
 def _header(scope: Scope, name: str) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ import httpx
 import pytest
 
 from cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port, wait_for_port
+from shared.http_server import uvicorn_command
 from tests.collector import TraceCollector
 
 
@@ -52,8 +52,7 @@ def infrastructure(request: pytest.FixtureRequest) -> Iterator[Infrastructure]:
 
 
 def _spawn(factory: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
-               "--port", str(port), "--no-access-log"]
+    command = uvicorn_command(factory, "127.0.0.1", port)
     with open(log, "ab") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     wait_for_port(port, 60, process=process)

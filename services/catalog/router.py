@@ -147,8 +147,9 @@ async def entry_versions(front: Front, number: Number, principal: CurrentPrincip
             summary="What changed between two versions of an entry")
 async def entry_diff(front: Front, number: Number, principal: CurrentPrincipal,
                      session: SessionDep,
-                     from_version: Annotated[int, Query(alias="from", ge=1)],
-                     to_version: Annotated[int, Query(alias="to", ge=1)]) -> list[FieldChange]:
+                     from_version: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1)],
+                     to_version: Annotated[int, Query(alias="to", ge=1, le=2**31 - 1)]
+                     ) -> list[FieldChange]:
     entry = await _visible(session, f"{front}/{number}", principal)
     by_number = {v.version: v for v in await entries.versions_of(session, entry)}
     missing = [n for n in (from_version, to_version) if n not in by_number]

@@ -26,7 +26,8 @@ Filer = Annotated[TokenClaims, Depends(require_role(Role.catalog_editor))]
 
 
 def _period(period: Annotated[str, Query(
-        pattern=PERIOD_PATTERN, description="YYYY, YYYY-Qn or YYYY-MM (China Standard Time).",
+        pattern=PERIOD_PATTERN,
+        description="YYYY, YYYY-Qn or YYYY-MM, years 2000–2099 (China Standard Time).",
         examples=["2026", "2026-Q3", "2026-07"])]) -> Period:
     parsed = Period.parse(period)
     if parsed.start > datetime.now(UTC):
@@ -38,8 +39,8 @@ PeriodDep = Annotated[Period, Depends(_period)]
 
 
 def _year(year: int) -> Period:
-    if not 2000 <= year <= 2100:
-        raise Unprocessable(f"The year {year} is outside 2000–2100.", field="year")
+    if not 2000 <= year <= 2099:
+        raise Unprocessable(f"The year {year} is outside 2000–2099.", field="year")
     period = Period.year(year)
     if period.start > datetime.now(UTC):
         raise Unprocessable(f"The year {year} has not begun.", field="year")

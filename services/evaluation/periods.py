@@ -9,7 +9,9 @@ from datetime import date, datetime, timedelta
 
 from shared.workdays import CHINA_TIME
 
-PERIOD_PATTERN = r"^[0-9]{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
+# Years 2000–2099: the platform evaluates its own records, none of which is older (and a
+# year 0000 or 9999 would break the date arithmetic of the period's bounds).
+PERIOD_PATTERN = r"^20[0-9]{2}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
 
 
 @dataclass(frozen=True)

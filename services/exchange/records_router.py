@@ -143,7 +143,7 @@ async def download_records(
     front: Front, number: Number, request: Request, principal: Operator,
     purpose: Annotated[PermittedUse, Query(description="The use this download serves.")],
     format: Format = Format.csv,
-    since: Annotated[int, Query(ge=0, description="Only changes after this cursor, "
+    since: Annotated[int, Query(ge=0, le=2**63 - 1, description="Only changes after this cursor, "
                                 "deletions included (tombstones); 0: a full download.")] = 0,
     items: Annotated[list[ItemCode], Query()] = [],  # noqa: B006
 ) -> StreamingResponse:

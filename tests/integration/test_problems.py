@@ -1,0 +1,65 @@
+"""Bad input anywhere answers with a problem body that names the path the caller used, and
+costs the next caller nothing."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.integration.conftest import ENTRIES, bearer
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str, instance: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"].endswith(f"/{slug}")
+    assert response.json()["instance"] == instance
+
+
+async def test_a_services_problem_names_the_gateway_path_the_caller_used(
+    gateway: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    response = await gateway.get(f"{ENTRIES}/999999/000001", headers=bearer(editor["token"]))
+    assert_problem(response, 404, "entry-not-found", f"{ENTRIES}/999999/000001")
+
+
+async def test_a_body_that_is_not_json_is_415_not_a_validation_error(
+    gateway: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    response = await gateway.post(ENTRIES, content="name=户籍人口",
+                                  headers={**bearer(editor["token"]),
+                                           "content-type": "text/plain"})
+    assert_problem(response, 415, "unsupported-media-type", ENTRIES)
+    assert "application/json" in response.json()["detail"]
+
+
+async def test_an_over_long_query_string_is_a_problem_not_plain_text(
+    gateway: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    response = await gateway.get("/api/catalog/search", params={"q": "户籍" * 1200},
+                                 headers=bearer(editor["token"]))
+    assert response.status_code == 414
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"].endswith("/uri-too-long")
+
+
+async def test_a_nul_character_is_refused_in_a_body_and_in_a_query(
+    gateway: httpx.AsyncClient, editor: dict[str, str], admin_token: str
+) -> None:
+    in_body = await gateway.post("/api/catalog/projects", content='{"name": "a\\u0000"}',
+                                 headers={**bearer(editor["token"]),
+                                          "content-type": "application/json"})
+    assert_problem(in_body, 422, "nul-character", "/api/catalog/projects")
+    in_query = await gateway.get("/api/authorization/departments",
+                                 params={"name": "南京\x00"}, headers=bearer(admin_token))
+    assert_problem(in_query, 422, "nul-character", "/api/authorization/departments")
+
+
+async def test_numbers_beyond_what_the_database_holds_are_refused_as_input(
+    gateway: httpx.AsyncClient, editor: dict[str, str], admin_token: str
+) -> None:
+    offset = await gateway.get("/api/catalog/triggers", params={"offset": 2**63},
+                               headers=bearer(editor["token"]))
+    assert_problem(offset, 422, "validation-error", "/api/catalog/triggers")
+    year_zero = await gateway.get("/api/evaluation/scores", params={"period": "0000"},
+                                  headers=bearer(admin_token))
+    assert_problem(year_zero, 422, "validation-error", "/api/evaluation/scores")
