@@ -2,7 +2,9 @@
 
 Embedded PostgreSQL and broker start only when DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS are
 unset. Children run in their own sessions so that Ctrl-C reaches the supervisor alone, which
-then stops them in order: gateway, services, broker, database.
+then stops them in order: gateway, services, broker, database. Their output comes through the
+supervisor: each process's whole log into `<home>/logs/<component>.log`, and at a terminal
+only what a person should see, readably (`cli.process_logs`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +23,7 @@ from pathlib import Path
 from rich.console import Console
 
 from cli.embedded import EmbeddedBroker, EmbeddedPostgres, wait_for_port
+from cli.process_logs import relay
 from cli.settings import CliSettings
 
 # Every backend service of a node, in start order. New services join this list.
@@ -44,12 +48,19 @@ class Node:
     postgres: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
     children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    relays: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def logs(self) -> Path:
+        """Where each process's full log is kept, one file per component."""
+        return Path(self.settings.home).resolve() / "logs"
 
     def service_urls(self) -> dict[str, str]:
         base = self.settings.service_port_base
         return {name: f"http://127.0.0.1:{base + i}" for i, name in enumerate(SERVICES, 1)}
 
     def start_infrastructure(self) -> tuple[str, str]:
+        self.logs.mkdir(parents=True, exist_ok=True)
         database_url = self.settings.database_url
         if database_url is None:
             self.postgres = EmbeddedPostgres(Path(self.settings.home).resolve() / "postgres")
@@ -57,7 +68,7 @@ class Node:
             self.console.print(f"[green]✓[/] embedded PostgreSQL, data in {self.postgres.data_dir}")
         bootstrap = self.settings.kafka_bootstrap_servers
         if bootstrap is None:
-            log_file = Path(self.settings.home).resolve() / "broker.log"
+            log_file = self.logs / "broker.log"
             self.broker = EmbeddedBroker(self.settings.broker_port, log_file=log_file)
             bootstrap = self.broker.start()
             self.console.print(f"[green]✓[/] embedded broker on {bootstrap} (memory storage)")
@@ -84,7 +95,12 @@ class Node:
     def _spawn(self, name: str, factory: str, host: str, port: int, env: dict[str, str]) -> None:
         command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", host,
                    "--port", str(port), "--no-access-log", "--log-level", "warning"]
-        self.children.append((name, subprocess.Popen(command, env=env, start_new_session=True)))
+        process = subprocess.Popen(command, env=env, start_new_session=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert process.stdout is not None
+        self.relays.append(relay(name, process.stdout, self.logs / f"{name}.log", self.console,
+                                 sys.stderr.buffer))
+        self.children.append((name, process))
 
     def watch(self, database_url: str, bootstrap: str, identity: tuple[str, str],
               identify: Identify) -> int:
@@ -94,7 +110,8 @@ class Node:
         while True:
             for name, process in self.children:
                 if process.poll() is not None:
-                    self.console.print(f"[red]✗ {name} exited with {process.returncode}[/]")
+                    self.console.print(f"[red]✗ {name} exited with {process.returncode}; "
+                                       f"its log: {self.logs / name}.log[/]")
                     return 1
             if marker.exists():
                 marker.unlink(missing_ok=True)
@@ -118,7 +135,10 @@ class Node:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        for thread in self.relays:
+            thread.join(5)  # the last lines a process wrote before it ended
         self.children.clear()
+        self.relays.clear()
 
     def stop(self) -> None:
         self.stop_children()
@@ -137,6 +157,8 @@ def run_node(settings: CliSettings, console: Console, identify: Identify) -> int
     """Start everything, print where it is, and supervise until Ctrl-C or SIGTERM."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, _raise_interrupt)
+    # Closing the terminal stops the node as Ctrl-C does, rather than orphaning its processes.
+    signal.signal(signal.SIGHUP, _raise_interrupt)
     node = Node(settings=settings, console=console)
     try:
         database_url, bootstrap = node.start_infrastructure()
@@ -147,6 +169,7 @@ def run_node(settings: CliSettings, console: Console, identify: Identify) -> int
         console.print(f"[bold green]govshare node {node_id} ({zone}) is up[/]: "
                       f"http://{settings.host}:{settings.gateway_port} "
                       f"(API docs at /docs, health at /health). Ctrl-C stops it.")
+        console.print(f"  each process's full log (JSON): {node.logs}/<component>.log")
         return node.watch(database_url, bootstrap, (node_id, zone), identify)
     except KeyboardInterrupt:
         return 0

@@ -12,6 +12,9 @@ from opentelemetry import trace
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
+# The first record of every process: where its log begins (`govshare up` says it otherwise).
+CONFIGURED = "logging configured"
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request and trace ids,
@@ -57,4 +60,4 @@ def configure_logging(level: str = "INFO", component: str | None = None) -> None
     for chatty in ("aiokafka", "httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(max(root.level, logging.WARNING))
     if component:
-        logging.getLogger(component).info("logging configured", extra={"component": component})
+        logging.getLogger(component).info(CONFIGURED, extra={"component": component})

@@ -4,6 +4,7 @@ system's first token through the gateway."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -117,3 +118,21 @@ def test_the_first_steps_work_in_the_order_the_readme_gives_them(up: Up) -> None
     login = httpx.post(f"{up.gateway}/auth/login", timeout=30, json={
         "username": "admin", "password": "a long enough password"})
     assert login.status_code == 200, login.text
+
+
+def test_each_process_keeps_its_whole_log_as_json_in_a_file_of_its_own(up: Up) -> None:
+    up.wait_for("govshare node 100000-external (external) is up")
+    assert httpx.get(f"{up.gateway}/health", timeout=30).status_code == 200
+
+    logs = up.home / "logs"
+    for component in ("authorization", "catalog", "exchange", "evaluation", "gateway"):
+        assert (logs / f"{component}.log").exists(), component
+    deadline = time.monotonic() + 30
+    while "GET /health 200" not in (logs / "gateway.log").read_text(encoding="utf-8"):
+        assert time.monotonic() < deadline, "the gateway's access line never reached its file"
+        time.sleep(0.2)
+    health = next(json.loads(line) for line in
+                  (logs / "gateway.log").read_text(encoding="utf-8").splitlines()
+                  if "GET /health 200" in line)
+    assert health["logger"] == "govshare.access" and health["status"] == 200
+    assert {"time", "level", "request_id", "duration_ms"} <= set(health)
