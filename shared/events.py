@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared import clock
 
 EVENT_TYPE_PATTERN = re.compile(r"^[a-z_]+\.[a-z_]+\.[a-z_]+\.v[0-9]+$")
 TOPIC_PREFIX = "govshare."
@@ -33,7 +35,8 @@ class EventEnvelope(BaseModel):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, description="Unique event id.")
     type: str = Field(description="Versioned event type, e.g. identity.department.registered.v1.")
     source: EventSource
-    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    # Business time: the evaluation counts an event in the period it happened in.
+    time: datetime = Field(default_factory=clock.now)
     key: str = Field(description="Aggregate id; the Kafka partition key.")
     data: dict[str, Any] = Field(description="The type's payload.")
 

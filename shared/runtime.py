@@ -20,6 +20,7 @@ import httpx
 from fastapi import APIRouter, FastAPI, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import clock
 from shared.consumer import IdempotentConsumer, SessionHook
 from shared.db import create_engine, create_session_factory, ping
 from shared.handlers import Handlers
@@ -36,8 +37,8 @@ from shared.web import (
     FASTAPI_TELEMETRY_OFF,
     BodyGuardMiddleware,
     RequestTelemetry,
-    run_health_checks,
     UnexpectedErrors,
+    run_health_checks,
 )
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,9 @@ class ServiceRuntime:
         return self._kafka_ready.is_set()
 
     async def start(self) -> None:
-        """Migrate the schema, then start the Kafka parts in the background."""
+        """Install the node's clock, migrate the schema, then start the Kafka parts in the
+        background."""
+        clock.install_from(self.settings.clock_file)
         await upgrade_to_head(self.engine, self.name, self.migrations_dir)
         self._tasks.append(asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka"))
         for name, seconds, job in self._jobs:

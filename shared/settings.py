@@ -6,6 +6,8 @@ factory, so tests can construct one with explicit values.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -54,4 +56,10 @@ class ServiceSettings(ComponentSettings):
     outbox_poll_seconds: float = Field(0.2, description="Relay poll interval when idle.")
     outbox_retention_hours: float = Field(
         24 * 7, description="How long published outbox rows are kept for broker replays."
+    )
+    clock_file: Path | None = Field(
+        None, description="For tests and drills only, never set in production: a file holding "
+                          "an offset in seconds added to the system time for every business "
+                          "rule (due dates, grant expiry, staleness), so writing it moves the "
+                          "node's time.",
     )
