@@ -6,7 +6,7 @@ Run with `uvicorn services.authorization.app:create_app --factory`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from services.authorization import (
 )
 from services.authorization.node_keys import published_jwks
 from services.authorization.settings import AuthorizationSettings
+from shared import clock
 from shared.db import transaction
 from shared.linked_nodes import LinkedNodeTokens
 from shared.runtime import ServiceRuntime, create_service_app
@@ -61,9 +62,9 @@ def _sweeper(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
 
     async def sweep() -> None:
         async with transaction(runtime.sessions) as session:
-            await requests.mark_overdue(session, runtime.outbox, datetime.now(UTC))
+            await requests.mark_overdue(session, runtime.outbox, clock.now())
         async with transaction(runtime.sessions) as session:
-            await grants.expire_due(session, runtime.outbox, datetime.now(UTC))
+            await grants.expire_due(session, runtime.outbox, clock.now())
 
     return sweep
 

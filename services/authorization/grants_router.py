@@ -7,7 +7,6 @@ department that holds it, so a token of any other department is refused [51 §14
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -29,6 +28,7 @@ from services.authorization.schemas import (
     ReasonCreate,
     RenewalCreate,
 )
+from shared import clock
 from shared.access import AccessQuery, decide
 from shared.auth import CurrentPrincipal
 from shared.contracts.catalog import EntryCode
@@ -84,7 +84,7 @@ async def renew_grant(grant_id: uuid.UUID, body: RenewalCreate, principal: Revie
     grant = await grants.get_for_update(session, grant_id)
     grants.require_provider(grant, principal.department)
     await grants.renew(session, outbox, grant, valid_until=body.valid_until,
-                       actor=principal.sub, now=datetime.now(UTC))
+                       actor=principal.sub, now=clock.now())
     return grants.snapshot(grant)
 
 
@@ -95,7 +95,7 @@ async def file_agreement(body: AgreementCreate, principal: Reviewer, session: Se
                          outbox: OutboxDep) -> AgreementPublic:
     agreement, activated = await agreements.file_agreement(
         session, outbox, body, department=principal.department, actor=principal.sub,
-        today=china_date(datetime.now(UTC)))
+        today=china_date(clock.now()))
     public = AgreementPublic.model_validate(agreement)
     public.activated_grants = [grant.id for grant in activated]
     return public
@@ -120,7 +120,7 @@ async def decide_access(body: AccessQueryCreate, principal: CurrentPrincipal,
     held = await grants.held_by(session, consumer, body.entry_code)
     decision = decide(held, AccessQuery(consumer=consumer, entry_code=body.entry_code,
                                         purpose=body.purpose, method=body.method,
-                                        items=frozenset(body.items)), datetime.now(UTC))
+                                        items=frozenset(body.items)), clock.now())
     granted = decision.grant if decision.allowed else None
     return AccessDecisionPublic(
         allowed=decision.allowed, denial=decision.denial, detail=decision.detail,

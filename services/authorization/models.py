@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared import clock
+
 
 class Base(DeclarativeBase):
     pass
@@ -197,7 +199,8 @@ class RequestTransition(Base):
     to_status: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
+                                         server_default=func.now())
 
 
 class RequestMessage(Base):
@@ -210,7 +213,7 @@ class RequestMessage(Base):
     sender: Mapped[str] = mapped_column(String(18))
     author: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
-    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
                                                 server_default=func.now())
 
 
@@ -255,4 +258,5 @@ class ConfidentialityAgreement(Base):
     signed_on: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
     filed_by: Mapped[str] = mapped_column(String(64))
-    filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
+                                               server_default=func.now())

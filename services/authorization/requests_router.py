@@ -9,7 +9,6 @@ sees those it is a party to.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -38,6 +37,7 @@ from services.authorization.schemas import (
     RequestDetail,
     WithdrawalCreate,
 )
+from shared import clock
 from shared.auth import CurrentPrincipal
 from shared.contracts import Role
 from shared.contracts.catalog import EntryCode
@@ -62,7 +62,7 @@ async def submit_request(body: RequestCreate, principal: Requester, session: Ses
                          outbox: OutboxDep, settings: SettingsDep) -> RequestSnapshot:
     request = await requests.submit(
         session, outbox, body, consumer=department_of(principal), actor=principal.sub,
-        node=settings.node_id, answer_workdays=settings.answer_workdays, now=_now())
+        node=settings.node_id, answer_workdays=settings.answer_workdays, now=clock.now())
     return requests.snapshot(request)
 
 
@@ -109,7 +109,7 @@ async def answer_request(request_id: uuid.UUID, body: AnswerCreate, principal: R
                          session: SessionDep, outbox: OutboxDep) -> RequestSnapshot:
     request = await requests.get(session, request_id, for_update=True)
     await requests.answer(session, outbox, request, body, provider=principal.department,
-                          actor=principal.sub, now=_now())
+                          actor=principal.sub, now=clock.now())
     return requests.snapshot(request)
 
 
@@ -143,7 +143,7 @@ async def escalate_request(request_id: uuid.UUID, body: ReasonCreate, principal:
                            session: SessionDep, outbox: OutboxDep) -> RequestSnapshot:
     request = await requests.get(session, request_id, for_update=True)
     await requests.escalate(session, outbox, request, department=principal.department,
-                            actor=principal.sub, reason=body.reason, now=_now())
+                            actor=principal.sub, reason=body.reason, now=clock.now())
     return requests.snapshot(request)
 
 
@@ -153,7 +153,7 @@ async def decide_request(request_id: uuid.UUID, body: DecisionCreate,
                          principal: ArbiterPrincipal, session: SessionDep,
                          outbox: OutboxDep) -> RequestSnapshot:
     request = await requests.get(session, request_id, for_update=True)
-    await requests.decide(session, outbox, request, body, actor=principal.sub, now=_now())
+    await requests.decide(session, outbox, request, body, actor=principal.sub, now=clock.now())
     return requests.snapshot(request)
 
 
@@ -166,10 +166,6 @@ async def withdraw_request(request_id: uuid.UUID, body: WithdrawalCreate,
     await requests.withdraw(session, outbox, request, consumer=principal.department,
                             actor=principal.sub, reason=body.reason)
     return requests.snapshot(request)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _visible(session: SessionDep, request_id: uuid.UUID,

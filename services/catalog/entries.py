@@ -6,8 +6,6 @@ it each leave an event with the full snapshot through the outbox.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +21,7 @@ from services.catalog.exceptions import (
 from services.catalog.models import Department, Entry, EntryVersion
 from services.catalog.rules import check_entry
 from services.catalog.search_text import index_terms
+from shared import clock
 from shared.contracts import Zone
 from shared.contracts.catalog import (
     EntryEvent,
@@ -85,7 +84,7 @@ async def update_entry(session: AsyncSession, outbox: Outbox, entry: Entry, spec
 async def publish_entry(session: AsyncSession, outbox: Outbox, entry: Entry, *,
                         actor: str) -> Entry:
     _require(entry, "publish")
-    entry.status, entry.published_at = EntryStatus.published, datetime.now(UTC)
+    entry.status, entry.published_at = EntryStatus.published, clock.now()
     entry.version += 1
     await _changed(session, outbox, entry, actor, "published", EntryPublished)
     return entry
@@ -170,7 +169,6 @@ async def _changed(session: AsyncSession, outbox: Outbox, entry: Entry, actor: s
                    reason: str | None, event: type[EntryEvent] | None) -> None:
     _record_version(session, entry, actor, reason)
     await session.flush()
-    await session.refresh(entry, ["updated_at"])  # set by the database on update
     if event is not None:
         announced = await snapshot(session, entry, outbox.source.node)
         await outbox.add(session, entry.code, event(entry=announced, changed_by=actor,

@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared import clock
+
 
 class Base(DeclarativeBase):
     pass
@@ -61,10 +63,10 @@ class Entry(Base):
     version: Mapped[int] = mapped_column(Integer)
     spec: Mapped[dict[str, Any]] = mapped_column(JSONB)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
                                                  server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now(), onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
+                                                 server_default=func.now(), onupdate=clock.now)
     # Search columns (C9), derived from `spec` on every write.
     top_class: Mapped[str | None] = mapped_column(String(12))
     share_type: Mapped[str | None] = mapped_column(String(16))
@@ -83,7 +85,8 @@ class EntryVersion(Base):
     spec: Mapped[dict[str, Any]] = mapped_column(JSONB)
     changed_by: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+    # Business time: a trigger is answered by a version changed since its day (C6).
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
                                                  server_default=func.now())
 
 
@@ -112,7 +115,7 @@ class ChangeTrigger(Base):
     due_on: Mapped[date] = mapped_column(Date, index=True)
     calendar_basis: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
     recorded_by: Mapped[str] = mapped_column(String(64))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
                                                   server_default=func.now())
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[str | None] = mapped_column(String(64))
@@ -144,7 +147,7 @@ class DuplicateCollectionFlag(Base):
     item_name: Mapped[str] = mapped_column(String(500))
     provider: Mapped[str] = mapped_column(String(18), index=True)
     responsible_department: Mapped[str] = mapped_column(String(18))
-    flagged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+    flagged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
                                                  server_default=func.now())
 
 

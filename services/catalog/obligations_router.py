@@ -28,12 +28,13 @@ from services.catalog.schemas import (
     TriggerPublic,
     TriggerResolve,
 )
+from shared import clock
 from shared.auth import CurrentPrincipal, require_role
 from shared.contracts import Role
 from shared.pagination import Page, PageDep, fetch_page
 from shared.problems import Unprocessable
 from shared.tokens import TokenClaims
-from shared.workdays import HolidaySchedule
+from shared.workdays import HolidaySchedule, china_date
 
 router = APIRouter()
 Year = Annotated[int, Path(ge=2004, le=2100)]
@@ -86,7 +87,7 @@ async def list_triggers(
 ) -> dict[str, object]:
     items, total = await triggers.list_triggers(
         session, page, department=department,
-        overdue_on=(as_of or date.today()) if overdue else None)
+        overdue_on=(as_of or china_date(clock.now())) if overdue else None)
     return page.wrap(items, total)
 
 

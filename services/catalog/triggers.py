@@ -5,7 +5,7 @@ dates with the working-day calendar, and lists the overdue ones per department.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -19,6 +19,7 @@ from services.catalog.models import (
     EntryVersion,
     HolidayScheduleRecord,
 )
+from shared import clock
 from shared.contracts.catalog import (
     EntryStatus,
     HolidayScheduleLoaded,
@@ -43,7 +44,7 @@ async def load_schedule(session: AsyncSession, outbox: Outbox, schedule: Holiday
     count their deadlines (A2's answer period) with the same calendar."""
     values = {"year": schedule.year, "holidays": sorted(schedule.holidays),
               "adjusted_workdays": sorted(schedule.adjusted_workdays), "loaded_by": actor,
-              "loaded_at": datetime.now(UTC)}
+              "loaded_at": clock.now()}
     await session.execute(insert(HolidayScheduleRecord).values(**values).on_conflict_do_update(
         index_elements=[HolidayScheduleRecord.year], set_=values))
     await outbox.add(session, str(schedule.year), HolidayScheduleLoaded(
@@ -105,7 +106,7 @@ async def resolve_trigger(session: AsyncSession, outbox: Outbox, trigger_id: obj
     if trigger.resolved_at is None:
         answer = await _answering_version(session, trigger, entry_code)
         trigger.resolved_at, trigger.resolved_by, trigger.resolution = (
-            datetime.now(UTC), actor, note)
+            clock.now(), actor, note)
         trigger.answered_by_entry, trigger.answered_by_version = entry_code, answer
         await session.flush()
         await outbox.add(session, trigger.department, TriggerResolved(

@@ -6,7 +6,6 @@ Run with `uvicorn services.exchange.app:create_app --factory`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from starlette.types import ASGIApp
@@ -28,6 +27,7 @@ from services.exchange.gate import Gate
 from services.exchange.query import DriverPool, EntryShapes, QueryService
 from services.exchange.settings import ExchangeSettings
 from services.exchange.subscriptions import DeliveryTopics, Dispatcher
+from shared import clock
 from shared.db import driver_dsn, transaction
 from shared.linked_nodes import LinkedNodeDirectory, LinkedNodeTokens, NodeTokens
 from shared.runtime import ServiceRuntime, create_service_app
@@ -99,6 +99,6 @@ def _when_kafka_ready(runtime: ServiceRuntime,
 def _freshness(runtime: ServiceRuntime) -> Callable[[], Awaitable[int]]:
     async def check() -> int:
         async with transaction(runtime.sessions) as session:
-            return await freshness.flag_stale(session, runtime.outbox, datetime.now(UTC))
+            return await freshness.flag_stale(session, runtime.outbox, clock.now())
 
     return check

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from services.exchange.metrics import audit_appends
 from services.exchange.models import AuditCheckpoint, AuditEntry
+from shared import clock
 from shared.contracts.exchange import AccessKind, AuditSealed, UsageCount
 from shared.db import transaction
 from shared.outbox import Outbox
@@ -59,7 +60,7 @@ def record(session: AsyncSession, access: Access, *, actor: str, node: str) -> A
                        entry_code=access.entry_code, grant_id=access.grant_id,
                        purpose=access.purpose, items=list(access.items),
                        record_count=access.record_count, denied=access.denied, actor=actor,
-                       node=node, at=datetime.now(UTC))
+                       node=node, at=clock.now())
     session.add(entry)
     session.info.setdefault(_APPENDS_ON_COMMIT, Counter())[access.kind.value] += 1
     return entry
@@ -128,7 +129,7 @@ class GroupWriter:
 def _row(access: Access, actor: str, node: str) -> tuple[object, ...]:
     return (access.kind.value, access.consumer, access.provider, access.entry_code,
             access.grant_id, access.purpose, list(access.items), access.record_count,
-            access.denied, actor, node, datetime.now(UTC))
+            access.denied, actor, node, clock.now())
 
 
 async def record_now(sessions: async_sessionmaker[AsyncSession], access: Access, *,
@@ -180,7 +181,7 @@ async def seal(sessions: async_sessionmaker[AsyncSession], outbox: Outbox,
         session.add(AuditCheckpoint(position=position, hash=prev_hash))
         await outbox.add(session, "audit", AuditSealed(
             first_position=first, last_position=position, head_hash=prev_hash,
-            usage=_usage(entries), sealed_at=datetime.now(UTC)))
+            usage=_usage(entries), sealed_at=clock.now()))
         return len(entries)
 
 

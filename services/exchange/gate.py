@@ -8,7 +8,6 @@ with the condition that failed, never with data. A grant's rate limit is kept pe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.exchange import audit
 from services.exchange.exceptions import AccessDenied, GrantRateExceeded
 from services.exchange.models import GrantView, Resource
+from shared import clock
 from shared.access import AccessDecision, AccessQuery, decide
 from shared.contracts.catalog import PermittedUse, ShareMethod
 from shared.contracts.exchange import AccessKind
@@ -34,7 +34,7 @@ async def held_grants(session: AsyncSession, consumer: str,
 async def decision_for(session: AsyncSession, query: AccessQuery) -> AccessDecision:
     """The grant decision for `query`, from the read model of grants."""
     held = await held_grants(session, query.consumer, query.entry_code)
-    return decide([GrantSnapshot.model_validate(g) for g in held], query, datetime.now(UTC))
+    return decide([GrantSnapshot.model_validate(g) for g in held], query, clock.now())
 
 
 class Gate:
@@ -58,7 +58,7 @@ class Gate:
         consumer = principal.department or ""
         decision = decide([GrantSnapshot.model_validate(g) for g in held], AccessQuery(
             consumer=consumer, entry_code=entry_code, purpose=purpose, method=method,
-            items=frozenset(items)), datetime.now(UTC))
+            items=frozenset(items)), clock.now())
         if not decision.allowed:
             assert decision.denial is not None
             await audit.record_now(self.sessions, audit.Access(

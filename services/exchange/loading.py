@@ -16,7 +16,6 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.exchange.exceptions import BadUpload
 from services.exchange.models import Load, Resource
 from services.exchange.validation import RowRejected, RowValidator
+from shared import clock
 from shared.contracts.exchange import IngestRecord, IngestRejected, RecordsLoaded
 from shared.db import transaction
 from shared.outbox import Outbox
@@ -38,14 +38,16 @@ JSONL_TYPES = ("application/x-ndjson", "application/jsonl")
 
 UPSERT = text("""
     INSERT INTO record (entry_code, key, data, deleted, updated_at)
-    SELECT :entry_code, k, d::jsonb, false, now()
+    SELECT :entry_code, k, d::jsonb, false, CAST(:now AS timestamptz)
     FROM unnest(CAST(:keys AS text[]), CAST(:data AS text[])) AS t(k, d)
     ON CONFLICT (entry_code, key) DO UPDATE
-    SET data = EXCLUDED.data, seq = nextval('record_seq'), deleted = false, updated_at = now()
+    SET data = EXCLUDED.data, seq = nextval('record_seq'), deleted = false,
+        updated_at = EXCLUDED.updated_at
     WHERE record.data IS DISTINCT FROM EXCLUDED.data OR record.deleted
 """)
 DELETE = text("""
-    UPDATE record SET deleted = true, seq = nextval('record_seq'), updated_at = now()
+    UPDATE record SET deleted = true, seq = nextval('record_seq'),
+        updated_at = CAST(:now AS timestamptz)
     WHERE entry_code = :entry_code AND key = :key AND NOT deleted
 """)
 
@@ -122,15 +124,16 @@ async def apply_ingested(session: AsyncSession, ingested: IngestRecord, ingest_i
     try:
         if resource is None or resource.status == "withdrawn":
             raise RowRejected(f"no published entry {ingested.entry_code}")
-        validator = validator_for(resource)
+        validator, now = validator_for(resource), clock.now()
         if ingested.deleted:
             key = validator.key_of([str(ingested.record.get(c, "")) for c in resource.key_items])
-            await session.execute(DELETE, {"entry_code": resource.code, "key": key})
+            await session.execute(DELETE, {"entry_code": resource.code, "key": key, "now": now})
         else:
             key, cleaned = validator.clean(ingested.record)
             await session.execute(UPSERT, {"entry_code": resource.code, "keys": [key],
-                                           "data": [json.dumps(cleaned, ensure_ascii=False)]})
-        resource.last_loaded_at, resource.stale_since = datetime.now(UTC), None
+                                           "data": [json.dumps(cleaned, ensure_ascii=False)],
+                                           "now": now})
+        resource.last_loaded_at, resource.stale_since = now, None
     except (RowRejected, BadUpload) as error:
         await outbox.add(session, ingested.entry_code, IngestRejected(
             ingest_id=ingest_id, entry_code=ingested.entry_code, reason=str(error)))
@@ -143,12 +146,13 @@ async def _upsert(sessions: async_sessionmaker[AsyncSession], entry_code: str,
     async with transaction(sessions) as session:
         await session.execute(UPSERT, {
             "entry_code": entry_code, "keys": list(batch),
-            "data": [json.dumps(values, ensure_ascii=False) for values in batch.values()]})
+            "data": [json.dumps(values, ensure_ascii=False) for values in batch.values()],
+            "now": clock.now()})
 
 
 async def _finish(sessions: async_sessionmaker[AsyncSession], outbox: Outbox, load: Load,
                   resource: Resource, report: LoadReport) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     async with transaction(sessions) as session:
         load.accepted, load.rejected, load.rejections = (
             report.accepted, report.rejected, report.rejections)

@@ -21,6 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared import clock
+
 
 class Base(DeclarativeBase):
     pass
@@ -91,7 +93,7 @@ class Load(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     rejections: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     loaded_by: Mapped[str] = mapped_column(String(64))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
                                                  server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -105,7 +107,7 @@ class SourceApi(Base):
     url_template: Mapped[str] = mapped_column(Text)
     registered_by: Mapped[str] = mapped_column(String(64))
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                    server_default=func.now())
+                                                    default=clock.now, server_default=func.now())
 
 
 class AuditEntry(Base):
@@ -139,7 +141,7 @@ class AuditCheckpoint(Base):
 
     position: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     hash: Mapped[str] = mapped_column(String(64))
-    sealed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+    sealed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
                                                 server_default=func.now())
 
 
@@ -163,10 +165,11 @@ class Subscription(Base):
     delivered: Mapped[int] = mapped_column(BigInteger, default=0)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Delivery pacing (retries, backoff) keeps real time, as the receivers do.
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                       server_default=func.now())
     created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
                                                  server_default=func.now())
 
 
@@ -206,7 +209,7 @@ class UsefulnessReport(Base):
     rating: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     reported_by: Mapped[str] = mapped_column(String(64))
-    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
                                                   server_default=func.now())
 
 
@@ -224,4 +227,5 @@ class CrossCheck(Base):
     mismatched: Mapped[int] = mapped_column(Integer)
     samples: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     run_by: Mapped[str] = mapped_column(String(64))
-    run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
+                                             server_default=func.now())

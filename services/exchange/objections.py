@@ -12,7 +12,6 @@ is an event to both sides.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +26,7 @@ from services.exchange.exceptions import (
 from services.exchange.loading import UPSERT, validator_for
 from services.exchange.models import GrantView, Objection, Resource, StoredRecord
 from services.exchange.validation import RowRejected
+from shared import clock
 from shared.access import is_active
 from shared.contracts.exchange import (
     ObjectionEvent,
@@ -56,7 +56,7 @@ async def raise_objection(session: AsyncSession, outbox: Outbox, resource: Resou
                           consumer: str, key_values: list[str], kind: str, description: str,
                           evidence: str | None, actor: str) -> Objection:
     """Only a department that holds (or held) an active grant on the entry may object."""
-    now = datetime.now(UTC)
+    now = clock.now()
     if not await holds_grant(session, consumer, resource.code):
         raise AccessDenied("Only a consumer with an active grant may object to its records.",
                            denial="no_grant")
@@ -76,7 +76,7 @@ async def holds_grant(session: AsyncSession, consumer: str, entry_code: str) -> 
     """Whether `consumer` holds an active grant for the entry (of any purpose)."""
     grants = await session.scalars(select(GrantView.snapshot).where(
         GrantView.consumer == consumer, GrantView.entry_code == entry_code))
-    now = datetime.now(UTC)
+    now = clock.now()
     return any(is_active(GrantSnapshot.model_validate(g), now) for g in grants)
 
 
@@ -84,7 +84,7 @@ async def start_verifying(session: AsyncSession, outbox: Outbox, objection: Obje
                           provider: str | None, actor: str) -> Objection:
     _require_provider(objection, provider)
     _move(objection, ObjectionStatus.verifying)
-    objection.verifying_at = datetime.now(UTC)
+    objection.verifying_at = clock.now()
     await _announce(session, outbox, objection, ObjectionVerifying, actor)
     return objection
 
@@ -101,7 +101,7 @@ async def resolve(session: AsyncSession, outbox: Outbox, objection: Objection, *
             raise BadKey("A correction names the items and their corrected values.",
                          field="correction")
         await _correct(session, objection, correction)
-    objection.resolved_at, objection.resolved_by = datetime.now(UTC), actor
+    objection.resolved_at, objection.resolved_by = clock.now(), actor
     objection.resolution, objection.correction = resolution, correction if corrected else None
     await _announce(session, outbox, objection, ObjectionResolved, actor)
     return objection
@@ -144,7 +144,8 @@ async def _correct(session: AsyncSession, objection: Objection,
     if new_key != key:
         raise BadKey("A correction cannot change the record's key items.", field="correction")
     await session.execute(UPSERT, {"entry_code": resource.code, "keys": [key],
-                                   "data": [json.dumps(cleaned, ensure_ascii=False)]})
+                                   "data": [json.dumps(cleaned, ensure_ascii=False)],
+                                   "now": clock.now()})
 
 
 def _key(resource: Resource, key_values: list[str]) -> str:

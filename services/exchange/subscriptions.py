@@ -229,5 +229,7 @@ def _message(subscription: Subscription, change: StoredRecord,
 
 
 def _wait(subscription: Subscription, delay: timedelta, error: str | None) -> None:
+    # Real time, not the node's clock: the schedule paces calls to receivers that live in
+    # real time, and the dispatcher compares it with the database's now().
     subscription.next_attempt_at = datetime.now(UTC) + delay
     subscription.last_error = error
