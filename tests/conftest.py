@@ -29,6 +29,7 @@ class Infrastructure:
 class RunningNode:
     gateway_url: str
     service_urls: dict[str, str]
+    clock_file: Path  # the offset of the node's business time (the `clock` fixture writes it)
 
 
 @pytest.fixture(scope="session")
@@ -89,6 +90,8 @@ def node(infrastructure: Infrastructure, traces: TraceCollector) -> Iterator[Run
                GOVSHARE_MAX_BODY_BYTES="65536", GOVSHARE_SWEEP_INTERVAL_SECONDS="0.5",
                GOVSHARE_FRESHNESS_INTERVAL_SECONDS="0.5",
                OTEL_EXPORTER_OTLP_ENDPOINT=traces.endpoint, OTEL_BSP_SCHEDULE_DELAY="200")
+    clock_file = infrastructure.workdir / "clock"
+    env["GOVSHARE_CLOCK_FILE"] = str(clock_file)
     logs = infrastructure.workdir
     processes = [
         _spawn("services.authorization.app:create_app", authorization_port, env,
@@ -100,7 +103,7 @@ def node(infrastructure: Infrastructure, traces: TraceCollector) -> Iterator[Run
         _spawn("gateway.app:create_app", gateway_port, env, logs / "gateway.log"),
     ]
     try:
-        yield RunningNode(f"http://127.0.0.1:{gateway_port}", service_urls)
+        yield RunningNode(f"http://127.0.0.1:{gateway_port}", service_urls, clock_file)
     finally:
         for process in processes:
             process.terminate()

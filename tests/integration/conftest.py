@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -160,6 +162,44 @@ async def editor(new_editor: Editor) -> dict[str, str]:
 async def create(gateway: httpx.AsyncClient, editor: dict[str, str],
                  body: dict[str, object]) -> httpx.Response:
     return await gateway.post(ENTRIES, json=body, headers=bearer(editor["token"]))
+
+
+# --- time: the node's clock -------------------------------------------------------------------
+
+
+class NodeClock:
+    """Moves the running node's business time: every service reads the offset in its clock
+    file on its next "now", so no restart is needed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = timedelta(0)
+
+    async def advance(self, *, days: float = 0, hours: float = 0) -> None:
+        """Move the node's time on (negative: back) by this much more."""
+        self.set(self.offset + timedelta(days=days, hours=hours))
+
+    def set(self, offset: timedelta) -> None:
+        self.offset = offset
+        # Replaced whole, so a service never reads a half-written offset.
+        written = self.path.with_suffix(".tmp")
+        written.write_text(str(offset.total_seconds()))
+        os.replace(written, self.path)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def today(self) -> date:
+        """The node's day in China, the one due dates and grant periods are counted in."""
+        return china_date(self.now())
+
+
+@pytest.fixture
+def clock(node: RunningNode) -> Iterator[NodeClock]:
+    """The node's clock; back to real time after the test, so other tests are unaffected."""
+    moved = NodeClock(node.clock_file)
+    yield moved
+    moved.set(timedelta(0))
 
 
 # --- sharing: departments that publish, request and answer ---------------------------------
