@@ -3,12 +3,14 @@ catalog, sharing and exchange.
 
 Snapshot events (entries, requests, objections) apply only when newer than what is stored,
 so a late event never rolls a fact back; one-off events (stale flags, duplicate flags, usage
-lines) are keyed by the event, so a repeated one adds nothing. Times are the business times
+lines) are keyed by the event, so a repeated one adds nothing; loads keep only their earliest
+and latest times, which no repetition or order changes. Times are the business times
 the events carry, never the time the event happened to arrive: a replay gives the same facts.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -21,6 +23,7 @@ from services.evaluation.models import (
     CatalogTrigger,
     Department,
     DuplicateFlag,
+    EntrySupply,
     NodeProfile,
     ObjectionFact,
     RequestFact,
@@ -52,6 +55,8 @@ from shared.contracts.exchange import (
     ObjectionRaised,
     ObjectionResolved,
     ObjectionVerifying,
+    RecordsLoaded,
+    SourceApiRegistered,
 )
 from shared.contracts.sharing import REQUEST_EVENTS, RequestEvent, RequestStatus
 from shared.handlers import Event, Handlers
@@ -124,6 +129,8 @@ async def entry_changed(session: AsyncSession, event: Event[EntryEvent], outbox:
         "update_cycle": entry.update_cycle, "status": entry.status, "version": entry.version,
         "published_at": entry.published_at,
         "withdrawn_at": event.time if withdrawn else None,
+        "share_type": entry.share.type, "share_channel": entry.share.channel,
+        "share_methods": [str(method) for method in entry.share.methods],
     }, newer=CatalogEntry.version < entry.version)
 
 
@@ -172,6 +179,34 @@ async def entry_stale(session: AsyncSession, event: Event[EntryStale], outbox: O
     await session.execute(insert(StaleFlag).values(
         entry_code=stale.entry_code, detected_at=stale.detected_at, provider=stale.provider,
         update_cycle=stale.update_cycle).on_conflict_do_nothing())
+
+
+@handlers.on(RecordsLoaded)
+async def records_loaded(session: AsyncSession, event: Event[RecordsLoaded],
+                         outbox: Outbox) -> None:
+    """A load that took no record put no data on the platform."""
+    loaded = event.payload
+    if loaded.accepted:
+        await _supplied(session, loaded.entry_code, loaded.provider,
+                        first_loaded_at=loaded.loaded_at, last_loaded_at=loaded.loaded_at)
+
+
+@handlers.on(SourceApiRegistered)
+async def source_api_registered(session: AsyncSession, event: Event[SourceApiRegistered],
+                                outbox: Outbox) -> None:
+    api = event.payload
+    await _supplied(session, api.entry_code, api.provider, api_registered_at=api.registered_at)
+
+
+async def _supplied(session: AsyncSession, entry_code: str, provider: str,
+                    **times: datetime) -> None:
+    """Merge the times into the entry's supply: first ones keep the earliest, last ones the
+    latest (least and greatest pass over the empty ones)."""
+    statement = insert(EntrySupply).values(entry_code=entry_code, provider=provider, **times)
+    merge = {name: (func.greatest if name.startswith("last_") else func.least)(
+        getattr(EntrySupply, name), statement.excluded[name]) for name in times}
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=[EntrySupply.entry_code], set_=merge))
 
 
 @handlers.on(ObjectionRaised, ObjectionVerifying, ObjectionResolved)

@@ -11,13 +11,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Numeric, Select, and_, case, cast, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.evaluation.method import ScoringMethod
 from services.evaluation.models import (
     CatalogEntry,
     CatalogTrigger,
     Department,
     DuplicateFlag,
+    EntrySupply,
     ObjectionFact,
     RequestFact,
     StaleFlag,
@@ -25,7 +28,14 @@ from services.evaluation.models import (
 )
 from services.evaluation.periods import Period
 from shared.access import Denial
+from shared.contracts.catalog import ShareChannel, ShareMethod, ShareType
 from shared.workdays import china_date
+
+# The share methods whose data the platform itself holds or serves (C5): an entry shared by
+# them owes the platform its data; by system integration alone the consumer's system is
+# connected to the provider's, and by mail or media the data travels outside.
+SERVED_BY_PLATFORM = [str(method) for method in (
+    ShareMethod.front_end_processor, ShareMethod.online_query, ShareMethod.bulk_download)]
 
 
 class DepartmentIndicators(BaseModel):
@@ -38,6 +48,10 @@ class DepartmentIndicators(BaseModel):
     triggers_due: int = Field(0, description="Catalog updates due in the period (C6).")
     triggers_met: int = Field(0, description="…of them made by their due date.")
     entries_stale: int = Field(0, description="Entries found stale in the period (E7).")
+    entries_without_data: int = Field(0, description=(
+        "Published entries shared through the platform (conditionally or not, by front-end "
+        "store, online query or download) with no data loaded, no source API registered and "
+        "never served, past the method's data_due_days after publication (E1)."))
     objections_raised: int = Field(0, description="Objections to its data raised (E6).")
     objections_settled_in_time: int = 0
     objections_settled_late: int = 0
@@ -62,8 +76,8 @@ class DepartmentIndicators(BaseModel):
     denied_attempts: int = Field(0, description="All its refused accesses.")
 
 
-async def compute(session: AsyncSession, period: Period, *, now: datetime,
-                  settle_days: int, departments: list[str] | None = None
+async def compute(session: AsyncSession, period: Period, method: ScoringMethod, *,
+                  now: datetime, departments: list[str] | None = None
                   ) -> list[DepartmentIndicators]:
     """Indicators of every department registered by the period's end (or of those named)."""
     as_of = min(period.end, now)
@@ -79,7 +93,8 @@ async def compute(session: AsyncSession, period: Period, *, now: datetime,
         return []
     for gather in (_catalog, _stale, _requests, _collection):
         await _merge(session, counts, gather(period, as_of, today))
-    await _merge(session, counts, _objections(period, as_of, settle_days))
+    await _merge(session, counts, _objections(period, as_of, method.objection_settle_days))
+    await _merge(session, counts, _without_data(as_of, today, method.data_due_days))
     for statement in _usage(period, today):
         await _merge(session, counts, statement)
     return [DepartmentIndicators(**values) for values in counts.values()]
@@ -124,6 +139,28 @@ def _stale(period: Period, as_of: datetime, today: date) -> Select[Any]:
                   func.count(func.distinct(StaleFlag.entry_code)).label("entries_stale")
                   ).where(StaleFlag.detected_at >= period.start, StaleFlag.detected_at < as_of
                           ).group_by(StaleFlag.provider)
+
+
+def _without_data(as_of: datetime, today: date, due_days: int) -> Select[Any]:
+    """Entries that owe the platform their data and never gave it [51 §24(二), JS §25(二)]:
+    published long enough ago, shared through the platform, and by the period's end neither
+    loaded nor served from the provider's API, nor ever served to a consumer (served data
+    was there, whichever way it came)."""
+    owes = and_(CatalogEntry.published_at < as_of - timedelta(days=due_days),
+                or_(CatalogEntry.withdrawn_at.is_(None), CatalogEntry.withdrawn_at >= as_of),
+                CatalogEntry.share_type.in_([ShareType.unconditional, ShareType.conditional]),
+                CatalogEntry.share_channel == ShareChannel.platform,
+                array(SERVED_BY_PLATFORM).overlap(CatalogEntry.share_methods))
+    supplied = select(EntrySupply.entry_code).where(
+        EntrySupply.entry_code == CatalogEntry.code,
+        or_(EntrySupply.first_loaded_at < as_of, EntrySupply.api_registered_at < as_of),
+    ).exists()
+    served = select(UsageFact.event_id).where(
+        UsageFact.entry_code == CatalogEntry.code, UsageFact.denied.is_(None),
+        UsageFact.records > 0, UsageFact.day <= today).exists()
+    return select(CatalogEntry.provider.label("department"),
+                  func.count().label("entries_without_data")).where(
+        owes, ~supplied, ~served).group_by(CatalogEntry.provider)
 
 
 def _requests(period: Period, as_of: datetime, today: date) -> Select[Any]:

@@ -7,6 +7,9 @@ the default for the node's tier applies. The defaults are drawn from the rules:
   threshold is 1.0, except use of shared data, which the rules encourage but do not punish;
 - the yearly report is due by the end of February at the national tier [51 §18] and by the
   end of January in Jiangsu's provincial and municipal tiers [JS §19];
+- a published entry shared through the platform must have its data there within 15 days
+  (the rules say "及时" without a number; the grace keeps an entry published on the
+  period's last days from counting before anyone could load it);
 - a department below the pass mark, or found using shared data beyond the purpose it was
   granted, does not qualify for project approval or O&M funding [51 §21, 39 三(六)].
 """
@@ -63,6 +66,10 @@ class ScoringMethod(BaseModel):
                                                                      "settle an objection.")
     zombie_max_uses: int = Field(12, ge=0, description="A system used no more than this in "
                                                        "a year is a zombie [39 (一)].")
+    data_due_days: int = Field(15, ge=0, le=365, description=(
+        "Days after publication by which an entry shared through the platform must have its "
+        "data there (loaded, or served from the provider's API); later it counts as an "
+        "entry without data [51 §24(二)]."))
 
     @model_validator(mode="after")
     def _complete(self) -> ScoringMethod:

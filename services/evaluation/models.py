@@ -64,6 +64,24 @@ class CatalogEntry(Base):
     version: Mapped[int] = mapped_column(Integer)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Share attributes (C1, C5): whether the entry owes data on the platform. Empty for an
+    # entry stored before they were kept, until its next event or a rebuild.
+    share_type: Mapped[str | None] = mapped_column(String(16))
+    share_channel: Mapped[str | None] = mapped_column(String(12))
+    share_methods: Mapped[list[str] | None] = mapped_column(ARRAY(String(24)))
+
+
+class EntrySupply(Base):
+    """E1: when an entry's data first and last reached the front-end store, and when its
+    provider registered its own API to serve it."""
+
+    __tablename__ = "entry_supply"
+
+    entry_code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(18), index=True)
+    first_loaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_loaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    api_registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CatalogTrigger(Base):
@@ -172,8 +190,8 @@ class SystemClient(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-FACT_TABLES = [NodeProfile, Department, CatalogEntry, CatalogTrigger, RequestFact, StaleFlag,
-               ObjectionFact, DuplicateFlag, UsageFact, SystemClient]
+FACT_TABLES = [NodeProfile, Department, CatalogEntry, EntrySupply, CatalogTrigger, RequestFact,
+               StaleFlag, ObjectionFact, DuplicateFlag, UsageFact, SystemClient]
 """What a rebuild clears before the events are consumed again."""
 
 

@@ -84,8 +84,7 @@ class YearReport(BaseModel):
 async def evaluate(session: AsyncSession, period: Period, method: ScoringMethod, *,
                    now: datetime) -> tuple[list[DepartmentIndicators], list[DepartmentScore]]:
     """Indicators and ranked scores of every department for one period."""
-    counts = await indicators.compute(session, period, now=now,
-                                      settle_days=method.objection_settle_days)
+    counts = await indicators.compute(session, period, method, now=now)
     return counts, scoring.rank([scoring.score(item, method) for item in counts])
 
 

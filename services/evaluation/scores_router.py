@@ -33,8 +33,7 @@ async def list_indicators(session: SessionDep, principal: CurrentPrincipal, peri
     operators and the competent authority see all."""
     department = visible_department(principal, department)
     _, method = await current_method(session)
-    rows = await indicators.compute(session, period, now=datetime.now(UTC),
-                                    settle_days=method.objection_settle_days,
+    rows = await indicators.compute(session, period, method, now=datetime.now(UTC),
                                     departments=[department] if department else None)
     return page.wrap(rows[page.offset:page.offset + page.limit], len(rows))
 

@@ -63,11 +63,7 @@ def rate_of(indicator: Indicator, counts: DepartmentIndicators) -> tuple[float, 
         return _ratio(c.triggers_met, c.triggers_due,
                       f"{c.triggers_met} of {c.triggers_due} catalog updates made on time")
     if indicator == Indicator.provision:
-        if not c.entries_published:
-            return 0.0, "no entry provided"
-        fresh = c.entries_published - min(c.entries_stale, c.entries_published)
-        return _ratio(fresh, c.entries_published,
-                      f"{c.entries_stale} of {c.entries_published} entries found stale")
+        return _provision(c)
     if indicator == Indicator.quality:
         judged = c.objections_settled_in_time + c.objections_settled_late + \
             c.objections_open_overdue
@@ -90,6 +86,16 @@ def rate_of(indicator: Indicator, counts: DepartmentIndicators) -> tuple[float, 
                 f"{c.duplicate_collections} items collected again")
     return (0.0 if c.out_of_purpose_attempts else 1.0,
             f"{c.out_of_purpose_attempts} accesses attempted beyond the granted purpose")
+
+
+def _provision(c: DepartmentIndicators) -> tuple[float, str]:
+    """Entries provided and kept fresh: an entry stale or without data fails [51 §24(二)]."""
+    if not c.entries_published:
+        return 0.0, "no entry provided"
+    failed = min(c.entries_stale + c.entries_without_data, c.entries_published)
+    return _ratio(c.entries_published - failed, c.entries_published,
+                  f"{c.entries_stale} of {c.entries_published} entries found stale, "
+                  f"{c.entries_without_data} with no data on the platform")
 
 
 def _ratio(done: int, owed: int, evidence: str) -> tuple[float, str]:

@@ -99,6 +99,6 @@ def _when_kafka_ready(runtime: ServiceRuntime,
 def _freshness(runtime: ServiceRuntime) -> Callable[[], Awaitable[int]]:
     async def check() -> int:
         async with transaction(runtime.sessions) as session:
-            return await freshness.flag_stale(session, runtime.outbox, clock.now())
+            return await freshness.sweep(session, runtime.outbox, clock.now())
 
     return check

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.exchange.exceptions import BadKey
 from services.exchange.models import CrossCheck, Resource, SourceApi
 from shared.contracts.catalog import UpdateCycle
-from shared.contracts.exchange import EntryStale
+from shared.contracts.exchange import EntryStale, RecordsLoaded
 from shared.outbox import Outbox
 
 # How long after its last update an entry is stale: its longest cycle and some grace (a
@@ -68,6 +68,37 @@ async def survey(session: AsyncSession, now: datetime, *, provider: str | None,
     found = [freshness_of(r, r.code in live, now)
              for r in await session.scalars(query.order_by(Resource.code))]
     return [f for f in found if state is None or f.state == state]
+
+
+async def sweep(session: AsyncSession, outbox: Outbox, now: datetime) -> int:
+    """The periodic job: announce what was streamed in since the last run, then flag the
+    entries newly stale (the number flagged)."""
+    await announce_streamed_loads(session, outbox, now)
+    return await flag_stale(session, outbox, now)
+
+
+STREAMED_LOADS = text("""
+    WITH pending AS (
+        SELECT code, provider, ingested_accepted, ingested_rejected, last_loaded_at
+        FROM resource WHERE ingested_accepted > 0 OR ingested_rejected > 0
+        FOR UPDATE SKIP LOCKED)
+    UPDATE resource SET ingested_accepted = 0, ingested_rejected = 0
+    FROM pending WHERE resource.code = pending.code
+    RETURNING pending.code, pending.provider, pending.ingested_accepted,
+              pending.ingested_rejected, pending.last_loaded_at
+""")
+
+
+async def announce_streamed_loads(session: AsyncSession, outbox: Outbox, now: datetime) -> int:
+    """One RecordsLoaded per entry for the records streamed in since the last sweep, as a
+    bulk load says it once; returns how many entries were announced. An entry being
+    streamed into right now is left for the next sweep rather than waited for."""
+    rows = (await session.execute(STREAMED_LOADS)).all()
+    for code, provider, accepted, rejected, loaded_at in rows:
+        await outbox.add(session, code, RecordsLoaded(
+            entry_code=code, provider=provider, accepted=accepted, rejected=rejected,
+            loaded_at=loaded_at or now))
+    return len(rows)
 
 
 async def flag_stale(session: AsyncSession, outbox: Outbox, now: datetime) -> int:

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.exchange.exceptions import BadUpload
@@ -119,7 +119,8 @@ async def load_stream(sessions: async_sessionmaker[AsyncSession], outbox: Outbox
 async def apply_ingested(session: AsyncSession, ingested: IngestRecord, ingest_id: uuid.UUID,
                          outbox: Outbox) -> None:
     """One streamed record from the ingest topic; a refused one is answered on the
-    rejection topic, keyed by the entry, so the provider can read why."""
+    rejection topic, keyed by the entry, so the provider can read why. Either is counted on
+    the entry, for the freshness sweep to announce (`freshness.announce_streamed_loads`)."""
     resource = await session.get(Resource, ingested.entry_code)
     try:
         if resource is None or resource.status == "withdrawn":
@@ -134,9 +135,20 @@ async def apply_ingested(session: AsyncSession, ingested: IngestRecord, ingest_i
                                            "data": [json.dumps(cleaned, ensure_ascii=False)],
                                            "now": now})
         resource.last_loaded_at, resource.stale_since = now, None
+        await _count_streamed(session, resource.code, accepted=True)
     except (RowRejected, BadUpload) as error:
+        if resource is not None:
+            await _count_streamed(session, resource.code, accepted=False)
         await outbox.add(session, ingested.entry_code, IngestRejected(
             ingest_id=ingest_id, entry_code=ingested.entry_code, reason=str(error)))
+
+
+async def _count_streamed(session: AsyncSession, entry_code: str, *, accepted: bool) -> None:
+    # Counted by the database, not on the loaded object: the sweep resets the counts
+    # concurrently, and a read-modify-write would lose a record or count it twice.
+    column = Resource.ingested_accepted if accepted else Resource.ingested_rejected
+    await session.execute(update(Resource).where(Resource.code == entry_code)
+                          .values({column: column + 1}))
 
 
 async def _upsert(sessions: async_sessionmaker[AsyncSession], entry_code: str,

@@ -46,6 +46,10 @@ class Resource(Base):
     key_items: Mapped[list[str]] = mapped_column(ARRAY(String(50)))
     last_loaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     stale_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Records streamed in (or refused) since the freshness sweep last announced them: a
+    # stream arrives record by record, and an event each would flood the evaluation.
+    ingested_accepted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ingested_rejected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class GrantView(Base):

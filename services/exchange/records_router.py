@@ -15,7 +15,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
 from services.exchange import audit, loading
-from services.exchange.deps import Operator, SessionDep, runtime_of
+from services.exchange.deps import Operator, OutboxDep, SessionDep, runtime_of
 from services.exchange.download import MEDIA_TYPES, Export, Format, Stream
 from services.exchange.exceptions import BadUpload, LoadNotFound
 from services.exchange.models import Load, SourceApi
@@ -29,7 +29,7 @@ from services.exchange.schemas import (
     SourceApiRegister,
 )
 from shared.contracts.catalog import ItemCode, PermittedUse, ShareMethod
-from shared.contracts.exchange import AccessKind
+from shared.contracts.exchange import AccessKind, SourceApiRegistered
 from shared.db import transaction
 from shared.pagination import Page, PageDep, fetch_page
 from shared.problems import ProblemError
@@ -103,7 +103,8 @@ async def get_load(load_id: uuid.UUID, principal: Operator, session: SessionDep)
 @router.put("/entries/{front}/{number}/source-api", response_model=SourceApiPublic,
             summary="Serve queries from the provider's own API (系统对接)")
 async def register_source_api(front: Front, number: Number, body: SourceApiRegister,
-                              principal: Operator, session: SessionDep) -> SourceApi:
+                              principal: Operator, session: SessionDep,
+                              outbox: OutboxDep) -> SourceApi:
     resource = await published_resource(session, f"{front}/{number}")
     require_provider(resource, principal)
     if "{key}" not in body.url_template:
@@ -113,6 +114,10 @@ async def register_source_api(front: Front, number: Number, body: SourceApiRegis
     session.add(source)
     await session.flush()
     await session.refresh(source, ["registered_at"])
+    # The evaluation counts the entry as provided: its data is on the platform (E1).
+    await outbox.add(session, resource.code, SourceApiRegistered(
+        entry_code=resource.code, provider=resource.provider,
+        registered_at=source.registered_at))
     return source
 
 

@@ -46,7 +46,9 @@ class AccessKind(StrEnum):
 
 
 class RecordsLoaded(EventData):
-    """A provider's load changed an entry's data: its last real update (E7)."""
+    """A provider's load changed an entry's data: its last real update (E7). Said once per
+    bulk load, and for streamed ingest once per entry per freshness sweep, for the records
+    that arrived since the previous one (`loaded_at` is the last accepted one's time)."""
 
     event_type = "exchange.entry.records_loaded.v1"
     entry_code: str
@@ -54,6 +56,16 @@ class RecordsLoaded(EventData):
     accepted: int
     rejected: int
     loaded_at: datetime
+
+
+class SourceApiRegistered(EventData):
+    """The provider serves the entry from its own API (系统对接, E1): the platform has its
+    data without any load."""
+
+    event_type = "exchange.entry.source_api_registered.v1"
+    entry_code: str
+    provider: str
+    registered_at: datetime
 
 
 class EntryStale(EventData):

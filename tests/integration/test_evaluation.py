@@ -17,13 +17,13 @@ import io
 import json
 import random
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from jose import jwt
 from pypdf import PdfReader
 from sqlalchemy import insert, text
@@ -36,15 +36,22 @@ from shared.contracts.catalog import (
     DuplicateCollectionFlagged,
     EntryPublished,
     EntrySnapshot,
+    EntryStatus,
+    EntryWithdrawn,
+    ShareAttributes,
     TriggerRecorded,
     TriggerResolved,
 )
 from shared.contracts.exchange import (
+    INGEST_TOPIC,
     AuditSealed,
     EntryStale,
+    IngestRecord,
     ObjectionRaised,
     ObjectionResolved,
     ObjectionSnapshot,
+    RecordsLoaded,
+    SourceApiRegistered,
     UsageCount,
 )
 from shared.contracts.sharing import (
@@ -57,7 +64,7 @@ from shared.contracts.sharing import (
     RequestWithdrawn,
 )
 from shared.db import create_engine, create_session_factory
-from shared.events import EventData, EventEnvelope, EventSource
+from shared.events import EventData, EventEnvelope, EventSource, topic_for
 from shared.handlers import Handlers
 from shared.kafka import BrokerProbe, create_producer
 from shared.messaging_tables import processed_event
@@ -65,9 +72,24 @@ from shared.outbox import Outbox
 from shared.workdays import CHINA_TIME
 from tests import factories
 from tests.conftest import Infrastructure
-from tests.integration.conftest import Party, bearer, new_party, register_department
+from tests.integration.conftest import (
+    Party,
+    bearer,
+    find_event,
+    new_party,
+    publish,
+    register_department,
+)
 from tests.integration.test_cli import govshare
-from tests.integration.test_exchange import query, shared_entry
+from tests.integration.test_exchange import (
+    EXCHANGE,
+    as_csv,
+    people,
+    person_entry,
+    query,
+    shared_entry,
+    upload,
+)
 
 EVALUATION = "/api/evaluation"
 
@@ -164,6 +186,13 @@ async def write_2025(history: History, d: dict[str, Party], codes: dict[str, str
                            ("D", "d1", "2025-01-13")):
         await history.send(EntryPublished(entry=entry(codes[key], d[name], day),
                                           changed_by="editor"),
+                           key=codes[key], when=at(day))
+    # E1: every entry is loaded within days of its publication.
+    for key, name, day in (("a1", "A", "2025-01-15"), ("b1", "B", "2025-01-15"),
+                           ("c1", "C", "2025-01-16"), ("c2", "C", "2025-01-16"),
+                           ("d1", "D", "2025-01-17")):
+        await history.send(RecordsLoaded(entry_code=codes[key], provider=d[name]["credit_code"],
+                                         accepted=100, rejected=0, loaded_at=at(day)),
                            key=codes[key], when=at(day))
     # C6: A updates its catalog in time (the resolution arrives before the recording); E
     # never does.
@@ -286,8 +315,10 @@ EXPECTED_INDICATORS = {
     "B": dict(entries_published=1, requests_due=2, requests_answered_on_time=1,
               requests_answered_late=1, objections_raised=1, objections_settled_in_time=1,
               mean_days_to_settle=5.0, accesses_made=23, records_received=320,
-              duplicate_collections=0),  # its flagged name came to it by sharing
-    "C": dict(entries_published=2, entries_stale=1, requests_due=2, requests_unanswered=2,
+              duplicate_collections=0,  # its flagged name came to it by sharing
+              entries_without_data=0),
+    "C": dict(entries_published=2, entries_stale=1, entries_without_data=0, requests_due=2,
+              requests_unanswered=2,
               objections_raised=1, objections_open_overdue=1, accesses_served=30,
               records_served=30, consumers_served=1,
               duplicate_collections=0),  # an ID number as its records' key is no collection
@@ -419,6 +450,153 @@ async def _check_replay_gives_the_same_report(gateway: httpx.AsyncClient, admin:
 
 def _without_time(report: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in report.items() if key != "generated_at"}
+
+
+# --- data on the platform (E1): published is not provided ---------------------------------
+
+
+def _events_department(name: str) -> Party:
+    """A department known to the evaluation only from the events a test writes."""
+    return {"credit_code": factories.credit_code(), "name": name}
+
+
+async def _indicators(gateway: httpx.AsyncClient, admin: dict[str, str], period: str,
+                      department: str) -> dict[str, Any]:
+    response = await gateway.get(f"{EVALUATION}/indicators", headers=admin,
+                                 params={"period": period, "department": department})
+    items = response.json()["items"]
+    return items[0] if items else {}
+
+
+async def test_entries_published_but_never_given_data_lower_provision(
+    gateway: httpx.AsyncClient, admin_token: str, infrastructure: Infrastructure
+) -> None:
+    """One provider's 2026: of its shared entries, one was never loaded and one had every
+    row refused; the others are loaded, served from its API, or served to a consumer; some
+    owe nothing (not shared, by mail, by system integration alone, withdrawn, too new)."""
+    admin, provider = bearer(admin_token), _events_department("南京市某数据局")
+    front = f"398{random.randint(1000, 9999)}"
+    codes = {key: f"{front}/{index:06d}" for index, key in enumerate((
+        "never", "refused", "loaded", "api", "served", "not_shared", "mail", "integration",
+        "withdrawn", "recent"), 1)}
+    recent = datetime.now(UTC) - timedelta(days=3)
+    shares = {"not_shared": {"type": "not_shared"}, "mail": {"channel": "mail"},
+              "integration": {"methods": ["system_integration"]}}
+    async with History(infrastructure.bootstrap_servers) as history:
+        await history.send(DepartmentRegistered(
+            credit_code=provider["credit_code"], name=provider["name"], tier="municipal",
+            region_code="320100"), key=provider["credit_code"], when=at("2026-01-02"))
+        for key, code in codes.items():
+            published = entry(code, provider, "2026-02-01")
+            published = published.model_copy(update={
+                "share": ShareAttributes.model_validate({**published.share.model_dump(),
+                                                         **shares.get(key, {})}),
+                **({"published_at": recent} if key == "recent" else {})})
+            await history.send(EntryPublished(entry=published, changed_by="editor"),
+                               key=code, when=published.published_at or recent)
+        await history.send(EntryWithdrawn(entry=published.model_copy(update={
+            "code": codes["withdrawn"], "status": EntryStatus.withdrawn, "version": 2,
+            "published_at": at("2026-02-01")}), changed_by="editor"), key=codes["withdrawn"],
+            when=at("2026-04-01"))
+        for key, accepted in (("refused", 0), ("loaded", 250)):
+            await history.send(RecordsLoaded(
+                entry_code=codes[key], provider=provider["credit_code"], accepted=accepted,
+                rejected=40, loaded_at=at("2026-02-10")), key=codes[key], when=at("2026-02-10"))
+        await history.send(SourceApiRegistered(
+            entry_code=codes["api"], provider=provider["credit_code"],
+            registered_at=at("2026-02-11")), key=codes["api"], when=at("2026-02-11"))
+        consumer = _events_department("南京市某使用局")
+        await history.send(AuditSealed(
+            first_position=1, last_position=4, head_hash="0" * 64, sealed_at=at("2026-03-01"),
+            usage=[usage(consumer, provider, codes["served"], "2026-03-01", 4, 4, "c-user")]),
+            key="audit", when=at("2026-03-01"))
+
+    counts = await until(lambda: _indicators(gateway, admin, "2026", provider["credit_code"]),
+                         lambda found: found.get("entries_published") == 9)
+    assert counts["entries_without_data"] == 2
+    first_quarter = await _indicators(gateway, admin, "2026-Q1", provider["credit_code"])
+    # The entry withdrawn in April owed its data while it was published.
+    assert first_quarter["entries_without_data"] == 3
+    january = await _indicators(gateway, admin, "2026-01", provider["credit_code"])
+    assert january["entries_published"] == 0 and january["entries_without_data"] == 0
+    findings = (await gateway.get(f"{EVALUATION}/rectifications", headers=admin, params={
+        "year": "2026", "department": provider["credit_code"]})).json()
+    assert [(item["indicator"], item["evidence"]) for item in findings] == [
+        ("provision", "0 of 9 entries found stale, 2 with no data on the platform")]
+
+
+async def test_every_way_data_reaches_the_platform_is_seen_by_the_evaluation(
+    gateway: httpx.AsyncClient, admin_token: str, infrastructure: Infrastructure
+) -> None:
+    """Live: a bulk load, records streamed on the ingest topic (announced in batches, not
+    one event a record) and a registered source API each take an entry off the list of
+    entries without data."""
+    admin = bearer(admin_token)
+    current = (await gateway.get(f"{EVALUATION}/scoring-method", headers=admin)).json()
+    no_grace = {**current["method"], "data_due_days": 0}
+    assert (await gateway.put(f"{EVALUATION}/scoring-method", json=no_grace,
+                              headers=admin)).status_code == 200
+    try:
+        provider = await new_party(gateway, admin_token)
+        period = str(datetime.now(UTC).astimezone(CHINA_TIME).year)
+        bulk, streamed, served = [await publish(gateway, provider, person_entry())
+                                  for _ in range(3)]
+        await until(lambda: _indicators(gateway, admin, period, provider["credit_code"]),
+                    lambda found: found.get("entries_without_data") == 3)
+
+        assert (await upload(gateway, provider, bulk, as_csv(people(3)))).status_code == 200
+        await _stream(infrastructure, streamed, [*people(20), {"GMSFHM": "123"}])
+        registered = await gateway.put(
+            f"{EXCHANGE}/entries/{served}/source-api", headers=bearer(provider["token"]),
+            json={"url_template": "http://127.0.0.1:9/persons/{key}"})
+        assert registered.status_code == 200, registered.text
+
+        await until(lambda: _indicators(gateway, admin, period, provider["credit_code"]),
+                    lambda found: found.get("entries_without_data") == 0)
+        announced = await _records_loaded(infrastructure, streamed, accepted=20)
+        assert sum(event.data["rejected"] for event in announced) == 1
+        assert len(announced) < 10  # in batches, not one event a record
+        api = await find_event(infrastructure.bootstrap_servers,
+                               SourceApiRegistered.event_type, served)
+        assert api.data["provider"] == provider["credit_code"]
+    finally:
+        await gateway.put(f"{EVALUATION}/scoring-method", json=current["method"], headers=admin)
+
+
+async def _stream(infrastructure: Infrastructure, code: str,
+                  rows: list[dict[str, str]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=infrastructure.bootstrap_servers)
+    await producer.start()
+    try:
+        for row in rows:
+            envelope = EventEnvelope(type=IngestRecord.event_type, key=code,
+                                     source=EventSource(node="provider", service="ingest"),
+                                     data=IngestRecord(entry_code=code, record=row).model_dump())
+            await producer.send_and_wait(INGEST_TOPIC, envelope.model_dump_json().encode(),
+                                         key=code.encode())
+    finally:
+        await producer.stop()
+
+
+async def _records_loaded(infrastructure: Infrastructure, code: str, *,
+                          accepted: int) -> list[EventEnvelope]:
+    """The RecordsLoaded events of `code` on the broker, once they add up to `accepted`."""
+    reader = AIOKafkaConsumer(topic_for(RecordsLoaded.event_type), group_id=None,
+                              bootstrap_servers=infrastructure.bootstrap_servers,
+                              auto_offset_reset="earliest")
+    await reader.start()
+    found: list[EventEnvelope] = []
+    try:
+        async with asyncio.timeout(30):
+            while sum(event.data["accepted"] for event in found) < accepted:
+                for records in (await reader.getmany(timeout_ms=500)).values():
+                    envelopes = [EventEnvelope.model_validate_json(r.value) for r in records]
+                    found += [envelope for envelope in envelopes if envelope.key == code
+                              and envelope.type == RecordsLoaded.event_type]
+    finally:
+        await reader.stop()
+    assert sum(event.data["accepted"] for event in found) == accepted
+    return found
 
 
 # --- the live path and the API's refusals ---------------------------------------------------

@@ -12,20 +12,43 @@ from shared.events import EventData
 from shared.outbox import Outbox
 
 
-class RecordingSession:
-    """Stands in for an AsyncSession: keeps every statement; `scalar` answers `scalar_result`."""
+class RecordingResult:
+    """What `execute` returns: the rows the test gave the session."""
 
-    def __init__(self, scalar_result: Any = None) -> None:
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self.rows = rows
+
+    def all(self) -> list[tuple[Any, ...]]:
+        return self.rows
+
+
+class RecordingSession:
+    """Stands in for an AsyncSession: keeps every statement; `scalar` answers `scalar_result`,
+    `execute` answers `rows` and `get` answers `got`."""
+
+    def __init__(self, scalar_result: Any = None, *, rows: list[tuple[Any, ...]] | None = None,
+                 got: Any = None) -> None:
         self.statements: list[Executable] = []
         self.added: list[Any] = []
         self.scalar_result = scalar_result
+        self.rows = rows or []
+        self.got = got
 
-    async def execute(self, statement: Executable, *args: Any, **kwargs: Any) -> None:
+    async def execute(self, statement: Executable, *args: Any, **kwargs: Any) -> RecordingResult:
         self.statements.append(statement)
+        return RecordingResult(self.rows)
 
     async def scalar(self, statement: Executable, *args: Any, **kwargs: Any) -> Any:
         self.statements.append(statement)
         return self.scalar_result
+
+    async def get(self, model: Any, key: Any, **kwargs: Any) -> Any:
+        return self.got
+
+    def sql(self) -> list[str]:
+        """Each statement's SQL, as PostgreSQL would receive it."""
+        return [str(statement.compile(dialect=postgresql.dialect()))  # type: ignore[attr-defined]
+                for statement in self.statements]
 
     def add(self, instance: Any) -> None:
         self.added.append(instance)

@@ -63,6 +63,23 @@ def test_responsiveness_counts_refusals_without_reason_as_failures() -> None:
     assert rate == 0.5 and "1 refused without reason" in evidence
 
 
+def test_an_entry_without_data_fails_provision_as_a_stale_one_does() -> None:
+    rate, evidence = scoring.rate_of(Indicator.provision, counts(
+        entries_published=4, entries_stale=1, entries_without_data=1))
+    assert rate == 0.5
+    assert evidence == "1 of 4 entries found stale, 1 with no data on the platform"
+    only = scoring.score(counts(entries_published=1, entries_without_data=1), MUNICIPAL)
+    [finding] = scoring.rectifications([only], MUNICIPAL, date(2027, 4, 1))
+    assert (finding.indicator, finding.points) == (Indicator.provision,
+                                                   ["JS §25(二)", "51 §24(二)"])
+
+
+def test_a_method_stored_before_the_data_grace_existed_still_loads() -> None:
+    stored = NATIONAL.model_dump()
+    del stored["data_due_days"]
+    assert type(NATIONAL).model_validate(stored).data_due_days == 15
+
+
 def test_equal_scores_share_a_rank() -> None:
     scores = [scoring.score(counts(department=code, duplicate_collections=duplicates),
                             MUNICIPAL)

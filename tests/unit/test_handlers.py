@@ -12,7 +12,9 @@ import pytest
 from services.authorization import handlers as authorization
 from services.catalog import handlers as catalog
 from services.evaluation import handlers as evaluation
+from services.exchange import freshness
 from services.exchange import handlers as exchange
+from services.exchange.models import Resource
 from shared.contracts import DepartmentRegistered, DepartmentUpdated, NodeLinked
 from shared.contracts.catalog import (
     EntryPublished,
@@ -21,7 +23,13 @@ from shared.contracts.catalog import (
     EntryWithdrawn,
     HolidayScheduleLoaded,
 )
-from shared.contracts.exchange import AuditSealed, IngestRecord, UsageCount
+from shared.contracts.exchange import (
+    AuditSealed,
+    IngestRecord,
+    IngestRejected,
+    RecordsLoaded,
+    UsageCount,
+)
 from shared.contracts.sharing import GRANT_EVENTS, REQUEST_EVENTS
 from shared.events import EventData, EventEnvelope, EventSource
 from shared.handlers import Handlers, MalformedEvent, event_of
@@ -184,6 +192,46 @@ async def test_a_streamed_record_is_handed_to_loading_with_its_event_id(
     event = event_of(record)
     await exchange.store_ingested(RecordingSession(), event, RecordingOutbox())
     assert seen == [(record, event.id)]
+
+
+def resource() -> Resource:
+    return Resource(code="101001/000001", provider=factories.credit_code(), name="人口",
+                    status="published", version=2, update_cycle="realtime",
+                    items=[{"code": "GMSFHM", "name": "公民身份号码", "data_type": "C",
+                            "length": 18, "identifies_subject": True},
+                           {"code": "XM", "name": "姓名", "data_type": "C", "length": 50}],
+                    key_items=["GMSFHM"])
+
+
+@pytest.mark.parametrize(("record", "counted"), [
+    ({"GMSFHM": factories.id_number(), "XM": "张伟"}, "ingested_accepted"),
+    ({"GMSFHM": "123", "XM": "张伟"}, "ingested_rejected"),
+])
+async def test_a_streamed_record_is_counted_on_its_entry_for_the_sweep_to_announce(
+    record: dict[str, str], counted: str
+) -> None:
+    session, outbox = RecordingSession(got=resource()), RecordingOutbox()
+    await exchange.loading.apply_ingested(
+        session, IngestRecord(entry_code="101001/000001", record=record), uuid.uuid4(), outbox)
+    # Incremented by the database: the sweep resets the count concurrently.
+    assert f"SET {counted}=(resource.{counted} + " in session.sql()[-1]
+    assert [type(event) for _, event in outbox.events] == (
+        [] if counted == "ingested_accepted" else [IngestRejected])
+
+
+async def test_the_sweep_announces_each_entry_streamed_into_once_with_its_counts() -> None:
+    loaded_at, now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC), datetime(2026, 3, 2, 9, 5,
+                                                                        tzinfo=UTC)
+    session = RecordingSession(rows=[("101001/000001", "p1", 120, 2, loaded_at),
+                                     ("101001/000002", "p2", 0, 3, None)])
+    outbox = RecordingOutbox()
+    assert await freshness.announce_streamed_loads(session, outbox, now) == 2
+    assert outbox.events == [
+        ("101001/000001", RecordsLoaded(entry_code="101001/000001", provider="p1",
+                                        accepted=120, rejected=2, loaded_at=loaded_at)),
+        # Nothing was ever accepted: said at the sweep's time, and the evaluation sees no data.
+        ("101001/000002", RecordsLoaded(entry_code="101001/000002", provider="p2",
+                                        accepted=0, rejected=3, loaded_at=now))]
 
 
 # --- evaluation: facts with the business times the events carry ---------------------------

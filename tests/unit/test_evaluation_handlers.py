@@ -1,0 +1,67 @@
+"""The evaluation's handlers of what it must see beyond entries and requests, run against
+fakes: loads and source APIs (E1), each kept with the business time its event carries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.evaluation import handlers as evaluation
+from shared.contracts.catalog import EntryPublished, EntrySnapshot
+from shared.contracts.exchange import RecordsLoaded, SourceApiRegistered
+from shared.handlers import event_of
+from tests import factories
+from tests.unit.fakes import RecordingOutbox, RecordingSession
+
+PROVIDER = factories.credit_code()
+CODE = "101001/000001"
+WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+def test_the_evaluation_applies_loads_and_source_apis() -> None:
+    assert {RecordsLoaded.event_type, SourceApiRegistered.event_type} \
+        <= evaluation.handlers.event_types
+
+
+async def test_an_entry_keeps_the_share_attributes_that_say_whether_it_owes_data() -> None:
+    session = RecordingSession()
+    entry = EntrySnapshot.model_validate({
+        **factories.population_entry(), "code": CODE, "provider": PROVIDER,
+        "provider_name": "南京市公安局", "status": "published", "version": 2,
+        "node": "320100-external"})
+    await evaluation.entry_changed(session, event_of(EntryPublished(entry=entry,
+                                                                    changed_by="u")),
+                                   RecordingOutbox())
+    [written] = session.written()
+    assert (written["share_type"], written["share_channel"]) == ("unconditional", "platform")
+    assert written["share_methods"] == ["online_query", "bulk_download"]
+
+
+async def test_a_load_keeps_its_earliest_and_latest_time_whatever_the_order() -> None:
+    session = RecordingSession()
+    loaded = RecordsLoaded(entry_code=CODE, provider=PROVIDER, accepted=3, rejected=1,
+                           loaded_at=WHEN)
+    await evaluation.records_loaded(session, event_of(loaded), RecordingOutbox())
+    [written], [sql] = session.written(), session.sql()
+    assert session.tables() == ["entry_supply"]
+    assert written["first_loaded_at"] == written["last_loaded_at"] == WHEN
+    assert "least(entry_supply.first_loaded_at, excluded.first_loaded_at)" in sql
+    assert "greatest(entry_supply.last_loaded_at, excluded.last_loaded_at)" in sql
+    assert "api_registered_at" not in sql  # a load leaves the source API's time alone
+
+
+async def test_a_load_that_took_no_record_puts_no_data_on_the_platform() -> None:
+    session = RecordingSession()
+    refused = RecordsLoaded(entry_code=CODE, provider=PROVIDER, accepted=0, rejected=5,
+                            loaded_at=WHEN)
+    await evaluation.records_loaded(session, event_of(refused), RecordingOutbox())
+    assert session.statements == []
+
+
+async def test_a_registered_source_api_supplies_the_entry_from_its_first_registration() -> None:
+    session = RecordingSession()
+    api = SourceApiRegistered(entry_code=CODE, provider=PROVIDER, registered_at=WHEN)
+    await evaluation.source_api_registered(session, event_of(api), RecordingOutbox())
+    [written], [sql] = session.written(), session.sql()
+    assert written["api_registered_at"] == WHEN and written["provider"] == PROVIDER
+    assert "least(entry_supply.api_registered_at, excluded.api_registered_at)" in sql
+    assert "first_loaded_at" not in sql
