@@ -3,7 +3,8 @@ catalog, sharing and exchange.
 
 Snapshot events (entries, requests, objections) apply only when newer than what is stored,
 so a late event never rolls a fact back; one-off events (stale flags, duplicate flags, usage
-lines) are keyed by the event, so a repeated one adds nothing; loads keep only their earliest
+lines, cross-checks) are keyed by the event or what it reports, so a repeated one adds
+nothing; loads keep only their earliest
 and latest times, which no repetition or order changes. Times are the business times
 the events carry, never the time the event happened to arrive: a replay gives the same facts.
 """
@@ -21,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from services.evaluation.models import (
     CatalogEntry,
     CatalogTrigger,
+    CrossCheckFact,
     Department,
     DuplicateFlag,
     EntrySupply,
@@ -50,6 +52,7 @@ from shared.contracts.catalog import (
 )
 from shared.contracts.exchange import (
     AuditSealed,
+    CrossCheckCompleted,
     EntryStale,
     ObjectionEvent,
     ObjectionRaised,
@@ -207,6 +210,15 @@ async def _supplied(session: AsyncSession, entry_code: str, provider: str,
         getattr(EntrySupply, name), statement.excluded[name]) for name in times}
     await session.execute(statement.on_conflict_do_update(
         index_elements=[EntrySupply.entry_code], set_=merge))
+
+
+@handlers.on(CrossCheckCompleted)
+async def cross_checked(session: AsyncSession, event: Event[CrossCheckCompleted],
+                        outbox: Outbox) -> None:
+    check = event.payload
+    await session.execute(insert(CrossCheckFact).values(
+        check.model_dump(include=set(CrossCheckFact.__table__.columns.keys())),
+    ).on_conflict_do_nothing())
 
 
 @handlers.on(ObjectionRaised, ObjectionVerifying, ObjectionResolved)

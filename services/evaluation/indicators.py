@@ -10,7 +10,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Numeric, Select, and_, case, cast, func, literal, or_, select
+from sqlalchemy import (
+    Numeric,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +29,7 @@ from services.evaluation.method import ScoringMethod
 from services.evaluation.models import (
     CatalogEntry,
     CatalogTrigger,
+    CrossCheckFact,
     Department,
     DuplicateFlag,
     EntrySupply,
@@ -57,6 +69,11 @@ class DepartmentIndicators(BaseModel):
     objections_settled_late: int = 0
     objections_open_overdue: int = Field(0, description="Unsettled past the settle deadline.")
     mean_days_to_settle: float | None = None
+    crosscheck_subjects: int = Field(0, description=(
+        "Subjects of its data that cross-checks in the period compared with another source "
+        "holding the same item (E7)."))
+    crosscheck_mismatches: int = Field(0, description=(
+        "…of them whose values differed: inconsistent data [51 §24(三)]."))
     requests_due: int = Field(0, description="Conditional requests whose answer fell due "
                                              "in the period (A2).")
     requests_answered_on_time: int = 0
@@ -94,6 +111,7 @@ async def compute(session: AsyncSession, period: Period, method: ScoringMethod, 
     for gather in (_catalog, _stale, _requests, _collection):
         await _merge(session, counts, gather(period, as_of, today))
     await _merge(session, counts, _objections(period, as_of, method.objection_settle_days))
+    await _merge(session, counts, _cross_checks(period, as_of))
     await _merge(session, counts, _without_data(as_of, today, method.data_due_days))
     for statement in _usage(period, today):
         await _merge(session, counts, statement)
@@ -199,6 +217,23 @@ def _objections(period: Period, as_of: datetime, settle_days: int) -> Select[Any
                   func.round(cast(func.avg(case((settled, seconds / 86400.0))), Numeric), 2)
                   .label("mean_days_to_settle"),
                   ).group_by(ObjectionFact.provider)
+
+
+def _cross_checks(period: Period, as_of: datetime) -> Select[Any]:
+    """Every check run in the period counts against both providers (which source is right
+    is for them, or an objection, to settle); a check of two entries of one provider counts
+    once. Each run counts, as each stale flag does: a difference found stays found."""
+    run = and_(CrossCheckFact.run_at >= period.start, CrossCheckFact.run_at < as_of)
+    sides = union_all(
+        select(CrossCheckFact.left_provider.label("department"), CrossCheckFact.compared,
+               CrossCheckFact.mismatched).where(run),
+        select(CrossCheckFact.right_provider, CrossCheckFact.compared,
+               CrossCheckFact.mismatched).where(
+            run, CrossCheckFact.right_provider != CrossCheckFact.left_provider),
+    ).subquery()
+    return select(sides.c.department, func.sum(sides.c.compared).label("crosscheck_subjects"),
+                  func.sum(sides.c.mismatched).label("crosscheck_mismatches"),
+                  ).group_by(sides.c.department)
 
 
 def _collection(period: Period, as_of: datetime, today: date) -> Select[Any]:

@@ -145,6 +145,23 @@ class ObjectionFact(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class CrossCheckFact(Base):
+    """E7: two sources of an item compared for the subjects both hold (多元校核)."""
+
+    __tablename__ = "crosscheck_fact"
+
+    check_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    left_entry: Mapped[str] = mapped_column(String(60))
+    left_item: Mapped[str] = mapped_column(String(50))
+    left_provider: Mapped[str] = mapped_column(String(18), index=True)
+    right_entry: Mapped[str] = mapped_column(String(60))
+    right_item: Mapped[str] = mapped_column(String(50))
+    right_provider: Mapped[str] = mapped_column(String(18), index=True)
+    compared: Mapped[int] = mapped_column(Integer)
+    mismatched: Mapped[int] = mapped_column(Integer)
+    run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class DuplicateFlag(Base):
     """C7: a provider catalogued an item another department is responsible for collecting."""
 
@@ -191,7 +208,8 @@ class SystemClient(Base):
 
 
 FACT_TABLES = [NodeProfile, Department, CatalogEntry, EntrySupply, CatalogTrigger, RequestFact,
-               StaleFlag, ObjectionFact, DuplicateFlag, UsageFact, SystemClient]
+               StaleFlag, ObjectionFact, CrossCheckFact, DuplicateFlag, UsageFact,
+               SystemClient]
 """What a rebuild clears before the events are consumed again."""
 
 

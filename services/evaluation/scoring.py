@@ -65,13 +65,7 @@ def rate_of(indicator: Indicator, counts: DepartmentIndicators) -> tuple[float, 
     if indicator == Indicator.provision:
         return _provision(c)
     if indicator == Indicator.quality:
-        judged = c.objections_settled_in_time + c.objections_settled_late + \
-            c.objections_open_overdue
-        return _ratio(c.objections_settled_in_time, judged,
-                      f"{c.objections_raised} objections raised, "
-                      f"{c.objections_settled_in_time} settled in time, "
-                      f"{c.objections_settled_late} late, "
-                      f"{c.objections_open_overdue} unsettled past the deadline")
+        return _quality(c)
     if indicator == Indicator.responsiveness:
         proper = c.requests_answered_on_time - c.requests_refused_without_reason
         return _ratio(max(proper, 0), c.requests_due,
@@ -96,6 +90,21 @@ def _provision(c: DepartmentIndicators) -> tuple[float, str]:
     return _ratio(c.entries_published - failed, c.entries_published,
                   f"{c.entries_stale} of {c.entries_published} entries found stale, "
                   f"{c.entries_without_data} with no data on the platform")
+
+
+def _quality(c: DepartmentIndicators) -> tuple[float, str]:
+    """Objections settled in time, times the share of cross-checked subjects whose values
+    agreed with the other source: either lapse fails [51 §24(三)]."""
+    judged = c.objections_settled_in_time + c.objections_settled_late + \
+        c.objections_open_overdue
+    settled, _ = _ratio(c.objections_settled_in_time, judged, "")
+    agreed, _ = _ratio(c.crosscheck_subjects - c.crosscheck_mismatches, c.crosscheck_subjects,
+                       "")
+    return round(settled * agreed, 4), (
+        f"{c.objections_raised} objections raised, {c.objections_settled_in_time} settled in "
+        f"time, {c.objections_settled_late} late, {c.objections_open_overdue} unsettled past "
+        f"the deadline; {c.crosscheck_mismatches} of {c.crosscheck_subjects} cross-checked "
+        f"subjects differing from another source")
 
 
 def _ratio(done: int, owed: int, evidence: str) -> tuple[float, str]:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.exchange.exceptions import BadKey
 from services.exchange.models import CrossCheck, Resource, SourceApi
 from shared.contracts.catalog import UpdateCycle
-from shared.contracts.exchange import EntryStale, RecordsLoaded
+from shared.contracts.exchange import CrossCheckCompleted, EntryStale, RecordsLoaded
 from shared.outbox import Outbox
 
 # How long after its last update an entry is stale: its longest cycle and some grace (a
@@ -132,9 +132,11 @@ CROSS_CHECK = text("""
 """)
 
 
-async def cross_check(session: AsyncSession, *, left: Resource, left_item: str,
-                      right: Resource, right_item: str, actor: str) -> CrossCheck:
-    """Compare an item both entries hold for the same subjects (joined by their keys)."""
+async def cross_check(session: AsyncSession, outbox: Outbox, *, left: Resource,
+                      left_item: str, right: Resource, right_item: str,
+                      actor: str) -> CrossCheck:
+    """Compare an item both entries hold for the same subjects (joined by their keys), and
+    say what was found: the evaluation counts differences against both providers."""
     for resource, item in ((left, left_item), (right, right_item)):
         if item not in {i["code"] for i in resource.items}:
             raise BadKey(f"Entry {resource.code} has no item {item}.", field="item")
@@ -158,4 +160,9 @@ async def cross_check(session: AsyncSession, *, left: Resource, left_item: str,
     session.add(check)
     await session.flush()
     await session.refresh(check, ["run_at"])
+    await outbox.add(session, str(check.id), CrossCheckCompleted(
+        check_id=check.id, left_entry=left.code, left_item=left_item,
+        left_provider=left.provider, right_entry=right.code, right_item=right_item,
+        right_provider=right.provider, compared=compared, mismatched=mismatched,
+        run_at=check.run_at))
     return check

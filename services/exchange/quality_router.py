@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy import select
 
 from services.exchange import freshness
-from services.exchange.deps import Overseer, SessionDep, oversees
+from services.exchange.deps import OutboxDep, Overseer, SessionDep, oversees
 from services.exchange.models import CrossCheck
 from services.exchange.query import published_resource
 from services.exchange.schemas import (
@@ -41,10 +41,10 @@ async def survey_freshness(
              status_code=status.HTTP_201_CREATED,
              summary="Compare an item held by two entries for the same subjects (多元校核)")
 async def run_cross_check(body: CrossCheckCreate, principal: Overseer,
-                          session: SessionDep) -> CrossCheck:
+                          session: SessionDep, outbox: OutboxDep) -> CrossCheck:
     left = await published_resource(session, body.left_entry)
     right = await published_resource(session, body.right_entry)
-    return await freshness.cross_check(session, left=left, left_item=body.left_item,
+    return await freshness.cross_check(session, outbox, left=left, left_item=body.left_item,
                                        right=right, right_item=body.right_item,
                                        actor=principal.sub)
 

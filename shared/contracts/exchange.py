@@ -68,6 +68,25 @@ class SourceApiRegistered(EventData):
     registered_at: datetime
 
 
+class CrossCheckCompleted(EventData):
+    """Two entries holding an item for the same subjects were compared (多元校核, E7): how
+    many subjects both hold and for how many the values differ, counted against both
+    providers [51 §24(三)]. The differing records themselves stay in the exchange (they are
+    people's data); `check_id` finds them there."""
+
+    event_type = "exchange.crosscheck.completed.v1"
+    check_id: uuid.UUID
+    left_entry: str
+    left_item: str
+    left_provider: str
+    right_entry: str
+    right_item: str
+    right_provider: str
+    compared: int = Field(description="Subjects both entries hold.")
+    mismatched: int = Field(description="…of them with different values.")
+    run_at: datetime
+
+
 class EntryStale(EventData):
     """The entry was not updated within its declared cycle (E7) [51 §13]."""
 

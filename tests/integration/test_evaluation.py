@@ -45,6 +45,7 @@ from shared.contracts.catalog import (
 from shared.contracts.exchange import (
     INGEST_TOPIC,
     AuditSealed,
+    CrossCheckCompleted,
     EntryStale,
     IngestRecord,
     ObjectionRaised,
@@ -597,6 +598,84 @@ async def _records_loaded(infrastructure: Infrastructure, code: str, *,
         await reader.stop()
     assert sum(event.data["accepted"] for event in found) == accepted
     return found
+
+
+# --- consistency (E7): two sources of an item disagreeing ----------------------------------
+
+
+def _cross_check(left: Party, right: Party, *, compared: int, mismatched: int,
+                 run: datetime) -> CrossCheckCompleted:
+    return CrossCheckCompleted(
+        check_id=uuid.uuid4(), left_entry=f"101001/{random.randint(1, 999999):06d}",
+        left_item="XM", left_provider=left["credit_code"],
+        right_entry=f"301001/{random.randint(1, 999999):06d}", right_item="XM",
+        right_provider=right["credit_code"], compared=compared, mismatched=mismatched,
+        run_at=run)
+
+
+async def test_cross_checked_values_that_differ_count_against_both_providers(
+    gateway: httpx.AsyncClient, admin_token: str, infrastructure: Infrastructure
+) -> None:
+    admin = bearer(admin_token)
+    left, right, alone = (_events_department(name) for name in (
+        "南京市公安局户籍处", "南京市人社局参保处", "南京市民政局"))
+    async with History(infrastructure.bootstrap_servers) as history:
+        for party in (left, right, alone):
+            await history.send(DepartmentRegistered(
+                credit_code=party["credit_code"], name=party["name"], tier="municipal",
+                region_code="320100"), key=party["credit_code"], when=at("2026-01-02"))
+        for check in (_cross_check(left, right, compared=50, mismatched=2, run=at("2026-03-10")),
+                      _cross_check(left, right, compared=50, mismatched=0, run=at("2026-05-10")),
+                      _cross_check(alone, alone, compared=10, mismatched=1, run=at("2026-04-01")),
+                      _cross_check(left, right, compared=9, mismatched=9, run=at("2025-12-20"))):
+            sent = await history.send(check, key=str(check.check_id), when=check.run_at)
+        await history.resend(sent)
+
+    def checked(party: Party, subjects: int) -> Any:
+        return until(lambda: _indicators(gateway, admin, "2026", party["credit_code"]),
+                     lambda found: found.get("crosscheck_subjects") == subjects)
+
+    for party, subjects, mismatches in ((left, 100, 2), (right, 100, 2), (alone, 10, 1)):
+        counts = await checked(party, subjects)
+        assert counts["crosscheck_mismatches"] == mismatches
+    findings = (await gateway.get(f"{EVALUATION}/rectifications", headers=admin, params={
+        "year": "2026", "department": right["credit_code"]})).json()
+    assert ("quality", "0 objections raised, 0 settled in time, 0 late, 0 unsettled past the "
+            "deadline; 2 of 100 cross-checked subjects differing from another source") in [
+        (item["indicator"], item["evidence"]) for item in findings]
+    second_quarter = await _indicators(gateway, admin, "2026-Q2", left["credit_code"])
+    assert (second_quarter["crosscheck_subjects"], second_quarter["crosscheck_mismatches"]) \
+        == (50, 0)
+
+
+async def test_a_cross_check_run_through_the_exchange_reaches_the_evaluation(
+    gateway: httpx.AsyncClient, admin_token: str, infrastructure: Infrastructure
+) -> None:
+    left_party, right_party = (await new_party(gateway, admin_token),
+                               await new_party(gateway, admin_token))
+    population = people(4)
+    differing = [{**person, "XM": "错名" if index == 0 else person["XM"]}
+                 for index, person in enumerate(population)]
+    left = await publish(gateway, left_party, person_entry())
+    right = await publish(gateway, right_party, person_entry())
+    assert (await upload(gateway, left_party, left, as_csv(population))).status_code == 200
+    assert (await upload(gateway, right_party, right, as_csv(differing))).status_code == 200
+    checked = await gateway.post(f"{EXCHANGE}/cross-checks", headers=bearer(admin_token), json={
+        "left_entry": left, "left_item": "XM", "right_entry": right, "right_item": "XM"})
+    assert checked.status_code == 201, checked.text
+
+    event = await find_event(infrastructure.bootstrap_servers, CrossCheckCompleted.event_type,
+                             checked.json()["id"])
+    assert (event.data["left_provider"], event.data["right_provider"], event.data["compared"],
+            event.data["mismatched"]) == (left_party["credit_code"],
+                                          right_party["credit_code"], 4, 1)
+    assert "samples" not in event.data  # people's data stays in the exchange
+    period = str(datetime.now(UTC).astimezone(CHINA_TIME).year)
+    for party in (left_party, right_party):
+        counts = await until(lambda p=party: _indicators(gateway, bearer(admin_token), period,
+                                                         p["credit_code"]),
+                             lambda found: found.get("crosscheck_subjects") == 4)
+        assert counts["crosscheck_mismatches"] == 1
 
 
 # --- the live path and the API's refusals ---------------------------------------------------

@@ -1,13 +1,15 @@
 """The evaluation's handlers of what it must see beyond entries and requests, run against
-fakes: loads and source APIs (E1), each kept with the business time its event carries."""
+fakes: loads and source APIs (E1), cross-checks (E7), each kept with the business time its
+event carries."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from services.evaluation import handlers as evaluation
 from shared.contracts.catalog import EntryPublished, EntrySnapshot
-from shared.contracts.exchange import RecordsLoaded, SourceApiRegistered
+from shared.contracts.exchange import CrossCheckCompleted, RecordsLoaded, SourceApiRegistered
 from shared.handlers import event_of
 from tests import factories
 from tests.unit.fakes import RecordingOutbox, RecordingSession
@@ -17,9 +19,9 @@ CODE = "101001/000001"
 WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
-def test_the_evaluation_applies_loads_and_source_apis() -> None:
-    assert {RecordsLoaded.event_type, SourceApiRegistered.event_type} \
-        <= evaluation.handlers.event_types
+def test_the_evaluation_applies_loads_source_apis_and_cross_checks() -> None:
+    assert {RecordsLoaded.event_type, SourceApiRegistered.event_type,
+            CrossCheckCompleted.event_type} <= evaluation.handlers.event_types
 
 
 async def test_an_entry_keeps_the_share_attributes_that_say_whether_it_owes_data() -> None:
@@ -55,6 +57,18 @@ async def test_a_load_that_took_no_record_puts_no_data_on_the_platform() -> None
                             loaded_at=WHEN)
     await evaluation.records_loaded(session, event_of(refused), RecordingOutbox())
     assert session.statements == []
+
+
+async def test_a_cross_check_is_kept_once_with_both_providers_and_its_run_time() -> None:
+    session, other = RecordingSession(), factories.credit_code()
+    check = CrossCheckCompleted(
+        check_id=uuid.uuid4(), left_entry=CODE, left_item="XM", left_provider=PROVIDER,
+        right_entry="101001/000002", right_item="XM", right_provider=other, compared=50,
+        mismatched=2, run_at=WHEN)
+    await evaluation.cross_checked(session, event_of(check), RecordingOutbox())
+    [written], [sql] = session.written(), session.sql()
+    assert session.tables() == ["crosscheck_fact"] and "ON CONFLICT DO NOTHING" in sql
+    assert written == check.model_dump()
 
 
 async def test_a_registered_source_api_supplies_the_entry_from_its_first_registration() -> None:

@@ -74,6 +74,21 @@ def test_an_entry_without_data_fails_provision_as_a_stale_one_does() -> None:
                                                    ["JS §25(二)", "51 §24(二)"])
 
 
+def test_values_differing_from_another_source_fail_quality_as_late_objections_do() -> None:
+    rate, evidence = scoring.rate_of(Indicator.quality, counts(
+        crosscheck_subjects=200, crosscheck_mismatches=2))
+    assert rate == 0.99 and evidence.endswith(
+        "; 2 of 200 cross-checked subjects differing from another source")
+    both, _ = scoring.rate_of(Indicator.quality, counts(
+        objections_raised=2, objections_settled_in_time=1, objections_settled_late=1,
+        crosscheck_subjects=200, crosscheck_mismatches=2))
+    assert both == 0.495
+    finding = scoring.score(counts(crosscheck_subjects=10, crosscheck_mismatches=1), NATIONAL)
+    assert [(part.indicator, NATIONAL.indicators[part.indicator].points)
+            for part in finding.indicators if part.finding] == [
+        (Indicator.quality, ["51 §24(三)"])]
+
+
 def test_a_method_stored_before_the_data_grace_existed_still_loads() -> None:
     stored = NATIONAL.model_dump()
     del stored["data_due_days"]
