@@ -125,14 +125,19 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         return await relay(request, "/jwks")
 
     @app.get("/open-data/catalog.jsonld", tags=["open data"],
-             summary="The catalog entries open to the public, as DCAT JSON-LD (no token)")
+             summary="The catalog entries open to the public, as DCAT JSON-LD (no token)",
+             response_class=Response, responses={200: {
+                 "description": "A DCAT catalog (dcat:Catalog with its dcat:dataset).",
+                 "content": {"application/ld+json": {"schema": {"type": "object"}}}}})
     async def open_data(request: Request) -> Response:
         if "catalog" not in settings.services:
             raise NotFound("This node routes no catalog service.")
         return await relay(request, "/dcat", base_url=settings.services["catalog"].rstrip("/"))
 
     @app.get("/health", tags=["operations"], summary="Health of every service, the database "
-             "and the broker")
+             "and the broker", responses={503: {
+                 "description": "Some part is down: the same report, naming it.",
+                 "content": {"application/json": {"schema": {"type": "object"}}}}})
     async def health() -> JSONResponse:
         report = await node_health(settings.services, client)
         return JSONResponse(report, status_code=200 if report["status"] == "up" else 503)

@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from shared.problems import document_problems
+
 
 async def combined_openapi(
     own: dict[str, Any], services: dict[str, str], client: httpx.AsyncClient
@@ -26,7 +28,7 @@ async def combined_openapi(
         _merge(document, name, service_doc)
     if unavailable:
         document["info"]["x-unavailable-services"] = unavailable
-    return document
+    return document_problems(document)
 
 
 async def _fetch(client: httpx.AsyncClient, base_url: str) -> dict[str, Any]:

@@ -118,6 +118,51 @@ def problem_body(
     return body
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem document. Extensions name what went wrong for a "
+                   "program: `field`, `rule`, `article`, `reason`, `errors` (one per invalid "
+                   "input: `field`, `message`, `code`), `current_state`, `request_id`.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "description": "URI naming the kind of problem."},
+        "title": {"type": "string", "description": "Short summary of the kind."},
+        "status": {"type": "integer", "description": "The HTTP status."},
+        "detail": {"type": "string", "description": "What went wrong with this call."},
+        "instance": {"type": "string", "description": "The path the caller used."},
+    },
+    "additionalProperties": True,
+}
+
+
+def document_problems(document: dict[str, Any]) -> dict[str, Any]:
+    """Say in an OpenAPI document what every operation answers when it refuses or fails: a
+    problem document, for 422 and for any status the operation does not list itself."""
+    document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    problem = {"description": "A problem document (RFC 9457): the call was refused or "
+                              "failed; nothing was changed.",
+               "content": {PROBLEM_MEDIA_TYPE: {
+                   "schema": {"$ref": "#/components/schemas/Problem"}}}}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status, response in responses.items():
+                if status.startswith(("4", "5")) and _framework_default(response):
+                    response["content"] = problem["content"]
+            responses.setdefault("default", problem)
+    return document
+
+
+def _framework_default(response: dict[str, Any]) -> bool:
+    """A refusal documented without content, or as the framework's validation error (which
+    our handlers answer as a problem instead)."""
+    content = response.get("content")
+    return not content or "HTTPValidationError" in str(content)
+
+
 def problem_response(
     body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> JSONResponse:

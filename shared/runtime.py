@@ -227,8 +227,8 @@ def create_service_app(
         """Prometheus text: requests, outbox, consumers and the service's own figures."""
         return Response(await render(runtime.metric_refreshes), media_type=CONTENT_TYPE)
 
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=runtime.settings.max_body_bytes,
                        max_upload_bytes=runtime.settings.max_upload_bytes)
     app.add_middleware(RequestTelemetry)
-    app.add_middleware(UnexpectedErrors)
     return app

@@ -26,7 +26,9 @@ from shared import clock
 
 
 class Base(DeclarativeBase):
-    pass
+    # Columns the database fills on insert or update (updated_at) are read back in the same
+    # statement: an answer serialised after the flush must not load them lazily.
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012
 
 
 class Timestamped:

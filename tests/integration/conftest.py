@@ -296,3 +296,6 @@ async def eventually(gateway: httpx.AsyncClient, party: Party, path: str,
             await asyncio.sleep(0.2)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `last` run after all others: they change the shared node freely."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)

@@ -165,3 +165,15 @@ async def test_concurrent_duplicate_registrations_store_one(
         gateway.post(DEPARTMENTS, json=body, headers=bearer(admin_token)) for _ in range(4)))
     assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
     assert all(r.headers["content-type"].startswith("application/") for r in responses)
+
+
+async def test_a_department_changed_by_patch_answers_with_its_new_state(
+    gateway: httpx.AsyncClient, admin_token: str, department: dict[str, str]
+) -> None:
+    response = await gateway.patch(f"{DEPARTMENTS}/{department['credit_code']}",
+                                   json={"name": "南京市数据局", "tier": None},
+                                   headers=bearer(admin_token))
+    assert response.status_code == 200, response.text
+    assert response.json()["name"] == "南京市数据局"
+    assert response.json()["tier"] == department["tier"]
+    assert response.json()["updated_at"] >= response.json()["created_at"]

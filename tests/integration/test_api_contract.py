@@ -1,0 +1,65 @@
+"""The node's whole API under generated calls (schemathesis, from the combined OpenAPI
+document the gateway serves), with a department system's token and a node admin's: no
+server error, every answer of a documented status matches its documented schema and media
+type, and the node is healthy afterwards.
+
+It changes the node as any caller could (it loads calendars, files entries, changes the
+scoring method), so it runs after every other test of the session (the `last` mark).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import RunningNode
+from tests.integration.conftest import SystemClientFactory, bearer, client_token
+
+CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance"
+# Enough to reach every operation with valid, boundary and random input, within minutes,
+# under the test node's rate limit (50/s a client: 429s would hide what they cover).
+EXAMPLES_PER_OPERATION = "6"
+TIME_BUDGET_SECONDS = "70"
+RATE = "45/s"
+DEPARTMENT_ROLES = ("catalog_editor", "request_reviewer", "data_operator", "auditor")
+
+
+def run_schemathesis(gateway_url: str, token: str,
+                     report: Path) -> subprocess.CompletedProcess[str]:
+    executable = shutil.which("st", path=str(Path(sys.executable).parent))
+    assert executable, "schemathesis is a dev dependency: make test installs it"
+    return subprocess.run(
+        [executable, "run", f"{gateway_url}/openapi.json", "--url", gateway_url,
+         "--checks", CHECKS, "--header", f"Authorization: Bearer {token}",
+         "--max-examples", EXAMPLES_PER_OPERATION, "--max-time", TIME_BUDGET_SECONDS,
+         "--phases", "examples,coverage,fuzzing", "--seed", "20261128",
+         "--generation-database", "none", "--no-shrink", "--workers", "1",
+         "--rate-limit", RATE,
+         "--request-timeout", "30", "--report", "junit", "--report-junit-path", str(report)],
+        capture_output=True, text=True, timeout=int(TIME_BUDGET_SECONDS) + 120, check=False,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.integration.schemathesis_hooks"})
+
+
+@pytest.mark.last
+async def test_generated_calls_get_no_server_error_and_answers_match_the_document(
+    gateway: httpx.AsyncClient, node: RunningNode, admin_token: str,
+    make_client: SystemClientFactory, tmp_path: Path
+) -> None:
+    system = (await client_token(gateway, await make_client(*DEPARTMENT_ROLES))).json()
+    for role, token in (("department system", system["access_token"]),
+                        ("node admin", admin_token)):
+        result = await asyncio.to_thread(run_schemathesis, node.gateway_url, token,
+                                         tmp_path / f"{role}.xml")
+        assert result.returncode == 0, f"as a {role}:\n{result.stdout[-30000:]}"
+    health = await gateway.get("/health")
+    assert health.status_code == 200 and health.json()["status"] == "up", health.text
+    # The callers' tokens still work: nothing the generated calls did broke the node.
+    assert (await gateway.get("/api/authorization/me", headers=bearer(admin_token))
+            ).status_code == 200
