@@ -54,6 +54,7 @@ from services.exchange.audit import verify as verify_audit
 from shared.contracts import Role, Tier, Zone
 from shared.contracts.catalog import PermittedUse
 from shared.db import create_engine, create_session_factory
+from shared.http_server import HTTP_PROTOCOL
 from shared.migrations import upgrade_to_head
 from shared.pagination import PageParams
 from shared.problems import ProblemError
@@ -130,7 +131,7 @@ def serve(
     factory = ("gateway.app:create_app" if component == Component.gateway
                else f"services.{component.value}.app:create_app")
     uvicorn.run(factory, factory=True, host=host, port=port, access_log=False,
-                log_level="warning")
+                log_level="warning", http=HTTP_PROTOCOL)
 
 
 @app.command()

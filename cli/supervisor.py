@@ -25,6 +25,7 @@ from rich.console import Console
 from cli.embedded import EmbeddedBroker, EmbeddedPostgres, wait_for_port
 from cli.process_logs import relay
 from cli.settings import CliSettings
+from shared.http_server import uvicorn_command
 
 # Every backend service of a node, in start order. New services join this list.
 SERVICES = ["authorization", "catalog", "exchange", "evaluation"]
@@ -93,8 +94,7 @@ class Node:
         wait_for_port(port, 60, process=dict(self.children)["gateway"])
 
     def _spawn(self, name: str, factory: str, host: str, port: int, env: dict[str, str]) -> None:
-        command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", host,
-                   "--port", str(port), "--no-access-log", "--log-level", "warning"]
+        command = uvicorn_command(factory, host, port, "--log-level", "warning")
         process = subprocess.Popen(command, env=env, start_new_session=True,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert process.stdout is not None
