@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -23,11 +23,13 @@ from services.evaluation.models import (
     CatalogEntry,
     CatalogTrigger,
     CrossCheckFact,
+    DatabaseFact,
     Department,
     DuplicateFlag,
     EntrySupply,
     NodeProfile,
     ObjectionFact,
+    ProjectFact,
     RequestFact,
     StaleFlag,
     SystemClient,
@@ -41,12 +43,14 @@ from shared.contracts import (
     NodeInitialized,
 )
 from shared.contracts.catalog import (
+    DatabaseRegistryChanged,
     DuplicateCollectionFlagged,
     EntryEvent,
     EntryPublished,
     EntryStatus,
     EntryUpdated,
     EntryWithdrawn,
+    ProjectCatalogChanged,
     TriggerRecorded,
     TriggerResolved,
 )
@@ -242,6 +246,49 @@ async def duplicate_flagged(session: AsyncSession, event: Event[DuplicateCollect
         item_code=flag.item_code, responsible_department=flag.responsible_department,
         identifies_subject=flag.identifies_subject, flagged_at=event.time,
     ).on_conflict_do_nothing())
+
+
+@handlers.on(ProjectCatalogChanged)
+async def project_changed(session: AsyncSession, event: Event[ProjectCatalogChanged],
+                          outbox: Outbox) -> None:
+    """Filing and acceptance may arrive in either order: each keeps its earliest time, and
+    the entries attached at acceptance are never taken back."""
+    project = event.payload
+    accepted = project.status == "accepted"
+    statement = insert(ProjectFact).values(
+        project_id=project.project_id, department=project.department, name=project.name,
+        planned_resources=project.planned_resources,
+        accepted_codes=project.accepted_codes if accepted else None,
+        filed_at=event.time, accepted_at=event.time if accepted else None)
+    kept = statement.excluded
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=[ProjectFact.project_id], set_={
+            "filed_at": func.least(ProjectFact.filed_at, kept.filed_at),
+            "accepted_at": func.least(ProjectFact.accepted_at, kept.accepted_at),
+            "accepted_codes": func.coalesce(ProjectFact.accepted_codes, kept.accepted_codes)}))
+
+
+@handlers.on(DatabaseRegistryChanged)
+async def database_changed(session: AsyncSession, event: Event[DatabaseRegistryChanged],
+                           outbox: Outbox) -> None:
+    """The latest change decides which entries the database backs; a deregistration stays
+    (a late update does not bring the database back)."""
+    database = event.payload
+    gone = database.status == "deregistered"
+    statement = insert(DatabaseFact).values(
+        database_id=database.database_id, department=database.department, name=database.name,
+        resource_codes=database.resource_codes, changed_at=event.time,
+        registered_at=event.time, deregistered_at=event.time if gone else None)
+    kept = statement.excluded
+    later = kept.changed_at > DatabaseFact.changed_at
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=[DatabaseFact.database_id], set_={
+            "resource_codes": case((later, kept.resource_codes),
+                                   else_=DatabaseFact.resource_codes),
+            "changed_at": func.greatest(DatabaseFact.changed_at, kept.changed_at),
+            "registered_at": func.least(DatabaseFact.registered_at, kept.registered_at),
+            "deregistered_at": func.least(DatabaseFact.deregistered_at,
+                                          kept.deregistered_at)}))
 
 
 @handlers.on(AuditSealed)

@@ -30,10 +30,12 @@ from services.evaluation.models import (
     CatalogEntry,
     CatalogTrigger,
     CrossCheckFact,
+    DatabaseFact,
     Department,
     DuplicateFlag,
     EntrySupply,
     ObjectionFact,
+    ProjectFact,
     RequestFact,
     StaleFlag,
     UsageFact,
@@ -91,6 +93,16 @@ class DepartmentIndicators(BaseModel):
     out_of_purpose_attempts: int = Field(0, description="Accesses refused because the "
                                                         "purpose was not granted.")
     denied_attempts: int = Field(0, description="All its refused accesses.")
+    projects_without_catalog: int = Field(0, description=(
+        "Its information projects accepted by the period's end whose resource catalog is not "
+        "in the shared catalog then: nothing attached at acceptance, or an attached entry "
+        "not published (C8) [51 §21]."))
+    databases_without_catalog: int = Field(0, description=(
+        "Its registered databases, not deregistered by the period's end, that back no entry "
+        "published then (C8) [BJ 三(二)]."))
+    catalog_lapses: list[str] = Field(default_factory=list, description=(
+        "Each such project and database, by name, with the entries missing; any one makes "
+        "the department ineligible for project approval and O&M funding [51 §21]."))
 
 
 async def compute(session: AsyncSession, period: Period, method: ScoringMethod, *,
@@ -115,6 +127,7 @@ async def compute(session: AsyncSession, period: Period, method: ScoringMethod, 
     await _merge(session, counts, _without_data(as_of, today, method.data_due_days))
     for statement in _usage(period, today):
         await _merge(session, counts, statement)
+    await _merge_catalog_lapses(session, counts, as_of)
     return [DepartmentIndicators(**values) for values in counts.values()]
 
 
@@ -125,6 +138,48 @@ async def _merge(session: AsyncSession, counts: dict[str, dict[str, Any]],
         target = counts.get(values.pop("department"))
         if target is not None:
             target.update({name: value for name, value in values.items() if value is not None})
+
+
+async def _merge_catalog_lapses(session: AsyncSession, counts: dict[str, dict[str, Any]],
+                                as_of: datetime) -> None:
+    """No catalog, no approval [51 §21]: an accepted project, or a registered database, whose
+    resources are not in the shared catalog at the period's end. A project the registry
+    knows filed its planned catalog before approval (the catalog refuses it otherwise), so
+    what can lapse is the catalog attached at acceptance."""
+    projects = list(await session.scalars(select(ProjectFact).where(
+        ProjectFact.department.in_(list(counts)), ProjectFact.accepted_at < as_of)))
+    databases = list(await session.scalars(select(DatabaseFact).where(
+        DatabaseFact.department.in_(list(counts)), DatabaseFact.registered_at < as_of,
+        or_(DatabaseFact.deregistered_at.is_(None), DatabaseFact.deregistered_at >= as_of))))
+    codes = {code for project in projects for code in project.accepted_codes or []} | {
+        code for database in databases for code in database.resource_codes}
+    published = set(await session.scalars(select(CatalogEntry.code).where(
+        CatalogEntry.code.in_(codes), CatalogEntry.published_at < as_of,
+        or_(CatalogEntry.withdrawn_at.is_(None), CatalogEntry.withdrawn_at >= as_of))))
+    for project in projects:
+        lapse = _project_lapse(project, published)
+        if lapse:
+            _note(counts[project.department], "projects_without_catalog", lapse)
+    for database in databases:
+        if not published.intersection(database.resource_codes):
+            _note(counts[database.department], "databases_without_catalog",
+                  f"database {database.name} backs no entry of the shared catalog "
+                  f"({', '.join(database.resource_codes)}) [BJ 三(二), 51 §21]")
+
+
+def _project_lapse(project: ProjectFact, published: set[str]) -> str | None:
+    if not project.accepted_codes:
+        return f"project {project.name} accepted without its resource catalog [51 §21]"
+    missing = [code for code in project.accepted_codes if code not in published]
+    if missing:
+        return (f"project {project.name}: entries attached at acceptance not in the shared "
+                f"catalog ({', '.join(missing)}) [51 §21]")
+    return None
+
+
+def _note(target: dict[str, Any], count: str, lapse: str) -> None:
+    target[count] = target.get(count, 0) + 1
+    target.setdefault("catalog_lapses", []).append(lapse)
 
 
 def _count(condition: Any) -> Any:

@@ -10,8 +10,10 @@ the default for the node's tier applies. The defaults are drawn from the rules:
 - a published entry shared through the platform must have its data there within 15 days
   (the rules say "及时" without a number; the grace keeps an entry published on the
   period's last days from counting before anyone could load it);
-- a department below the pass mark, or found using shared data beyond the purpose it was
-  granted, does not qualify for project approval or O&M funding [51 §21, 39 三(六)].
+- a department below the pass mark, found using shared data beyond the purpose it was
+  granted, or with an accepted project or a registered database whose resources are not in
+  the shared catalog, does not qualify for project approval or O&M funding [51 §21,
+  39 三(六)].
 """
 
 from __future__ import annotations

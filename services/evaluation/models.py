@@ -145,6 +145,35 @@ class ObjectionFact(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class ProjectFact(Base):
+    """C8 [51 §21]: an information project files its resource catalog before approval and
+    attaches its published entries at acceptance."""
+
+    __tablename__ = "project_fact"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    department: Mapped[str] = mapped_column(String(18), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    planned_resources: Mapped[list[str]] = mapped_column(ARRAY(String(200)))
+    accepted_codes: Mapped[list[str] | None] = mapped_column(ARRAY(String(60)))
+    filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DatabaseFact(Base):
+    """C8 [BJ 三(二)]: a registered database and the entries it backs."""
+
+    __tablename__ = "database_fact"
+
+    database_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    department: Mapped[str] = mapped_column(String(18), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    resource_codes: Mapped[list[str]] = mapped_column(ARRAY(String(60)))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deregistered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class CrossCheckFact(Base):
     """E7: two sources of an item compared for the subjects both hold (多元校核)."""
 
@@ -209,7 +238,7 @@ class SystemClient(Base):
 
 FACT_TABLES = [NodeProfile, Department, CatalogEntry, EntrySupply, CatalogTrigger, RequestFact,
                StaleFlag, ObjectionFact, CrossCheckFact, DuplicateFlag, UsageFact,
-               SystemClient]
+               SystemClient, ProjectFact, DatabaseFact]
 """What a rebuild clears before the events are consumed again."""
 
 

@@ -3,7 +3,8 @@
 Due by the end of February nationally [51 §18] and of January in Jiangsu [JS §19] (the
 method's `report_due_month`). It carries the ranking with each indicator's share, the
 quarterly trend, the rectification list with its deadline, the departments not eligible for
-approval or O&M funding, and the information-system registry with its zombies.
+approval or O&M funding (a low score, misuse, or a project or database whose resources are
+not in the shared catalog), and the information-system registry with its zombies.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ async def build(session: AsyncSession, year: int, *, now: datetime | None = None
                     TrendPoint(period=quarter.label, score=item.score))
     deadline = scoring.rectification_deadline(year, method)
     rectifications = scoring.rectifications(ranking, method, deadline)
-    ineligible = scoring.funding_ineligible(ranking, method)
+    ineligible = scoring.funding_ineligible(ranking, method, counts)
     registry, _ = await systems.usage(session, period, now=now,
                                       zombie_max_uses=method.zombie_max_uses)
     evaluated = {item.department for item in ranking}

@@ -67,5 +67,5 @@ async def funding_ineligible(session: SessionDep, principal: CurrentPrincipal,
     """Departments failing the sharing requirements in the year: no project approval and no
     O&M funding for them [51 §21, 39 三(六)]."""
     _, method = await current_method(session)
-    _, ranked = await report.evaluate(session, year, method, now=datetime.now(UTC))
-    return scoring.funding_ineligible(ranked, method)
+    counts, ranked = await report.evaluate(session, year, method, now=datetime.now(UTC))
+    return scoring.funding_ineligible(ranked, method, counts)

@@ -7,6 +7,7 @@ objection raised), so a department is never marked down for what it was not aske
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from pydantic import BaseModel, Field
@@ -161,14 +162,19 @@ def rectifications(scores: list[DepartmentScore], method: ScoringMethod,
             for part in item.indicators if part.finding]
 
 
-def funding_ineligible(scores: list[DepartmentScore],
-                       method: ScoringMethod) -> list[FundingIneligibility]:
+def funding_ineligible(scores: list[DepartmentScore], method: ScoringMethod,
+                       counts: Sequence[DepartmentIndicators] = ()
+                       ) -> list[FundingIneligibility]:
+    """Departments below the pass mark, with a finding that bars funding, or with a project
+    or database whose resources are not in the shared catalog (`counts`' catalog lapses)."""
+    lapses = {item.department: item.catalog_lapses for item in counts}
     listed = []
     for item in sorted(scores, key=lambda item: item.department):
         reasons = [f"score {item.score:g} below the pass mark {method.pass_score:g}"] \
             if item.score < method.pass_score else []
         reasons += [f"{part.indicator}: {part.evidence}" for part in item.indicators
                     if part.finding and method.indicators[part.indicator].blocks_funding]
+        reasons += lapses.get(item.department, [])
         if reasons:
             listed.append(FundingIneligibility(department=item.department, name=item.name,
                                                score=item.score, reasons=reasons))

@@ -33,11 +33,13 @@ from services.evaluation.report import SECTIONS
 from shared.consumer import IdempotentConsumer
 from shared.contracts import DepartmentRegistered
 from shared.contracts.catalog import (
+    DatabaseRegistryChanged,
     DuplicateCollectionFlagged,
     EntryPublished,
     EntrySnapshot,
     EntryStatus,
     EntryWithdrawn,
+    ProjectCatalogChanged,
     ShareAttributes,
     TriggerRecorded,
     TriggerResolved,
@@ -676,6 +678,136 @@ async def test_a_cross_check_run_through_the_exchange_reaches_the_evaluation(
                                                          p["credit_code"]),
                              lambda found: found.get("crosscheck_subjects") == 4)
         assert counts["crosscheck_mismatches"] == 1
+
+
+# --- no catalog, no approval (C8, 51 §21) -------------------------------------------------
+
+
+async def _provider_in_good_standing(history: History, party: Party, code: str) -> None:
+    """Registered early in 2026, with one entry published and loaded: nothing else to fault."""
+    await history.send(DepartmentRegistered(
+        credit_code=party["credit_code"], name=party["name"], tier="municipal",
+        region_code="320100"), key=party["credit_code"], when=at("2026-01-02"))
+    await history.send(EntryPublished(entry=entry(code, party, "2026-01-10"),
+                                      changed_by="editor"), key=code, when=at("2026-01-10"))
+    await history.send(RecordsLoaded(entry_code=code, provider=party["credit_code"],
+                                     accepted=10, rejected=0, loaded_at=at("2026-01-12")),
+                       key=code, when=at("2026-01-12"))
+
+
+def _project(party: Party, name: str, status: str, codes: list[str] | None,
+             project_id: uuid.UUID) -> ProjectCatalogChanged:
+    return ProjectCatalogChanged(project_id=project_id, department=party["credit_code"],
+                                 name=name, status=status, planned_resources=["婚姻登记信息"],
+                                 accepted_codes=codes)
+
+
+async def test_a_project_or_database_outside_the_shared_catalog_bars_approval_and_funding(
+    gateway: httpx.AsyncClient, admin_token: str, infrastructure: Infrastructure
+) -> None:
+    """P withdraws an entry its accepted project attached; Q's project and database are in
+    order (and a deregistered database owes nothing); R's database backs only a draft; S
+    has a project still being built, and one accepted with nothing attached."""
+    admin = bearer(admin_token)
+    p, q, r, s = (_events_department(name) for name in (
+        "南京市民政局", "南京市卫健委", "南京市住建局", "南京市交通局"))
+    front = f"397{random.randint(1000, 9999)}"
+    codes = {key: f"{front}/{index:06d}" for index, key in enumerate(
+        ("p1", "p2", "q1", "r1", "r_draft", "s1"), 1)}
+    async with History(infrastructure.bootstrap_servers) as history:
+        for party, key in ((p, "p1"), (p, "p2"), (q, "q1"), (r, "r1"), (s, "s1")):
+            await _provider_in_good_standing(history, party, codes[key])
+        projects = {name: uuid.uuid4() for name in ("p", "q", "s_building", "s_empty")}
+        for party, name, title, codes_attached in (
+                (p, "p", "智慧民政综合信息平台建设项目", [codes["p1"], codes["p2"]]),
+                (q, "q", "全民健康信息平台建设项目", [codes["q1"]]),
+                (s, "s_empty", "智慧交通二期建设项目", None)):
+            # Acceptance arrives before the filing: the order of the two does not matter.
+            await history.send(_project(party, title, "accepted", codes_attached,
+                                        projects[name]), key=str(projects[name]),
+                               when=at("2026-03-01"))
+            await history.send(_project(party, title, "filed", None, projects[name]),
+                               key=str(projects[name]), when=at("2026-01-05"))
+        await history.send(_project(s, "智慧交通三期建设项目", "filed", None,
+                                    projects["s_building"]), key=str(projects["s_building"]),
+                           when=at("2026-02-01"))
+        withdrawn = entry(codes["p2"], p, "2026-01-10").model_copy(update={
+            "status": EntryStatus.withdrawn, "version": 2})
+        await history.send(EntryWithdrawn(entry=withdrawn, changed_by="editor"),
+                           key=codes["p2"], when=at("2026-06-01"))
+        for party, title, status, backed, day in (
+                (q, "全民健康信息库", "registered", [codes["q1"]], "2026-02-01"),
+                (q, "旧健康档案库", "registered", [codes["r_draft"]], "2026-02-01"),
+                (r, "住房保障数据库", "registered", [codes["r_draft"]], "2026-02-02")):
+            database = DatabaseRegistryChanged(database_id=uuid.uuid4(),
+                                               department=party["credit_code"], name=title,
+                                               status=status, resource_codes=backed)
+            await history.send(database, key=str(database.database_id), when=at(day))
+            if title == "旧健康档案库":
+                await history.send(database.model_copy(update={"status": "deregistered"}),
+                                   key=str(database.database_id), when=at("2026-04-01"))
+
+    mine = {party["credit_code"]: name for name, party in
+            (("P", p), ("Q", q), ("R", r), ("S", s))}
+
+    def listed(response: httpx.Response) -> dict[str, list[str]]:
+        return {mine[item["department"]]: item["reasons"] for item in response.json()
+                if item["department"] in mine}
+
+    funding = await until(lambda: gateway.get(f"{EVALUATION}/funding-eligibility",
+                                              params={"year": "2026"}, headers=admin),
+                          lambda response: len(listed(response)) == 3)
+    assert listed(funding) == {
+        "P": [f"project 智慧民政综合信息平台建设项目: entries attached at acceptance not in "
+              f"the shared catalog ({codes['p2']}) [51 §21]"],
+        "R": [f"database 住房保障数据库 backs no entry of the shared catalog "
+              f"({codes['r_draft']}) [BJ 三(二), 51 §21]"],
+        "S": ["project 智慧交通二期建设项目 accepted without its resource catalog [51 §21]"]}
+    counted = await _indicators(gateway, admin, "2026", p["credit_code"])
+    assert (counted["projects_without_catalog"], counted["databases_without_catalog"]) == (1, 0)
+    before_withdrawal = await _indicators(gateway, admin, "2026-Q1", p["credit_code"])
+    assert before_withdrawal["catalog_lapses"] == []
+
+
+async def test_a_project_whose_entry_is_withdrawn_after_acceptance_loses_funding(
+    gateway: httpx.AsyncClient, admin_token: str
+) -> None:
+    """Live, through the catalog's registry: the project's catalog, then the database's."""
+    editor = await new_party(gateway, admin_token)
+    auth = bearer(editor["token"])
+    code = await publish(gateway, editor, person_entry())
+    project = (await gateway.post("/api/catalog/projects", headers=auth, json={
+        "name": "智慧民政综合信息平台建设项目", "planned_resources": ["婚姻登记信息"]})).json()
+    accepted = await gateway.post(f"/api/catalog/projects/{project['id']}/acceptance",
+                                  headers=auth, json={"entry_codes": [code]})
+    assert accepted.status_code == 200, accepted.text
+    withdrawn = await gateway.post(f"/api/catalog/entries/{code}/withdraw", headers=auth,
+                                   json={"reason": "资源并入省级目录"})
+    assert withdrawn.status_code == 200, withdrawn.text
+    draft = (await gateway.post("/api/catalog/entries", headers=auth,
+                                json=person_entry())).json()["code"]
+    registered = await gateway.post("/api/catalog/databases", headers=auth, json={
+        "name": "婚姻登记库", "dbms": "PostgreSQL 16", "description": "婚姻登记主库",
+        "resource_codes": [draft]})
+    assert registered.status_code == 201, registered.text
+
+    year = str(datetime.now(UTC).astimezone(CHINA_TIME).year)
+
+    def reasons(response: httpx.Response) -> list[str]:
+        """The department's reasons of 51 §21 (its empty catalog may lower its score too)."""
+        found = next((item["reasons"] for item in response.json()
+                      if item["department"] == editor["credit_code"]), [])
+        return [reason for reason in found if reason.endswith("51 §21]")]
+
+    funding = await until(lambda: gateway.get(f"{EVALUATION}/funding-eligibility",
+                                              params={"year": year},
+                                              headers=bearer(admin_token)),
+                          lambda response: len(reasons(response)) >= 2)
+    assert reasons(funding) == [
+        f"project 智慧民政综合信息平台建设项目: entries attached at acceptance not in the "
+        f"shared catalog ({code}) [51 §21]",
+        f"database 婚姻登记库 backs no entry of the shared catalog ({draft}) "
+        f"[BJ 三(二), 51 §21]"]
 
 
 # --- the live path and the API's refusals ---------------------------------------------------

@@ -1,6 +1,6 @@
 """The evaluation's handlers of what it must see beyond entries and requests, run against
-fakes: loads and source APIs (E1), cross-checks (E7), each kept with the business time its
-event carries."""
+fakes: loads and source APIs (E1), cross-checks (E7), projects' resource catalogs and the
+database registry (C8), each kept with the business time its event carries."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ import uuid
 from datetime import UTC, datetime
 
 from services.evaluation import handlers as evaluation
-from shared.contracts.catalog import EntryPublished, EntrySnapshot
+from shared.contracts.catalog import (
+    DatabaseRegistryChanged,
+    EntryPublished,
+    EntrySnapshot,
+    ProjectCatalogChanged,
+)
 from shared.contracts.exchange import CrossCheckCompleted, RecordsLoaded, SourceApiRegistered
 from shared.handlers import event_of
 from tests import factories
@@ -19,9 +24,11 @@ CODE = "101001/000001"
 WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
-def test_the_evaluation_applies_loads_source_apis_and_cross_checks() -> None:
+def test_the_evaluation_applies_loads_source_apis_cross_checks_projects_and_databases(
+) -> None:
     assert {RecordsLoaded.event_type, SourceApiRegistered.event_type,
-            CrossCheckCompleted.event_type} <= evaluation.handlers.event_types
+            CrossCheckCompleted.event_type, ProjectCatalogChanged.event_type,
+            DatabaseRegistryChanged.event_type} <= evaluation.handlers.event_types
 
 
 async def test_an_entry_keeps_the_share_attributes_that_say_whether_it_owes_data() -> None:
@@ -69,6 +76,47 @@ async def test_a_cross_check_is_kept_once_with_both_providers_and_its_run_time()
     [written], [sql] = session.written(), session.sql()
     assert session.tables() == ["crosscheck_fact"] and "ON CONFLICT DO NOTHING" in sql
     assert written == check.model_dump()
+
+
+def project(status: str, accepted_codes: list[str] | None) -> ProjectCatalogChanged:
+    return ProjectCatalogChanged(project_id=uuid.uuid4(), department=PROVIDER,
+                                 name="智慧民政综合信息平台建设项目", status=status,
+                                 planned_resources=["婚姻登记信息"],
+                                 accepted_codes=accepted_codes)
+
+
+async def test_a_filed_project_is_dated_by_its_event_and_has_nothing_attached_yet() -> None:
+    session = RecordingSession()
+    await evaluation.project_changed(session, event_of(project("filed", None), time=WHEN),
+                                     RecordingOutbox())
+    [written], [sql] = session.written(), session.sql()
+    assert (written["filed_at"], written["accepted_at"], written["accepted_codes"]) == (
+        WHEN, None, None)
+    # Whichever of filing and acceptance arrives first, each keeps its earliest time.
+    assert "least(project_fact.filed_at, excluded.filed_at)" in sql
+    assert "least(project_fact.accepted_at, excluded.accepted_at)" in sql
+    assert "coalesce(project_fact.accepted_codes, excluded.accepted_codes)" in sql
+
+
+async def test_an_accepted_project_keeps_the_entries_attached_and_when() -> None:
+    session = RecordingSession()
+    await evaluation.project_changed(session, event_of(project("accepted", [CODE]), time=WHEN),
+                                     RecordingOutbox())
+    [written] = session.written()
+    assert (written["accepted_codes"], written["accepted_at"]) == ([CODE], WHEN)
+
+
+async def test_a_deregistered_database_stays_deregistered_and_the_latest_codes_win() -> None:
+    session = RecordingSession()
+    database = DatabaseRegistryChanged(database_id=uuid.uuid4(), department=PROVIDER,
+                                       name="全市人口基础信息库", status="deregistered",
+                                       resource_codes=[CODE])
+    await evaluation.database_changed(session, event_of(database, time=WHEN),
+                                      RecordingOutbox())
+    [written], [sql] = session.written(), session.sql()
+    assert (written["deregistered_at"], written["changed_at"]) == (WHEN, WHEN)
+    assert "CASE WHEN (excluded.changed_at > database_fact.changed_at)" in sql
+    assert "least(database_fact.deregistered_at, excluded.deregistered_at)" in sql
 
 
 async def test_a_registered_source_api_supplies_the_entry_from_its_first_registration() -> None:

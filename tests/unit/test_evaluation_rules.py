@@ -119,6 +119,18 @@ def test_misuse_alone_bars_funding_and_so_does_a_low_score() -> None:
         ("A", "purpose"), ("B", "score 35 below the pass mark 60")]
 
 
+def test_a_project_or_database_outside_the_shared_catalog_bars_funding_alone() -> None:
+    lapse = "project 智慧民政平台: entries attached at acceptance not in the shared catalog " \
+        "(101001/000002) [51 §21]"
+    rows = [counts(department="A", projects_without_catalog=1, catalog_lapses=[lapse]),
+            counts(department="B")]
+    scores = [scoring.score(row, NATIONAL) for row in rows]
+    assert [item.score for item in scores] == [100, 100]
+    listed = scoring.funding_ineligible(scores, NATIONAL, rows)
+    assert [(item.department, item.reasons) for item in listed] == [("A", [lapse])]
+    assert scoring.funding_ineligible(scores, NATIONAL) == []  # without the counts: score only
+
+
 def test_the_zombie_threshold_is_yearly_and_proportional_for_shorter_periods() -> None:
     assert zombie_threshold(Period.parse("2026"), 12) == 12
     assert zombie_threshold(Period.parse("2026-Q2"), 12) == 2
