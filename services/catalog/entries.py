@@ -11,7 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog import federation
 from services.catalog.codes import assign_code
-from services.catalog.collection import flag_duplicate_collection
+from services.catalog.collection import (
+    announce_published,
+    clear_withdrawn,
+    flag_duplicate_collection,
+)
 from services.catalog.exceptions import (
     EntryNameTaken,
     EntryNotFound,
@@ -87,6 +91,7 @@ async def publish_entry(session: AsyncSession, outbox: Outbox, entry: Entry, *,
     entry.status, entry.published_at = EntryStatus.published, clock.now()
     entry.version += 1
     await _changed(session, outbox, entry, actor, "published", EntryPublished)
+    await announce_published(session, outbox, entry)
     return entry
 
 
@@ -96,6 +101,7 @@ async def withdraw_entry(session: AsyncSession, outbox: Outbox, entry: Entry, *,
     entry.status = EntryStatus.withdrawn
     entry.version += 1
     await _changed(session, outbox, entry, actor, reason, EntryWithdrawn)
+    await clear_withdrawn(session, outbox, entry)
     return entry
 
 

@@ -127,11 +127,11 @@ ItemCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,50}$")]
             dependencies=[Depends(require_role(Role.node_admin))],
             summary="Say which department collects an item (C7, 一数一源)")
 async def register_responsibility(item_code: ItemCode, body: ResponsibilityRegister,
-                                  principal: CurrentPrincipal,
-                                  session: SessionDep) -> CollectionResponsibility:
+                                  principal: CurrentPrincipal, session: SessionDep,
+                                  outbox: OutboxDep) -> CollectionResponsibility:
     return await collection.register_responsibility(
-        session, item_code=item_code, item_name=body.item_name, department=body.department,
-        actor=principal.sub)
+        session, outbox, item_code=item_code, item_name=body.item_name,
+        department=body.department, actor=principal.sub)
 
 
 @router.get("/responsibilities", response_model=Page[ResponsibilityPublic],

@@ -25,6 +25,7 @@ from services.evaluation.models import (
     CrossCheckFact,
     DatabaseFact,
     Department,
+    DuplicateClearance,
     DuplicateFlag,
     EntrySupply,
     NodeProfile,
@@ -44,6 +45,7 @@ from shared.contracts import (
 )
 from shared.contracts.catalog import (
     DatabaseRegistryChanged,
+    DuplicateCollectionCleared,
     DuplicateCollectionFlagged,
     EntryEvent,
     EntryPublished,
@@ -245,6 +247,19 @@ async def duplicate_flagged(session: AsyncSession, event: Event[DuplicateCollect
         event_id=event.id, provider=flag.provider, entry_code=flag.entry_code,
         item_code=flag.item_code, responsible_department=flag.responsible_department,
         identifies_subject=flag.identifies_subject, flagged_at=event.time,
+    ).on_conflict_do_nothing())
+
+
+@handlers.on(DuplicateCollectionCleared)
+async def duplicate_cleared(session: AsyncSession, event: Event[DuplicateCollectionCleared],
+                            outbox: Outbox) -> None:
+    """Kept beside the flags, not applied to them: it ends those raised before it, in
+    whatever order the two arrive."""
+    cleared = event.payload
+    await session.execute(insert(DuplicateClearance).values(
+        event_id=event.id, provider=cleared.provider, entry_code=cleared.entry_code,
+        item_code=cleared.item_code, responsible_department=cleared.responsible_department,
+        reason=cleared.reason, cleared_at=event.time,
     ).on_conflict_do_nothing())
 
 

@@ -32,6 +32,7 @@ from services.evaluation.models import (
     CrossCheckFact,
     DatabaseFact,
     Department,
+    DuplicateClearance,
     DuplicateFlag,
     EntrySupply,
     ObjectionFact,
@@ -88,8 +89,9 @@ class DepartmentIndicators(BaseModel):
     accesses_served: int = Field(0, description="Others' granted accesses to its data.")
     records_served: int = 0
     consumers_served: int = 0
-    duplicate_collections: int = Field(0, description="Items it collects that another "
-                                                      "department is responsible for (C7).")
+    duplicate_collections: int = Field(0, description=(
+        "Items its published entries collected in the period that another department is "
+        "responsible for: flags standing at some time in the period (C7)."))
     out_of_purpose_attempts: int = Field(0, description="Accesses refused because the "
                                                         "purpose was not granted.")
     denied_attempts: int = Field(0, description="All its refused accesses.")
@@ -292,19 +294,33 @@ def _cross_checks(period: Period, as_of: datetime) -> Select[Any]:
 
 
 def _collection(period: Period, as_of: datetime, today: date) -> Select[Any]:
-    """Flagged items the department collects again [JS §25(六)]. Not counted: the subject's
-    identifier (the key every record needs to be linked to its subject), and items of a
-    department whose data it did obtain by sharing in the period (it holds them from there)."""
+    """Flagged items the department collects again [JS §25(六)]: flags standing at some time
+    in the period, raised before its end and not cleared before its start, on an entry then
+    published (flags of drafts announced before only published entries were flagged do not
+    count). Not counted: the subject's identifier (the key every record needs to be linked
+    to its subject), and items of a department whose data it did obtain by sharing in the
+    period (it holds them from there)."""
     shared_from_owner = select(UsageFact.event_id).where(
         UsageFact.consumer == DuplicateFlag.provider,
         UsageFact.provider == DuplicateFlag.responsible_department,
         UsageFact.denied.is_(None), UsageFact.day >= period.first_day, UsageFact.day <= today,
     ).exists()
+    cleared_before = select(DuplicateClearance.event_id).where(
+        DuplicateClearance.entry_code == DuplicateFlag.entry_code,
+        DuplicateClearance.item_code == DuplicateFlag.item_code,
+        DuplicateClearance.responsible_department == DuplicateFlag.responsible_department,
+        DuplicateClearance.cleared_at >= DuplicateFlag.flagged_at,
+        DuplicateClearance.cleared_at < period.start,
+    ).exists()
+    published = select(CatalogEntry.code).where(
+        CatalogEntry.code == DuplicateFlag.entry_code, CatalogEntry.published_at < as_of,
+        or_(CatalogEntry.withdrawn_at.is_(None), CatalogEntry.withdrawn_at >= period.start),
+    ).exists()
     return select(DuplicateFlag.provider.label("department"),
                   func.count(func.distinct(DuplicateFlag.entry_code + "/" +
                                            DuplicateFlag.item_code))
                   .label("duplicate_collections")).where(
-        DuplicateFlag.flagged_at >= period.start, DuplicateFlag.flagged_at < as_of,
+        DuplicateFlag.flagged_at < as_of, ~cleared_before, published,
         DuplicateFlag.identifies_subject.is_(False),
         ~shared_from_owner,
     ).group_by(DuplicateFlag.provider)

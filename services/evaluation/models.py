@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Index,
     Integer,
     Numeric,
     String,
@@ -192,7 +193,8 @@ class CrossCheckFact(Base):
 
 
 class DuplicateFlag(Base):
-    """C7: a provider catalogued an item another department is responsible for collecting."""
+    """C7: a provider catalogued an item another department is responsible for collecting;
+    the flag stands from `flagged_at` until a clearance of it (DuplicateClearance)."""
 
     __tablename__ = "duplicate_flag"
 
@@ -203,6 +205,23 @@ class DuplicateFlag(Base):
     responsible_department: Mapped[str] = mapped_column(String(18))
     identifies_subject: Mapped[bool] = mapped_column(Boolean, default=False)
     flagged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DuplicateClearance(Base):
+    """C7: a duplicate-collection flag stopped standing (entry withdrawn, item removed, the
+    register changed); it ends the flags of the same entry, item and responsible department
+    raised before it."""
+
+    __tablename__ = "duplicate_clearance"
+    __table_args__ = (Index("ix_duplicate_clearance_entry_item", "entry_code", "item_code"),)
+
+    event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(18))
+    entry_code: Mapped[str] = mapped_column(String(60))
+    item_code: Mapped[str] = mapped_column(String(50))
+    responsible_department: Mapped[str] = mapped_column(String(18))
+    reason: Mapped[str] = mapped_column(String(24))
+    cleared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class UsageFact(Base):
@@ -237,7 +256,8 @@ class SystemClient(Base):
 
 
 FACT_TABLES = [NodeProfile, Department, CatalogEntry, EntrySupply, CatalogTrigger, RequestFact,
-               StaleFlag, ObjectionFact, CrossCheckFact, DuplicateFlag, UsageFact,
+               StaleFlag, ObjectionFact, CrossCheckFact, DuplicateFlag, DuplicateClearance,
+               UsageFact,
                SystemClient, ProjectFact, DatabaseFact]
 """What a rebuild clears before the events are consumed again."""
 

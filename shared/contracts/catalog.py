@@ -287,7 +287,11 @@ class HolidayScheduleLoaded(EventData):
 
 
 class DuplicateCollectionFlagged(EventData):
-    """C7 / JS §25(六): a provider catalogues an item another department collects."""
+    """C7 / JS §25(六): a provider's published entry collects an item another department is
+    responsible for: said when the entry is published, and when a change of the entry or of
+    the register raises the flag later (a draft collects nothing, and is not flagged here).
+    The flag stands until a DuplicateCollectionCleared of the same entry, item and
+    responsible department."""
 
     event_type = "catalog.collection.duplicate_flagged.v1"
     entry_code: str
@@ -298,6 +302,26 @@ class DuplicateCollectionFlagged(EventData):
     identifies_subject: bool = Field(
         False, description="The item identifies the record's subject (an ID number, a credit "
                            "code): the key that links the record to the base resource.")
+
+
+class ClearedBecause(StrEnum):
+    """Why a duplicate-collection flag no longer stands."""
+
+    entry_withdrawn = "entry_withdrawn"
+    item_removed = "item_removed"  # the entry no longer has the item
+    responsibility_changed = "responsibility_changed"  # the register names another department
+
+
+class DuplicateCollectionCleared(EventData):
+    """C7: the entry stopped collecting an item flagged as duplicate collection, or the
+    register stopped making it one (for this responsible department)."""
+
+    event_type = "catalog.collection.duplicate_cleared.v1"
+    entry_code: str
+    provider: str
+    item_code: str
+    responsible_department: str
+    reason: ClearedBecause
 
 
 class DatabaseRegistryChanged(EventData):

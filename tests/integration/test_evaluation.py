@@ -33,7 +33,9 @@ from services.evaluation.report import SECTIONS
 from shared.consumer import IdempotentConsumer
 from shared.contracts import DepartmentRegistered
 from shared.contracts.catalog import (
+    ClearedBecause,
     DatabaseRegistryChanged,
+    DuplicateCollectionCleared,
     DuplicateCollectionFlagged,
     EntryPublished,
     EntrySnapshot,
@@ -808,6 +810,47 @@ async def test_a_project_whose_entry_is_withdrawn_after_acceptance_loses_funding
         f"shared catalog ({code}) [51 §21]",
         f"database 婚姻登记库 backs no entry of the shared catalog ({draft}) "
         f"[BJ 三(二), 51 §21]"]
+
+
+# --- duplicate collection (C7): only flags standing in the period ---------------------------
+
+
+async def test_only_duplicate_collection_flags_standing_in_the_period_count(
+    gateway: httpx.AsyncClient, admin_token: str, infrastructure: Infrastructure
+) -> None:
+    """P's 2026: e1's flag is cleared in April, e2's stands all year, e3 is withdrawn in
+    March; a draft flagged before only published entries were flagged never counts."""
+    admin = bearer(admin_token)
+    p, owner = _events_department("南京市卫健委"), _events_department("南京市公安局")
+    front = f"396{random.randint(1000, 9999)}"
+    codes = {key: f"{front}/{index:06d}" for index, key in enumerate(
+        ("e1", "e2", "e3", "draft"), 1)}
+    async with History(infrastructure.bootstrap_servers) as history:
+        for key in ("e1", "e2", "e3"):
+            await _provider_in_good_standing(history, p, codes[key])
+        for key, day in (("e1", "2026-02-01"), ("e2", "2026-02-01"), ("e3", "2026-02-01"),
+                         ("draft", "2026-01-20")):
+            await history.send(DuplicateCollectionFlagged(
+                entry_code=codes[key], provider=p["credit_code"], item_code="XM",
+                item_name="姓名", responsible_department=owner["credit_code"]),
+                key=p["credit_code"], when=at(day))
+        withdrawn = entry(codes["e3"], p, "2026-01-10").model_copy(update={
+            "status": EntryStatus.withdrawn, "version": 2})
+        await history.send(EntryWithdrawn(entry=withdrawn, changed_by="editor"),
+                           key=codes["e3"], when=at("2026-03-01"))
+        for key, reason, day in (("e3", ClearedBecause.entry_withdrawn, "2026-03-01"),
+                                 ("e1", ClearedBecause.item_removed, "2026-04-10")):
+            await history.send(DuplicateCollectionCleared(
+                entry_code=codes[key], provider=p["credit_code"], item_code="XM",
+                responsible_department=owner["credit_code"], reason=reason),
+                key=p["credit_code"], when=at(day))
+
+    # The last clearance has arrived once only e2's flag stands in the third quarter.
+    await until(lambda: _indicators(gateway, admin, "2026-Q3", p["credit_code"]),
+                lambda found: found.get("duplicate_collections") == 1)
+    counted = [(await _indicators(gateway, admin, period, p["credit_code"]))
+               ["duplicate_collections"] for period in ("2026", "2026-Q1", "2026-Q2")]
+    assert counted == [3, 3, 2]
 
 
 # --- the live path and the API's refusals ---------------------------------------------------
