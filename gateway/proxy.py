@@ -9,14 +9,19 @@ machine). Everything off this hot path uses httpx.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
 import httptools
+from aiohttp.connector import Connection
+from aiohttp.tracing import Trace
 from starlette.types import Receive, Scope, Send
 
-from gateway.upstream import KeptAlivePool, UpstreamClosed
+from gateway.upstream import KeptAlivePool, Response, UpstreamClosed
 from shared.logs import request_id_var
 from shared.problems import (
     FORWARDED_PREFIX_HEADER,
@@ -40,6 +45,14 @@ HOP_BY_HOP = frozenset({
 })
 # Set anew on every forwarded call: the request id and the trace continue from here.
 REPLACED = frozenset({REQUEST_ID, FORWARDED_PREFIX, b"traceparent", b"tracestate"})
+# Services (uvicorn) close a connection idle for 5 s; the gateway lets go of its idle ones
+# first, so that it rarely sends a call on a connection the service is closing.
+UPSTREAM_IDLE_SECONDS = 4.0
+# A body whose Content-Length is at most this is read whole before it is forwarded, so that
+# the call can be sent again if the pooled connection it went out on turns out dead (the
+# body guard holds JSON bodies whole already). Larger bodies and chunked uploads stream, and
+# can be sent again only if none of them was read yet.
+REPLAYABLE_BODY = 1024 * 1024
 # A service's own routes that the gateway never routes: its network calls (node tokens,
 # say) and what its scraper reads.
 NOT_ROUTED = ("internal", "metrics")
@@ -59,6 +72,7 @@ class ServiceProxy:
         self.max_connections = max_connections
         self.timeout_seconds = timeout_seconds
         self._session: aiohttp.ClientSession | None = None
+        self._fresh_session: aiohttp.ClientSession | None = None
         self._pools = {name: _pool_for(url, timeout_seconds, max_connections)
                        for name, url in self.services.items()}
         self.verifier = verifier
@@ -94,27 +108,21 @@ class ServiceProxy:
         return service, below + (f"?{query}" if query else "")
 
     async def _forward_get(self, scope: Scope, send: Send, service: str, target: str) -> None:
-        started = False
         try:
             response = await self._pools[service].get(target, _upstream_headers(scope))
-            await send({"type": "http.response.start", "status": response.status,
-                        "headers": [(k, v) for k, v in response.headers
-                                    if k not in HOP_BY_HOP]})
-            started = True
-            length = dict(response.headers).get(b"content-length")
-            if length is not None and int(length) <= SMALL_BODY:
-                body = b"".join([piece async for piece in response.body()])
-                await send({"type": "http.response.body", "body": body})
-                return
-            async for piece in response.body():
-                await send({"type": "http.response.body", "body": piece, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
         except (OSError, UpstreamClosed, TimeoutError, httptools.HttpParserError) as error:
-            if started:
-                raise
             await send_problem_for(send, 502, "bad-gateway", "The service did not answer",
                                    f"{type(error).__name__} calling the service.",
                                    scope["path"])
+            return
+        try:
+            await send({"type": "http.response.start", "status": response.status,
+                        "headers": [(k, v) for k, v in response.headers
+                                    if k not in HOP_BY_HOP]})
+            await _stream_get(response, send)
+        except BaseException:
+            response.close()  # cut short: the rest of the answer must not meet the next call
+            raise
 
     async def admit(self, scope: Scope) -> TokenClaims:
         """The caller's verified claims, within its rate limit; a problem otherwise."""
@@ -133,55 +141,183 @@ class ServiceProxy:
 
     async def start(self) -> None:
         """Open the pooled upstream connections (needs the running loop)."""
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self.max_connections),
-            # An idle limit, not a total one: a download or upload of millions of rows may
-            # stream for minutes, but a service that stops answering is cut off.
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=5,
-                                          sock_read=self.timeout_seconds),
-            auto_decompress=False, skip_auto_headers=("User-Agent",),
-            # Cookies are the client's business, not the proxy's: skip the jar's work.
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
+        self._session = _client_session(
+            _ReuseTellingConnector(limit=self.max_connections,
+                                   keepalive_timeout=UPSTREAM_IDLE_SECONDS),
+            self.timeout_seconds)
+        # A call sent again goes out on a connection of its own, never another pooled one
+        # (after a service restarts, every pooled connection to it is dead).
+        self._fresh_session = _client_session(
+            aiohttp.TCPConnector(limit=self.max_connections, force_close=True),
+            self.timeout_seconds)
 
     async def stop(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for session in (self._session, self._fresh_session):
+            if session is not None:
+                await session.close()
         for pool in self._pools.values():
             pool.close()
 
     async def forward(self, scope: Scope, receive: Receive, send: Send, url: str) -> None:
-        """Send the call to `url` as it came (headers, streamed body) and stream back the
-        answer; 502 if nothing answers."""
-        assert self._session is not None, "ServiceProxy.start() was not awaited"
+        """Send the call to `url` as it came (headers, body) and stream back the answer; 502
+        if nothing answers. A call that met a pooled connection the service had closed is
+        sent once more, on a new connection, when its body can be sent again."""
+        assert self._session is not None and self._fresh_session is not None, (
+            "ServiceProxy.start() was not awaited")
         headers = [(k.decode("latin-1"), v.decode("latin-1"))
                    for k, v in _upstream_headers(scope)]
-        has_body = _has_body(scope)
-        started = False
+        body = await _RequestBody.take(scope, receive)
+        if body is None:
+            return  # the caller left while sending its body: there is no one to answer
+        answer = _Answer(send)
+        _reused.set(False)
         try:
-            async with self._session.request(
-                scope["method"], url, headers=headers, allow_redirects=False,
-                data=_request_body(receive) if has_body else None,
-            ) as response:
-                await send({
-                    "type": "http.response.start", "status": response.status,
-                    "headers": [(k, v) for k, v in response.raw_headers
-                                if k.lower() not in HOP_BY_HOP],
-                })
-                started = True
-                if (response.content_length or SMALL_BODY + 1) <= SMALL_BODY:
-                    # Most answers are small: one message instead of a stream of them.
-                    await send({"type": "http.response.body", "body": await response.read()})
-                    return
-                async for chunk in response.content.iter_any():
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            try:
+                await _call(self._session, scope, url, headers, body, answer)
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as error:
+                if not _closed_while_idle(error, body, answer):
+                    raise
+                await _call(self._fresh_session, scope, url, headers, body, answer)
         except (aiohttp.ClientError, TimeoutError) as error:
-            if started:
+            if answer.started:
                 raise  # the status line is out; all we can do is cut the response short
             await send_problem_for(send, 502, "bad-gateway", "The service did not answer",
                                    f"{type(error).__name__} calling the service.",
                                    scope["path"])
+
+
+async def _stream_get(response: Response, send: Send) -> None:
+    length = dict(response.headers).get(b"content-length")
+    if length is not None and int(length) <= SMALL_BODY:
+        # Most answers are small: one message instead of a stream of them.
+        body = b"".join([piece async for piece in response.body()])
+        await send({"type": "http.response.body", "body": body})
+        return
+    async for piece in response.body():
+        await send({"type": "http.response.body", "body": piece, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+class _Answer:
+    """The caller's side of a forwarded call: whether its answer has begun."""
+
+    def __init__(self, send: Send) -> None:
+        self.send, self.started = send, False
+
+    async def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        await self.send({"type": "http.response.start", "status": status, "headers": headers})
+        self.started = True
+
+
+async def _call(session: aiohttp.ClientSession, scope: Scope, url: str,
+                headers: list[tuple[str, str]], body: _RequestBody, answer: _Answer) -> None:
+    """One attempt: send the call, stream the service's answer to the caller."""
+    async with session.request(scope["method"], url, headers=headers, allow_redirects=False,
+                               data=body.data()) as response:
+        try:
+            await answer.start(response.status, [(k, v) for k, v in response.raw_headers
+                                                 if k.lower() not in HOP_BY_HOP])
+            await _stream_back(response, answer.send)
+        except BaseException:
+            # Cut short (the caller left, the service broke off): the connection may hold
+            # the rest of this answer, so it is closed, never handed to the next call.
+            response.close()
+            raise
+
+
+async def _stream_back(response: aiohttp.ClientResponse, send: Send) -> None:
+    if (response.content_length or SMALL_BODY + 1) <= SMALL_BODY:
+        # Most answers are small: one message instead of a stream of them.
+        await send({"type": "http.response.body", "body": await response.read()})
+        return
+    async for chunk in response.content.iter_any():
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _closed_while_idle(error: aiohttp.ClientError, body: _RequestBody, answer: _Answer) -> bool:
+    """Whether the call met a kept-alive connection the service had closed as idle, and can
+    be sent again. A service of the node answers every call it reads, errors included
+    (`shared.web.UnexpectedErrors`), so a pooled connection closed without a byte of answer
+    was closed before the call was taken up: sending it again does not apply it twice. A
+    connection that could not be opened, or a new one that broke, is the service's failure,
+    answered as such."""
+    return (not isinstance(error, aiohttp.ClientConnectorError) and _reused.get()
+            and not answer.started and body.replayable)
+
+
+class _RequestBody:
+    """The body of a forwarded call: held whole when small enough to send again, streamed
+    from the caller otherwise."""
+
+    def __init__(self, receive: Receive, whole: bytes | None) -> None:
+        self.receive, self.whole, self.read_from_caller = receive, whole, False
+
+    @classmethod
+    async def take(cls, scope: Scope, receive: Receive) -> _RequestBody | None:
+        """The call's body; None if the caller left before sending it all."""
+        if not _has_body(scope):
+            return cls(receive, b"")
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if not (length.isdigit() and int(length) <= REPLAYABLE_BODY):
+            return cls(receive, None)
+        try:
+            whole = b"".join([chunk async for chunk in _request_body(receive)])
+        except _CallerLeft:
+            return None
+        return cls(receive, whole)
+
+    @property
+    def replayable(self) -> bool:
+        return self.whole is not None or not self.read_from_caller
+
+    def data(self) -> bytes | AsyncIterator[bytes] | None:
+        if self.whole is not None:
+            return self.whole or None
+        return self._streamed()
+
+    async def _streamed(self) -> AsyncIterator[bytes]:
+        self.read_from_caller = True
+        async for chunk in _request_body(self.receive):
+            yield chunk
+
+
+class _CallerLeft(Exception):
+    """The caller disconnected before its body was all sent: the call must not reach the
+    service as if it were whole."""
+
+
+_reused: ContextVar[bool] = ContextVar("upstream_connection_reused", default=False)
+
+
+class _ReuseTellingConnector(aiohttp.TCPConnector):
+    """A connection pool that says, in `_reused` (the calling task's context), whether the
+    connection it hands out has carried a call before."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._carried: weakref.WeakSet[object] = weakref.WeakSet()
+
+    async def connect(self, req: aiohttp.ClientRequest, traces: list[Trace],
+                      timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 (aiohttp's signature)
+                      ) -> Connection:
+        connection = await super().connect(req, traces, timeout)
+        _reused.set(connection.protocol in self._carried)
+        self._carried.add(connection.protocol)
+        return connection
+
+
+def _client_session(connector: aiohttp.BaseConnector,
+                    timeout_seconds: float) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=connector,
+        # An idle limit, not a total one: a download or upload of millions of rows may
+        # stream for minutes, but a service that stops answering is cut off.
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=timeout_seconds),
+        auto_decompress=False, skip_auto_headers=("User-Agent",),
+        # Cookies are the client's business, not the proxy's: skip the jar's work.
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
 
 
 async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
@@ -189,7 +325,7 @@ async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
     while more:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return
+            raise _CallerLeft
         yield message.get("body", b"")
         more = message.get("more_body", False)
 

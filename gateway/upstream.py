@@ -61,6 +61,7 @@ class Response:
         self.pool, self.connection, self.answer = pool, connection, answer
         self.parser, self.timeout = parser, timeout
         self.status, self.headers = parser.get_status_code(), answer.headers
+        self._settled = False  # the connection went back to the pool or was closed
 
     def _reusable(self) -> bool:
         # (httptools answers should_keep_alive() only inside its callbacks.)
@@ -85,6 +86,14 @@ class Response:
                 self.pool.release(self.connection)
             else:
                 self.connection.close()
+            self._settled = True
+
+    def close(self) -> None:
+        """Drop the connection of an answer that will not be read to its end: what is left
+        of it would be read as the answer to the next call."""
+        if not self._settled:
+            self.connection.close()
+            self._settled = True
 
 
 class KeptAlivePool:
