@@ -13,8 +13,10 @@ Each service subclasses these for its domain errors; handlers never build error 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -235,12 +237,30 @@ async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(body)
 
 
+# What asyncpg raises, used directly on the exchange's query path, when PostgreSQL is away,
+# restarting or refusing connections.
+_ASYNCPG_AWAY = (asyncpg.exceptions.PostgresConnectionError,
+                 asyncpg.exceptions.OperatorInterventionError,
+                 asyncpg.exceptions.TooManyConnectionsError, asyncpg.exceptions.InterfaceError)
+
+
 def _database_away(exc: Exception) -> bool:
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, (OperationalError, InterfaceError, *_ASYNCPG_AWAY)):
         return True
     if isinstance(exc, DBAPIError):
         return bool(exc.connection_invalidated)
-    return isinstance(exc, ConnectionError | TimeoutError)
+    # Connecting raises the socket's own error unwrapped (no such socket file while the
+    # server is down, connection refused, a timeout): the driver's frames tell it apart.
+    return isinstance(exc, OSError | TimeoutError) and _raised_in_driver(exc)
+
+
+def _raised_in_driver(exc: BaseException) -> bool:
+    frame = exc.__traceback__
+    while frame is not None:
+        if f"{os.sep}asyncpg{os.sep}" in frame.tb_frame.f_code.co_filename:
+            return True
+        frame = frame.tb_next
+    return False
 
 
 def unexpected_problem(exc: Exception, instance: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -69,46 +70,68 @@ def traces() -> Iterator[TraceCollector]:
     collector.stop()
 
 
+COMPONENTS = {"authorization": "services.authorization.app:create_app",
+              "catalog": "services.catalog.app:create_app",
+              "exchange": "services.exchange.app:create_app",
+              "evaluation": "services.evaluation.app:create_app",
+              "gateway": "gateway.app:create_app"}
+
+
+class NodeProcesses:
+    """Every service of a node and the gateway, each a real uvicorn process on its own port;
+    any one can be killed and started again on the same port (fault tests)."""
+
+    def __init__(self, infrastructure: Infrastructure, **settings: str) -> None:
+        self.ports = {name: free_port() for name in COMPONENTS}
+        self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
+        self.logs = infrastructure.workdir
+        self.clock_file = infrastructure.workdir / "clock"
+        services = {name: url for name, url in self.urls.items() if name != "gateway"}
+        identity = self.urls["authorization"]
+        self.env = dict(os.environ, DATABASE_URL=infrastructure.database_url,
+                        KAFKA_BOOTSTRAP_SERVERS=infrastructure.bootstrap_servers,
+                        GOVSHARE_NODE_ID="test-node", GOVSHARE_JWKS_URL=f"{identity}/jwks",
+                        GOVSHARE_IDENTITY_SERVICE_URL=identity,
+                        GOVSHARE_SERVICES=json.dumps(services),
+                        GOVSHARE_RATE_LIMIT_PER_SECOND="50", GOVSHARE_RATE_LIMIT_BURST="100",
+                        GOVSHARE_MAX_BODY_BYTES="65536", GOVSHARE_SWEEP_INTERVAL_SECONDS="0.5",
+                        GOVSHARE_FRESHNESS_INTERVAL_SECONDS="0.5",
+                        GOVSHARE_CLOCK_FILE=str(self.clock_file), **settings)
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self) -> RunningNode:
+        for name in COMPONENTS:
+            self.start_one(name)
+        services = {name: url for name, url in self.urls.items() if name != "gateway"}
+        return RunningNode(self.urls["gateway"], services, self.clock_file)
+
+    def start_one(self, name: str) -> None:
+        self.processes[name] = _spawn(COMPONENTS[name], self.ports[name], self.env,
+                                      self.logs / f"{name}.log")
+
+    def kill(self, name: str) -> None:
+        """kill -9: no shutdown, no cleanup, as a crash or an OOM kill leaves it."""
+        process = self.processes.pop(name)
+        process.kill()
+        process.wait(15)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            process.wait(15)
+        self.processes.clear()
+
+
 @pytest.fixture(scope="session")
 def node(infrastructure: Infrastructure, traces: TraceCollector) -> Iterator[RunningNode]:
     """Every service of a node and the gateway, each a real uvicorn process."""
-    import json
-
-    authorization_port, catalog_port, exchange_port, evaluation_port, gateway_port = (
-        free_port(), free_port(), free_port(), free_port(), free_port())
-    authorization_url = f"http://127.0.0.1:{authorization_port}"
-    service_urls = {"authorization": authorization_url,
-                    "catalog": f"http://127.0.0.1:{catalog_port}",
-                    "exchange": f"http://127.0.0.1:{exchange_port}",
-                    "evaluation": f"http://127.0.0.1:{evaluation_port}"}
-    env = dict(os.environ, DATABASE_URL=infrastructure.database_url,
-               KAFKA_BOOTSTRAP_SERVERS=infrastructure.bootstrap_servers,
-               GOVSHARE_NODE_ID="test-node", GOVSHARE_JWKS_URL=f"{authorization_url}/jwks",
-               GOVSHARE_IDENTITY_SERVICE_URL=authorization_url,
-               GOVSHARE_SERVICES=json.dumps(service_urls),
-               GOVSHARE_RATE_LIMIT_PER_SECOND="50", GOVSHARE_RATE_LIMIT_BURST="100",
-               GOVSHARE_MAX_BODY_BYTES="65536", GOVSHARE_SWEEP_INTERVAL_SECONDS="0.5",
-               GOVSHARE_FRESHNESS_INTERVAL_SECONDS="0.5",
-               OTEL_EXPORTER_OTLP_ENDPOINT=traces.endpoint, OTEL_BSP_SCHEDULE_DELAY="200")
-    clock_file = infrastructure.workdir / "clock"
-    env["GOVSHARE_CLOCK_FILE"] = str(clock_file)
-    logs = infrastructure.workdir
-    processes = [
-        _spawn("services.authorization.app:create_app", authorization_port, env,
-               logs / "authorization.log"),
-        _spawn("services.catalog.app:create_app", catalog_port, env, logs / "catalog.log"),
-        _spawn("services.exchange.app:create_app", exchange_port, env, logs / "exchange.log"),
-        _spawn("services.evaluation.app:create_app", evaluation_port, env,
-               logs / "evaluation.log"),
-        _spawn("gateway.app:create_app", gateway_port, env, logs / "gateway.log"),
-    ]
+    processes = NodeProcesses(infrastructure, OTEL_EXPORTER_OTLP_ENDPOINT=traces.endpoint,
+                              OTEL_BSP_SCHEDULE_DELAY="200")
     try:
-        yield RunningNode(f"http://127.0.0.1:{gateway_port}", service_urls, clock_file)
+        yield processes.start()
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(15)
+        processes.stop()
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from shared.db import driver_dsn, transaction
 from shared.linked_nodes import LinkedNodeDirectory, LinkedNodeTokens, NodeTokens
 from shared.runtime import ServiceRuntime, create_service_app
 from shared.telemetry import http_client
-from shared.web import RequestTelemetry, RouteAhead
+from shared.web import RequestTelemetry, RouteAhead, UnexpectedErrors
 
 SERVICE = "exchange"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -83,7 +83,8 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
     app.state.node_tokens = LinkedNodeTokens(settings.node_id)
     app.state.queries = queries
     runtime.close_on_stop(queries.pool.close)
-    fast_query = RequestTelemetry(QueryFastPath(queries=queries, verifier=runtime.verifier),
+    fast_query = RequestTelemetry(UnexpectedErrors(QueryFastPath(queries=queries,
+                                                                 verifier=runtime.verifier)),
                                   route=ROUTE_TEMPLATE)
     return RouteAhead(app, matches=is_query, handler=fast_query)
 

@@ -35,6 +35,11 @@ def cli_settings(infrastructure: Infrastructure) -> CliSettings:
 @pytest.fixture(scope="session")
 async def admin_token(infrastructure: Infrastructure, node: RunningNode) -> str:
     """A node admin's token, obtained by password login through the gateway."""
+    return await new_admin(infrastructure, node)
+
+
+async def new_admin(infrastructure: Infrastructure, node: RunningNode) -> str:
+    """Initialise the node if needed, add a node admin, and log in as them."""
     username = factories.username()
     settings = cli_settings(infrastructure)
     async with identity_session(settings, infrastructure.database_url) as (session, outbox):

@@ -1,0 +1,260 @@
+"""Faults injected into a node of its own (its own PostgreSQL, broker and processes): a
+service killed with -9 in the middle of sustained writes, PostgreSQL stopped mid-load, the
+broker replaced by an empty one. Every answered write is kept, nothing is applied twice,
+nothing hangs, and the read models of every consumer converge."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from shared.db import create_engine
+from tests import factories
+from tests.conftest import Infrastructure, NodeProcesses, RunningNode
+from tests.integration.conftest import (
+    ENTRIES,
+    Party,
+    answer,
+    application,
+    bearer,
+    conditional_entry,
+    new_admin,
+    new_party,
+    publish,
+    submit,
+)
+
+pytestmark = pytest.mark.last  # a node of its own: run after the shared node's tests
+
+
+@dataclass
+class FaultyNode:
+    infrastructure: Infrastructure
+    postgres: EmbeddedPostgres
+    broker: EmbeddedBroker
+    processes: NodeProcesses
+    node: RunningNode
+    admin_token: str
+
+    def restart(self, name: str) -> None:
+        self.processes.start_one(name)
+
+    async def sql(self, query: str, **params: Any) -> Any:
+        """One value from the node's database (the tests' independent view of the state)."""
+        engine = create_engine(self.infrastructure.database_url, schema="public")
+        try:
+            async with engine.connect() as connection:
+                return (await connection.execute(text(query), params)).scalar()
+        finally:
+            await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+async def faulty(request: pytest.FixtureRequest) -> AsyncIterator[FaultyNode]:
+    workdir = Path(tempfile.mkdtemp(prefix="govshare-faults-"))
+    postgres = EmbeddedPostgres(workdir / "postgres")  # kept across its own restarts
+    broker = EmbeddedBroker(free_port(), log_file=workdir / "broker.log")
+    # Its start runs an event loop of its own: not on this one.
+    infrastructure = Infrastructure(await asyncio.to_thread(postgres.start), broker.start(),
+                                    workdir)
+    processes = NodeProcesses(infrastructure)
+    try:
+        node = processes.start()
+        yield FaultyNode(infrastructure, postgres, broker, processes, node,
+                         await new_admin(infrastructure, node))
+    finally:
+        processes.stop()
+        broker.stop()
+        postgres.stop()
+        if request.session.testsfailed:
+            print(f"\nlogs of the faulty node's processes: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+async def http(faulty: FaultyNode) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=faulty.node.gateway_url, timeout=30) as client:
+        yield client
+
+
+async def until(check: Callable[[], Awaitable[bool]], within: float = 60.0) -> None:
+    async with asyncio.timeout(within):
+        # The state is written by other processes: there is no event here to await.
+        while not await check():  # noqa: ASYNC110
+            await asyncio.sleep(0.3)
+
+
+async def publish_quietly(http: httpx.AsyncClient, party: Party) -> str | None:
+    """Create and publish an entry; the code if both were answered, None if a call failed
+    (the service was down): what a caller knows it has."""
+    with contextlib.suppress(httpx.HTTPError):
+        created = await http.post(ENTRIES, json=factories.population_entry(),
+                                  headers=bearer(party["token"]))
+        if created.status_code == 201:
+            code = created.json()["code"]
+            published = await http.post(f"{ENTRIES}/{code}/publish",
+                                         headers=bearer(party["token"]))
+            return code if published.status_code == 200 else None
+    return None
+
+
+async def test_catalog_killed_mid_writes_keeps_every_answered_write_and_reaches_each_model_once(
+    faulty: FaultyNode, http: httpx.AsyncClient
+) -> None:
+    party = await new_party(http, faulty.admin_token)
+    writers = [asyncio.create_task(publish_quietly(http, party)) for _ in range(30)]
+    await asyncio.sleep(1.0)
+    faulty.processes.kill("catalog")
+    await asyncio.sleep(0.5)
+    faulty.restart("catalog")
+    after_restart = await publish_quietly(http, party)
+    assert after_restart, "the restarted catalog takes writes"
+    answered = {code for code in await asyncio.gather(*writers) if code} | {after_restart}
+
+    provider = party["credit_code"]
+    published_in_catalog = await faulty.sql(
+        "SELECT count(*) FROM catalog.entry WHERE provider = :p AND status = 'published'",
+        p=provider)
+    for code in answered:
+        entry = await http.get(f"{ENTRIES}/{code}", headers=bearer(party["token"]))
+        assert entry.json()["status"] == "published", code
+    # Each read model holds exactly what the catalog published: nothing lost on the way,
+    # nothing doubled (the catalog's outbox and the consumers' inboxes survive the kill).
+    for table in ('"authorization".shared_resource', "exchange.resource",
+                  "evaluation.catalog_entry"):
+        async def caught_up(table: str = table) -> bool:
+            held = await faulty.sql(f"SELECT count(*) FROM {table} WHERE provider = :p",
+                                    p=provider)
+            return held == published_in_catalog
+        await until(caught_up)
+
+
+async def test_authorization_killed_mid_answers_grants_each_approved_request_once(
+    faulty: FaultyNode, http: httpx.AsyncClient
+) -> None:
+    provider = await new_party(http, faulty.admin_token)
+    consumer = await new_party(http, faulty.admin_token)
+    code = await publish(http, provider, conditional_entry())
+    requests = [(await submit(http, consumer, application(code))).json()["id"]
+                for _ in range(12)]
+
+    async def approve(request_id: str) -> str | None:
+        with contextlib.suppress(httpx.HTTPError):
+            if (await answer(http, provider, request_id, approved=True)).status_code == 200:
+                return request_id
+        return None
+
+    answers = [asyncio.create_task(approve(request_id)) for request_id in requests]
+    await asyncio.sleep(0.3)
+    faulty.processes.kill("authorization")
+    faulty.restart("authorization")
+    approved = {request_id for request_id in await asyncio.gather(*answers) if request_id}
+    for request_id in approved:
+        grants = await faulty.sql(
+            "SELECT count(*) FROM \"authorization\".share_grant WHERE request_id = :r",
+            r=request_id)
+        assert grants == 1, request_id
+    stored_grants = await faulty.sql(
+        "SELECT count(*) FROM \"authorization\".share_grant WHERE consumer = :c",
+        c=consumer["credit_code"])
+    assert stored_grants >= len(approved)
+
+    async def exchange_knows_each_grant_once() -> bool:
+        seen = await faulty.sql("SELECT count(*) FROM exchange.grant_view WHERE consumer = :c",
+                                c=consumer["credit_code"])
+        return seen == stored_grants
+    await until(exchange_knows_each_grant_once)
+
+
+async def test_exchange_killed_mid_load_leaves_whole_batches_and_a_reload_makes_it_whole(
+    faulty: FaultyNode, http: httpx.AsyncClient
+) -> None:
+    party = await new_party(http, faulty.admin_token)
+    code = await publish(http, party, factories.population_entry())
+    rows = 120_000
+    csv = "GMSFHM,XM,CSRQ\n" + "".join(
+        f"{factories.id_number()},{factories.person_name()},1980-01-01\n" for _ in range(rows))
+    records = f"/api/exchange/entries/{code}/records"
+    await until(lambda: _resource_known(faulty, code))
+
+    async def load() -> httpx.Response | None:
+        with contextlib.suppress(httpx.HTTPError):
+            return await http.post(records, content=csv.encode(), timeout=120, headers={
+                **bearer(party["token"]), "content-type": "text/csv"})
+        return None
+
+    loading = asyncio.create_task(load())
+    await until(lambda: _stored(faulty, code, at_least=1), within=60)
+    faulty.processes.kill("exchange")
+    cut = await loading
+    assert cut is None or cut.status_code >= 500
+    faulty.restart("exchange")
+    stored_after_cut = await faulty.sql(
+        "SELECT count(*) FROM exchange.record WHERE entry_code = :e", e=code)
+    assert stored_after_cut < rows
+
+    reloaded = await load()
+    assert reloaded is not None and reloaded.status_code == 200, reloaded and reloaded.text
+    distinct = {line.split(",")[0] for line in csv.splitlines()[1:]}
+    assert await faulty.sql("SELECT count(*) FROM exchange.record WHERE entry_code = :e "
+                            "AND NOT deleted", e=code) == len(distinct)
+
+
+async def _resource_known(faulty: FaultyNode, code: str) -> bool:
+    return bool(await faulty.sql("SELECT count(*) FROM exchange.resource WHERE code = :c",
+                                 c=code))
+
+
+async def _stored(faulty: FaultyNode, code: str, at_least: int) -> bool:
+    return await faulty.sql("SELECT count(*) FROM exchange.record WHERE entry_code = :e",
+                            e=code) >= at_least
+
+
+async def test_postgresql_stopped_answers_503_problems_and_the_services_recover_by_themselves(
+    faulty: FaultyNode, http: httpx.AsyncClient
+) -> None:
+    party = await new_party(http, faulty.admin_token)
+    faulty.postgres.stop()
+    try:
+        for method, body in (("GET", None), ("POST", factories.population_entry())):
+            refused = await http.request(method, ENTRIES, json=body, timeout=20,
+                                         headers=bearer(party["token"]))
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            assert int(refused.headers["retry-after"]) > 0
+    finally:
+        await asyncio.to_thread(faulty.postgres.start)
+
+    async def writes_again() -> bool:
+        return await publish_quietly(http, party) is not None
+    await until(writes_again, within=60)
+
+
+async def test_a_broker_replaced_by_an_empty_one_loses_nothing_and_doubles_nothing(
+    faulty: FaultyNode, http: httpx.AsyncClient
+) -> None:
+    party = await new_party(http, faulty.admin_token)
+    before = [await publish(http, party, factories.population_entry()) for _ in range(3)]
+    faulty.broker.stop()
+    during = [await publish(http, party, factories.population_entry()) for _ in range(3)]
+    faulty.broker.start()  # a new, empty broker on the same address
+    after = [await publish(http, party, factories.population_entry()) for _ in range(3)]
+    expected = len(before + during + after)
+    for table in ('"authorization".shared_resource', "exchange.resource",
+                  "evaluation.catalog_entry"):
+        async def converged(table: str = table) -> bool:
+            return await faulty.sql(f"SELECT count(*) FROM {table} WHERE provider = :p",
+                                    p=party["credit_code"]) == expected
+        await until(converged, within=120)
