@@ -45,6 +45,9 @@ HOP_BY_HOP = frozenset({
 })
 # Set anew on every forwarded call: the request id and the trace continue from here.
 REPLACED = frozenset({REQUEST_ID, FORWARDED_PREFIX, b"traceparent", b"tracestate"})
+# Headers of the service's answer the gateway's own server sets: passed on, each would be
+# answered twice.
+NOT_PASSED_BACK = HOP_BY_HOP | {b"date", b"server"}
 # Services (uvicorn) close a connection idle for 5 s; the gateway lets go of its idle ones
 # first, so that it rarely sends a call on a connection the service is closing.
 UPSTREAM_IDLE_SECONDS = 4.0
@@ -118,7 +121,7 @@ class ServiceProxy:
         try:
             await send({"type": "http.response.start", "status": response.status,
                         "headers": [(k, v) for k, v in response.headers
-                                    if k not in HOP_BY_HOP]})
+                                    if k not in NOT_PASSED_BACK]})
             await _stream_get(response, send)
         except BaseException:
             response.close()  # cut short: the rest of the answer must not meet the next call
@@ -216,7 +219,7 @@ async def _call(session: aiohttp.ClientSession, scope: Scope, url: str,
                                data=body.data()) as response:
         try:
             await answer.start(response.status, [(k, v) for k, v in response.raw_headers
-                                                 if k.lower() not in HOP_BY_HOP])
+                                                 if k.lower() not in NOT_PASSED_BACK])
             await _stream_back(response, answer.send)
         except BaseException:
             # Cut short (the caller left, the service broke off): the connection may hold

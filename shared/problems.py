@@ -22,6 +22,8 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Match, Mount
+from starlette.types import Scope
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,8 @@ PROBLEM_BASE = "https://govshare.example/problems/"
 # The gateway names the prefix it routed a call under (`/api/catalog`), so that `instance`
 # is the path the caller used, not the service's own.
 FORWARDED_PREFIX_HEADER = "x-forwarded-prefix"
+# The methods an Allow header may name, in the order it names them.
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # How long a caller should wait before retrying while the database is away (seconds).
 RETRY_AFTER_UNAVAILABLE = "5"
 
@@ -223,7 +227,20 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     body = problem_body(
         exc.status_code, slug, str(exc.detail), str(exc.detail), instance_of(request)
     )
-    return problem_response(body, dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_methods_served(
+            request.app.router.routes, request.scope)) or headers.get("Allow", "")
+    return problem_response(body, headers)
+
+
+def _methods_served(routes: list[BaseRoute], scope: Scope) -> list[str]:
+    """Every method some route serves the call's path with. The router answers 405 from the
+    first route whose path matched, so its Allow names that route's methods alone, not those
+    of the routes beside it (GET and PATCH of one path are two routes)."""
+    return [method for method in HTTP_METHODS
+            if any(route.matches({**scope, "method": method})[0] is Match.FULL
+                   for route in routes if not isinstance(route, Mount))]
 
 
 async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:

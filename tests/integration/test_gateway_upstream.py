@@ -224,3 +224,14 @@ async def test_a_get_answer_cut_short_closes_its_connection(
     assert await read(pool, "/small") == (200, b'{"target": "/small"}')
     pool.close()
 
+
+async def test_a_service_answer_has_one_date_and_one_server_header(
+    proxy: ServiceProxy, server: tuple[int, list[str]]
+) -> None:
+    """The gateway's own server sets both: the service's are not passed on."""
+    port, _ = server
+    call = AsgiCall("POST", "/small", b"{}")
+    await proxy.forward(call.scope, call.receive, call.send, f"http://127.0.0.1:{port}/small")
+    names = {name.lower() for name, _ in call.headers}
+    assert call.status == 200 and b"content-type" in names
+    assert not names & {b"date", b"server"}

@@ -3,6 +3,9 @@ costs the next caller nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+
 import httpx
 
 from tests.integration.conftest import ENTRIES, bearer
@@ -63,3 +66,47 @@ async def test_numbers_beyond_what_the_database_holds_are_refused_as_input(
     year_zero = await gateway.get("/api/evaluation/scores", params={"period": "0000"},
                                   headers=bearer(admin_token))
     assert_problem(year_zero, 422, "validation-error", "/api/evaluation/scores")
+
+
+def allowed(response: httpx.Response) -> set[str]:
+    return {method.strip() for method in response.headers["allow"].split(",")}
+
+
+async def test_a_method_a_path_is_not_served_with_names_every_method_it_is(
+    gateway: httpx.AsyncClient, admin_token: str
+) -> None:
+    calls = {("PUT", "/api/authorization/departments/91320000134755327X"): {"GET", "PATCH"},
+             ("PATCH", "/api/exchange/subscriptions/1"): {"GET", "DELETE"},
+             ("PATCH", f"{ENTRIES}/999999/000001"): {"GET", "PUT"}}
+    for (method, path), methods in calls.items():
+        response = await gateway.request(method, path, headers=bearer(admin_token))
+        assert_problem(response, 405, "method-not-allowed", path)
+        assert methods <= allowed(response), (path, response.headers["allow"])
+
+
+async def test_every_405_allows_exactly_the_methods_the_document_gives_its_path(
+    gateway: httpx.AsyncClient, admin_token: str
+) -> None:
+    """No HEAD or OPTIONS unless served, no method left out, through the gateway."""
+    document = (await gateway.get("/openapi.json")).json()
+    for template, operations in document["paths"].items():
+        documented = {method.upper() for method in operations
+                      if method in ("get", "head", "post", "put", "patch", "delete", "options")}
+        method = next(m for m in ("PUT", "PATCH", "DELETE", "POST", "GET") if m not in documented)
+        path = re.sub(r"\{[^}]+\}", "1", template)
+        response = await gateway.request(method, path, headers=bearer(admin_token))
+        assert response.status_code == 405, (method, path, response.text)
+        assert allowed(response) == documented, (method, path, response.headers["allow"])
+        await asyncio.sleep(0.03)  # under the test node's rate limit of 50 calls a second
+
+
+async def test_an_answer_through_the_gateway_has_one_date_and_one_server_header(
+    gateway: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    """The gateway's server sets both; the service's are not passed on beside them."""
+    answers = [await gateway.get(f"{ENTRIES}/999999/000001", headers=bearer(editor["token"])),
+               await gateway.post(ENTRIES, json={}, headers=bearer(editor["token"])),
+               await gateway.get("/health")]
+    for response in answers:
+        assert (len(response.headers.get_list("date")),
+                len(response.headers.get_list("server"))) == (1, 1), response.headers
