@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from datetime import UTC, datetime
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert
@@ -30,6 +29,7 @@ from services.catalog.models import (
     DuplicateCollectionFlag,
     Entry,
 )
+from shared import clock
 from shared.contracts.catalog import (
     ClearedBecause,
     DuplicateCollectionCleared,
@@ -66,7 +66,7 @@ async def register_responsibility(session: AsyncSession, outbox: Outbox, *, item
     names = {normalise_item_name(item_name)} | ({before} if before else set())
     values = {"item_code": item_code, "item_name": item_name, "department": department,
               "normalised_name": normalise_item_name(item_name), "registered_by": actor,
-              "registered_at": datetime.now(UTC)}
+              "registered_at": clock.now()}
     await session.execute(insert(CollectionResponsibility).values(**values)
                           .on_conflict_do_update(index_elements=["item_code"], set_=values))
     await _flag_again(session, outbox, item_code, names)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -11,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.exceptions import IllegalTransition, RecordNotFound, RuleViolation
 from services.catalog.models import Entry, InformationProject, RegisteredDatabase
+from shared import clock
 from shared.contracts.catalog import (
     DatabaseRegistryChanged,
     EntryStatus,
@@ -75,7 +75,7 @@ async def accept_project(session: AsyncSession, outbox: Outbox, project: Informa
     await _require_own_entries(session, project.department, entry_codes, field="entry_codes",
                                published=True)
     project.status, project.accepted_codes = "accepted", entry_codes
-    project.accepted_at = datetime.now(UTC)
+    project.accepted_at = clock.now()
     await _announce_project(session, outbox, project)
     return project
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Query
 
 from services.evaluation.periods import PERIOD_PATTERN, Period
 from services.evaluation.settings import EvaluationSettings
+from shared import clock
 from shared.auth import CurrentPrincipal, has_any_role, require_role
 from shared.contracts import Role
 from shared.deps import OutboxDep, SessionDep, runtime_settings
@@ -30,7 +30,7 @@ def _period(period: Annotated[str, Query(
         description="YYYY, YYYY-Qn or YYYY-MM, years 2000–2099 (China Standard Time).",
         examples=["2026", "2026-Q3", "2026-07"])]) -> Period:
     parsed = Period.parse(period)
-    if parsed.start > datetime.now(UTC):
+    if parsed.start > clock.now():
         raise Unprocessable(f"The period {period} has not begun.", field="period")
     return parsed
 
@@ -42,7 +42,7 @@ def _year(year: int) -> Period:
     if not 2000 <= year <= 2099:
         raise Unprocessable(f"The year {year} is outside 2000–2099.", field="year")
     period = Period.year(year)
-    if period.start > datetime.now(UTC):
+    if period.start > clock.now():
         raise Unprocessable(f"The year {year} has not begun.", field="year")
     return period
 

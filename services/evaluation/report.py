@@ -9,7 +9,7 @@ not in the shared catalog), and the information-system registry with its zombies
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -25,6 +25,7 @@ from services.evaluation.scoring import (
     RectificationItem,
 )
 from services.evaluation.systems import SystemUsage
+from shared import clock
 from shared.contracts import Tier
 
 
@@ -90,7 +91,7 @@ async def evaluate(session: AsyncSession, period: Period, method: ScoringMethod,
 
 
 async def build(session: AsyncSession, year: int, *, now: datetime | None = None) -> YearReport:
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     period = Period.year(year)
     version, method = await current_method(session)
     counts, ranking = await evaluate(session, period, method, now=now)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -18,6 +17,7 @@ from services.evaluation.deps import (
 from services.evaluation.indicators import DepartmentIndicators
 from services.evaluation.method import current_method
 from services.evaluation.scoring import DepartmentScore, FundingIneligibility, RectificationItem
+from shared import clock
 from shared.pagination import Page, PageDep
 
 router = APIRouter(tags=["evaluation"])
@@ -33,7 +33,7 @@ async def list_indicators(session: SessionDep, principal: CurrentPrincipal, peri
     operators and the competent authority see all."""
     department = visible_department(principal, department)
     _, method = await current_method(session)
-    rows = await indicators.compute(session, period, method, now=datetime.now(UTC),
+    rows = await indicators.compute(session, period, method, now=clock.now(),
                                     departments=[department] if department else None)
     return page.wrap(rows[page.offset:page.offset + page.limit], len(rows))
 
@@ -44,7 +44,7 @@ async def ranking(session: SessionDep, principal: CurrentPrincipal, period: Peri
     """Scores and ranking of every department for the period, best first (V2). Published
     to all departments, as the evaluation report is [JS §19]."""
     _, method = await current_method(session)
-    _, ranked = await report.evaluate(session, period, method, now=datetime.now(UTC))
+    _, ranked = await report.evaluate(session, period, method, now=clock.now())
     return page.wrap(ranked[page.offset:page.offset + page.limit], len(ranked))
 
 
@@ -55,7 +55,7 @@ async def rectification_list(session: SessionDep, principal: CurrentPrincipal, y
     and the deadline to rectify."""
     department = visible_department(principal, department)
     _, method = await current_method(session)
-    _, ranked = await report.evaluate(session, year, method, now=datetime.now(UTC))
+    _, ranked = await report.evaluate(session, year, method, now=clock.now())
     deadline = scoring.rectification_deadline(year.first_day.year, method)
     return [item for item in scoring.rectifications(ranked, method, deadline)
             if department is None or item.department == department]
@@ -67,5 +67,5 @@ async def funding_ineligible(session: SessionDep, principal: CurrentPrincipal,
     """Departments failing the sharing requirements in the year: no project approval and no
     O&M funding for them [51 §21, 39 三(六)]."""
     _, method = await current_method(session)
-    counts, ranked = await report.evaluate(session, year, method, now=datetime.now(UTC))
+    counts, ranked = await report.evaluate(session, year, method, now=clock.now())
     return scoring.funding_ineligible(ranked, method, counts)

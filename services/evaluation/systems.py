@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.evaluation.exceptions import RegistryViolation, SystemNotFound
 from services.evaluation.models import CatalogEntry, InformationSystem, SystemClient, UsageFact
 from services.evaluation.periods import Period
+from shared import clock
 from shared.contracts.catalog import EntryStatus
 from shared.contracts.evaluation import (
     FundingSource,
@@ -66,7 +67,7 @@ async def file_system(session: AsyncSession, outbox: Outbox, *, department: str,
                       filing: SystemFiling, actor: str) -> InformationSystem:
     await _require_owned(session, department, filing)
     system = InformationSystem(id=uuid.uuid4(), department=department, status=SystemStatus.filed,
-                               filed_by=actor, filed_at=datetime.now(UTC), version=1,
+                               filed_by=actor, filed_at=clock.now(), version=1,
                                **_declared(filing))
     session.add(system)
     await _announce(session, outbox, SystemFiled, system)
@@ -90,7 +91,7 @@ async def retire_system(session: AsyncSession, outbox: Outbox, system: Informati
                         reason: str) -> InformationSystem:
     if system.status == SystemStatus.retired:
         raise IllegalTransition("The system is already retired.", current_state=system.status)
-    system.status, system.retired_at = SystemStatus.retired, datetime.now(UTC)
+    system.status, system.retired_at = SystemStatus.retired, clock.now()
     system.version += 1
     await _announce(session, outbox, SystemRetired, system, reason=reason)
     return system

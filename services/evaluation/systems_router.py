@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -20,6 +19,7 @@ from services.evaluation.deps import (
 )
 from services.evaluation.method import current_method
 from services.evaluation.systems import SystemFiling, SystemUsage
+from shared import clock
 from shared.contracts.evaluation import SystemSnapshot, SystemStatus
 from shared.pagination import Page, PageDep
 from shared.problems import Forbidden
@@ -53,7 +53,7 @@ async def list_systems(
     scoring method allows [39 (一)]."""
     department = visible_department(principal, department)
     _, method = await current_method(session)
-    items, total = await systems.usage(session, period, now=datetime.now(UTC),
+    items, total = await systems.usage(session, period, now=clock.now(),
                                        zombie_max_uses=method.zombie_max_uses,
                                        department=department, zombie=zombie, status=status,
                                        page=page)

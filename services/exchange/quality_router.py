@@ -4,7 +4,6 @@ held by two sources."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -20,6 +19,7 @@ from services.exchange.schemas import (
     FreshnessPublic,
     FreshnessState,
 )
+from shared import clock
 from shared.auth import CurrentPrincipal
 from shared.pagination import Page, PageDep, fetch_page
 
@@ -33,7 +33,7 @@ async def survey_freshness(
     state: Annotated[FreshnessState | None, Query()] = None,
 ) -> list[FreshnessPublic]:
     provider = None if oversees(principal) else (principal.department or "")
-    found = await freshness.survey(session, datetime.now(UTC), provider=provider, state=state)
+    found = await freshness.survey(session, clock.now(), provider=provider, state=state)
     return [FreshnessPublic(**asdict(f)) for f in found]
 
 

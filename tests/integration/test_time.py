@@ -88,20 +88,25 @@ async def test_a_daily_entry_loaded_once_is_stale_once_its_cycle_has_passed(
     gateway: httpx.AsyncClient, provider: Party, clock: NodeClock,
     infrastructure: Infrastructure
 ) -> None:
-    # Publish and load three days ago, then come back to today: the node's clock, not an
-    # edited row, dates the load.
-    await clock.advance(days=-3)
     code = await publish(gateway, provider, person_entry())  # declared daily
     assert (await upload(gateway, provider, code, as_csv(people(2)))).status_code == 200
-    await clock.advance(days=3)
+    fresh = await _freshness(gateway, provider, code)
+    assert fresh["state"] == "fresh"
 
+    await clock.advance(days=3)
     stale = await find_event(infrastructure.bootstrap_servers, "exchange.entry.stale.v1", code)
     last_update = datetime.fromisoformat(stale.data["last_update"])
     assert clock.now() - last_update > timedelta(days=2, hours=23)
-    listed = await gateway.get(f"{EXCHANGE}/freshness", params={"state": "stale"},
-                               headers=bearer(provider["token"]))
-    assert [(f["entry_code"], f["update_cycle"]) for f in listed.json()] == [(code, "daily")]
-    assert datetime.fromisoformat(listed.json()[0]["due_by"]) == last_update + timedelta(days=2)
+    listed = await _freshness(gateway, provider, code)
+    assert (listed["state"], listed["update_cycle"]) == ("stale", "daily")
+    assert datetime.fromisoformat(listed["due_by"]) == last_update + timedelta(days=2)
+
+
+async def _freshness(gateway: httpx.AsyncClient, party: Party, code: str) -> dict[str, object]:
+    response = await gateway.get(f"{EXCHANGE}/freshness", headers=bearer(party["token"]))
+    assert response.status_code == 200, response.text
+    [found] = [f for f in response.json() if f["entry_code"] == code]
+    return found
 
 
 async def _read(gateway: httpx.AsyncClient, party: Party, path: str) -> dict[str, object]:
