@@ -96,6 +96,18 @@ def matched_route(scope: Scope) -> str:
     return getattr(route, "path", None) or "unmatched"
 
 
+class _AnswerWatch:
+    """Passes an app's messages on to `send`, noting whether its answer has begun (after
+    which no other answer can be given)."""
+
+    def __init__(self, send: Send) -> None:
+        self.send, self.started = send, False
+
+    async def __call__(self, message: Message) -> None:
+        self.started = self.started or message["type"] == "http.response.start"
+        await self.send(message)
+
+
 class UnexpectedErrors:
     """Answer an exception no handler expected with a problem body (500, or 503 while the
     database is away) instead of letting it reach the server: the server would answer in
@@ -109,17 +121,11 @@ class UnexpectedErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        answer = _AnswerWatch(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, answer)
         except Exception as error:
-            if started:
+            if answer.started:
                 raise  # the status line is out: only cutting the answer short is left
             body, headers = unexpected_problem(error, caller_path(scope),
                                                request_id_var.get())
@@ -184,17 +190,11 @@ class BodyGuardMiddleware:
             await self._stream(scope, receive, send, limit)
 
     async def _stream(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        answer = _AnswerWatch(send)
         try:
-            await self.app(scope, _counting(receive, limit), tracking_send)
+            await self.app(scope, _counting(receive, limit), answer)
         except _BodyTooLarge:
-            if not started:
+            if not answer.started:
                 await send_problem_for(send, 413, "payload-too-large", "Request body too large",
                                        f"The body exceeds the limit of {limit} bytes.",
                                        caller_path(scope))

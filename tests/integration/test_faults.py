@@ -132,13 +132,18 @@ async def test_catalog_killed_mid_writes_keeps_every_answered_write_and_reaches_
         assert entry.json()["status"] == "published", code
     # Each read model holds exactly what the catalog published: nothing lost on the way,
     # nothing doubled (the catalog's outbox and the consumers' inboxes survive the kill).
+    await read_models_hold(faulty, provider, published_in_catalog)
+
+
+async def read_models_hold(faulty: FaultyNode, provider: str, entries: int,
+                           within: float = 60.0) -> None:
+    """Wait until every service's view of the catalog holds `entries` of `provider`."""
     for table in ('"authorization".shared_resource', "exchange.resource",
                   "evaluation.catalog_entry"):
         async def caught_up(table: str = table) -> bool:
-            held = await faulty.sql(f"SELECT count(*) FROM {table} WHERE provider = :p",
-                                    p=provider)
-            return held == published_in_catalog
-        await until(caught_up)
+            return await faulty.sql(f"SELECT count(*) FROM {table} WHERE provider = :p",
+                                    p=provider) == entries
+        await until(caught_up, within)
 
 
 async def test_authorization_killed_mid_answers_grants_each_approved_request_once(
@@ -251,10 +256,5 @@ async def test_a_broker_replaced_by_an_empty_one_loses_nothing_and_doubles_nothi
     during = [await publish(http, party, factories.population_entry()) for _ in range(3)]
     faulty.broker.start()  # a new, empty broker on the same address
     after = [await publish(http, party, factories.population_entry()) for _ in range(3)]
-    expected = len(before + during + after)
-    for table in ('"authorization".shared_resource', "exchange.resource",
-                  "evaluation.catalog_entry"):
-        async def converged(table: str = table) -> bool:
-            return await faulty.sql(f"SELECT count(*) FROM {table} WHERE provider = :p",
-                                    p=party["credit_code"]) == expected
-        await until(converged, within=120)
+    await read_models_hold(faulty, party["credit_code"], len(before + during + after),
+                           within=120)
