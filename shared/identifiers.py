@@ -20,7 +20,11 @@ PROVINCE_PREFIXES = frozenset({
     "65", "71", "81", "82",
 })
 NATIONAL_REGION = "100000"
-_REGION_SHAPE = re.compile(r"^[0-9]{6}$")
+REGION_PATTERN = r"^[0-9]{6}$"
+_REGION_SHAPE = re.compile(REGION_PATTERN)
+# The shape of a credit code (its alphabet leaves out I, O, S, V and Z; the check upper-cases
+# it first), so the document refuses what the check would, short of the check digit.
+CREDIT_CODE_PATTERN = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$"
 
 
 def check_credit_code(value: str) -> str:
@@ -47,13 +51,14 @@ def check_region_code(value: str) -> str:
 
 CreditCode = Annotated[
     str,
-    Field(min_length=18, max_length=18, examples=["91320000134755327X"],
+    Field(min_length=18, max_length=18, pattern=CREDIT_CODE_PATTERN,
+          examples=["91320000134755327X"],
           description="Unified social credit code (统一社会信用代码), GB 32100."),
     AfterValidator(check_credit_code),
 ]
 RegionCode = Annotated[
     str,
-    Field(min_length=6, max_length=6, examples=["320100"],
+    Field(min_length=6, max_length=6, pattern=REGION_PATTERN, examples=["320100"],
           description="GB/T 2260 region code; 100000 for the national tier."),
     AfterValidator(check_region_code),
 ]

@@ -13,8 +13,9 @@ import hashlib
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +29,7 @@ from services.authorization.exceptions import (
 from services.authorization.models import Department, LinkInvitation, Node
 from services.authorization.node_keys import active_signing_key, require_local_node
 from shared.contracts import LinkedNode, NodeLinked, NodeRelation, Role, Tier, Zone
+from shared.contracts.values import NOT_BLANK
 from shared.linked_nodes import LinkedNodeTokens
 from shared.outbox import Outbox
 from shared.tokens import PrincipalKind, issue_token
@@ -40,7 +42,8 @@ class NodeIdentity(BaseModel):
     """Who a node is, as it introduces itself when linking."""
 
     node_id: str = Field(pattern=r"^[0-9]{6}-(internal|external)$", examples=["320100-external"])
-    name: str = Field(min_length=1, max_length=200)
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
+                                           pattern=NOT_BLANK)]
     tier: Tier
     region_code: str = Field(pattern=r"^[0-9]{6}$")
     zone: Zone

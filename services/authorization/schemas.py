@@ -18,9 +18,11 @@ from shared.contracts.sharing import (
     RequestStatus,
     RowCondition,
 )
+from shared.contracts.values import NOT_BLANK
 from shared.identifiers import CreditCode, RegionCode
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
+                                         pattern=NOT_BLANK)]
 Username = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_.-]{2,63}$")
 ]
@@ -226,7 +228,7 @@ class AgreementCreate(Strict):
     consumer: CreditCode
     entry_code: EntryCode
     reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                max_length=100)] = Field(
+                                                max_length=100, pattern=NOT_BLANK)] = Field(
         description="The agreement's document number.", examples=["宁数保〔2026〕17号"])
     signed_on: date
     valid_until: date | None = None

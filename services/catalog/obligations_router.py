@@ -31,13 +31,13 @@ from services.catalog.schemas import (
 from shared import clock
 from shared.auth import CurrentPrincipal, require_role
 from shared.contracts import Role
+from shared.contracts.values import Year
 from shared.pagination import Page, PageDep, fetch_page
 from shared.problems import Unprocessable
 from shared.tokens import TokenClaims
 from shared.workdays import HolidaySchedule, china_date
 
 router = APIRouter()
-Year = Annotated[int, Path(ge=2004, le=2100)]
 
 
 def _may_act_for(principal: TokenClaims, department: str) -> None:

@@ -10,8 +10,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.contracts.catalog import EntrySnapshot, EntrySpec, EntryStatus
+from shared.contracts.values import NOT_BLANK
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000,
+                                           pattern=NOT_BLANK)]
 
 
 class EntryChange(EntrySpec):

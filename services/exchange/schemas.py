@@ -11,10 +11,12 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.contracts.catalog import EntryCode, ItemCode, PermittedUse
 from shared.contracts.exchange import AccessKind, ObjectionSnapshot
+from shared.contracts.values import NOT_BLANK
 
 Front = Annotated[str, Path(pattern=r"^[0-9]{1,20}$", description="Front segment of the code.")]
 Number = Annotated[str, Path(pattern=r"^[0-9]{6}$", description="Six-digit back segment.")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000,
+                                         pattern=NOT_BLANK)]
 
 
 class Strict(BaseModel):
@@ -124,7 +126,8 @@ class VerificationPublic(BaseModel):
 
 class ObjectionCreate(Strict):
     entry_code: EntryCode
-    key: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+    key: list[Annotated[str, StringConstraints(min_length=1, max_length=200,
+                                               pattern=NOT_BLANK)]] = Field(
         min_length=1, max_length=10, description="Values of the record's key items.")
     kind: Literal["doubtful", "wrong"]
     description: Text

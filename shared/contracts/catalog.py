@@ -13,9 +13,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.contracts.values import NOT_BLANK
 from shared.events import EventData
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500,
+                                         pattern=NOT_BLANK)]
 CodeSegment = Annotated[str, StringConstraints(pattern=r"^[0-9]+$")]
 EntryCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}/[0-9]{6}$")]
 """信息资源代码: the front segment, a slash, six digits (e.g. 101001/000001)."""
@@ -206,9 +208,10 @@ class EntrySpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     classification: Classification
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200,
+                                           pattern=NOT_BLANK)]
     abstract: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                               max_length=4000)]
+                                               max_length=4000, pattern=NOT_BLANK)]
     format: ResourceFormat
     items: list[InfoItem] = Field(min_length=1, max_length=500)
     share: ShareAttributes

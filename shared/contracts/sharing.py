@@ -16,10 +16,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.contracts.catalog import ItemCode, PermittedUse, ShareMethod, ShareType
+from shared.contracts.values import NOT_BLANK
 from shared.events import EventData
 from shared.workdays import Basis
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000,
+                                           pattern=NOT_BLANK)]
 
 
 class RequestStatus(StrEnum):
@@ -50,7 +52,8 @@ class RowCondition(BaseModel):
     op: Literal["in", "prefix"] = Field(
         description="`in`: the value is one of `values`; `prefix`: it starts with one of them "
                     "(e.g. ID numbers of one region).")
-    values: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+    values: list[Annotated[str, StringConstraints(min_length=1, max_length=200,
+                                                  pattern=NOT_BLANK)]] = Field(
         min_length=1, max_length=1000)
 
 
