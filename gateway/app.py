@@ -27,6 +27,7 @@ from gateway.openapi import combined_openapi
 from gateway.proxy import ServiceProxy, is_api_call, is_federation_call
 from gateway.settings import GatewaySettings
 from shared.contracts import LoginRequest, TokenResponse
+from shared.health import LIVE_RESPONSES, REPORT_RESPONSES, alive, report_response
 from shared.linked_nodes import LinkedNodeDirectory, NodeTokens
 from shared.logs import configure_logging
 from shared.metrics import CONTENT_TYPE, render
@@ -139,13 +140,25 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
                  "description": "Some part is down: the same report, naming it.",
                  "content": {"application/json": {"schema": {"type": "object"}}}}})
     async def health() -> JSONResponse:
-        report = await node_health(settings.services, client)
-        return JSONResponse(report, status_code=200 if report["status"] == "up" else 503)
+        return report_response(await node_health(settings.services, client))
+
+    @app.get("/health/live", tags=["operations"], summary="The gateway answers (liveness)",
+             responses=LIVE_RESPONSES)
+    async def live() -> dict[str, str]:
+        return alive()
+
+    @app.get("/health/ready", tags=["operations"], summary="Every service answers and "
+             "reaches the database and the broker (readiness)", responses=REPORT_RESPONSES)
+    async def ready() -> JSONResponse:
+        return report_response(await node_health(settings.services, client))
+
+    async def refresh_health() -> None:
+        await node_health(settings.services, client)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         """For the scraper inside the node's network; the Ingress does not route it."""
-        return Response(await render([]), media_type=CONTENT_TYPE)
+        return Response(await render([refresh_health]), media_type=CONTENT_TYPE)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi() -> dict[str, Any]:

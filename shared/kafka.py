@@ -62,7 +62,8 @@ class BrokerProbe:
         return int(offsets.get(partition_, 0))
 
     async def cluster_info(self) -> dict[str, object]:
-        """Health check: the broker answers a metadata request."""
-        await self._consumer._client.force_metadata_update()
-        brokers = self._consumer._client.cluster.brokers()
-        return {"brokers": len(brokers)}
+        """Health check: a broker answers a metadata request now. Not the client's cached
+        metadata, which a dead broker leaves in place (its update fails quietly); the caller
+        bounds the wait."""
+        metadata = await self._consumer._client.fetch_all_metadata()
+        return {"brokers": len(metadata.brokers())}

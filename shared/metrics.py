@@ -61,6 +61,11 @@ scrape_refresh_failed = Gauge(
     "1 when the figures read from the database could not be refreshed at the last scrape "
     "(they show their previous values).")
 
+dependency_up = Gauge(
+    "govshare_dependency_up",
+    "1 when this process reached the dependency (database, broker; for the gateway also each "
+    "service) at its last health check or scrape, 0 when it did not.", ["dependency"])
+
 Refresh = Callable[[], Awaitable[None]]
 
 

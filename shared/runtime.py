@@ -18,12 +18,20 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
 from shared.consumer import IdempotentConsumer, SessionHook
 from shared.db import create_engine, create_session_factory, ping
 from shared.handlers import Handlers
+from shared.health import (
+    LIVE_RESPONSES,
+    REPORT_RESPONSES,
+    alive,
+    check_dependencies,
+    report_response,
+)
 from shared.kafka import BrokerProbe, create_producer
 from shared.logs import configure_logging
 from shared.metrics import CONTENT_TYPE, Refresh, render
@@ -38,7 +46,6 @@ from shared.web import (
     BodyGuardMiddleware,
     RequestTelemetry,
     UnexpectedErrors,
-    run_health_checks,
 )
 
 log = logging.getLogger(__name__)
@@ -161,10 +168,12 @@ class ServiceRuntime:
     async def broker_health(self) -> dict[str, Any]:
         if not self._kafka_ready.is_set():
             raise RuntimeError("not connected yet")
-        return await asyncio.wait_for(self.probe.cluster_info(), timeout=3)
+        return await self.probe.cluster_info()
 
     async def health(self) -> dict[str, Any]:
-        return await run_health_checks({
+        """The database and the broker, each reached now (bounded): what `/health` and
+        `/health/ready` report and `govshare_dependency_up` shows."""
+        return await check_dependencies({
             "database": lambda: ping(self.engine),
             "broker": self.broker_health,
         })
@@ -217,14 +226,26 @@ def create_service_app(
         app.include_router(router)
 
     @app.get("/health", tags=["operations"], summary="Health of the service, its database "
-             "and its broker connection")
-    async def health() -> dict[str, Any]:
-        return await runtime.health()
+             "and its broker, each reached now", responses=REPORT_RESPONSES)
+    async def health() -> JSONResponse:
+        return report_response(await runtime.health())
+
+    # The probes' paths are not in the API document: the orchestrator calls each process
+    # directly (docs/operations.md has them).
+    @app.get("/health/live", include_in_schema=False, responses=LIVE_RESPONSES)
+    async def live() -> dict[str, str]:
+        return alive()
+
+    @app.get("/health/ready", include_in_schema=False)
+    async def ready() -> JSONResponse:
+        return report_response(await runtime.health())
 
     # Not in the API document: the gateway does not route it (docs/operations.md has it).
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        """Prometheus text: requests, outbox, consumers and the service's own figures."""
+        """Prometheus text: requests, outbox, consumers, whether the database and the broker
+        answer, and the service's own figures."""
+        await runtime.health()
         return Response(await render(runtime.metric_refreshes), media_type=CONTENT_TYPE)
 
     app.add_middleware(UnexpectedErrors)

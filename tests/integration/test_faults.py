@@ -233,6 +233,11 @@ async def test_postgresql_stopped_answers_503_problems_and_the_services_recover_
     party = await new_party(http, faulty.admin_token)
     faulty.postgres.stop()
     try:
+        stopped = asyncio.get_running_loop().time()
+        health = await http.get("/health", timeout=20)
+        assert asyncio.get_running_loop().time() - stopped < 5
+        assert health.status_code == 503 and health.json()["database"]["status"] == "down"
+        assert health.json()["database"]["error"], health.text
         for method, body in (("GET", None), ("POST", factories.population_entry())):
             refused = await http.request(method, ENTRIES, json=body, timeout=20,
                                          headers=bearer(party["token"]))
@@ -245,6 +250,36 @@ async def test_postgresql_stopped_answers_503_problems_and_the_services_recover_
     async def writes_again() -> bool:
         return await publish_quietly(http, party) is not None
     await until(writes_again, within=60)
+
+
+async def test_a_dead_broker_reads_down_within_seconds_and_up_once_a_new_one_listens(
+    faulty: FaultyNode, http: httpx.AsyncClient
+) -> None:
+    assert (await http.get("/health")).json()["broker"]["status"] == "up"
+    faulty.broker.kill()
+    try:
+        killed = asyncio.get_running_loop().time()
+        await until(lambda: _reads(http, "/health", status=503, broker="down"), within=5)
+        assert asyncio.get_running_loop().time() - killed < 5
+        for name, url in faulty.node.service_urls.items():
+            ready = await http.get(f"{url}/health/ready")
+            assert ready.status_code == 503, name
+            assert ready.json()["broker"]["status"] == "down" and ready.json()["broker"]["error"]
+            assert ready.json()["database"]["status"] == "up", name
+            assert (await http.get(f"{url}/health/live")).status_code == 200, name
+            metrics = (await http.get(f"{url}/metrics")).text
+            assert 'govshare_dependency_up{dependency="broker"} 0.0' in metrics, name
+            assert 'govshare_dependency_up{dependency="database"} 1.0' in metrics, name
+        assert (await http.get("/health/ready")).status_code == 503
+        assert (await http.get("/health/live")).status_code == 200
+    finally:
+        faulty.broker.start()  # a new, empty broker on the same port
+    await until(lambda: _reads(http, "/health/ready", status=200, broker="up"), within=30)
+
+
+async def _reads(http: httpx.AsyncClient, path: str, *, status: int, broker: str) -> bool:
+    answer = await http.get(path, timeout=10)
+    return answer.status_code == status and answer.json()["broker"]["status"] == broker
 
 
 async def test_a_broker_replaced_by_an_empty_one_loses_nothing_and_doubles_nothing(

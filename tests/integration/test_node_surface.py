@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from tests.conftest import RunningNode
+
 
 async def test_health_reports_each_service_the_database_and_the_broker(
     gateway: httpx.AsyncClient,
@@ -15,6 +17,20 @@ async def test_health_reports_each_service_the_database_and_the_broker(
     assert report["services"]["authorization"]["status"] == "up"
     assert report["database"]["status"] == "up"
     assert report["broker"]["status"] == "up"
+
+
+async def test_liveness_and_readiness_answer_on_the_gateway_and_every_service(
+    gateway: httpx.AsyncClient, node: RunningNode
+) -> None:
+    for base in (node.gateway_url, *node.service_urls.values()):
+        live = await gateway.get(f"{base}/health/live")
+        assert live.status_code == 200 and live.json() == {"status": "up"}, base
+        ready = await gateway.get(f"{base}/health/ready")
+        assert ready.status_code == 200 and ready.json()["status"] == "up", (base, ready.text)
+    for url in node.service_urls.values():
+        metrics = (await gateway.get(f"{url}/metrics")).text
+        for dependency in ("database", "broker"):
+            assert f'govshare_dependency_up{{dependency="{dependency}"}} 1.0' in metrics
 
 
 async def test_combined_openapi_documents_every_service(gateway: httpx.AsyncClient) -> None:
