@@ -11,6 +11,7 @@ from services.evaluation.settings import EvaluationSettings
 from shared import clock
 from shared.auth import CurrentPrincipal, has_any_role, require_role
 from shared.contracts import Role
+from shared.contracts.values import Year
 from shared.deps import OutboxDep, SessionDep, runtime_settings
 from shared.problems import Forbidden, Unprocessable
 from shared.tokens import TokenClaims
@@ -38,9 +39,7 @@ def _period(period: Annotated[str, Query(
 PeriodDep = Annotated[Period, Depends(_period)]
 
 
-def _year(year: int) -> Period:
-    if not 2000 <= year <= 2099:
-        raise Unprocessable(f"The year {year} is outside 2000–2099.", field="year")
+def _year(year: Year) -> Period:
     period = Period.year(year)
     if period.start > clock.now():
         raise Unprocessable(f"The year {year} has not begun.", field="year")

@@ -27,8 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.evaluation.models import NodeProfile, ScoringMethodVersion
 from shared.contracts import Tier
+from shared.contracts.values import NOT_BLANK
 
-RulePoint = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=40)]
+RulePoint = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=40,
+                                              pattern=NOT_BLANK)]
 
 
 class Indicator(StrEnum):
@@ -55,7 +57,8 @@ class IndicatorRule(BaseModel):
 
 class ScoringMethod(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
+                                           pattern=NOT_BLANK)]
     indicators: dict[Indicator, IndicatorRule]
     pass_score: float = Field(60, ge=0, le=100, description="Below it a department does not "
                                                             "qualify for approval or funding.")

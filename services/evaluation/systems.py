@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -32,6 +31,7 @@ from shared.contracts.evaluation import (
     SystemStatus,
     SystemUpdated,
 )
+from shared.contracts.values import NOT_BLANK, Yuan
 from shared.outbox import Outbox
 from shared.pagination import PageParams
 from shared.problems import IllegalTransition
@@ -41,13 +41,12 @@ from shared.workdays import china_date
 class SystemFiling(BaseModel):
     """What a department declares about one of its systems."""
 
-    name: str = Field(min_length=2, max_length=200, examples=["人口信息管理系统"])
-    description: str = Field(min_length=1, max_length=4000)
+    name: str = Field(min_length=2, max_length=200, pattern=NOT_BLANK,
+                      examples=["人口信息管理系统"])
+    description: str = Field(min_length=1, max_length=4000, pattern=NOT_BLANK)
     funding_source: FundingSource
-    construction_funding: Decimal = Field(ge=0, max_digits=14, decimal_places=2,
-                                          description="Construction investment, yuan.")
-    annual_om_funding: Decimal = Field(ge=0, max_digits=14, decimal_places=2,
-                                       description="Yearly O&M funding, yuan.")
+    construction_funding: Yuan = Field(description="Construction investment, yuan.")
+    annual_om_funding: Yuan = Field(description="Yearly O&M funding, yuan.")
     resource_codes: list[str] = Field(default_factory=list, max_length=500, description=(
         "Codes of the department's catalog entries whose data the system holds."))
     client_ids: list[str] = Field(default_factory=list, max_length=50, description=(

@@ -21,6 +21,7 @@ from services.evaluation.method import current_method
 from services.evaluation.systems import SystemFiling, SystemUsage
 from shared import clock
 from shared.contracts.evaluation import SystemSnapshot, SystemStatus
+from shared.contracts.values import NOT_BLANK
 from shared.pagination import Page, PageDep
 from shared.problems import Forbidden
 
@@ -28,7 +29,8 @@ router = APIRouter(prefix="/systems", tags=["systems"])
 
 
 class Retirement(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000, description="Why (整合, 清理…).")
+    reason: str = Field(min_length=1, max_length=2000, pattern=NOT_BLANK,
+                        description="Why (整合, 清理…).")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SystemSnapshot)

@@ -16,10 +16,7 @@ from tests.integration.conftest import ENTRIES, bearer
 
 # Secrets may be any characters at all, spaces alone included.
 SECRETS = frozenset({"password", "invitation", "client_secret"})
-SERVICES = ["authorization", "catalog", "exchange", pytest.param(
-    "evaluation", marks=pytest.mark.xfail(strict=True, reason=(
-        "the evaluation's year parameters and its filing's texts and funding amounts do not "
-        "use the shared value types yet")))]
+SERVICES = ["authorization", "catalog", "exchange", "evaluation"]
 
 
 async def service_document(node: RunningNode, service: str) -> dict[str, Any]:
