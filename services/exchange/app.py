@@ -16,6 +16,7 @@ from services.exchange import (
     freshness,
     handlers,
     internal_router,
+    loading,
     metrics,
     objections_router,
     quality_router,
@@ -36,6 +37,7 @@ from shared.web import RequestTelemetry, RouteAhead, UnexpectedErrors
 
 SERVICE = "exchange"
 MIGRATIONS = Path(__file__).parent / "migrations"
+CUT_LOADS_SECONDS = 30.0
 
 
 def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
@@ -60,6 +62,9 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
     runtime.every(settings.delivery_interval_seconds, "deliveries",
                   _when_kafka_ready(runtime, dispatcher.run_due))
     runtime.every(settings.freshness_interval_seconds, "freshness", _freshness(runtime))
+    # At start (its first run), then now and then for loads whose replica died elsewhere.
+    runtime.every(CUT_LOADS_SECONDS, "cut-loads",
+                  lambda: loading.close_cut_loads(runtime.sessions, outbox))
     runtime.measure_on_scrape(metrics.measure)
     pool = DriverPool(driver_dsn(settings.database_url), SERVICE)
     queries = QueryService(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.problems import (
+    Conflict,
     Forbidden,
     NotFound,
     ProblemError,
@@ -52,6 +53,14 @@ class SourceUnavailable(ProblemError):
 
 class LoadNotFound(NotFound):
     slug, title = "load-not-found", "No such load of your department"
+
+
+class LoadNotResumable(Conflict):
+    slug, title = "load-not-resumable", "This load cannot be resumed"
+
+
+class LoadRunning(Conflict):
+    slug, title = "load-running", "The load is running"
 
 
 class SubscriptionNotFound(NotFound):

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -84,9 +85,13 @@ class StoredRecord(Base):
 
 
 class Load(Base):
-    """One bulk upload: how much it took and why rows were refused."""
+    """One bulk upload: how much it took and why rows were refused. Each committed batch adds
+    its rows, its refusals and its last line in its own transaction, so the figures are what
+    is stored even when the load is cut short; a load resumed goes on in the same record."""
 
     __tablename__ = "record_load"
+    __table_args__ = (Index("ix_record_load_running", "id",
+                            postgresql_where=text("status = 'running'")),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     entry_code: Mapped[str] = mapped_column(String(60), index=True)
@@ -100,6 +105,9 @@ class Load(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
                                                  server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Every line up to this one is stored or refused (0: none yet); a resume starts after it.
+    last_line: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    committed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class SourceApi(Base):

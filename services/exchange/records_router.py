@@ -17,12 +17,13 @@ from sqlalchemy import select
 from services.exchange import audit, loading
 from services.exchange.deps import Operator, OutboxDep, SessionDep, runtime_of
 from services.exchange.download import MEDIA_TYPES, Export, Format, Stream
-from services.exchange.exceptions import BadUpload, LoadNotFound
+from services.exchange.exceptions import BadUpload, LoadNotFound, LoadRunning
 from services.exchange.models import Load, SourceApi
 from services.exchange.query import published_resource, require_provider
 from services.exchange.schemas import (
     Front,
     LoadPublic,
+    LoadStatus,
     Number,
     QueryResult,
     SourceApiPublic,
@@ -60,34 +61,60 @@ class UnsupportedMediaType(ProblemError):
     status, slug, title = 415, "unsupported-media-type", "Upload CSV or JSON Lines"
 
 
+UPLOAD_DESCRIPTION = (
+    "Rows are checked against the entry's items and upserted by its key items, in batches of "
+    "2,000, each committed with its refusals and the load's figures; the answer is the load's "
+    "report. A load cut short (the connection lost, the service restarted) keeps the batches "
+    "it committed and ends `interrupted`: its record (`GET /loads?entry_code=…&status="
+    "interrupted`) says how many rows it stored, the refusals found so far and `last_line`, "
+    "the last line stored. Send the same file again with `resume=<its id>` and the load goes "
+    "on after that line, in the same record; sending the whole file again without `resume` "
+    "is as correct (rows already stored are left as they are), only slower.")
+
+
 @router.post("/entries/{front}/{number}/records", response_model=LoadPublic,
              summary="Load records into the front-end store (provider; CSV or JSON Lines)",
-             openapi_extra=UPLOAD_BODY)
-async def upload_records(front: Front, number: Number, request: Request,
-                         principal: Operator) -> Load:
+             description=UPLOAD_DESCRIPTION, openapi_extra=UPLOAD_BODY)
+async def upload_records(
+    front: Front, number: Number, request: Request, principal: Operator,
+    resume: Annotated[uuid.UUID | None, Query(description="The id of an interrupted load of "
+                                              "this entry, to go on with after its "
+                                              "`last_line`; send the same file.")] = None,
+) -> Load:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not media_type.startswith(BULK_MEDIA_TYPES):
         raise UnsupportedMediaType(f"Send text/csv or application/x-ndjson, not {media_type!r}.")
     runtime = runtime_of(request)
-    async with transaction(runtime.sessions) as session:
-        resource = await published_resource(session, f"{front}/{number}")
-        require_provider(resource, principal)
-        loading.validator_for(resource)
-        load = Load(entry_code=resource.code, provider=resource.provider,
-                    media_type=media_type, status="running", accepted=0, rejected=0,
-                    rejections=[], loaded_by=principal.sub)
-        session.add(load)
-    return await loading.load_stream(runtime.sessions, runtime.outbox, load, resource,
-                                     request.stream())
+    load_id = resume or uuid.uuid4()
+    async with loading.running(runtime.engine, load_id) as held:
+        if not held:
+            raise LoadRunning(f"Load {load_id} is running; wait for it to end.")
+        async with transaction(runtime.sessions) as session:
+            resource = await published_resource(session, f"{front}/{number}")
+            require_provider(resource, principal)
+            loading.validator_for(resource)
+            if resume:
+                load = await loading.resume(session, resume, resource, media_type,
+                                            principal.department)
+            else:
+                load = Load(id=load_id, entry_code=resource.code, provider=resource.provider,
+                            media_type=media_type, status="running", accepted=0, rejected=0,
+                            rejections=[], loaded_by=principal.sub, last_line=0)
+                session.add(load)
+        return await loading.load_stream(runtime.sessions, runtime.outbox, load, resource,
+                                         request.stream())
 
 
 @router.get("/loads", response_model=Page[LoadPublic], summary="My department's loads")
 async def list_loads(principal: Operator, session: SessionDep, page: PageDep,
                      entry_code: Annotated[str | None, Query(max_length=30)] = None,
+                     status: Annotated[LoadStatus | None, Query()] = None,
                      ) -> dict[str, object]:
     query = select(Load).where(Load.provider == (principal.department or ""))
     if entry_code:
         query = query.where(Load.entry_code == entry_code)
+    if status:
+        query = query.where(Load.status == status)
     items, total = await fetch_page(session, query.order_by(Load.started_at.desc()), page)
     return page.wrap(items, total)
 

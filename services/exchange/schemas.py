@@ -28,15 +28,22 @@ class Rejection(BaseModel):
     reason: str
 
 
+LoadStatus = Literal["running", "completed", "interrupted", "refused"]
+
+
 class LoadPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     entry_code: str
     media_type: str
-    status: str = Field(description="running, completed, interrupted or refused.")
+    status: LoadStatus = Field(description="running, completed, interrupted (cut short: it "
+                               "keeps what it stored and resumes with `resume=<id>`) or "
+                               "refused (nothing read: the header or entry did not fit).")
     accepted: int = Field(description="Rows stored (new or changed) or already identical.")
     rejected: int
     rejections: list[Rejection] = Field(description="The first 1,000 refused rows and why.")
+    last_line: int = Field(description="Every line up to this one is stored or refused (the "
+                           "CSV header is line 1; 0: none yet); a resume goes on after it.")
     loaded_by: str
     started_at: datetime
     finished_at: datetime | None

@@ -47,8 +47,9 @@ class AccessKind(StrEnum):
 
 class RecordsLoaded(EventData):
     """A provider's load changed an entry's data: its last real update (E7). Said once per
-    bulk load, and for streamed ingest once per entry per freshness sweep, for the records
-    that arrived since the previous one (`loaded_at` is the last accepted one's time)."""
+    bulk load (a load cut short: for what it stored, and again for each resumed run), and
+    for streamed ingest once per entry per freshness sweep, for the records that arrived
+    since the previous one (`loaded_at` is the last accepted one's time)."""
 
     event_type = "exchange.entry.records_loaded.v1"
     entry_code: str

@@ -183,21 +183,46 @@ async def test_authorization_killed_mid_answers_grants_each_approved_request_onc
     await until(exchange_knows_each_grant_once)
 
 
-async def test_exchange_killed_mid_load_leaves_whole_batches_and_a_reload_makes_it_whole(
+@dataclass(frozen=True)
+class PeopleFile:
+    """A CSV of people, every 997th row's ID number wrong (its check digit)."""
+
+    body: bytes
+    keys: dict[int, str]  # line → ID number, for the rows that are valid
+    refused: list[int]  # lines refused
+
+    @classmethod
+    def of(cls, rows: int) -> PeopleFile:
+        lines, keys, refused = ["GMSFHM,XM,CSRQ"], {}, []
+        for line in range(2, rows + 2):
+            if line % 997 == 0:
+                lines.append(f"110101199003071234,{factories.person_name()},1990-03-07")
+                refused.append(line)
+            else:
+                keys[line] = factories.id_number()
+                lines.append(f"{keys[line]},{factories.person_name()},1980-01-01")
+        return cls(("\n".join(lines) + "\n").encode(), keys, refused)
+
+    def through(self, last_line: int) -> tuple[int, set[str], list[int]]:
+        """Rows accepted, distinct keys stored and lines refused up to `last_line`."""
+        accepted = [key for line, key in self.keys.items() if line <= last_line]
+        return (len(accepted), set(accepted),
+                [line for line in self.refused if line <= last_line])
+
+
+async def test_exchange_killed_mid_load_closes_it_interrupted_with_what_it_stored_and_it_resumes(
     faulty: FaultyNode, http: httpx.AsyncClient
 ) -> None:
     party = await new_party(http, faulty.admin_token)
     code = await publish(http, party, factories.population_entry())
-    rows = 120_000
-    csv = "GMSFHM,XM,CSRQ\n" + "".join(
-        f"{factories.id_number()},{factories.person_name()},1980-01-01\n" for _ in range(rows))
+    people = PeopleFile.of(120_000)
     records = f"/api/exchange/entries/{code}/records"
     await until(lambda: _resource_known(faulty, code))
 
-    async def load() -> httpx.Response | None:
+    async def load(**params: str) -> httpx.Response | None:
         with contextlib.suppress(httpx.HTTPError):
-            return await http.post(records, content=csv.encode(), timeout=120, headers={
-                **bearer(party["token"]), "content-type": "text/csv"})
+            return await http.post(records, content=people.body, timeout=120, params=params,
+                                   headers={**bearer(party["token"]), "content-type": "text/csv"})
         return None
 
     loading = asyncio.create_task(load())
@@ -206,15 +231,51 @@ async def test_exchange_killed_mid_load_leaves_whole_batches_and_a_reload_makes_
     cut = await loading
     assert cut is None or cut.status_code >= 500
     faulty.restart("exchange")
-    stored_after_cut = await faulty.sql(
-        "SELECT count(*) FROM exchange.record WHERE entry_code = :e", e=code)
-    assert stored_after_cut < rows
 
+    # The restarted exchange closes the load its predecessor was running when it died.
+    interrupted = await _the_load(http, party, code, "interrupted")
+    accepted, keys, refused = people.through(interrupted["last_line"])
+    assert 1 < interrupted["last_line"] < len(people.keys) + len(people.refused) + 1
+    assert (interrupted["accepted"], interrupted["rejected"]) == (accepted, len(refused))
+    assert [rejection["line"] for rejection in interrupted["rejections"]] == refused
+    assert interrupted["finished_at"] is not None
+    assert await _stored_count(faulty, code) == len(keys)  # whole batches, nothing more
+    survey = (await http.get("/api/exchange/freshness", headers=bearer(party["token"]))).json()
+    assert next(entry for entry in survey if entry["entry_code"] == code)["state"] != "no_data"
+
+    resumed = await load(resume=interrupted["id"])
+    assert resumed is not None and resumed.status_code == 200, resumed and resumed.text
+    report = resumed.json()
+    accepted, keys, refused = people.through(10**9)
+    assert (report["id"], report["status"]) == (interrupted["id"], "completed")
+    assert (report["accepted"], report["rejected"]) == (accepted, len(refused))
+    assert [rejection["line"] for rejection in report["rejections"]] == refused
+    assert await _stored_count(faulty, code) == len(keys)
+    again = await load(resume=interrupted["id"])
+    assert again is not None and again.status_code == 409, again and again.text
+
+    # The whole file sent again, as a client that knows nothing of resuming does: the same.
     reloaded = await load()
     assert reloaded is not None and reloaded.status_code == 200, reloaded and reloaded.text
-    distinct = {line.split(",")[0] for line in csv.splitlines()[1:]}
-    assert await faulty.sql("SELECT count(*) FROM exchange.record WHERE entry_code = :e "
-                            "AND NOT deleted", e=code) == len(distinct)
+    assert reloaded.json()["accepted"] == accepted
+    assert await _stored_count(faulty, code) == len(keys)
+
+
+async def _the_load(http: httpx.AsyncClient, party: Party, code: str,
+                    status: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = []
+
+    async def listed() -> bool:
+        found[:] = (await http.get("/api/exchange/loads", headers=bearer(party["token"]),
+                                   params={"entry_code": code, "status": status})).json()["items"]
+        return bool(found)
+    await until(listed, within=30)
+    return found[0]
+
+
+async def _stored_count(faulty: FaultyNode, code: str) -> int:
+    return int(await faulty.sql("SELECT count(*) FROM exchange.record WHERE entry_code = :e "
+                                "AND NOT deleted", e=code))
 
 
 async def _resource_known(faulty: FaultyNode, code: str) -> bool:
