@@ -142,24 +142,54 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+# What a refusal or failure means, by status, in the document every operation shares.
+REFUSALS = {
+    "400": "The request cannot be read (malformed JSON, text that is not UTF-8).",
+    "401": "No valid token (`WWW-Authenticate` says how to get one).",
+    "403": "The token's roles or department do not allow this.",
+    "404": "No such resource, or not one the caller may see.",
+    "409": "Conflicts with the resource's current state (the problem names it).",
+    "413": "The body is larger than this node accepts.",
+    "415": "The body is not of a media type this operation takes.",
+    "422": "The input breaks a rule: the problem names the field, the rule and its article.",
+    "429": "Over the client's rate limit (`Retry-After` says when to come back).",
+    "500": "The service failed; logged under the problem's `request_id`.",
+    "502": "The service behind the gateway did not answer.",
+    "503": "The database is away; nothing was changed (`Retry-After`).",
+}
+
+
 def document_problems(document: dict[str, Any]) -> dict[str, Any]:
-    """Say in an OpenAPI document what every operation answers when it refuses or fails: a
-    problem document, for 422 and for any status the operation does not list itself."""
+    """Say in an OpenAPI document what every operation answers when it refuses or fails:
+    each status it can answer with, as a problem document (RFC 9457)."""
     document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-    problem = {"description": "A problem document (RFC 9457): the call was refused or "
-                              "failed; nothing was changed.",
-               "content": {PROBLEM_MEDIA_TYPE: {
-                   "schema": {"$ref": "#/components/schemas/Problem"}}}}
-    for operations in document.get("paths", {}).values():
-        for operation in operations.values():
+    content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
             for status, response in responses.items():
                 if status.startswith(("4", "5")) and _framework_default(response):
-                    response["content"] = problem["content"]
-            responses.setdefault("default", problem)
+                    response["content"] = content
+            for status in _refusals_of(path, method, operation):
+                responses.setdefault(status, {"description": REFUSALS[status],
+                                              "content": content})
     return document
+
+
+def _refusals_of(path: str, method: str, operation: dict[str, Any]) -> list[str]:
+    """The statuses an operation can refuse or fail with, from where and how it is served."""
+    statuses = ["400", "422", "500", "503"]
+    if path.startswith(("/api/", "/nodes/")):  # behind a token, a rate limit and a proxy
+        statuses += ["401", "403", "429", "502"]
+    if "{" in path:
+        statuses.append("404")
+    if "requestBody" in operation:
+        statuses += ["413", "415"]
+    if method in ("post", "put", "patch", "delete"):
+        statuses.append("409")
+    return statuses
 
 
 def _framework_default(response: dict[str, Any]) -> bool:

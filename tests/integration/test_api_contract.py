@@ -19,8 +19,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import factories
 from tests.conftest import RunningNode
-from tests.integration.conftest import SystemClientFactory, bearer, client_token
+from tests.integration.conftest import (
+    ADMIN_PASSWORD,
+    SystemClientFactory,
+    bearer,
+    client_token,
+)
 
 CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance"
 # Enough to reach every operation with valid, boundary and random input, within minutes,
@@ -47,6 +53,20 @@ def run_schemathesis(gateway_url: str, token: str,
         env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.integration.schemathesis_hooks"})
 
 
+async def authority_token(gateway: httpx.AsyncClient, admin_token: str) -> str:
+    """A token of the competent authority's staff: the node's administrator and arbiter
+    (every role a department system does not hold)."""
+    user = {"username": factories.username(), "display_name": "李娜",
+            "roles": ["node_admin", "arbiter"], "password": ADMIN_PASSWORD}
+    added = await gateway.post("/api/authorization/users", json=user,
+                               headers=bearer(admin_token))
+    assert added.status_code == 201, added.text
+    login = await gateway.post("/auth/login", json={"username": user["username"],
+                                                    "password": ADMIN_PASSWORD})
+    assert login.status_code == 200, login.text
+    return str(login.json()["access_token"])
+
+
 @pytest.mark.last
 async def test_generated_calls_get_no_server_error_and_answers_match_the_document(
     gateway: httpx.AsyncClient, node: RunningNode, admin_token: str,
@@ -54,7 +74,7 @@ async def test_generated_calls_get_no_server_error_and_answers_match_the_documen
 ) -> None:
     system = (await client_token(gateway, await make_client(*DEPARTMENT_ROLES))).json()
     for role, token in (("department system", system["access_token"]),
-                        ("node admin", admin_token)):
+                        ("competent authority", await authority_token(gateway, admin_token))):
         result = await asyncio.to_thread(run_schemathesis, node.gateway_url, token,
                                          tmp_path / f"{role}.xml")
         assert result.returncode == 0, f"as a {role}:\n{result.stdout[-30000:]}"
