@@ -181,10 +181,12 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
 def _refusals_of(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     """The statuses an operation can refuse or fail with, from where and how it is served."""
     statuses = ["400", "422", "500", "503"]
-    if path.startswith(("/api/", "/nodes/")):  # behind a token, a rate limit and a proxy
-        statuses += ["401", "403", "429", "502"]
-    if "{" in path:
-        statuses.append("404")
+    if path.startswith(("/api/", "/nodes/")):
+        # Behind a token, a rate limit and a proxy; and any id, in the path or the body (an
+        # entry code to request, to subscribe to), may name nothing the caller can see.
+        statuses += ["401", "403", "404", "429", "502"]
+    elif path.startswith(("/auth/", "/oauth/")):  # credentials that may be wrong
+        statuses += ["401"]
     if "requestBody" in operation:
         statuses += ["413", "415"]
     if method in ("post", "put", "patch", "delete"):

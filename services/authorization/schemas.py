@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from shared.access import Denial
 from shared.contracts import Role, Tier, Zone
@@ -113,7 +113,7 @@ class UserCreate(Strict):
 
 class UserUpdate(Strict):
     roles: list[Role] | None = Field(None, min_length=1)
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
 
 
 class UserPublic(BaseModel):
@@ -168,7 +168,7 @@ class TermsNarrowing(Strict):
 class AnswerCreate(TermsNarrowing):
     """The provider's answer (A2)."""
 
-    approve: bool
+    approve: StrictBool
     reason: str | None = Field(None, max_length=4000,
                                description="Mandatory, non-empty, when refusing.")
 
@@ -176,7 +176,7 @@ class AnswerCreate(TermsNarrowing):
 class DecisionCreate(TermsNarrowing):
     """The arbiter's final decision (A3)."""
 
-    grant: bool = Field(description="Whether the provider must share.")
+    grant: StrictBool = Field(description="Whether the provider must share.")
     reason: Reason
 
 

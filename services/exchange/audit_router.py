@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,6 +12,7 @@ from services.exchange.deps import Overseer, SessionDep, oversees
 from services.exchange.schemas import AuditEntryPublic, VerificationPublic
 from shared.auth import CurrentPrincipal
 from shared.contracts.exchange import AccessKind
+from shared.contracts.values import Moment
 from shared.identifiers import CreditCode
 from shared.pagination import Page, PageDep
 from shared.problems import Forbidden
@@ -28,7 +28,8 @@ async def search_audit(
     provider: Annotated[CreditCode | None, Query()] = None,
     entry_code: Annotated[str | None, Query(max_length=30)] = None,
     kind: AccessKind | None = None,
-    since: datetime | None = None, until: datetime | None = None,
+    since: Annotated[Moment | None, Query(description="Accesses at or after (ISO 8601).")] = None,
+    until: Annotated[Moment | None, Query(description="Accesses before (ISO 8601).")] = None,
 ) -> dict[str, object]:
     party = None if oversees(principal) else principal.department
     if party is None and not oversees(principal):

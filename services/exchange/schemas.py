@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from shared.contracts.catalog import EntryCode, ItemCode, PermittedUse
 from shared.contracts.exchange import AccessKind, ObjectionSnapshot
@@ -77,7 +77,7 @@ class SubscriptionCreate(Strict):
                                   description="Empty: every item the grant holds.")
     delivery: Literal["kafka", "webhook"]
     webhook_url: AnyHttpUrl | None = Field(None, description="Where changes are POSTed.")
-    from_beginning: bool = Field(False, description="Deliver the records already stored too.")
+    from_beginning: StrictBool = Field(False, description="Deliver the records already stored too.")
 
 
 class SubscriptionPublic(BaseModel):

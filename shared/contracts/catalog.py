@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from shared.contracts.values import NOT_BLANK
 from shared.events import EventData
@@ -165,8 +165,9 @@ class InfoItem(BaseModel):
     code: ItemCode = Field(examples=["GMSFHM"])
     data_type: DataType
     length: int | None = Field(None, ge=1, le=1_000_000)
-    identifies_subject: bool = Field(False, description="Identifies the subject (e.g. ID no.).")
-    is_base_item: bool = Field(False, description="A base info item of a base resource (C3).")
+    identifies_subject: StrictBool = Field(
+        False, description="Identifies the subject (e.g. ID no.).")
+    is_base_item: StrictBool = Field(False, description="A base info item of a base resource (C3).")
     share_type: ShareType
 
 
@@ -189,7 +190,7 @@ class ShareAttributes(BaseModel):
     method_types: list[ShareMethodType] = Field(
         default_factory=list, description="Type of the share method: api, database, file.")
     methods: list[ShareMethod] = Field(default_factory=list)
-    sensitive: bool = Field(
+    sensitive: StrictBool = Field(
         False, description="Sensitive (敏感): a security and confidentiality agreement "
                            "(保密协议) must be on file before a grant becomes active (A6).")
 
@@ -198,7 +199,7 @@ class OpenAttributes(BaseModel):
     """开放属性 [39 (五)]."""
 
     model_config = ConfigDict(extra="forbid")
-    is_open: bool = False
+    is_open: StrictBool = False
     conditions: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = (
         None)
 
@@ -218,7 +219,7 @@ class EntrySpec(BaseModel):
     open: OpenAttributes = Field(default_factory=OpenAttributes)
     update_cycle: UpdateCycle
     related_codes: list[str] = Field(default_factory=list, max_length=50)
-    classified: bool = Field(False, description="涉密: exists only on an internal-zone node.")
+    classified: StrictBool = Field(False, description="涉密: exists only on an internal-zone node.")
 
 
 class EntryStatus(StrEnum):

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from shared.contracts.catalog import PermittedUse
 from shared.events import EventData
@@ -27,7 +27,7 @@ class IngestRecord(EventData):
     event_type = "ingest.record.upserted.v1"
     entry_code: str
     record: dict[str, Any] = Field(description="Item code → value, as in a JSON Lines row.")
-    deleted: bool = False
+    deleted: StrictBool = False
 
 
 class IngestRejected(EventData):

@@ -4,6 +4,7 @@ server is: a year of the platform, text that says something, an amount in yuan."
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -46,3 +47,17 @@ Yuan = Annotated[
     WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN}, mode="serialization"),
 ]
 """An amount in yuan, not negative, to the fen: a JSON number or a decimal string."""
+
+
+# A moment as a caller writes it: ISO 8601 text. Pydantic would also read a bare number as
+# seconds since 1970, which the document does not admit and no person means.
+_NUMBER = re.compile(r"^\s*[-+]?[0-9.eE]+\s*$")
+
+
+def _moment_text(value: object) -> object:
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.match(value)):
+        raise ValueError("a moment is ISO 8601 text, e.g. 2026-11-28T09:00:00+08:00")
+    return value
+
+
+Moment = Annotated[datetime, BeforeValidator(_moment_text)]

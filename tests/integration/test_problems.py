@@ -110,3 +110,16 @@ async def test_an_answer_through_the_gateway_has_one_date_and_one_server_header(
     for response in answers:
         assert (len(response.headers.get_list("date")),
                 len(response.headers.get_list("server"))) == (1, 1), response.headers
+
+
+async def test_a_number_is_no_moment_and_no_yes_or_no(
+    gateway: httpx.AsyncClient, admin_token: str
+) -> None:
+    as_seconds = await gateway.get("/api/exchange/audit", params={"until": "0.5"},
+                                   headers=bearer(admin_token))
+    assert_problem(as_seconds, 422, "validation-error", "/api/exchange/audit")
+    assert as_seconds.json()["errors"][0]["field"] == "query.until"
+    as_number = await gateway.patch("/api/authorization/users/nobody-at-all",
+                                    json={"disabled": 0}, headers=bearer(admin_token))
+    assert_problem(as_number, 422, "validation-error", "/api/authorization/users/nobody-at-all")
+    assert as_number.json()["errors"][0]["field"] == "body.disabled"
