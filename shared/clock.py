@@ -49,7 +49,7 @@ class OffsetClock:
     def offset(self) -> timedelta:
         try:
             stat = self.path.stat()
-        except FileNotFoundError:
+        except OSError:  # absent (or unreadable): real time
             self._seen, self._offset = None, timedelta(0)
             return self._offset
         seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
@@ -59,11 +59,17 @@ class OffsetClock:
         return self._offset
 
 
+# A drill moves time by days or years, never by centuries: beyond this the offset is a typo.
+MAX_OFFSET = timedelta(days=100 * 366)
+
+
 def _read_offset(path: Path) -> timedelta:
     try:
-        text = path.read_text().strip()
-        return timedelta(seconds=float(text or 0))
-    except (OSError, ValueError) as error:
+        offset = timedelta(seconds=float(path.read_text().strip() or 0))
+        if abs(offset) > MAX_OFFSET:
+            raise ValueError(f"an offset of {offset} is beyond {MAX_OFFSET}")
+        return offset
+    except (OSError, ValueError, OverflowError) as error:
         # A drill's typo must not take the node down: real time, and say so.
         log.warning("cannot read the clock offset; using none",
                     extra={"clock_file": str(path), "error": repr(error)})

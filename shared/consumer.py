@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import transaction
-from shared.events import EVENT_TYPE_PATTERN, topic_for
+from shared.events import topic_for
 from shared.handlers import Event, Handlers, MalformedEvent, Route, parse_envelope
 from shared.kafka import BrokerProbe, create_group_consumer
 from shared.messaging_tables import processed_event
@@ -169,10 +169,22 @@ class IdempotentConsumer:
             except (asyncio.CancelledError, _LogReplaced):
                 raise
             except Exception as error:
-                # Effects are already durable; an uncommitted offset only means redelivery.
                 log.warning("consumer cycle failed", extra={"consumer": self.name,
                                                             "error": repr(error)})
+                # The fetch moved the positions past the whole batch: back to the committed
+                # offsets, or the next commit would pass over records not yet applied. What
+                # was applied comes again and the inbox makes it a no-op.
+                await self._rewind_to_committed(consumer)
                 await asyncio.sleep(1.0)
+
+    async def _rewind_to_committed(self, consumer: AIOKafkaConsumer) -> None:
+        with contextlib.suppress(Exception):  # not assigned (any more): nothing to rewind
+            for partition in consumer.assignment():
+                committed = await consumer.committed(partition)
+                if committed is None:
+                    await consumer.seek_to_beginning(partition)
+                else:
+                    consumer.seek(partition, committed)
 
     def _report_lag(self, partition: TopicPartition, highwater: int | None,
                     position: int) -> None:
@@ -251,7 +263,7 @@ class IdempotentConsumer:
         topic (it would fail the same way forever); a handler that fails is retried until it
         succeeds, holding its partition, because skipping it would lose the event for good."""
         try:
-            routed = self.handlers.parse(parse_envelope(record.value))
+            routed = self.handlers.parse(parse_envelope(record.value), topic=record.topic)
         except MalformedEvent as error:
             await self._dead_letter(record, str(error))
             return
@@ -288,10 +300,20 @@ class IdempotentConsumer:
                    ("govshare-source-offset", str(record.offset).encode())]
         await self.producer.send_and_wait(self.dead_letter_topic, record.value, key=record.key,
                                           headers=headers)
-        consumer_events.labels(self.name, _event_type_of(record.value), "dead_lettered").inc()
+        consumer_events.labels(self.name, self._known_type_of(record.value),
+                               "dead_lettered").inc()
         log.error("event set aside on the dead-letter topic", extra={
             "consumer": self.name, "topic": record.topic, "offset": record.offset,
             "dead_letter_topic": self.dead_letter_topic, "reason": reason})
+
+    def _known_type_of(self, raw: bytes) -> str:
+        """The type a set-aside record claims if this group handles it (a label of a bounded
+        set: a sender cannot make the metric grow), else "unknown"."""
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            claimed = json.loads(raw).get("type")
+            if claimed in self.handlers.event_types:
+                return str(claimed)
+        return "unknown"
 
     async def apply(self, route: Route, event: Event[Any], headers: KafkaHeaders = ()) -> bool:
         """Apply one parsed event, in a span of the trace its `headers` carry; False if it
@@ -324,10 +346,3 @@ class IdempotentConsumer:
         return True
 
 
-def _event_type_of(raw: bytes) -> str:
-    """The type a malformed record claims, if it can be read at all (for the metric)."""
-    with contextlib.suppress(ValueError, TypeError, AttributeError):
-        claimed = json.loads(raw).get("type")
-        if isinstance(claimed, str) and EVENT_TYPE_PATTERN.match(claimed):
-            return claimed
-    return "unknown"

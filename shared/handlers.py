@@ -62,6 +62,7 @@ class Handlers:
 
     def __init__(self) -> None:
         self._routes: dict[str, Route] = {}
+        self._unversioned: set[str] = set()
 
     def on(self, *payloads: type[EventData]) -> Callable[[HandlerT], HandlerT]:
         """Register the decorated handler for each payload class's event type."""
@@ -78,6 +79,7 @@ class Handlers:
         if payload.event_type in self._routes:
             raise ValueError(f"{payload.event_type} already has a handler")
         self._routes[payload.event_type] = Route(payload, handler)
+        self._unversioned.add(_unversioned(payload.event_type))
 
     def include(self, other: Handlers) -> Handlers:
         """Also apply every event `other` registers (returns self, for chaining)."""
@@ -96,18 +98,33 @@ class Handlers:
     def route_for(self, event_type: str) -> Route | None:
         return self._routes.get(event_type)
 
-    def parse(self, envelope: EventEnvelope) -> tuple[Route, Event[Any]] | None:
-        """The route and typed event for `envelope`; None when its type is not handled here.
-        Raises MalformedEvent when the payload does not match its type's contract."""
+    def parse(self, envelope: EventEnvelope,
+              topic: str | None = None) -> tuple[Route, Event[Any]] | None:
+        """The route and typed event for `envelope` (read from `topic`); None when its type is
+        not handled here. Raises MalformedEvent when the type does not belong on the topic
+        (whoever may write the ingest topic must not pass off a grant), when it is a version
+        of a handled event this service does not know, or when the payload breaks its
+        type's contract."""
+        if topic is not None and topic_for(envelope.type) != topic:
+            raise MalformedEvent(f"a {envelope.type} event does not belong on {topic}")
         route = self._routes.get(envelope.type)
         if route is None:
+            if _unversioned(envelope.type) in self._unversioned:
+                raise MalformedEvent(f"no handler for {envelope.type} (another version)")
             return None
         try:
             payload = route.payload.model_validate(envelope.data)
         except ValidationError as error:
-            raise MalformedEvent(f"{envelope.type} payload: {error}") from error
+            # Field names and error kinds only: the input may be a person's data.
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['type']}"
+                                 for e in error.errors(include_input=False))
+            raise MalformedEvent(f"{envelope.type} payload: {problems}") from error
         return route, Event(id=envelope.id, type=envelope.type, time=envelope.time,
                             key=envelope.key, source=envelope.source, payload=payload)
+
+
+def _unversioned(event_type: str) -> str:
+    return event_type.rsplit(".", 1)[0]
 
 
 def parse_envelope(raw: bytes) -> EventEnvelope:
@@ -115,7 +132,9 @@ def parse_envelope(raw: bytes) -> EventEnvelope:
     try:
         return EventEnvelope.model_validate_json(raw)
     except ValidationError as error:
-        raise MalformedEvent(f"envelope: {error}") from error
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['type']}"
+                             for e in error.errors(include_input=False))
+        raise MalformedEvent(f"envelope: {problems}") from error
 
 
 def event_of(payload: Payload, *, key: str = "", source: EventSource | None = None,

@@ -32,6 +32,7 @@ PROBLEM_BASE = "https://govshare.example/problems/"
 # The gateway names the prefix it routed a call under (`/api/catalog`), so that `instance`
 # is the path the caller used, not the service's own.
 FORWARDED_PREFIX_HEADER = "x-forwarded-prefix"
+_FORWARDED_PREFIX = FORWARDED_PREFIX_HEADER.encode()
 # The methods an Allow header may name, in the order it names them.
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # How long a caller should wait before retrying while the database is away (seconds).
@@ -155,7 +156,7 @@ REFUSALS = {
     "429": "Over the client's rate limit (`Retry-After` says when to come back).",
     "500": "The service failed; logged under the problem's `request_id`.",
     "502": "The service behind the gateway did not answer.",
-    "503": "The database is away; nothing was changed (`Retry-After`).",
+    "503": "The database is away; retry after `Retry-After` seconds.",
 }
 
 
@@ -210,9 +211,15 @@ def problem_response(
     )
 
 
-def instance_of(request: Request) -> str:
+def caller_path(scope: Scope) -> str:
     """The path the caller used for this call (through the gateway, its `/api/…` path)."""
-    return request.headers.get(FORWARDED_PREFIX_HEADER, "") + request.url.path
+    prefix = next((value.decode("latin-1") for key, value in scope.get("headers", [])
+                   if key.lower() == _FORWARDED_PREFIX), "")
+    return prefix + scope["path"]
+
+
+def instance_of(request: Request) -> str:
+    return caller_path(request.scope)
 
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
@@ -288,9 +295,10 @@ async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
 
 # What asyncpg raises, used directly on the exchange's query path, when PostgreSQL is away,
 # restarting or refusing connections.
+# (Not asyncpg's InterfaceError: it includes the client's own DataError, a bug, not an outage.)
 _ASYNCPG_AWAY = (asyncpg.exceptions.PostgresConnectionError,
                  asyncpg.exceptions.OperatorInterventionError,
-                 asyncpg.exceptions.TooManyConnectionsError, asyncpg.exceptions.InterfaceError)
+                 asyncpg.exceptions.TooManyConnectionsError)
 
 
 def _database_away(exc: Exception) -> bool:
@@ -315,12 +323,13 @@ def _raised_in_driver(exc: BaseException) -> bool:
 def unexpected_problem(exc: Exception, instance: str,
                        request_id: str | None) -> tuple[dict[str, Any], dict[str, str]]:
     """The answer to an error no handler expected: 503 with Retry-After while the database is
-    away (the call may be retried as it is; nothing was changed), 500 otherwise."""
+    away (the call may be retried), 500 otherwise."""
     if _database_away(exc):
         log.warning("database unavailable", extra={"path": instance, "error": repr(exc)[:500]})
         return problem_body(503, "service-unavailable", "Temporarily unavailable",
-                            "The service cannot reach its database; nothing was changed. "
-                            "Retry after a few seconds.", instance), {
+                            "The service cannot reach its database. Retry after a few "
+                            "seconds; a write cut off while committing may have been kept, "
+                            "so read before writing it again.", instance), {
             "Retry-After": RETRY_AFTER_UNAVAILABLE}
     log.error("unexpected error", exc_info=exc, extra={"path": instance})
     return problem_body(500, "internal-error", "Internal error",

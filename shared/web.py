@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logs import request_id_var
 from shared.metrics import http_request_duration, http_requests_in_flight
-from shared.problems import FORWARDED_PREFIX_HEADER, problem_body, unexpected_problem
+from shared.problems import caller_path, problem_body, unexpected_problem
 from shared.telemetry import context_from_headers, tracer
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -149,6 +149,7 @@ class RouteAhead:
 
 
 BULK_MEDIA_TYPES = ("text/csv", "application/x-ndjson", "application/jsonl")
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 
 
 class BodyGuardMiddleware:
@@ -186,6 +187,8 @@ class BodyGuardMiddleware:
             return
         if "json" in content_type and not bulk:
             await self._check_json(scope, receive, send)
+        elif content_type.startswith(FORM_MEDIA_TYPE):
+            await self._check_form(scope, receive, send)
         else:
             await self._stream(scope, receive, send, limit)
 
@@ -199,24 +202,40 @@ class BodyGuardMiddleware:
                                        f"The body exceeds the limit of {limit} bytes.",
                                        caller_path(scope))
 
-    async def _check_json(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _check_form(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A form (the token endpoint's): bounded like JSON, and no NUL in any field."""
+        body = await self._read_bounded(scope, receive, send)
+        if body is None:
+            return
+        if _NUL_ENCODED in body.upper() or b"\0" in body:
+            await _refuse_nul(send, scope)
+            return
+        await self.app(scope, _replay(body), send)
+
+    async def _read_bounded(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+        """The whole body, or None when it was refused as too large (or the caller left)."""
         chunks: list[bytes] = []
         size = 0
         more = True
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
-                return
+                return None
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
                 await send_problem_for(send, 413, "payload-too-large", "Request body too large",
                                        f"The body exceeds the limit of {self.max_body_bytes} "
                                        "bytes.", caller_path(scope))
-                return
+                return None
             chunks.append(chunk)
             more = message.get("more_body", False)
-        body = b"".join(chunks)
+        return b"".join(chunks)
+
+    async def _check_json(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = await self._read_bounded(scope, receive, send)
+        if body is None:
+            return
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -272,11 +291,6 @@ def _replay(body: bytes) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return receive
-
-
-def caller_path(scope: Scope) -> str:
-    """The path the caller used (behind the gateway, with the prefix it routed under)."""
-    return (_header(scope, FORWARDED_PREFIX_HEADER) or "") + scope["path"]
 
 
 def _header(scope: Scope, name: str) -> str | None:

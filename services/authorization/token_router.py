@@ -53,6 +53,8 @@ def _client_credentials(
             raise InvalidClient("The Basic authorization header is malformed.") from error
     if not client_id or not client_secret:
         raise InvalidClient("client_id and client_secret are required.")
+    if "\x00" in client_id + client_secret:  # no such client: the database holds no NUL
+        raise InvalidClient("The client credentials are invalid.")
     return client_id, client_secret
 
 

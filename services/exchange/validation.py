@@ -158,6 +158,8 @@ class RowValidator:
             if raw is None or raw == "":
                 continue
             value = str(raw).strip() if not isinstance(raw, bool) else str(raw).lower()
+            if "\x00" in value:  # PostgreSQL's text cannot hold it: refuse the row, not fail
+                raise RowRejected(f"{code}: holds a NUL character (U+0000)")
             type_check, identifier_check, length = self._checks[code]
             try:
                 value = type_check(value)

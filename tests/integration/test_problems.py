@@ -4,6 +4,7 @@ costs the next caller nothing."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 
 import httpx
@@ -123,3 +124,15 @@ async def test_a_number_is_no_moment_and_no_yes_or_no(
                                     json={"disabled": 0}, headers=bearer(admin_token))
     assert_problem(as_number, 422, "validation-error", "/api/authorization/users/nobody-at-all")
     assert as_number.json()["errors"][0]["field"] == "body.disabled"
+
+
+async def test_a_nul_character_in_a_form_or_basic_credentials_is_refused_not_a_failure(
+    gateway: httpx.AsyncClient
+) -> None:
+    in_form = await gateway.post("/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": "a\x00", "client_secret": "b"})
+    assert_problem(in_form, 422, "nul-character", "/oauth/token")
+    basic = base64.b64encode(b"a\x00:secret").decode()
+    in_header = await gateway.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                   headers={"Authorization": f"Basic {basic}"})
+    assert in_header.status_code == 401, in_header.text

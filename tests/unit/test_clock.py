@@ -54,3 +54,10 @@ def test_the_installed_clock_answers_now(tmp_path: Path, restored: None) -> None
     assert clock.now() - datetime.now(UTC) > timedelta(days=29)
     clock.install_from(None)
     assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+@pytest.mark.parametrize("written", ["inf", "1e20", "-3e11", "nan", "两天"])
+def test_an_offset_no_drill_means_leaves_real_time(tmp_path: Path, written: str) -> None:
+    clock_file = tmp_path / "clock"
+    clock_file.write_text(written)
+    assert abs(clock.OffsetClock(clock_file).now() - datetime.now(UTC)) < timedelta(seconds=5)

@@ -270,3 +270,35 @@ async def test_a_sealed_batch_without_usage_writes_nothing() -> None:
                          sealed_at=datetime(2025, 12, 31, tzinfo=UTC), usage=[])
     await evaluation.audit_sealed(session, event_of(sealed), RecordingOutbox())
     assert session.statements == []
+
+
+def test_an_event_on_a_topic_not_its_own_is_malformed() -> None:
+    """Whoever may write the ingest topic cannot pass off a grant there."""
+    handlers = Handlers()
+    handlers.add(DepartmentRegistered, _noop)
+    registered = DepartmentRegistered(credit_code=factories.credit_code(), name="南京市民政局",
+                                      tier="municipal", region_code="320100")
+    with pytest.raises(MalformedEvent, match=r"does not belong on govshare\.ingest\.record"):
+        handlers.parse(envelope(registered), topic="govshare.ingest.record")
+    assert handlers.parse(envelope(registered), topic="govshare.identity.department")
+
+
+def test_another_version_of_a_handled_event_is_malformed_not_ignored() -> None:
+    handlers = Handlers()
+    handlers.add(DepartmentRegistered, _noop)
+    newer = EventEnvelope(type="identity.department.registered.v2", key="k", source=SOURCE,
+                          data={})
+    with pytest.raises(MalformedEvent, match="another version"):
+        handlers.parse(newer)
+
+
+def test_a_refused_payload_is_described_without_its_values() -> None:
+    """The reason goes into logs and a Kafka header: never a person's data."""
+    handlers = Handlers()
+    handlers.add(IngestRecord, _noop)
+    leaking = EventEnvelope(type=IngestRecord.event_type, key="k", source=SOURCE,
+                            data={"entry_code": ["320102197805051230"], "record": "张伟"})
+    with pytest.raises(MalformedEvent) as refused:
+        handlers.parse(leaking)
+    assert "320102197805051230" not in str(refused.value) and "张伟" not in str(refused.value)
+    assert "entry_code" in str(refused.value)
