@@ -142,6 +142,16 @@ async def pipeline_for(messaging: Messaging, bootstrap: str,
         await probe.stop()
 
 
+def consumer_of(pipeline: Pipeline, messaging: Messaging, bootstrap: str,
+                payload: type[EventData], handler: Handler) -> IdempotentConsumer:
+    """A consumer of the test's group applying `payload` events with `handler`, sharing the
+    pipeline's producer and probe."""
+    return IdempotentConsumer(
+        name=messaging.consumer_name, handlers=handlers_of(payload, handler),
+        sessions=messaging.sessions, outbox=messaging.outbox, bootstrap_servers=bootstrap,
+        producer=pipeline.relay.producer, probe=pipeline.relay.probe)
+
+
 class DiesBeforeMarking(OutboxRelay):
     """A relay that crashes after the broker has the events but before it marks the rows."""
 
@@ -282,10 +292,7 @@ async def test_a_stuck_handler_shows_as_lag_that_clears_once_it_moves_on(
         for parcel in [hold, *(f"{hold}-behind-{i}" for i in range(4))]:
             await messaging.outbox.add(session, hold, LagProbed(parcel=parcel))
     async with pipeline_for(messaging, bootstrap) as pipeline:
-        consumer = IdempotentConsumer(
-            name=messaging.consumer_name, handlers=handlers_of(LagProbed, slow_on_hold),
-            sessions=messaging.sessions, outbox=messaging.outbox, bootstrap_servers=bootstrap,
-            producer=pipeline.relay.producer, probe=pipeline.relay.probe)
+        consumer = consumer_of(pipeline, messaging, bootstrap, LagProbed, slow_on_hold)
         async with running(pipeline.relay.run(), consumer.run()):
             await asyncio.wait_for(held.wait(), 60)
             # The held event and the four behind it wait; the figure stays while it is stuck.
@@ -324,10 +331,7 @@ async def test_records_off_their_contract_go_to_the_dead_letter_topic_and_the_re
             await pipeline.relay.producer.send_and_wait(topic, raw, key=key.encode())
         async with transaction(messaging.sessions) as session:
             await messaging.outbox.add(session, key, ContractProbed(parcel=key))
-        consumer = IdempotentConsumer(
-            name=messaging.consumer_name, handlers=handlers_of(ContractProbed, record_effect),
-            sessions=messaging.sessions, outbox=messaging.outbox, bootstrap_servers=bootstrap,
-            producer=pipeline.relay.producer, probe=pipeline.relay.probe)
+        consumer = consumer_of(pipeline, messaging, bootstrap, ContractProbed, record_effect)
         async with running(pipeline.relay.run(), consumer.run()):
             await eventually(lambda: _applied(messaging, 1))
         set_aside = await records_on_broker(bootstrap, consumer.dead_letter_topic)
@@ -363,10 +367,7 @@ async def test_a_failing_handler_is_retried_until_it_applies_never_skipped(
     async with transaction(messaging.sessions) as session:
         await messaging.outbox.add(session, "failing", FailureProbed(parcel="failing"))
     async with pipeline_for(messaging, bootstrap) as pipeline:
-        consumer = IdempotentConsumer(
-            name=messaging.consumer_name, handlers=handlers_of(FailureProbed, fails_three_times),
-            sessions=messaging.sessions, outbox=messaging.outbox, bootstrap_servers=bootstrap,
-            producer=pipeline.relay.producer, probe=pipeline.relay.probe)
+        consumer = consumer_of(pipeline, messaging, bootstrap, FailureProbed, fails_three_times)
         async with running(pipeline.relay.run(), consumer.run()):
             await eventually(lambda: _applied(messaging, 1))
     assert len(attempts) == 4 and await effect_counts(messaging) == (1, 1)
