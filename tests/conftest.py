@@ -96,7 +96,9 @@ class NodeProcesses:
                         GOVSHARE_RATE_LIMIT_PER_SECOND="50", GOVSHARE_RATE_LIMIT_BURST="100",
                         GOVSHARE_MAX_BODY_BYTES="65536", GOVSHARE_SWEEP_INTERVAL_SECONDS="0.5",
                         GOVSHARE_FRESHNESS_INTERVAL_SECONDS="0.5",
-                        GOVSHARE_CLOCK_FILE=str(self.clock_file), **settings)
+                        GOVSHARE_CLOCK_FILE=str(self.clock_file),
+                        # The tests' stand-ins for providers' own APIs listen here alone.
+                        GOVSHARE_SOURCE_API_ALLOWED_NETWORKS='["127.0.0.1/32"]', **settings)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self) -> RunningNode:

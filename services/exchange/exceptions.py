@@ -22,6 +22,10 @@ class NotTheProvider(Forbidden):
     slug, title = "not-the-provider", "Only the providing department may do this"
 
 
+class SourceApiRefused(Unprocessable):
+    slug, title = "source-api-refused", "The provider's API may not be called there"
+
+
 class BadUpload(Unprocessable):
     slug, title = "bad-upload", "The upload cannot be read as the entry's records"
 

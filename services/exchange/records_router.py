@@ -15,7 +15,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
 from services.exchange import audit, loading
-from services.exchange.deps import Operator, OutboxDep, SessionDep, runtime_of
+from services.exchange.deps import Operator, OutboxDep, SessionDep, SettingsDep, runtime_of
 from services.exchange.download import MEDIA_TYPES, Export, Format, Stream
 from services.exchange.exceptions import BadUpload, LoadNotFound, LoadRunning
 from services.exchange.models import Load, SourceApi
@@ -29,6 +29,7 @@ from services.exchange.schemas import (
     SourceApiPublic,
     SourceApiRegister,
 )
+from services.exchange.source_apis import check_source_url
 from shared.contracts.catalog import ItemCode, PermittedUse, ShareMethod
 from shared.contracts.exchange import AccessKind, SourceApiRegistered
 from shared.db import transaction
@@ -130,12 +131,13 @@ async def get_load(load_id: uuid.UUID, principal: Operator, session: SessionDep)
 @router.put("/entries/{front}/{number}/source-api", response_model=SourceApiPublic,
             summary="Serve queries from the provider's own API (系统对接)")
 async def register_source_api(front: Front, number: Number, body: SourceApiRegister,
-                              principal: Operator, session: SessionDep,
-                              outbox: OutboxDep) -> SourceApi:
+                              principal: Operator, session: SessionDep, outbox: OutboxDep,
+                              settings: SettingsDep) -> SourceApi:
     resource = await published_resource(session, f"{front}/{number}")
     require_provider(resource, principal)
     if "{key}" not in body.url_template:
         raise BadUpload("The URL template must contain {key}.", field="url_template")
+    await check_source_url(body.url_template, settings.source_api_allowed_networks)
     source = await session.get(SourceApi, resource.code) or SourceApi(entry_code=resource.code)
     source.url_template, source.registered_by = body.url_template, principal.sub
     session.add(source)

@@ -21,3 +21,9 @@ class ExchangeSettings(ServiceSettings):
         300.0, gt=0, description="How often entries are checked against their update cycle.")
     source_api_timeout_seconds: float = Field(
         10.0, gt=0, description="Timeout of a call to a provider's own API (系统对接).")
+    source_api_allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="Networks (CIDR) where providers' own APIs may be registered, e.g. "
+                    '["10.32.0.0/16"]; set it in production, where the node\'s own services '
+                    "are on private addresses too. Empty: anywhere but loopback, link-local "
+                    "and reserved addresses.")

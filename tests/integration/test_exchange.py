@@ -27,7 +27,7 @@ from services.exchange.subscriptions import sign
 from shared.contracts.exchange import INGEST_TOPIC, IngestRecord
 from shared.events import EventEnvelope, EventSource
 from tests import factories
-from tests.conftest import Infrastructure
+from tests.conftest import Infrastructure, RunningNode
 from tests.integration.conftest import (
     GRANTS,
     Party,
@@ -785,6 +785,24 @@ async def test_an_item_held_by_two_sources_is_cross_checked(
 
 
 # --- 系统对接: the provider's own API ----------------------------------------------------------
+
+
+async def test_a_providers_api_cannot_be_pointed_into_the_node_or_its_machine(
+    gateway: httpx.AsyncClient, provider: Party, consumer: Party, node: RunningNode
+) -> None:
+    """Else a provider could make the exchange call the node's own services, or a cloud's
+    metadata service, on its behalf (the test node allows 127.0.0.1/32 alone)."""
+    shared = await shared_entry(gateway, provider, consumer, items=("XM",))
+    exchange_port = node.service_urls["exchange"].rsplit(":", 1)[1]
+    for target in (f"http://127.0.0.2:{exchange_port}/internal/{{key}}",
+                   "http://169.254.169.254/latest/meta-data/{key}",
+                   "http://10.0.0.1/persons/{key}"):
+        refused = await gateway.put(
+            f"{EXCHANGE}/entries/{shared.code}/source-api", headers=bearer(provider["token"]),
+            json={"url_template": target})
+        assert refused.status_code == 422, (target, refused.text)
+        assert refused.json()["type"].endswith("/source-api-refused")
+        assert refused.json()["field"] == "url_template"
 
 
 async def test_a_query_can_be_served_by_the_providers_own_api_and_is_filtered_alike(
