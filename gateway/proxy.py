@@ -33,7 +33,7 @@ from shared.problems import (
 from shared.ratelimit import RateLimiter, retry_after_header
 from shared.telemetry import current_trace_context
 from shared.tokens import TokenClaims, TokenVerifier
-from shared.web import REQUEST_ID_HEADER, send_problem, send_problem_for
+from shared.web import REQUEST_ID_HEADER, AnswerWatch, send_problem, send_problem_for
 
 REQUEST_ID = REQUEST_ID_HEADER.encode()
 FORWARDED_PREFIX = FORWARDED_PREFIX_HEADER.encode()
@@ -172,7 +172,7 @@ class ServiceProxy:
         body = await _RequestBody.take(scope, receive)
         if body is None:
             return  # the caller left while sending its body: there is no one to answer
-        answer = _Answer(send)
+        answer = AnswerWatch(send)
         _reused.set(False)
         try:
             try:
@@ -201,26 +201,17 @@ async def _stream_get(response: Response, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-class _Answer:
-    """The caller's side of a forwarded call: whether its answer has begun."""
-
-    def __init__(self, send: Send) -> None:
-        self.send, self.started = send, False
-
-    async def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
-        await self.send({"type": "http.response.start", "status": status, "headers": headers})
-        self.started = True
-
-
 async def _call(session: aiohttp.ClientSession, scope: Scope, url: str,
-                headers: list[tuple[str, str]], body: _RequestBody, answer: _Answer) -> None:
+                headers: list[tuple[str, str]], body: _RequestBody,
+                answer: AnswerWatch) -> None:
     """One attempt: send the call, stream the service's answer to the caller."""
     async with session.request(scope["method"], url, headers=headers, allow_redirects=False,
                                data=body.data()) as response:
         try:
-            await answer.start(response.status, [(k, v) for k, v in response.raw_headers
-                                                 if k.lower() not in NOT_PASSED_BACK])
-            await _stream_back(response, answer.send)
+            await answer({"type": "http.response.start", "status": response.status,
+                          "headers": [(k, v) for k, v in response.raw_headers
+                                      if k.lower() not in NOT_PASSED_BACK]})
+            await _stream_back(response, answer)
         except BaseException:
             # Cut short (the caller left, the service broke off): the connection may hold
             # the rest of this answer, so it is closed, never handed to the next call.
@@ -238,7 +229,8 @@ async def _stream_back(response: aiohttp.ClientResponse, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def _closed_while_idle(error: aiohttp.ClientError, body: _RequestBody, answer: _Answer) -> bool:
+def _closed_while_idle(error: aiohttp.ClientError, body: _RequestBody,
+                      answer: AnswerWatch) -> bool:
     """Whether the call met a kept-alive connection the service had closed as idle, and can
     be sent again. A service of the node answers every call it reads, errors included
     (`shared.web.UnexpectedErrors`), so a pooled connection closed without a byte of answer

@@ -96,7 +96,7 @@ def matched_route(scope: Scope) -> str:
     return getattr(route, "path", None) or "unmatched"
 
 
-class _AnswerWatch:
+class AnswerWatch:
     """Passes an app's messages on to `send`, noting whether its answer has begun (after
     which no other answer can be given)."""
 
@@ -121,7 +121,7 @@ class UnexpectedErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        answer = _AnswerWatch(send)
+        answer = AnswerWatch(send)
         try:
             await self.app(scope, receive, answer)
         except Exception as error:
@@ -193,7 +193,7 @@ class BodyGuardMiddleware:
             await self._stream(scope, receive, send, limit)
 
     async def _stream(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        answer = _AnswerWatch(send)
+        answer = AnswerWatch(send)
         try:
             await self.app(scope, _counting(receive, limit), answer)
         except _BodyTooLarge:
