@@ -180,7 +180,10 @@ class Node:
 
     def _write_pid(self, child: Child) -> None:
         assert child.process is not None
-        (self.pids / f"{child.name}.pid").write_text(f"{child.process.pid}\n")
+        # Replaced whole: a reader (a person's `kill $(cat …)`) never sees it half-written.
+        written = self.pids / f"{child.name}.pid.tmp"
+        written.write_text(f"{child.process.pid}\n")
+        os.replace(written, self.pids / f"{child.name}.pid")
 
     def watch(self, database_url: str, bootstrap: str, identity: tuple[str, str],
               identify: Identify) -> int:
