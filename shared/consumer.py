@@ -46,6 +46,14 @@ log = logging.getLogger(__name__)
 # once), for a person to look at: by then it is no passing outage of the database.
 _ALARM_AFTER = 5
 
+# aiokafka retries some calls forever, quietly, when the broker lost a topic or a group (a
+# broker replaced by an empty one): a commit, a committed-offset fetch, a position whose reset
+# cannot complete. Bounded here, a stuck call fails the cycle, which looks again whether the
+# log was replaced, instead of holding the consumer for good.
+_BROKER_CALL_SECONDS = 10.0
+_LAG_REPORT_SECONDS = 2.0
+
+
 class _LogReplaced(Exception):
     """The broker no longer holds our marker: it is a new, empty broker."""
 
@@ -164,8 +172,12 @@ class IdempotentConsumer:
                                          record.offset)
                         await self._apply_with_retry(record)
                 if batch:
-                    await consumer.commit()
-                await self._report_lag_of_all(consumer)
+                    async with asyncio.timeout(_BROKER_CALL_SECONDS):
+                        await consumer.commit()
+                # Only a figure for the metrics: never worth holding the consumer for.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(_LAG_REPORT_SECONDS):
+                        await self._report_lag_of_all(consumer)
             except (asyncio.CancelledError, _LogReplaced):
                 raise
             except Exception as error:
@@ -175,16 +187,23 @@ class IdempotentConsumer:
                 # offsets, or the next commit would pass over records not yet applied. What
                 # was applied comes again and the inbox makes it a no-op.
                 await self._rewind_to_committed(consumer)
+                self._epoch_checked_at = 0.0  # a replaced log is the likeliest cause
                 await asyncio.sleep(1.0)
 
     async def _rewind_to_committed(self, consumer: AIOKafkaConsumer) -> None:
-        with contextlib.suppress(Exception):  # not assigned (any more): nothing to rewind
-            for partition in consumer.assignment():
-                committed = await consumer.committed(partition)
-                if committed is None:
-                    await consumer.seek_to_beginning(partition)
-                else:
-                    consumer.seek(partition, committed)
+        # Not assigned (any more), or the group's offsets cannot be read: nothing to rewind to.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(_BROKER_CALL_SECONDS):
+                await self._seek_to_committed(consumer)
+
+    @staticmethod
+    async def _seek_to_committed(consumer: AIOKafkaConsumer) -> None:
+        for partition in consumer.assignment():
+            committed = await consumer.committed(partition)
+            if committed is None:
+                await consumer.seek_to_beginning(partition)
+            else:
+                consumer.seek(partition, committed)
 
     def _report_lag(self, partition: TopicPartition, highwater: int | None,
                     position: int) -> None:
@@ -239,7 +258,9 @@ class IdempotentConsumer:
     async def _check_log_not_replaced(self) -> None:
         if time.monotonic() - self._epoch_checked_at < self.epoch_check_seconds:
             return
-        if await self.probe.end_offset(self.epoch_topic) == 0:
+        async with asyncio.timeout(_BROKER_CALL_SECONDS):
+            empty = await self.probe.end_offset(self.epoch_topic) == 0
+        if empty:
             await self.producer.send_and_wait(self.epoch_topic, uuid.uuid4().bytes, partition=0)
             await self._note_new_log()
             replaced, self._marked = self._marked, True
