@@ -23,12 +23,14 @@ from services.authorization import (
     router,
     token_router,
 )
+from services.authorization.enforcement import ExchangeView
 from services.authorization.node_keys import published_jwks
 from services.authorization.settings import AuthorizationSettings
 from shared import clock
 from shared.db import transaction
 from shared.linked_nodes import LinkedNodeTokens
 from shared.runtime import ServiceRuntime, create_service_app
+from shared.telemetry import http_client
 from shared.tokens import JwksLoader
 
 SERVICE = "authorization"
@@ -54,6 +56,10 @@ def create_app(settings: AuthorizationSettings | None = None) -> FastAPI:
                  grants_router.router, federation_router.router],
     )
     app.state.linked_node_tokens = LinkedNodeTokens(settings.node_id)
+    exchange = http_client(timeout=2.0)
+    runtime.close_on_stop(exchange.aclose)
+    app.state.exchange_view = ExchangeView(settings.services["exchange"], exchange,
+                                           within=settings.in_force_within_seconds)
     return app
 
 

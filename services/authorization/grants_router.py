@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from services.authorization import agreements, grants
 from services.authorization.deps import (
@@ -33,6 +33,7 @@ from shared.access import AccessQuery, decide
 from shared.auth import CurrentPrincipal
 from shared.contracts.catalog import EntryCode
 from shared.contracts.sharing import GrantSnapshot, GrantStatus
+from shared.db import transaction
 from shared.identifiers import CreditCode
 from shared.pagination import Page, PageDep
 from shared.workdays import china_date
@@ -68,13 +69,27 @@ async def get_grant(grant_id: uuid.UUID, principal: CurrentPrincipal,
 
 
 @router.post("/grants/{grant_id}/revocation", response_model=GrantSnapshot, tags=["grants"],
-             summary="Revoke a grant with a reason (provider); effective at once")
+             summary="Revoke a grant with a reason (provider); in force when answered",
+             description="Answered once the node's exchange decides every data call on the "
+                         "revoked grant, so no call that starts after the answer is served. "
+                         "If the exchange has not applied it in time, 503 `not-yet-in-force`:"
+                         " the revocation is kept, and sending it again answers 200 once it "
+                         "is in force (a revoked grant's revocation changes nothing more).")
 async def revoke_grant(grant_id: uuid.UUID, body: ReasonCreate, principal: Reviewer,
-                       session: SessionDep, outbox: OutboxDep) -> GrantSnapshot:
-    grant = await grants.get_for_update(session, grant_id)
-    grants.require_provider(grant, principal.department)
-    await grants.revoke(session, outbox, grant, actor=principal.sub, reason=body.reason)
-    return grants.snapshot(grant)
+                       request: Request) -> GrantSnapshot:
+    runtime = request.app.state.runtime
+    # Committed before the wait: the exchange learns of it from the event this writes.
+    async with transaction(runtime.sessions) as session:
+        grant = await grants.get_for_update(session, grant_id)
+        grants.require_provider(grant, principal.department)
+        if grant.status != GrantStatus.revoked:
+            await grants.revoke(session, runtime.outbox, grant, actor=principal.sub,
+                                reason=body.reason)
+        revoked = grants.snapshot(grant)
+    await request.app.state.exchange_view.wait_until_applied(revoked.id, revoked.version)
+    return revoked
+
+
 
 
 @router.post("/grants/{grant_id}/renewal", response_model=GrantSnapshot, tags=["grants"],

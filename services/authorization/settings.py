@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from shared.settings import ServiceSettings
 
@@ -19,3 +19,18 @@ class AuthorizationSettings(ServiceSettings):
         "request [51 §12]; a tier whose rules are stricter sets fewer.")
     sweep_interval_seconds: float = Field(
         60.0, gt=0, description="How often overdue requests and expired grants are swept.")
+    services: dict[str, str] = Field(
+        default_factory=lambda: {"exchange": "http://127.0.0.1:8103"},
+        description="The node's services by name, as the gateway has them (env "
+                    "GOVSHARE_SERVICES as JSON); a revocation is answered once the "
+                    "`exchange` decides on it (A5).")
+    in_force_within_seconds: float = Field(
+        10.0, gt=0, le=60, description="How long a revocation's answer waits for the "
+        "exchange to apply it before it answers 503 not-yet-in-force (the change is kept).")
+
+    @field_validator("services")
+    @classmethod
+    def _names_the_exchange(cls, services: dict[str, str]) -> dict[str, str]:
+        if "exchange" not in services:
+            raise ValueError("GOVSHARE_SERVICES must name the exchange service")
+        return services

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Request, status
 from pydantic import BaseModel, Field
 
 from services.exchange import audit
+from services.exchange.models import GrantView
 from shared.auth import parse_bearer
 from shared.contracts.catalog import PermittedUse
 from shared.contracts.exchange import AccessKind
@@ -46,6 +47,23 @@ async def record_forwarded(body: Annotated[list[ForwardedAccess], Body(max_lengt
                 record_count=access.record_count,
                 denied=None if access.status < 400 else f"remote_{access.status}"),
                 actor=access.actor[:64], node=access.provider_node)
+
+
+class GrantApplied(BaseModel):
+    """How far the exchange's view of one grant has got (none: never heard of it)."""
+
+    version: int | None
+    status: str | None
+
+
+@router.get("/grants/{grant_id}", response_model=GrantApplied)
+async def grant_applied(grant_id: uuid.UUID, request: Request) -> GrantApplied:
+    """The authorization service waits on this before it answers a revocation: the grant's
+    version here is what every data call is decided on from now (A5)."""
+    async with transaction(request.app.state.runtime.sessions) as session:
+        view = await session.get(GrantView, grant_id)
+    return GrantApplied(version=view.version if view else None,
+                        status=view.status if view else None)
 
 
 def _permitted(purpose: str | None) -> str | None:

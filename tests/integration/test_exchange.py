@@ -280,10 +280,27 @@ async def test_revocation_and_expiry_reach_the_next_calls(
 ) -> None:
     shared = await shared_entry(gateway, provider, consumer)
     key = shared.rows[0]["GMSFHM"]
+    served: list[tuple[float, int]] = []  # (when a query started, its status)
+
+    async def keep_querying() -> None:
+        while True:
+            started = asyncio.get_running_loop().time()
+            served.append((started, (await query(gateway, consumer, shared.code, key))
+                           .status_code))
+            await asyncio.sleep(0.03)  # under the client's rate limit
+
+    querying = asyncio.create_task(keep_querying())
+    await asyncio.sleep(0.3)
     revoked = await gateway.post(f"{GRANTS}/{shared.grant['id']}/revocation",
                                  json={"reason": "超范围使用"}, headers=bearer(provider["token"]))
-    assert revoked.status_code == 200
-    await until_denial(gateway, consumer, shared.code, key, "grant_not_active")
+    answered = asyncio.get_running_loop().time()
+    at_once = await query(gateway, consumer, shared.code, key)  # sent the instant it arrived
+    await asyncio.sleep(0.3)
+    querying.cancel()
+    assert revoked.status_code == 200, revoked.text
+    assert (at_once.status_code, at_once.json()["denial"]) == (403, "grant_not_active")
+    assert 200 in {status for started, status in served if started < answered}
+    assert {status for started, status in served if started >= answered} == {403}
 
     other = await shared_entry(gateway, provider, consumer)
     async with authorization_db.begin() as connection:  # the grant's period ends
