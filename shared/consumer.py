@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.db import transaction
 from shared.events import topic_for
 from shared.handlers import Event, Handlers, MalformedEvent, Route, parse_envelope
-from shared.kafka import BrokerProbe, create_group_consumer
+from shared.kafka import PLAINTEXT, BrokerProbe, KafkaSecurity, create_group_consumer
 from shared.messaging_tables import processed_event
 from shared.metrics import consumer_events, consumer_failing, consumer_lag, consumer_retries
 from shared.outbox import Outbox
@@ -102,6 +102,7 @@ class IdempotentConsumer:
         bootstrap_servers: str,
         producer: AIOKafkaProducer,
         probe: BrokerProbe,
+        security: KafkaSecurity = PLAINTEXT,
         epoch_check_seconds: float = 1.0,
         on_new_log: SessionHook | None = None,
     ) -> None:
@@ -110,6 +111,7 @@ class IdempotentConsumer:
         self.sessions = sessions
         self.outbox = outbox
         self.bootstrap_servers = bootstrap_servers
+        self.security = security
         self.topics = handlers.topics
         self.producer = producer
         self.probe = probe
@@ -136,7 +138,7 @@ class IdempotentConsumer:
         """Consume until cancelled; a failed handler is retried, never skipped."""
         rewind = False
         while True:
-            consumer = create_group_consumer(self.bootstrap_servers, self.name)
+            consumer = create_group_consumer(self.bootstrap_servers, self.name, self.security)
             consumer.subscribe(self.topics, listener=_RewindOnFirstAssignment(consumer, rewind))
             try:
                 await consumer.start()

@@ -81,8 +81,9 @@ class ServiceRuntime:
         self.sessions = create_session_factory(self.engine)
         self.outbox = Outbox(node=settings.node_id, service=name)
         self.verifier = TokenVerifier(KeySet(jwks_loader or jwks_from_url(settings.jwks_url)))
-        self.producer = create_producer(settings.kafka_bootstrap_servers, f"{name}-relay")
-        self.probe = BrokerProbe(settings.kafka_bootstrap_servers, f"{name}-probe")
+        bootstrap, security = settings.kafka_bootstrap_servers, settings.kafka_security
+        self.producer = create_producer(bootstrap, f"{name}-relay", security)
+        self.probe = BrokerProbe(bootstrap, f"{name}-probe", security)
         self.consumer: IdempotentConsumer | None = None
         self._jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
         self._closers: list[Callable[[], Awaitable[object]]] = []
@@ -96,7 +97,8 @@ class ServiceRuntime:
         `on_new_log` hears of a broker log that lacks what the model already applied."""
         self.consumer = IdempotentConsumer(
             name=self.name, handlers=handlers, sessions=self.sessions, outbox=self.outbox,
-            bootstrap_servers=self.settings.kafka_bootstrap_servers, producer=self.producer,
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            security=self.settings.kafka_security, producer=self.producer,
             probe=self.probe, on_new_log=on_new_log)
 
     def every(self, seconds: float, name: str, job: Callable[[], Awaitable[object]]) -> None:

@@ -7,9 +7,12 @@ factory, so tests can construct one with explicit values.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.kafka import KafkaSecurity, SaslMechanism, SecurityProtocol
 
 
 class ComponentSettings(BaseSettings):
@@ -45,6 +48,27 @@ class ServiceSettings(ComponentSettings):
     kafka_bootstrap_servers: str = Field(
         ..., validation_alias="KAFKA_BOOTSTRAP_SERVERS", description="host:port[,host:port]."
     )
+    kafka_security_protocol: SecurityProtocol = Field(
+        "PLAINTEXT", validation_alias="KAFKA_SECURITY_PROTOCOL",
+        description="PLAINTEXT only for the embedded broker on loopback; SASL_SSL (TLS and "
+                    "SCRAM) against a production cluster.",
+    )
+    kafka_sasl_mechanism: SaslMechanism = Field(
+        "SCRAM-SHA-512", validation_alias="KAFKA_SASL_MECHANISM",
+        description="SCRAM variant of the broker's listener (SASL protocols only).",
+    )
+    kafka_sasl_username: str | None = Field(
+        None, validation_alias="KAFKA_SASL_USERNAME",
+        description="This service's principal on the broker (its own KafkaUser).",
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        None, validation_alias="KAFKA_SASL_PASSWORD", description="That principal's password.",
+    )
+    kafka_ssl_cafile: Path | None = Field(
+        None, validation_alias="KAFKA_SSL_CAFILE",
+        description="CA certificate (PEM) the broker's certificate is checked against; "
+                    "unset, the system's CAs (SSL protocols only).",
+    )
     jwks_url: str = Field(
         "http://127.0.0.1:8101/jwks",
         description="Where the node publishes its token-verification keys.",
@@ -63,3 +87,22 @@ class ServiceSettings(ComponentSettings):
                           "rule (due dates, grant expiry, staleness), so writing it moves the "
                           "node's time.",
     )
+
+    @model_validator(mode="after")
+    def _broker_credentials_complete(self) -> Self:
+        # Refused at start rather than found out as a failed handshake retried forever.
+        if self.kafka_security.authenticates and not (
+                self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                             "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+        return self
+
+    @property
+    def kafka_security(self) -> KafkaSecurity:
+        """How this service's Kafka clients connect (every one of them: see shared.kafka)."""
+        password = self.kafka_sasl_password
+        return KafkaSecurity(
+            protocol=self.kafka_security_protocol, sasl_mechanism=self.kafka_sasl_mechanism,
+            username=self.kafka_sasl_username,
+            password=password.get_secret_value() if password else None,
+            ca_file=self.kafka_ssl_cafile)
