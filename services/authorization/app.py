@@ -13,6 +13,9 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.authorization import (
+    agreements,
+    agreements_router,
+    arbitration_router,
     federation_router,
     grants,
     grants_router,
@@ -53,7 +56,8 @@ def create_app(settings: AuthorizationSettings | None = None) -> FastAPI:
                     "grants and confidentiality agreements (requirements §4).",
         runtime=runtime,
         routers=[token_router.router, router.router, requests_router.router,
-                 grants_router.router, federation_router.router],
+                 grants_router.router, agreements_router.router, arbitration_router.router,
+                 federation_router.router],
     )
     app.state.linked_node_tokens = LinkedNodeTokens(settings.node_id)
     exchange = http_client(timeout=2.0)
@@ -64,13 +68,16 @@ def create_app(settings: AuthorizationSettings | None = None) -> FastAPI:
 
 
 def _sweeper(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
-    """Overdue requests (A4) and expired grants (A5) change state by themselves."""
+    """Overdue requests (A4), expired grants (A5) and lapsed confidentiality agreements (A6)
+    change state by themselves."""
 
     async def sweep() -> None:
         async with transaction(runtime.sessions) as session:
             await requests.mark_overdue(session, runtime.outbox, clock.now())
         async with transaction(runtime.sessions) as session:
             await grants.expire_due(session, runtime.outbox, clock.now())
+        async with transaction(runtime.sessions) as session:
+            await agreements.lapse_due(session, runtime.outbox, clock.now())
 
     return sweep
 

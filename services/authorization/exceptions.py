@@ -106,6 +106,24 @@ class AgreementExists(Conflict):
     slug, title = "agreement-exists", "This agreement is already on file"
 
 
+class AgreementNotFound(NotFound):
+    slug, title = "agreement-not-found", "No such agreement"
+
+
+class AgreementConfirmedMeanwhile(Conflict):
+    slug, title = "agreement-confirmed-meanwhile", "Another agreement was confirmed meanwhile"
+
+
+class NotTheArbiter(Forbidden):
+    """An arbiter who may not decide this dispute (A3): `reason` says why."""
+
+    slug, title = "not-the-arbiter", "Not an arbiter of this dispute"
+
+
+class ArbitrationSeatNotFound(NotFound):
+    slug, title = "arbitration-seat-not-found", "The department does not sit for this body"
+
+
 class InvitationInvalid(Forbidden):
     slug, title = "invitation-invalid", "The link invitation is not valid"
 

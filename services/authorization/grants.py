@@ -1,10 +1,12 @@
 """Grants (A5, A6): bound to consumer, entry, items, purpose and period; never transferable.
 
-    pending_agreement ──(agreement filed)──▶ active ──(valid_until passes)──▶ expired
-            │                                  │  ▲                              │
-            └──────────(revoke, entry withdrawn)┴──┴─(renew)─────────────────────┘
-                                               ▼
-                                     revoked / ended
+    pending_agreement ──(agreement confirmed)──▶ active ──(valid_until passes)──▶ expired
+            │                        (agreement lapses) │ ▲ (renewed agreement         │
+            │                                           ▼ │  confirmed)              │
+            │                                        suspended                       │
+            └──────(revoke, entry withdrawn)────────────┴─┴──(renew)─────────────────┘
+                                                        ▼
+                                                 revoked / ended
 
 Every change bumps `version` and leaves a grant event with the full snapshot through the
 outbox: the exchange service decides every access from those events alone.
@@ -21,16 +23,19 @@ from services.authorization.exceptions import GrantNotFound, NotAParty
 from services.authorization.models import ConfidentialityAgreement, Grant, ShareRequest
 from shared.contracts.sharing import (
     AccessTerms,
+    AgreementStatus,
     GrantActivated,
     GrantAdjusted,
     GrantEnded,
     GrantEvent,
     GrantExpired,
     GrantIssued,
+    GrantReinstated,
     GrantRenewed,
     GrantRevoked,
     GrantSnapshot,
     GrantStatus,
+    GrantSuspended,
 )
 from shared.outbox import Outbox
 from shared.pagination import PageParams, fetch_page
@@ -39,14 +44,18 @@ from shared.workdays import china_date, end_of_day
 
 PLATFORM = "platform"  # the actor of changes nobody made by hand: expiry, catalog changes
 
+WAITING = "Waiting for a confidentiality agreement (A6)."
 # Which states each change may start from: the grant state machine.
+_UNENDED = {GrantStatus.pending_agreement, GrantStatus.active, GrantStatus.suspended}
 ALLOWED_FROM = {
     "activate": {GrantStatus.pending_agreement},
-    "revoke": {GrantStatus.pending_agreement, GrantStatus.active},
-    "renew": {GrantStatus.active, GrantStatus.expired},
-    "expire": {GrantStatus.pending_agreement, GrantStatus.active},
-    "end": {GrantStatus.pending_agreement, GrantStatus.active},
-    "adjust": {GrantStatus.pending_agreement, GrantStatus.active},
+    "suspend": {GrantStatus.active},
+    "reinstate": {GrantStatus.suspended},
+    "revoke": _UNENDED,
+    "renew": {GrantStatus.active, GrantStatus.expired, GrantStatus.suspended},
+    "expire": _UNENDED,
+    "end": _UNENDED,
+    "adjust": _UNENDED,
 }
 LIVE = ALLOWED_FROM["end"]
 
@@ -58,8 +67,8 @@ def snapshot(grant: Grant) -> GrantSnapshot:
 async def issue(session: AsyncSession, outbox: Outbox, request: ShareRequest,
                 terms: AccessTerms, *, sensitive: bool, actor: str, now: datetime) -> Grant:
     """Grant `request`'s consumer what `terms` allow; a sensitive resource's grant waits for
-    a confidentiality agreement unless one is already on file (A6)."""
-    agreed = not sensitive or await _agreement_on_file(
+    a confidentiality agreement unless one is in force (A6)."""
+    agreed = not sensitive or await _agreement_in_force(
         session, request.consumer, request.entry_code, china_date(now))
     grant = Grant(
         node=request.node, request_id=request.id, consumer=request.consumer,
@@ -70,7 +79,7 @@ async def issue(session: AsyncSession, outbox: Outbox, request: ShareRequest,
         valid_until=terms.valid_until, expires_at=end_of_day(terms.valid_until),
         sensitive=sensitive,
         status=GrantStatus.active if agreed else GrantStatus.pending_agreement,
-        status_reason=None if agreed else "Waiting for a confidentiality agreement (A6).",
+        status_reason=None if agreed else WAITING,
         version=1, issued_at=now,
     )
     session.add(grant)
@@ -102,27 +111,55 @@ async def revoke(session: AsyncSession, outbox: Outbox, grant: Grant, *, actor: 
 
 async def renew(session: AsyncSession, outbox: Outbox, grant: Grant, *, valid_until: date,
                 actor: str, now: datetime) -> Grant:
-    """Extend the grant to `valid_until` (A5); an expired grant becomes active again."""
+    """Extend the grant to `valid_until` (A5); an expired grant becomes active again, unless
+    it needs a confidentiality agreement that is not in force (A6)."""
     if valid_until <= max(grant.valid_until, china_date(now)):
         raise IllegalTransition(
             f"A renewal must extend the grant beyond {grant.valid_until} and today.",
             current_state=grant.status)
-    _change(grant, "renew", GrantStatus.active, None)
+    if not grant.sensitive or await _agreement_in_force(session, grant.consumer,
+                                                        grant.entry_code, china_date(now)):
+        _change(grant, "renew", GrantStatus.active, None)
+    elif grant.status != GrantStatus.suspended:
+        _change(grant, "renew", GrantStatus.pending_agreement, WAITING)
+    else:
+        _change(grant, "renew", GrantStatus.suspended, grant.status_reason)
     grant.valid_until, grant.expires_at = valid_until, end_of_day(valid_until)
     await _announce(session, outbox, grant, GrantRenewed, actor)
     return grant
 
 
-async def activate_agreed(session: AsyncSession, outbox: Outbox, *, consumer: str,
-                          entry_code: str, actor: str) -> list[Grant]:
-    """A confidentiality agreement was filed: the consumer's pending grants become active."""
-    pending = await session.scalars(_live(entry_code).where(
-        Grant.consumer == consumer, Grant.status == GrantStatus.pending_agreement))
-    activated = list(pending)
-    for grant in activated:
-        _change(grant, "activate", GrantStatus.active, None)
-        await _announce(session, outbox, grant, GrantActivated, actor)
-    return activated
+async def cover_by_agreement(session: AsyncSession, outbox: Outbox, *, consumer: str,
+                             entry_code: str, actor: str) -> tuple[list[Grant], list[Grant]]:
+    """A confidentiality agreement came into force (A6): the consumer's grants that waited
+    for one become active, those suspended when the last one lapsed are reinstated."""
+    waiting = list(await session.scalars(_live(entry_code).where(
+        Grant.consumer == consumer,
+        Grant.status.in_([GrantStatus.pending_agreement, GrantStatus.suspended]))))
+    activated, reinstated = [], []
+    for grant in waiting:
+        if grant.status == GrantStatus.pending_agreement:
+            _change(grant, "activate", GrantStatus.active, None)
+            await _announce(session, outbox, grant, GrantActivated, actor)
+            activated.append(grant)
+        else:
+            _change(grant, "reinstate", GrantStatus.active, None)
+            await _announce(session, outbox, grant, GrantReinstated, actor)
+            reinstated.append(grant)
+    return activated, reinstated
+
+
+async def suspend_uncovered(session: AsyncSession, outbox: Outbox, *, consumer: str,
+                            entry_code: str, reason: str) -> list[Grant]:
+    """The agreement covering the consumer's sensitive grants lapsed (A6): they are
+    refused until a renewed one is confirmed; each suspension tells both departments."""
+    covered = list(await session.scalars(_live(entry_code).where(
+        Grant.consumer == consumer, Grant.sensitive.is_(True),
+        Grant.status == GrantStatus.active)))
+    for grant in covered:
+        _change(grant, "suspend", GrantStatus.suspended, reason)
+        await _announce(session, outbox, grant, GrantSuspended, PLATFORM, reason)
+    return covered
 
 
 async def expire_due(session: AsyncSession, outbox: Outbox, now: datetime,
@@ -194,13 +231,14 @@ def _live(entry_code: str) -> Select[tuple[Grant]]:
             .with_for_update())
 
 
-async def _agreement_on_file(session: AsyncSession, consumer: str, entry_code: str,
-                             today: date) -> bool:
+async def _agreement_in_force(session: AsyncSession, consumer: str, entry_code: str,
+                              today: date) -> bool:
+    # Its last day, not the lapse sweep, decides: the sweep may not have run yet.
     return bool(await session.scalar(select(exists().where(
         ConfidentialityAgreement.consumer == consumer,
         ConfidentialityAgreement.entry_code == entry_code,
-        (ConfidentialityAgreement.valid_until.is_(None))
-        | (ConfidentialityAgreement.valid_until >= today),
+        ConfidentialityAgreement.status == AgreementStatus.in_force,
+        ConfidentialityAgreement.valid_until >= today,
     ))))
 
 

@@ -1,4 +1,4 @@
-"""Grants API (A5, A6): list, revoke, renew; confidentiality agreements; access decisions.
+"""Grants API (A5): list, revoke, renew; access decisions.
 
 The access decision answers for the caller's own department only: a grant is bound to the
 department that holds it, so a token of any other department is refused [51 §14].
@@ -9,9 +9,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request
 
-from services.authorization import agreements, grants
+from services.authorization import grants
 from services.authorization.deps import (
     OutboxDep,
     Reviewer,
@@ -23,8 +23,6 @@ from services.authorization.exceptions import GrantNotFound
 from services.authorization.schemas import (
     AccessDecisionPublic,
     AccessQueryCreate,
-    AgreementCreate,
-    AgreementPublic,
     ReasonCreate,
     RenewalCreate,
 )
@@ -36,7 +34,6 @@ from shared.contracts.sharing import GrantSnapshot, GrantStatus
 from shared.db import transaction
 from shared.identifiers import CreditCode
 from shared.pagination import Page, PageDep
-from shared.workdays import china_date
 
 router = APIRouter()
 
@@ -101,30 +98,6 @@ async def renew_grant(grant_id: uuid.UUID, body: RenewalCreate, principal: Revie
     await grants.renew(session, outbox, grant, valid_until=body.valid_until,
                        actor=principal.sub, now=clock.now())
     return grants.snapshot(grant)
-
-
-@router.post("/agreements", response_model=AgreementPublic, tags=["grants"],
-             status_code=status.HTTP_201_CREATED,
-             summary="File a confidentiality agreement (a party); activates pending grants")
-async def file_agreement(body: AgreementCreate, principal: Reviewer, session: SessionDep,
-                         outbox: OutboxDep) -> AgreementPublic:
-    agreement, activated = await agreements.file_agreement(
-        session, outbox, body, department=principal.department, actor=principal.sub,
-        today=china_date(clock.now()))
-    public = AgreementPublic.model_validate(agreement)
-    public.activated_grants = [grant.id for grant in activated]
-    return public
-
-
-@router.get("/agreements", response_model=Page[AgreementPublic], tags=["grants"],
-            summary="Confidentiality agreements on file")
-async def list_agreements(principal: CurrentPrincipal, session: SessionDep, page: PageDep,
-                          entry_code: Annotated[EntryCode | None, Query()] = None,
-                          ) -> dict[str, object]:
-    parties = None if oversees(principal) else department_of(principal)
-    items, total = await agreements.list_agreements(session, page, parties=parties,
-                                                    entry_code=entry_code)
-    return page.wrap(items, total)
 
 
 @router.post("/access-decisions", response_model=AccessDecisionPublic, tags=["grants"],

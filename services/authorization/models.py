@@ -13,11 +13,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -246,19 +248,50 @@ class Grant(Base):
 
 
 class ConfidentialityAgreement(Base):
-    """A security and confidentiality agreement (保密协议) on file (A6)."""
+    """A security and confidentiality agreement (保密协议, A6): one party proposes it, the
+    other confirms it; only a confirmed one within its validity covers grants."""
 
     __tablename__ = "confidentiality_agreement"
-    __table_args__ = (UniqueConstraint("consumer", "entry_code", "reference",
-                                       name="uq_agreement_consumer_entry_reference"),)
+    __table_args__ = (
+        UniqueConstraint("consumer", "entry_code", "reference",
+                         name="uq_agreement_consumer_entry_reference"),
+        # One confirmed agreement per consumer and entry: a second confirmation supersedes.
+        Index("uq_agreement_confirmed", "consumer", "entry_code", unique=True,
+              postgresql_where=text("status IN ('in_force', 'lapsed')")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     consumer: Mapped[str] = mapped_column(String(18), index=True)
     provider: Mapped[str] = mapped_column(String(18))
     entry_code: Mapped[str] = mapped_column(String(60), index=True)
     reference: Mapped[str] = mapped_column(String(100))
+    # Empty (as is valid_until) only on agreements one party filed before revision 0005.
+    document_sha256: Mapped[str | None] = mapped_column(String(64))
     signed_on: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
-    filed_by: Mapped[str] = mapped_column(String(64))
-    filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
-                                               server_default=func.now())
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    proposer: Mapped[str | None] = mapped_column(String(18))
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    proposed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
+                                                  server_default=func.now())
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    supersedes: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("confidentiality_agreement.id"))
+    lapsed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ArbitrationSeat(Base):
+    """A department that sits for one of this node's arbitration bodies (A3): the tier's
+    competent authority or the coordinating body. Its arbiters decide the disputes routed
+    there; the node admin designates it."""
+
+    __tablename__ = "arbitration_seat"
+
+    body: Mapped[str] = mapped_column(String(24), primary_key=True)
+    department: Mapped[str] = mapped_column(ForeignKey("department.credit_code"),
+                                            primary_key=True)
+    designated_by: Mapped[str] = mapped_column(String(64))
+    designated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
+                                                    server_default=func.now())

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.authorization import grants
+from services.authorization import arbitration, grants
 from services.authorization.deadlines import answer_due_on, working_calendar
 from services.authorization.exceptions import (
     NotAParty,
@@ -32,7 +32,6 @@ from services.authorization.exceptions import (
     SharingRuleViolation,
 )
 from services.authorization.models import (
-    Department,
     RequestMessage,
     RequestTransition,
     SharedResource,
@@ -44,12 +43,10 @@ from services.authorization.schemas import (
     RequestCreate,
     TermsNarrowing,
 )
-from shared.contracts import Tier
 from shared.contracts.catalog import EntryStatus, ShareType
 from shared.contracts.sharing import (
     AccessTerms,
     Answer,
-    Arbiter,
     ArbiterDecision,
     Escalation,
     NegotiationOpened,
@@ -167,10 +164,12 @@ async def open_negotiation(session: AsyncSession, outbox: Outbox, request: Share
 async def post_message(session: AsyncSession, outbox: Outbox, request: ShareRequest, *,
                        department: str | None, is_arbiter: bool, actor: str,
                        body: str) -> RequestMessage:
-    """A message between the parties (or from the arbiter) on an open request."""
+    """A message between the parties (or from the arbiter the case went to) on an open
+    request."""
     if department in (request.consumer, request.provider):
         sender = department
     elif is_arbiter and request.status == S.escalated:
+        await arbitration.require_arbiter_of(session, request, department)
         sender = "arbiter"
     else:
         raise NotAParty("Only the two departments (and the arbiter, once escalated) may write "
@@ -190,14 +189,16 @@ async def post_message(session: AsyncSession, outbox: Outbox, request: ShareRequ
 async def escalate(session: AsyncSession, outbox: Outbox, request: ShareRequest, *,
                    department: str | None, actor: str, reason: str,
                    now: datetime) -> ShareRequest:
-    """Take an unresolved negotiation (or an unanswered request) to the arbiter: the tier's
-    competent authority, or the coordinating body when a central department is a party."""
+    """Take an unresolved negotiation (or an unanswered request) to the arbiter: the
+    coordinating body when a national or provincial department is a party, the tier's
+    competent authority otherwise."""
     if department not in (request.consumer, request.provider):
         raise NotAParty("Only the consumer or the provider may escalate this request "
                         "[51 §12].", reason="not_party")
     _check_can(request, S.escalated)
     request.escalation = Escalation(
-        arbiter=await _arbiter_for(session, request), escalated_by=department, reason=reason,
+        arbiter=await arbitration.route(session, request.consumer, request.provider),
+        escalated_by=department, reason=reason,
         escalated_at=now,
     ).model_dump(mode="json")
     _move(session, request, S.escalated, actor, reason)
@@ -206,9 +207,12 @@ async def escalate(session: AsyncSession, outbox: Outbox, request: ShareRequest,
 
 
 async def decide(session: AsyncSession, outbox: Outbox, request: ShareRequest,
-                 body: DecisionCreate, *, actor: str, now: datetime) -> ShareRequest:
-    """The arbiter's final decision; if it orders sharing, the grant is issued (A3)."""
+                 body: DecisionCreate, *, department: str | None, actor: str,
+                 now: datetime) -> ShareRequest:
+    """The final decision of an arbiter of the body the case went to; if it orders sharing,
+    the grant is issued (A3)."""
     _check_can(request, S.decided)
+    await arbitration.require_arbiter_of(session, request, department)
     request.decision = ArbiterDecision(grant=body.grant, reason=body.reason, decided_by=actor,
                                        decided_at=now).model_dump(mode="json")
     if body.grant:
@@ -369,15 +373,6 @@ def _narrowed_terms(request: ShareRequest, body: TermsNarrowing, resource: Share
     return AccessTerms(items=items, row_filter=body.row_filter,
                        rate_limit_per_minute=body.rate_limit_per_minute,
                        valid_until=valid_until)
-
-
-async def _arbiter_for(session: AsyncSession, request: ShareRequest) -> Arbiter:
-    """涉及中央有关部门的由联席会议协调解决 [51 §12]: a national-tier party goes to the
-    coordinating body, every other dispute to this tier's competent authority."""
-    tiers = await session.scalars(select(Department.tier).where(
-        Department.credit_code.in_([request.consumer, request.provider])))
-    return Arbiter.coordinating_body if Tier.national in set(tiers) else (
-        Arbiter.competent_authority)
 
 
 def _require_party(request: ShareRequest, department: str | None, side: str) -> None:

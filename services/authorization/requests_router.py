@@ -153,7 +153,8 @@ async def decide_request(request_id: uuid.UUID, body: DecisionCreate,
                          principal: ArbiterPrincipal, session: SessionDep,
                          outbox: OutboxDep) -> RequestSnapshot:
     request = await requests.get(session, request_id, for_update=True)
-    await requests.decide(session, outbox, request, body, actor=principal.sub, now=clock.now())
+    await requests.decide(session, outbox, request, body, department=principal.department,
+                          actor=principal.sub, now=clock.now())
     return requests.snapshot(request)
 
 

@@ -6,12 +6,21 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
 
 from shared.access import Denial
 from shared.contracts import Role, Tier, Zone
 from shared.contracts.catalog import EntryCode, PermittedUse, ShareMethod
 from shared.contracts.sharing import (
+    AgreementSnapshot,
+    Arbiter,
     ItemCode,
     Reason,
     RequestSnapshot,
@@ -222,30 +231,51 @@ class RequestDetail(RequestSnapshot):
     messages: list[MessagePublic]
 
 
-class AgreementCreate(Strict):
-    """A security and confidentiality agreement (保密协议) on file (A6)."""
+Sha256Hex = Annotated[str, StringConstraints(strip_whitespace=True,
+                                              pattern=r"^[0-9a-fA-F]{64}$"),
+                      AfterValidator(str.lower)]
+"""A SHA-256 digest in hex, as `sha256sum` prints it; kept lower-case."""
 
-    consumer: CreditCode
-    entry_code: EntryCode
+
+class AgreementTerms(Strict):
+    """What a confidentiality agreement (保密协议, A6) states: its document, its validity."""
+
     reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                                 max_length=100, pattern=NOT_BLANK)] = Field(
         description="The agreement's document number.", examples=["宁数保〔2026〕17号"])
-    signed_on: date
-    valid_until: date | None = None
+    document_sha256: Sha256Hex = Field(
+        description="SHA-256 of the signed document (hex); the other party confirms the same.")
+    signed_on: date = Field(description="Day it was signed; not after today.")
+    valid_until: date = Field(description="Last day in force; not before today.")
 
 
-class AgreementPublic(BaseModel):
+class AgreementCreate(AgreementTerms):
+    """A party proposes an agreement for one consumer and one entry; the other confirms."""
+
+    consumer: CreditCode
+    entry_code: EntryCode
+
+
+class AgreementConfirmation(Strict):
+    document_sha256: Sha256Hex = Field(
+        description="SHA-256 of the confirming party's signed copy; must equal the proposal's.")
+
+
+class AgreementPublic(AgreementSnapshot):
+    activated_grants: list[uuid.UUID] = Field(
+        default_factory=list, description="Grants the confirmation made active (A6).")
+    reinstated_grants: list[uuid.UUID] = Field(
+        default_factory=list, description="Suspended grants the confirmation reinstated.")
+
+
+class ArbitrationSeatPublic(BaseModel):
+    """A department that sits for an arbitration body: its arbiters decide there (A3)."""
+
     model_config = ConfigDict(from_attributes=True)
-    id: uuid.UUID
-    consumer: str
-    provider: str
-    entry_code: str
-    reference: str
-    signed_on: date
-    valid_until: date | None
-    filed_by: str
-    filed_at: datetime
-    activated_grants: list[uuid.UUID] = Field(default_factory=list)
+    body: Arbiter
+    department: str
+    designated_by: str
+    designated_at: datetime
 
 
 class AccessQueryCreate(Strict):

@@ -18,7 +18,8 @@ class AuthorizationSettings(ServiceSettings):
         10, ge=1, le=60, description="Working days a provider has to answer a conditional "
         "request [51 §12]; a tier whose rules are stricter sets fewer.")
     sweep_interval_seconds: float = Field(
-        60.0, gt=0, description="How often overdue requests and expired grants are swept.")
+        60.0, gt=0, description="How often overdue requests, expired grants and lapsed "
+        "confidentiality agreements are swept.")
     services: dict[str, str] = Field(
         default_factory=lambda: {"exchange": "http://127.0.0.1:8103"},
         description="The node's services by name, as the gateway has them (env "

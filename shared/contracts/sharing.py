@@ -136,6 +136,8 @@ class GrantStatus(StrEnum):
     revoked = "revoked"
     expired = "expired"
     ended = "ended"  # the entry was withdrawn, or narrowed to nothing this grant held
+    # Its confidentiality agreement lapsed: refused until a renewed one is confirmed (A6).
+    suspended = "suspended"
 
 
 class GrantSnapshot(BaseModel):
@@ -214,7 +216,7 @@ class GrantIssued(GrantEvent):
 
 
 class GrantActivated(GrantEvent):
-    """A pending grant's confidentiality agreement was filed (A6)."""
+    """A confidentiality agreement was confirmed for a grant that waited for one (A6)."""
 
     event_type = "share.grant.activated.v1"
 
@@ -241,10 +243,85 @@ class GrantEnded(GrantEvent):
     event_type = "share.grant.ended.v1"
 
 
+class GrantSuspended(GrantEvent):
+    """The confidentiality agreement covering the grant lapsed (A6); the notice to both
+    departments, and to the exchange, which stops serving the grant."""
+
+    event_type = "share.grant.suspended.v1"
+
+
+class GrantReinstated(GrantEvent):
+    """A renewed confidentiality agreement was confirmed: the suspended grant serves again."""
+
+    event_type = "share.grant.reinstated.v1"
+
+
 REQUEST_EVENTS: tuple[type[RequestEvent], ...] = (
     RequestSubmitted, RequestAnswered, RequestOverdue, NegotiationOpened, RequestMessagePosted,
     RequestEscalated, RequestDecided, RequestWithdrawn)
 
 GRANT_EVENTS: tuple[type[GrantEvent], ...] = (
     GrantIssued, GrantActivated, GrantRevoked, GrantExpired, GrantRenewed, GrantAdjusted,
-    GrantEnded)
+    GrantEnded, GrantSuspended, GrantReinstated)
+
+
+class AgreementStatus(StrEnum):
+    """Where a confidentiality agreement stands (A6); only one in force covers grants."""
+
+    proposed = "proposed"  # filed by one party, waiting for the other's confirmation
+    in_force = "in_force"  # confirmed by both parties, within its validity
+    lapsed = "lapsed"  # its last day passed: the grants it covered are suspended
+    superseded = "superseded"  # a later agreement for the same consumer and entry took over
+
+
+class AgreementSnapshot(BaseModel):
+    """A security and confidentiality agreement (保密协议) between a consumer and the
+    provider of one entry, as stored [BJ 三(五)]."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    consumer: str
+    provider: str
+    entry_code: str
+    reference: str = Field(description="The agreement's document number.")
+    document_sha256: str | None = Field(
+        description="SHA-256 of the signed document (lower-case hex); empty only on "
+                    "agreements filed before both parties had to confirm them.")
+    signed_on: date
+    valid_until: date | None = Field(description="Last day in force (China Standard Time).")
+    status: AgreementStatus
+    version: int
+    proposer: str | None = Field(description="Credit code of the party that proposed it.")
+    proposed_by: str
+    proposed_at: datetime
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
+    supersedes: uuid.UUID | None = Field(None, description="The agreement this one replaced.")
+    lapsed_at: datetime | None = None
+
+
+class AgreementEvent(EventData):
+    agreement: AgreementSnapshot
+    actor: str
+
+
+class AgreementProposed(AgreementEvent):
+    """The notice to the other party that an agreement waits for its confirmation."""
+
+    event_type = "share.agreement.proposed.v1"
+
+
+class AgreementConfirmed(AgreementEvent):
+    event_type = "share.agreement.confirmed.v1"
+
+
+class AgreementLapsed(AgreementEvent):
+    event_type = "share.agreement.lapsed.v1"
+
+
+class AgreementSuperseded(AgreementEvent):
+    event_type = "share.agreement.superseded.v1"
+
+
+AGREEMENT_EVENTS: tuple[type[AgreementEvent], ...] = (
+    AgreementProposed, AgreementConfirmed, AgreementLapsed, AgreementSuperseded)

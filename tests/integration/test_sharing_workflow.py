@@ -9,7 +9,6 @@ the test moves the stored date into the past and lets the service's own sweep ac
 from __future__ import annotations
 
 import asyncio
-import random
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -22,7 +21,6 @@ from shared.workdays import WorkdayCalendar, china_date
 from tests import factories
 from tests.conftest import Infrastructure
 from tests.integration.conftest import (
-    ADMIN_PASSWORD,
     DECISIONS,
     ENTRIES,
     GRANTS,
@@ -38,6 +36,7 @@ from tests.integration.conftest import (
     publish,
     submit,
 )
+from tests.integration.test_arbitration import seated_arbiter
 
 
 async def access(gateway: httpx.AsyncClient, party: Party, code: str,
@@ -200,17 +199,6 @@ async def test_an_approval_narrows_items_rows_rate_and_period(
 # --- A3: negotiation and arbitration -----------------------------------------------------------
 
 
-async def arbiter_token(gateway: httpx.AsyncClient, admin_token: str) -> str:
-    username = factories.username()
-    created = await gateway.post("/api/authorization/users", headers=bearer(admin_token), json={
-        "username": username, "display_name": "市政务服务管理办公室", "roles": ["arbiter"],
-        "password": ADMIN_PASSWORD})
-    assert created.status_code == 201, created.text
-    login = await gateway.post("/auth/login",
-                               json={"username": username, "password": ADMIN_PASSWORD})
-    return login.json()["access_token"]
-
-
 async def test_a_refusal_is_negotiated_then_escalated_and_the_arbiter_decides(
     gateway: httpx.AsyncClient, provider: Party, consumer: Party, admin_token: str,
     infrastructure: Infrastructure
@@ -242,7 +230,7 @@ async def test_a_refusal_is_negotiated_then_escalated_and_the_arbiter_decides(
     not_arbiter = await gateway.post(f"{path}/decision", headers=bearer(provider["token"]),
                                      json={"grant": False, "reason": "维持"})
     assert not_arbiter.status_code == 403
-    arbiter = await arbiter_token(gateway, admin_token)
+    arbiter = await seated_arbiter(gateway, admin_token, "competent_authority")
     decided = await gateway.post(f"{path}/decision", headers=bearer(arbiter), json={
         "grant": True, "reason": "属于履行法定职责所必需，应予共享", "items": ["JFJS"]})
     assert decided.status_code == 200, decided.text
@@ -371,26 +359,6 @@ async def test_a_grant_is_useless_to_any_other_department(
     assert hidden.status_code == 404
     assert (await access(gateway, consumer, code, purpose="administrative_basis"))[
         "denial"] == "purpose_not_granted"
-
-
-# --- A6: sensitive resources -------------------------------------------------------------------
-
-
-async def test_a_sensitive_grant_waits_for_the_confidentiality_agreement(
-    gateway: httpx.AsyncClient, provider: Party, consumer: Party, infrastructure: Infrastructure
-) -> None:
-    code, grant = await approved_grant(gateway, provider, consumer, sensitive=True)
-    assert grant["status"] == "pending_agreement"
-    assert (await access(gateway, consumer, code))["denial"] == "grant_not_active"
-
-    filed = await gateway.post("/api/authorization/agreements", headers=bearer(
-        provider["token"]), json={"consumer": consumer["credit_code"], "entry_code": code,
-                                 "reference": f"宁数保〔2026〕{random.randint(1, 999)}号",
-                                 "signed_on": "2026-11-20"})
-    assert filed.status_code == 201, filed.text
-    assert filed.json()["activated_grants"] == [grant["id"]]
-    assert (await access(gateway, consumer, code))["allowed"] is True
-    await find_event(infrastructure.bootstrap_servers, "share.grant.activated.v1", grant["id"])
 
 
 # --- catalog changes reach the grants ----------------------------------------------------------
