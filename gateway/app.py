@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import httpx
 import swagger_ui_bundle
-from fastapi import FastAPI, Form, Request, Response
+from fastapi import FastAPI, Form, Header, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -97,7 +97,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         upstream = await client.request(
             request.method, f"{base_url}{path}", **body, params=request.query_params,
             headers={k: v for k, v in request.headers.items()
-                     if k in ("authorization", "x-request-id")},
+                     if k in ("authorization", "dpop", "x-request-id")},
         )
         headers = {k: v for k, v in upstream.headers.items()
                    if k in FORWARDED_RESPONSE_HEADERS}
@@ -111,6 +111,10 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         grant_type: Annotated[str, Form(description="Must be `client_credentials`.")],
         client_id: Annotated[str | None, Form(description="Unless sent as Basic.")] = None,
         client_secret: Annotated[str | None, Form(description="Unless sent as Basic.")] = None,
+        dpop: Annotated[str | None, Header(
+            alias="DPoP", description="A DPoP proof (RFC 9449 §4) of a key the system holds: "
+            "the token is then bound to that key (`token_type` DPoP) and serves streamed "
+            "ingest only, each envelope signed by the key.")] = None,
     ) -> Response:
         form = {"grant_type": grant_type, "client_id": client_id, "client_secret": client_secret}
         return await relay(request, "/token",

@@ -54,6 +54,14 @@ _BROKER_CALL_SECONDS = 10.0
 _LAG_REPORT_SECONDS = 2.0
 
 
+async def forget_applied(session: AsyncSession, event_id: uuid.UUID) -> None:
+    """Let the event with this id be applied when it comes again, in the handler's own
+    transaction: for a refusal that depends on who sent the event, so that a forgery sent
+    first under a genuine event's id does not turn the genuine one into a duplicate. A
+    service's schema holds its one consumer's records only."""
+    await session.execute(delete(processed_event).where(processed_event.c.event_id == event_id))
+
+
 class _LogReplaced(Exception):
     """The broker no longer holds our marker: it is a new, empty broker."""
 

@@ -1,4 +1,5 @@
-"""JSON Web Tokens, behind one module: python-jose is imported nowhere else.
+"""JSON Web Tokens, behind one module: python-jose is imported nowhere else (but in
+`shared.proofs`, the proofs of possession a bound token's holder signs).
 
 A node signs with its private key (ES256) and publishes the public halves as a JWKS.
 Verifiers fetch that JWKS, cache it, and fetch it again when a token names a key id they
@@ -44,12 +45,20 @@ class TokenClaims(BaseModel):
                                               "the user or client the node acts for (F2).")
     roles: list[str] = Field(default_factory=list)
     node: str = Field(description="Node the principal belongs to.")
+    cnf: dict[str, str] | None = Field(
+        None, description="Confirmation (RFC 7800): the thumbprint (`jkt`) of the key a "
+                          "sender-constrained token is bound to (DPoP, RFC 9449).")
     iat: int
     exp: int
     jti: str
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
+
+    @property
+    def bound_key(self) -> str | None:
+        """The thumbprint of the key the token is bound to; None for a bearer token."""
+        return (self.cnf or {}).get("jkt")
 
 
 @dataclass(frozen=True)
@@ -86,11 +95,18 @@ def issue_token(key: SigningKey, claims: dict[str, Any], ttl_seconds: int) -> st
 def unverified_issuer(token: str) -> str | None:
     """The node a token claims to come from, read before its signature is checked (to pick
     the keys to check it with); None if it names none."""
-    try:
-        issuer = jwt.get_unverified_claims(token).get("iss")
-    except JWTError:
-        return None
+    issuer = unverified_claims(token).get("iss")
     return str(issuer) if issuer else None
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    """What a token claims, its signature unchecked (to say who claimed to act when it is
+    refused); empty if it is no JWT."""
+    try:
+        claims = jwt.get_unverified_claims(token)
+    except JWTError:
+        return {}
+    return claims if isinstance(claims, dict) else {}
 
 
 JwksLoader = Callable[[], Awaitable[dict[str, Any]]]
@@ -100,8 +116,9 @@ class KeySet:
     """Public keys by key id, loaded through `loader`, refreshed on an unknown kid."""
 
     def __init__(self, loader: JwksLoader, *, max_age_seconds: float = 300,
-                 min_refresh_seconds: float = 1) -> None:
+                 min_refresh_seconds: float = 1, patient: bool = True) -> None:
         self._loader = loader
+        self._patient = patient
         self._keys: dict[str, Any] = {}
         self._loaded_at = float("-inf")
         self._max_age = max_age_seconds
@@ -124,6 +141,11 @@ class KeySet:
                 return
             wait = self._min_refresh - (time.monotonic() - self._loaded_at)
             if wait > 0:
+                if not self._patient:
+                    # A consumer reads one record at a time: a stream of made-up key ids
+                    # must not hold it a second each. A real new key is asked for within
+                    # `min_refresh` of its first use.
+                    return
                 await asyncio.sleep(wait)
             await self.refresh()
 
@@ -145,16 +167,22 @@ class TokenVerifier:
         self._verified: OrderedDict[str, TokenClaims] = OrderedDict()
         self._cache_size = cache_size
 
-    async def verify(self, token: str) -> TokenClaims:
-        """Claims of a valid token; Unauthorized naming the reason otherwise."""
-        cached = self._verified.get(token)
-        if cached is not None:
-            if cached.exp > time.time():
-                return cached
+    async def verify(self, token: str, *, bound: bool = False) -> TokenClaims:
+        """Claims of a valid token; Unauthorized naming the reason otherwise. A token bound
+        to a key (`cnf`) is refused unless `bound`: its holder proves possession of the key
+        with each use (streamed ingest), and it travels where others can read it, so it
+        must never pass as a bearer token."""
+        claims = self._verified.get(token)
+        if claims is not None and claims.exp <= time.time():
             self._verified.pop(token, None)
             raise Unauthorized("The access token has expired.", reason="token_expired")
-        claims = await self._verify_signature(token)
-        self._remember(token, claims)
+        if claims is None:
+            claims = await self._verify_signature(token)
+            self._remember(token, claims)
+        if claims.bound_key and not bound:
+            raise Unauthorized("This token is bound to a key (DPoP) and serves streamed "
+                               "ingest only; call the API with a bearer token.",
+                               reason="token_bound")
         return claims
 
     async def _verify_signature(self, token: str) -> TokenClaims:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shared.problems import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from shared.problems import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    Unprocessable,
+)
 
 if TYPE_CHECKING:
     from services.authorization.node_keys import IdentityChange
@@ -58,6 +65,15 @@ class InvalidClient(Unauthorized):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, error="invalid_client")
+
+
+class InvalidDpopProof(BadRequest):
+    """OAuth2 `invalid_dpop_proof` (RFC 9449 §5.2), as a problem."""
+
+    slug, title = "invalid-dpop-proof", "The DPoP proof is not valid"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, error="invalid_dpop_proof")
 
 
 class InvalidLogin(Unauthorized):

@@ -21,9 +21,12 @@ def _dummy_password_hash() -> str:
 
 
 async def token_for_client(
-    session: AsyncSession, client_id: str, client_secret: str, ttl_seconds: int
+    session: AsyncSession, client_id: str, client_secret: str, ttl_seconds: int,
+    bound_to: str | None = None,
 ) -> str:
-    """A token for a system whose credentials are valid and not revoked."""
+    """A token for a system whose credentials are valid and not revoked; with `bound_to`, a
+    key thumbprint the system proved holding (DPoP), a token only that key's holder can use
+    (streamed ingest)."""
     client = await session.get(Client, client_id)
     if client is None or not credentials.client_secret_matches(client_secret, client.secret_hash):
         raise InvalidClient("The client id or secret is wrong.")
@@ -32,6 +35,7 @@ async def token_for_client(
     return await _sign(session, {
         "sub": client.client_id, "kind": PrincipalKind.client,
         "department": client.department, "roles": client.roles,
+        **({"cnf": {"jkt": bound_to}} if bound_to else {}),
     }, ttl_seconds)
 
 

@@ -7,17 +7,20 @@ import binascii
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Header, Request
 
 from services.authorization import token_issuer
 from services.authorization.deps import SessionDep, SettingsDep
-from services.authorization.exceptions import InvalidClient, UnsupportedGrant
+from services.authorization.exceptions import InvalidClient, InvalidDpopProof, UnsupportedGrant
 from services.authorization.node_keys import published_jwks
 from services.authorization.schemas import Whoami
 from shared.auth import CurrentPrincipal
 from shared.contracts import LoginRequest, TokenResponse
+from shared.proofs import ProofError, dpop_key
 
 router = APIRouter(tags=["tokens"])
+
+TOKEN_PATH = "/oauth/token"
 
 
 # /token, /login and /jwks are reached through the gateway's /oauth/token, /auth/login and
@@ -31,14 +34,26 @@ async def client_credentials_token(
     grant_type: Annotated[str, Form(description="Must be `client_credentials`.")],
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
+    dpop: Annotated[str | None, Header(alias="DPoP")] = None,
 ) -> TokenResponse:
     if grant_type != "client_credentials":
         raise UnsupportedGrant("Only grant_type=client_credentials is supported.",
                                field="grant_type", error="unsupported_grant_type")
     client_id, client_secret = _client_credentials(request, client_id, client_secret)
+    bound_to = _proven_key(dpop) if dpop is not None else None
     token = await token_issuer.token_for_client(
-        session, client_id, client_secret, settings.token_ttl_seconds)
-    return TokenResponse(access_token=token, expires_in=settings.token_ttl_seconds)
+        session, client_id, client_secret, settings.token_ttl_seconds, bound_to)
+    return TokenResponse(access_token=token, token_type="DPoP" if bound_to else "Bearer",
+                         expires_in=settings.token_ttl_seconds)
+
+
+def _proven_key(dpop: str) -> str:
+    """The key a DPoP proof for this endpoint shows the caller holds (RFC 9449 §5)."""
+    try:
+        # The path the system calls: the gateway's (this service is never reached directly).
+        return dpop_key(dpop, method="POST", path=TOKEN_PATH)
+    except ProofError as error:
+        raise InvalidDpopProof(f"The DPoP proof is not valid: {error}.") from error
 
 
 def _client_credentials(

@@ -25,14 +25,16 @@ from services.exchange import (
 )
 from services.exchange.fast_path import ROUTE_TEMPLATE, QueryFastPath, is_query
 from services.exchange.gate import Gate
+from services.exchange.ingest_auth import IngestGate
 from services.exchange.query import DriverPool, EntryShapes, QueryService
 from services.exchange.settings import ExchangeSettings
 from services.exchange.subscriptions import DeliveryTopics, Dispatcher
 from shared import clock
 from shared.db import driver_dsn, transaction
 from shared.linked_nodes import LinkedNodeDirectory, LinkedNodeTokens, NodeTokens
-from shared.runtime import ServiceRuntime, create_service_app
+from shared.runtime import ServiceRuntime, create_service_app, jwks_from_url
 from shared.telemetry import http_client
+from shared.tokens import KeySet, TokenVerifier
 from shared.web import RequestTelemetry, RouteAhead, UnexpectedErrors
 
 SERVICE = "exchange"
@@ -44,7 +46,10 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
     settings = settings or ExchangeSettings()
     runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations_dir=MIGRATIONS)
     outbox = runtime.outbox
-    runtime.consume(handlers.handlers)
+    # Its own key set, impatient: made-up key ids on the topic must not stall the consumer.
+    senders = TokenVerifier(KeySet(jwks_from_url(settings.jwks_url), patient=False))
+    runtime.consume(handlers.with_ingest(IngestGate(
+        senders, settings.node_id, settings.ingest_proof_max_age_seconds)))
     http = http_client(timeout=settings.source_api_timeout_seconds)
     runtime.close_on_stop(http.aclose)
     topics = DeliveryTopics(runtime.producer, runtime.probe)

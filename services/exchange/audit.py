@@ -189,6 +189,8 @@ def _usage(entries: list[AuditEntry]) -> list[UsageCount]:
     accesses: Counter[tuple[str, ...]] = Counter()
     records: Counter[tuple[str, ...]] = Counter()
     for entry in entries:
+        if entry.kind == AccessKind.ingest:
+            continue  # a refused sender used no one's data, and may have named anyone
         group = (entry.consumer, entry.provider, entry.entry_code, entry.kind,
                  entry.purpose or "", entry.denied or "", entry.actor,
                  china_date(entry.at).isoformat())

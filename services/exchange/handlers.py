@@ -3,7 +3,8 @@
 Every data access is decided from its own view of entries and grants (`resource`,
 `grant_view`), never by calling the catalog or the authorization service; an entry or grant
 event applies only if it is newer than what is stored, so a late or repeated event cannot
-bring back a revoked grant. Records a provider streams to the ingest topic are stored here.
+bring back a revoked grant. Records a provider streams to the ingest topic are stored here,
+once its system has proved sending them (`ingest_auth`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.exchange import loading
+from services.exchange.ingest_auth import IngestGate, IngestRefused
 from services.exchange.models import GrantView, Resource
 from shared.contracts.catalog import EntryEvent, EntryPublished, EntryUpdated, EntryWithdrawn
 from shared.contracts.exchange import IngestRecord
@@ -46,7 +48,28 @@ async def apply_grant(session: AsyncSession, event: Event[GrantEvent], outbox: O
         index_elements=[GrantView.id], set_=values, where=GrantView.version < grant.version))
 
 
-@handlers.on(IngestRecord)
-async def store_ingested(session: AsyncSession, event: Event[IngestRecord],
+def with_ingest(gate: IngestGate) -> Handlers:
+    """Every event the exchange applies: the read models' (`handlers`), and streamed records,
+    each from a sender `gate` admits."""
+    applied = Handlers().include(handlers)
+
+    async def store(session: AsyncSession, event: Event[IngestRecord], outbox: Outbox) -> None:
+        await store_ingested(gate, session, event, outbox)
+
+    applied.add(IngestRecord, store)
+    return applied
+
+
+async def store_ingested(gate: IngestGate, session: AsyncSession, event: Event[IngestRecord],
                          outbox: Outbox) -> None:
-    await loading.apply_ingested(session, event.payload, event.id, outbox)
+    """Store a streamed record its entry's provider proved sending; refuse (answered and
+    audited, never retried) one from anyone else (E1)."""
+    ingested = event.payload
+    resource = await session.get(Resource, ingested.entry_code)
+    try:
+        await gate.admit(resource, ingested, event.id)
+    except IngestRefused as refused:
+        await gate.refuse(session, outbox, refused, ingested=ingested, ingest_id=event.id,
+                          source=event.source, resource=resource)
+        return
+    await loading.apply_ingested(session, ingested, event.id, outbox)

@@ -30,7 +30,7 @@ from services.exchange.exceptions import BadUpload, LoadNotFound, LoadNotResumab
 from services.exchange.models import Load, Resource
 from services.exchange.validation import RowRejected, RowValidator
 from shared import clock
-from shared.contracts.exchange import IngestRecord, IngestRejected, RecordsLoaded
+from shared.contracts.exchange import IngestRecord, IngestRefusal, IngestRejected, RecordsLoaded
 from shared.db import transaction
 from shared.outbox import Outbox
 
@@ -333,12 +333,15 @@ async def _close_cut(session: AsyncSession, outbox: Outbox, load: Load) -> None:
 
 async def apply_ingested(session: AsyncSession, ingested: IngestRecord, ingest_id: uuid.UUID,
                          outbox: Outbox) -> None:
-    """One streamed record from the ingest topic; a refused one is answered on the
-    rejection topic, keyed by the entry, so the provider can read why. Either is counted on
+    """One streamed record from the ingest topic, its sender admitted (`ingest_auth`); a
+    refused one is answered on the rejection topic, keyed by the entry, so the provider can
+    read why. Either is counted on
     the entry, for the freshness sweep to announce (`freshness.announce_streamed_loads`)."""
     resource = await session.get(Resource, ingested.entry_code)
+    code = IngestRefusal.invalid_record
     try:
         if resource is None or resource.status == "withdrawn":
+            code = IngestRefusal.unknown_entry
             raise RowRejected(f"no published entry {ingested.entry_code}")
         validator, now = validator_for(resource), clock.now()
         if ingested.deleted:
@@ -355,7 +358,7 @@ async def apply_ingested(session: AsyncSession, ingested: IngestRecord, ingest_i
         if resource is not None:
             await _count_streamed(session, resource.code, accepted=False)
         await outbox.add(session, ingested.entry_code, IngestRejected(
-            ingest_id=ingest_id, entry_code=ingested.entry_code, reason=str(error)))
+            ingest_id=ingest_id, entry_code=ingested.entry_code, reason=str(error), code=code))
 
 
 async def _count_streamed(session: AsyncSession, entry_code: str, *, accepted: bool) -> None:

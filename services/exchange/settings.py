@@ -21,6 +21,11 @@ class ExchangeSettings(ServiceSettings):
         300.0, gt=0, description="How often entries are checked against their update cycle.")
     source_api_timeout_seconds: float = Field(
         10.0, gt=0, description="Timeout of a call to a provider's own API (系统对接).")
+    ingest_proof_max_age_seconds: float = Field(
+        600.0, ge=10, le=86_400,
+        description="How old an ingest envelope's proof may be when the exchange reads it; "
+                    "an older one is refused (proof_expired) and its sender sends the record "
+                    "again with a new proof. Longer than the consumer ever lags.")
     source_api_allowed_networks: list[str] = Field(
         default_factory=list,
         description="Networks (CIDR) where providers' own APIs may be registered, e.g. "

@@ -13,21 +13,49 @@ from typing import Any
 
 from pydantic import BaseModel, Field, StrictBool
 
-from shared.contracts.catalog import PermittedUse
+from shared.contracts.catalog import EntryCode, PermittedUse
 from shared.events import EventData
 
 INGEST_TOPIC = "govshare.ingest.record"
 
 
+INGEST_PROOF_TYPE = "govshare-ingest+jwt"
+
+
+class IngestProof(BaseModel):
+    """Who sends a streamed record, and that it is them (`shared.ingest` makes one)."""
+
+    access_token: str = Field(description="The sending system's access token, bound to its "
+                                          "key (obtained with a DPoP proof at /oauth/token).")
+    signature: str = Field(description=f"A JWS of type {INGEST_PROOF_TYPE} signed by that "
+                                       "key: the envelope id (jti), the token's hash (ath), "
+                                       "when (iat), and the entry_code, record and deleted "
+                                       "it covers.")
+
+
 class IngestRecord(EventData):
     """One record a provider streams into the front-end store (E1): an upsert by the entry's
     key items, or a deletion. Send it as an EventEnvelope keyed by the entry code; the
-    envelope id makes a resend harmless."""
+    envelope id makes a resend harmless. Without a valid `proof` from the entry's provider it
+    is refused."""
 
     event_type = "ingest.record.upserted.v1"
-    entry_code: str
+    entry_code: EntryCode  # shaped, so a refusal can name it wherever it is written
     record: dict[str, Any] = Field(description="Item code → value, as in a JSON Lines row.")
     deleted: StrictBool = False
+    proof: IngestProof | None = None
+
+
+class IngestRefusal(StrEnum):
+    """Why a streamed record was refused: the sender (the first five) or the record."""
+
+    unauthenticated = "unauthenticated"  # no proof
+    proof_invalid = "proof_invalid"  # not the node's token, not its key, not this record
+    proof_expired = "proof_expired"  # the token, or the proof, is too old
+    not_operator = "not_operator"  # a valid sender without the data_operator role
+    not_provider = "not_provider"  # a valid sender whose department does not provide it
+    unknown_entry = "unknown_entry"
+    invalid_record = "invalid_record"
 
 
 class IngestRejected(EventData):
@@ -37,12 +65,15 @@ class IngestRejected(EventData):
     ingest_id: uuid.UUID = Field(description="Id of the refused IngestRecord envelope.")
     entry_code: str
     reason: str
+    code: IngestRefusal | None = Field(None, description="The reason, for machines; absent "
+                                                         "from refusals made before it was.")
 
 
 class AccessKind(StrEnum):
     query = "query"
     download = "download"
     delivery = "delivery"
+    ingest = "ingest"  # a streamed record refused for its sender: audited, never a use
 
 
 class RecordsLoaded(EventData):

@@ -45,8 +45,11 @@ class LoginRequest(BaseModel):
 class TokenResponse(BaseModel):
     """RFC 6749 §5.1 access token response, from the identity service via the gateway."""
 
-    access_token: str = Field(description="A JWT (ES256) to send as `Authorization: Bearer`.")
-    token_type: str = Field("Bearer", description="Always Bearer.")
+    access_token: str = Field(description="A JWT (ES256) to send as `Authorization: Bearer`; "
+                                          "one bound to a key (DPoP) goes in ingest "
+                                          "envelopes instead.")
+    token_type: str = Field("Bearer", description="Bearer, or DPoP for a token bound to the "
+                                                  "key the request's `DPoP` header proved.")
     expires_in: int = Field(description="Seconds until the token expires.")
 
 

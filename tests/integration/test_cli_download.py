@@ -15,7 +15,8 @@ import httpx
 from cli.download import DownloadRequest, cursor_file, download
 from tests.conftest import Infrastructure, RunningNode
 from tests.integration.conftest import Party, bearer
-from tests.integration.test_exchange import as_csv, people, shared_entry, stream_in, upload
+from tests.integration.streaming import streaming_system
+from tests.integration.test_exchange import as_csv, people, shared_entry, upload
 
 
 def rows_of(path: Path) -> list[dict[str, str]]:
@@ -24,8 +25,8 @@ def rows_of(path: Path) -> list[dict[str, str]]:
 
 
 async def test_a_download_resumes_after_an_interruption_and_then_fetches_only_changes(
-    gateway: httpx.AsyncClient, provider: Party, consumer: Party, tmp_path: Path,
-    infrastructure: Infrastructure
+    gateway: httpx.AsyncClient, provider: Party, consumer: Party, admin_token: str,
+    tmp_path: Path, infrastructure: Infrastructure
 ) -> None:
     shared = await shared_entry(gateway, provider, consumer, count=30)
     output = tmp_path / "people.csv"
@@ -52,8 +53,9 @@ async def test_a_download_resumes_after_an_interruption_and_then_fetches_only_ch
 
     # A deletion is appended as a tombstone under the same header: the file stays a log of
     # changes, applied in order.
-    await stream_in(infrastructure.bootstrap_servers, shared.code,
-                    [{"GMSFHM": more[0]["GMSFHM"]}], deleted=True)
+    system = await streaming_system(gateway, admin_token, provider)
+    await system.stream(infrastructure.bootstrap_servers, shared.code,
+                        [{"GMSFHM": more[0]["GMSFHM"]}], deleted=True)
     async with asyncio.timeout(30):
         while True:
             if download(request, lambda total, done: None).rows:

@@ -18,14 +18,12 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cli.embedded import free_port
 from services.exchange.subscriptions import sign
-from shared.contracts.exchange import INGEST_TOPIC, IngestRecord
-from shared.events import EventEnvelope, EventSource
 from tests import factories
 from tests.conftest import Infrastructure, RunningNode
 from tests.integration.conftest import (
@@ -40,6 +38,7 @@ from tests.integration.conftest import (
     publish,
     submit,
 )
+from tests.integration.streaming import produce, streaming_system
 
 EXCHANGE = "/api/exchange"
 
@@ -215,32 +214,22 @@ async def test_json_lines_load_and_only_the_provider_loads(
 
 
 async def test_records_streamed_on_the_ingest_topic_are_stored_and_refusals_reported(
-    gateway: httpx.AsyncClient, provider: Party, consumer: Party,
+    gateway: httpx.AsyncClient, provider: Party, consumer: Party, admin_token: str,
     infrastructure: Infrastructure
 ) -> None:
     shared = await shared_entry(gateway, provider, consumer)
     person = people(1)[0]
-    source = EventSource(node="provider-system", service="ingest")
-    good = EventEnvelope(type=IngestRecord.event_type, source=source, key=shared.code,
-                         data=IngestRecord(entry_code=shared.code, record=person).model_dump())
-    bad = EventEnvelope(type=IngestRecord.event_type, source=source, key=shared.code,
-                        data=IngestRecord(entry_code=shared.code,
-                                          record={"GMSFHM": "123"}).model_dump())
-    producer = AIOKafkaProducer(bootstrap_servers=infrastructure.bootstrap_servers)
-    await producer.start()
-    try:
-        for envelope in (good, bad, good):  # a resend is harmless
-            await producer.send_and_wait(INGEST_TOPIC, envelope.model_dump_json().encode(),
-                                         key=shared.code.encode())
-    finally:
-        await producer.stop()
+    system = await streaming_system(gateway, admin_token, provider)
+    good = system.envelope(shared.code, person)
+    bad = system.envelope(shared.code, {"GMSFHM": "123"})
+    await produce(infrastructure.bootstrap_servers, (good, bad, good))  # a resend is harmless
     found = await eventually(gateway, consumer, f"{EXCHANGE}/entries/{shared.code}/record?"
                              f"key={person['GMSFHM']}&purpose=data_verification", "record",
                              {"XM": person["XM"], "GMSFHM": person["GMSFHM"]})
     assert found["entry_code"] == shared.code
     refusal = await find_event(infrastructure.bootstrap_servers, "ingest.rejection.recorded.v1",
                                shared.code)
-    assert refusal.data["ingest_id"] == str(bad.id)
+    assert (refusal.data["ingest_id"], refusal.data["code"]) == (str(bad.id), "invalid_record")
 
 
 # --- E2: online query --------------------------------------------------------------------------
@@ -376,25 +365,8 @@ async def test_a_download_streams_granted_items_and_resumes_from_its_cursor(
     assert [json.loads(line)["XM"] for line in since_end.text.splitlines()] == ["改名后"]
 
 
-async def stream_in(bootstrap_servers: str, code: str, records: list[dict[str, str]],
-                    *, deleted: bool = False) -> None:
-    """Send records (or their deletions) on the ingest topic, as a provider's system does."""
-    source = EventSource(node="provider-system", service="ingest")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
-    await producer.start()
-    try:
-        for record in records:
-            envelope = EventEnvelope(
-                type=IngestRecord.event_type, source=source, key=code,
-                data=IngestRecord(entry_code=code, record=record, deleted=deleted).model_dump())
-            await producer.send_and_wait(INGEST_TOPIC, envelope.model_dump_json().encode(),
-                                         key=code.encode())
-    finally:
-        await producer.stop()
-
-
 async def test_a_download_since_a_cursor_carries_deletions_as_tombstones(
-    gateway: httpx.AsyncClient, provider: Party, consumer: Party,
+    gateway: httpx.AsyncClient, provider: Party, consumer: Party, admin_token: str,
     infrastructure: Infrastructure
 ) -> None:
     shared = await shared_entry(gateway, provider, consumer, count=6)
@@ -405,8 +377,9 @@ async def test_a_download_since_a_cursor_carries_deletions_as_tombstones(
     synced_to = full.headers["x-cursor-end"]
 
     gone, renamed = shared.rows[:2], {**shared.rows[2], "XM": "改名后"}
-    await stream_in(infrastructure.bootstrap_servers, shared.code,
-                    [{"GMSFHM": person["GMSFHM"]} for person in gone], deleted=True)
+    system = await streaming_system(gateway, admin_token, provider)
+    await system.stream(infrastructure.bootstrap_servers, shared.code,
+                        [{"GMSFHM": person["GMSFHM"]} for person in gone], deleted=True)
     await upload(gateway, provider, shared.code, as_csv([renamed]))
     async with asyncio.timeout(30):  # the deletions are applied in the order sent
         while True:
@@ -446,7 +419,7 @@ async def test_a_download_since_a_cursor_carries_deletions_as_tombstones(
 
 
 async def test_tombstones_keep_to_the_row_filter_and_to_the_granted_items(
-    gateway: httpx.AsyncClient, provider: Party, consumer: Party,
+    gateway: httpx.AsyncClient, provider: Party, consumer: Party, admin_token: str,
     infrastructure: Infrastructure
 ) -> None:
     code = await publish(gateway, provider, person_entry(
@@ -470,9 +443,10 @@ async def test_tombstones_keep_to_the_row_filter_and_to_the_granted_items(
         person["XM"] for person in nanjing)
 
     # Outside the filter first: once the second shows, both are applied (in order sent).
-    await stream_in(infrastructure.bootstrap_servers, code,
-                    [{"GMSFHM": xuzhou[0]["GMSFHM"]}, {"GMSFHM": nanjing[0]["GMSFHM"]}],
-                    deleted=True)
+    system = await streaming_system(gateway, admin_token, provider)
+    await system.stream(infrastructure.bootstrap_servers, code,
+                        [{"GMSFHM": xuzhou[0]["GMSFHM"]}, {"GMSFHM": nanjing[0]["GMSFHM"]}],
+                        deleted=True)
     since = {**params, "since": full.headers["x-cursor-end"]}
     async with asyncio.timeout(30):
         while True:

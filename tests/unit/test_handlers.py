@@ -3,6 +3,7 @@ writes, what it asks the domain to do, and which events each service applies at 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from services.catalog import handlers as catalog
 from services.evaluation import handlers as evaluation
 from services.exchange import freshness
 from services.exchange import handlers as exchange
+from services.exchange.ingest_auth import IngestGate, Sender
 from services.exchange.models import Resource
 from shared.contracts import DepartmentRegistered, DepartmentUpdated, NodeLinked
 from shared.contracts.catalog import (
@@ -33,10 +35,13 @@ from shared.contracts.exchange import (
 from shared.contracts.sharing import GRANT_EVENTS, REQUEST_EVENTS
 from shared.events import EventData, EventEnvelope, EventSource
 from shared.handlers import Handlers, MalformedEvent, event_of
+from shared.tokens import KeySet, TokenVerifier
 from tests import factories
 from tests.unit.fakes import RecordingOutbox, RecordingSession
 
 SOURCE = EventSource(node="320100-external", service="catalog")
+INGEST_GATE = IngestGate(TokenVerifier(KeySet(lambda: asyncio.sleep(0, {"keys": []}))),
+                         "320100-external", max_age_seconds=600)
 
 
 def entry(status: str = "published", version: int = 2) -> EntrySnapshot:
@@ -100,7 +105,7 @@ def test_each_service_applies_the_events_its_read_models_need() -> None:
                                             NodeLinked.event_type}
     assert authorization.handlers.event_types == entry_events | {
         HolidayScheduleLoaded.event_type}
-    assert exchange.handlers.event_types == entry_events | {
+    assert exchange.with_ingest(INGEST_GATE).event_types == entry_events | {
         event.event_type for event in GRANT_EVENTS} | {IngestRecord.event_type}
     assert entry_events | {event.event_type for event in REQUEST_EVENTS} \
         <= evaluation.handlers.event_types
@@ -178,7 +183,7 @@ async def test_the_exchange_keys_records_by_the_items_that_identify_the_subject(
     assert written["key_items"] == ["GMSFHM"] and written["version"] == 2
 
 
-async def test_a_streamed_record_is_handed_to_loading_with_its_event_id(
+async def test_a_streamed_record_from_an_admitted_sender_is_handed_to_loading_with_its_id(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[tuple[IngestRecord, uuid.UUID]] = []
@@ -187,10 +192,14 @@ async def test_a_streamed_record_is_handed_to_loading_with_its_event_id(
                              outbox: Any) -> None:
         seen.append((ingested, ingest_id))
 
+    async def admit(resource: Any, ingested: IngestRecord, ingest_id: uuid.UUID) -> Sender:
+        return Sender("gsc_people", "113201000141428938")
+
     monkeypatch.setattr(exchange.loading, "apply_ingested", apply_ingested)
+    monkeypatch.setattr(INGEST_GATE, "admit", admit)
     record = IngestRecord(entry_code="101001/000001", record={"XM": "张伟"})
     event = event_of(record)
-    await exchange.store_ingested(RecordingSession(), event, RecordingOutbox())
+    await exchange.store_ingested(INGEST_GATE, RecordingSession(), event, RecordingOutbox())
     assert seen == [(record, event.id)]
 
 
