@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from shared.contracts import NodeRelation
 from shared.problems import Forbidden, Unauthorized
 from shared.runtime import jwks_from_url
 from shared.tokens import KeySet, PrincipalKind, TokenClaims, TokenVerifier, unverified_issuer
@@ -89,11 +90,21 @@ class LinkedNodeDirectory:
     async def get(self, node_id: str) -> dict[str, Any] | None:
         """The node as `identity.node.linked.v1` describes it, or None if not linked."""
         if node_id not in self._nodes or time.monotonic() - self._loaded_at > self.max_age:
-            response = await self.http.get(f"{self.identity_url}/internal/linked-nodes")
-            response.raise_for_status()
-            self._nodes = {node["node_id"]: node for node in response.json()}
-            self._loaded_at = time.monotonic()
+            await self._load()
         return self._nodes.get(node_id)
+
+    async def parent(self) -> dict[str, Any] | None:
+        """This node's parent, or None if it has none (the national node, or not linked)."""
+        if time.monotonic() - self._loaded_at > self.max_age:
+            await self._load()
+        return next((node for node in self._nodes.values()
+                     if node["relation"] == NodeRelation.parent), None)
+
+    async def _load(self) -> None:
+        response = await self.http.get(f"{self.identity_url}/internal/linked-nodes")
+        response.raise_for_status()
+        self._nodes = {node["node_id"]: node for node in response.json()}
+        self._loaded_at = time.monotonic()
 
     async def gateway_of(self, node_id: str) -> str | None:
         node = await self.get(node_id)

@@ -9,6 +9,7 @@ do not know yet, which is how key rotation reaches them without a restart.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections import OrderedDict
@@ -19,7 +20,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from jose import ExpiredSignatureError, JWTError, jwk, jwt
+from jose import ExpiredSignatureError, JOSEError, JWTError, jwk, jws, jwt
 from pydantic import BaseModel, Field
 
 from shared.problems import Unauthorized
@@ -90,6 +91,40 @@ def issue_token(key: SigningKey, claims: dict[str, Any], ttl_seconds: int) -> st
     now = int(time.time())
     body = {**claims, "iat": now, "exp": now + ttl_seconds, "jti": uuid.uuid4().hex}
     return jwt.encode(body, key.private_pem, algorithm=ALGORITHM, headers={"kid": key.kid})
+
+
+class StatementInvalid(ValueError):
+    """A signed statement that is malformed, of another type, or not signed by the keys."""
+
+
+def sign_statement(key: SigningKey, statement: dict[str, Any], statement_type: str) -> str:
+    """`statement` signed by the node (compact JWS, ES256), for anyone holding its published
+    keys to check. It is no token: its header's `typ` names what it states and it carries
+    no lifetime or principal, so no token verifier accepts it."""
+    payload = json.dumps(statement, sort_keys=True, ensure_ascii=False,
+                         separators=(",", ":")).encode()
+    return jws.sign(payload, key.private_pem, algorithm=ALGORITHM,
+                    headers={"kid": key.kid, "typ": statement_type})
+
+
+async def verify_statement(signed: str, keys: KeySet, statement_type: str) -> dict[str, Any]:
+    """What a statement of `statement_type` signed with one of `keys` says."""
+    try:
+        header = jws.get_unverified_header(signed)
+    except JOSEError as error:
+        raise StatementInvalid("not a signed statement") from error
+    if header.get("typ") != statement_type or header.get("alg") != ALGORITHM:
+        raise StatementInvalid(f"not a {statement_type} statement")
+    key = await keys.key_for(str(header.get("kid")))
+    if key is None:
+        raise StatementInvalid("signed by a key the signer does not publish")
+    try:
+        statement = json.loads(jws.verify(signed, key, algorithms=[ALGORITHM]))
+    except (JOSEError, ValueError) as error:
+        raise StatementInvalid("the signature does not match") from error
+    if not isinstance(statement, dict):
+        raise StatementInvalid("the statement is not an object")
+    return statement
 
 
 def unverified_issuer(token: str) -> str | None:
@@ -194,6 +229,9 @@ class TokenVerifier:
         if header.get("alg") != ALGORITHM:
             raise Unauthorized("The access token uses an unsupported algorithm.",
                                reason="token_algorithm")
+        if header.get("typ", "JWT") != "JWT":  # a signed statement (`sign_statement`)
+            raise Unauthorized("This is a signed statement, not an access token.",
+                               reason="token_malformed")
         key = await self._keys.key_for(str(header.get("kid")))
         if key is None:
             raise Unauthorized("The access token was signed by a key this node does not trust.",

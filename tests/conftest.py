@@ -97,6 +97,8 @@ class NodeProcesses:
                         GOVSHARE_MAX_BODY_BYTES="65536", GOVSHARE_SWEEP_INTERVAL_SECONDS="0.5",
                         GOVSHARE_FRESHNESS_INTERVAL_SECONDS="0.5",
                         GOVSHARE_CLOCK_FILE=str(self.clock_file),
+                        # The node's own files (its audit anchor archive, say), per session.
+                        GOVSHARE_HOME=str(infrastructure.workdir / "home"),
                         # The tests' stand-ins for providers' own APIs listen here alone.
                         GOVSHARE_SOURCE_API_ALLOWED_NETWORKS='["127.0.0.1/32"]', **settings)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}

@@ -29,10 +29,11 @@ from services.authorization.exceptions import (
 from services.authorization.models import Department, LinkInvitation, Node
 from services.authorization.node_keys import active_signing_key, require_local_node
 from shared.contracts import LinkedNode, NodeLinked, NodeRelation, Role, Tier, Zone
+from shared.contracts.anchoring import AUDIT_ANCHOR_TYPE, AnchorStatement
 from shared.contracts.values import NOT_BLANK
 from shared.linked_nodes import LinkedNodeTokens
 from shared.outbox import Outbox
-from shared.tokens import PrincipalKind, issue_token
+from shared.tokens import PrincipalKind, SigningKey, issue_token, sign_statement
 
 JWKS_PATH = "/.well-known/jwks.json"
 NODE_TOKEN_ROLE = "federation"
@@ -167,11 +168,26 @@ async def remote_principal_token(session: AsyncSession, tokens: LinkedNodeTokens
         "roles": sorted(set(claims.roles) & REMOTE_ROLES)}, ttl), ttl
 
 
+async def countersign_heads(session: AsyncSession,
+                            statements: list[AnchorStatement]) -> list[str]:
+    """This node's signed statements that it holds these heads of its children's audit
+    chains (E5): for the exchange, which keeps them; only statements of this one shape are
+    signed here, never a token."""
+    node = await require_local_node(session)
+    key = await _signing_key(session)
+    return [sign_statement(key, {**statement.model_dump(mode="json"), "iss": node.id},
+                           AUDIT_ANCHOR_TYPE) for statement in statements]
+
+
 async def _signed(session: AsyncSession, claims: dict[str, object], ttl_seconds: int) -> str:
+    return issue_token(await _signing_key(session), claims, ttl_seconds)
+
+
+async def _signing_key(session: AsyncSession) -> SigningKey:
     key = await active_signing_key(session)
     if key is None:
         raise NodeNotInitialized("The node has no signing key; run `govshare node init`.")
-    return issue_token(key, claims, ttl_seconds)
+    return key
 
 
 def local_identity(node: Node) -> NodeIdentity:

@@ -2,8 +2,10 @@
 
 `/federation/links` is what a child's `govshare node link` calls on the parent's gateway
 (`/federation/authorization/links`, no bearer token: the invitation is the credential).
-`/internal/node-tokens` signs node tokens for this node's own services; the gateway never
-routes `/internal/…`, so only the node's internal network reaches it.
+`/internal/node-tokens` signs node tokens for this node's own services, and
+`/internal/audit-anchor-signatures` the exchange's countersignatures of its children's audit
+heads; the gateway never routes `/internal/…`, so only the node's internal network reaches
+them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from services.authorization.deps import OutboxDep, SessionDep, SettingsDep
 from services.authorization.federation import Delegation, Invitation, LinkRequest, NodeIdentity
 from shared.auth import require_role
 from shared.contracts import LinkedNode, NodeRelation, Role, Tier, Zone
+from shared.contracts.anchoring import AnchorStatements, Countersignatures
 from shared.tokens import TokenClaims
 
 router = APIRouter(tags=["federation"])
@@ -96,6 +99,15 @@ async def exchange_remote_token(body: RemoteTokenRequest, session: SessionDep,
     token, ttl = await federation.remote_principal_token(
         session, request.app.state.linked_node_tokens, body.token, settings.token_ttl_seconds)
     return NodeToken(access_token=token, expires_in=ttl)
+
+
+@router.post("/internal/audit-anchor-signatures", response_model=Countersignatures,
+             include_in_schema=False)
+async def countersign_audit_heads(body: AnchorStatements,
+                                  session: SessionDep) -> Countersignatures:
+    """For the exchange: this node's signature on each child's head it holds (E5)."""
+    return Countersignatures(signatures=await federation.countersign_heads(
+        session, body.statements))
 
 
 @router.get("/internal/linked-nodes", response_model=list[LinkedNode],

@@ -11,7 +11,9 @@ from pathlib import Path
 from starlette.types import ASGIApp
 
 from services.exchange import (
+    anchor_router,
     audit,
+    audit_anchor,
     audit_router,
     freshness,
     handlers,
@@ -23,11 +25,14 @@ from services.exchange import (
     records_router,
     subscriptions_router,
 )
+from services.exchange.anchor_archive import AnchorArchive
+from services.exchange.anchored_heads import Countersigner
 from services.exchange.fast_path import ROUTE_TEMPLATE, QueryFastPath, is_query
 from services.exchange.gate import Gate
 from services.exchange.ingest_auth import IngestGate
 from services.exchange.query import DriverPool, EntryShapes, QueryService
 from services.exchange.settings import ExchangeSettings
+from services.exchange.subject_keys import SubjectKeys, load_secret
 from services.exchange.subscriptions import DeliveryTopics, Dispatcher
 from shared import clock
 from shared.db import driver_dsn, transaction
@@ -54,16 +59,20 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
     runtime.close_on_stop(http.aclose)
     topics = DeliveryTopics(runtime.producer, runtime.probe)
     nodes = LinkedNodeDirectory(http, settings.identity_service_url)
+    node_tokens = NodeTokens(http, settings.identity_service_url)
     dispatcher = Dispatcher(
         sessions=runtime.sessions, topics=topics,
         http=http_client(timeout=settings.webhook_timeout_seconds),
         node=settings.node_id, batch=settings.delivery_batch,
         max_backoff=settings.webhook_max_backoff_seconds,
-        idle=settings.delivery_interval_seconds, nodes=nodes,
-        node_tokens=NodeTokens(http, settings.identity_service_url))
+        idle=settings.delivery_interval_seconds, nodes=nodes, node_tokens=node_tokens)
     runtime.close_on_stop(dispatcher.http.aclose)
     runtime.every(settings.audit_seal_interval_seconds, "audit-seal",
                   lambda: audit.seal(runtime.sessions, outbox))
+    anchorer = audit_anchor.Anchorer(
+        sessions=runtime.sessions, http=http, nodes=nodes, tokens=node_tokens,
+        archive=AnchorArchive(settings.anchor_file, settings.node_id), node=settings.node_id)
+    runtime.every(settings.audit_anchor_interval_seconds, "audit-anchor", anchorer.run)
     runtime.every(settings.delivery_interval_seconds, "deliveries",
                   _when_kafka_ready(runtime, dispatcher.run_due))
     runtime.every(settings.freshness_interval_seconds, "freshness", _freshness(runtime))
@@ -75,7 +84,10 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
     queries = QueryService(
         shapes=EntryShapes(runtime.sessions), pool=pool,
         gate=Gate(runtime.sessions, settings.node_id), http=http,
-        audit=audit.GroupWriter(pool.pool, settings.node_id))
+        audit=audit.GroupWriter(pool.pool, settings.node_id),
+        subject_keys=SubjectKeys(load_secret(
+            settings.audit_key_secret.get_secret_value() if settings.audit_key_secret else None,
+            settings.generated_audit_key)))
     app = create_service_app(
         title="govshare exchange",
         description="The data path (交换): providers load the front-end store (前置机) or "
@@ -86,11 +98,14 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
         routers=[records_router.router, subscriptions_router.router, audit_router.router,
                  objections_router.router, objections_router.feedback_router,
                  quality_router.router, internal_router.router,
-                 internal_router.federation_router],
+                 internal_router.federation_router, anchor_router.router,
+                 anchor_router.federation_router],
     )
     app.state.gate = queries.gate
     app.state.delivery_topics, app.state.linked_nodes = topics, nodes
     app.state.node_tokens = LinkedNodeTokens(settings.node_id)
+    app.state.anchorer = anchorer
+    app.state.countersigner = Countersigner(http, settings.identity_service_url)
     app.state.queries = queries
     runtime.close_on_stop(queries.pool.close)
     fast_query = RequestTelemetry(UnexpectedErrors(QueryFastPath(queries=queries,

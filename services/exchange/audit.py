@@ -16,7 +16,7 @@ import hashlib
 import json
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -52,6 +52,7 @@ class Access:
     items: Sequence[str]
     record_count: int
     denied: str | None = None
+    subject_key: str | None = None  # whose record a query looked up (`subject_keys`)
 
 
 def record(session: AsyncSession, access: Access, *, actor: str, node: str) -> AuditEntry:
@@ -60,7 +61,7 @@ def record(session: AsyncSession, access: Access, *, actor: str, node: str) -> A
                        entry_code=access.entry_code, grant_id=access.grant_id,
                        purpose=access.purpose, items=list(access.items),
                        record_count=access.record_count, denied=access.denied, actor=actor,
-                       node=node, at=clock.now())
+                       node=node, at=clock.now(), subject_key=access.subject_key)
     session.add(entry)
     session.info.setdefault(_APPENDS_ON_COMMIT, Counter())[access.kind.value] += 1
     return entry
@@ -83,8 +84,8 @@ def _forget_rolled_back_appends(session: Session) -> None:
 
 INSERT = """
     INSERT INTO audit_entry (kind, consumer, provider, entry_code, grant_id, purpose, items,
-                             record_count, denied, actor, node, at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                             record_count, denied, actor, node, at, subject_key)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 """
 
 
@@ -129,7 +130,7 @@ class GroupWriter:
 def _row(access: Access, actor: str, node: str) -> tuple[object, ...]:
     return (access.kind.value, access.consumer, access.provider, access.entry_code,
             access.grant_id, access.purpose, list(access.items), access.record_count,
-            access.denied, actor, node, clock.now())
+            access.denied, actor, node, clock.now(), access.subject_key)
 
 
 async def record_now(sessions: async_sessionmaker[AsyncSession], access: Access, *,
@@ -148,6 +149,8 @@ def entry_hash(entry: AuditEntry, position: int, prev_hash: str) -> str:
         "items": list(entry.items), "record_count": entry.record_count, "denied": entry.denied,
         "actor": entry.actor, "node": entry.node,
         "at": entry.at.astimezone(UTC).isoformat(),
+        # Only where there is one, so entries chained before it was recorded keep their hash.
+        **({"subject_key": entry.subject_key} if entry.subject_key else {}),
     }, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
@@ -253,9 +256,12 @@ async def _unsealed(session: AsyncSession) -> int:
 async def search(session: AsyncSession, page: PageParams, *, party: str | None,
                  consumer: str | None, provider: str | None, entry_code: str | None,
                  kind: AccessKind | None, since: datetime | None, until: datetime | None,
-                 ) -> tuple[list[AuditEntry], int]:
-    """Entries by who, whose, what and when; `party` limits to one department's."""
+                 subject_keys: Collection[str] = ()) -> tuple[list[AuditEntry], int]:
+    """Entries by who, whose, what and when, and whose record they looked up (any of
+    `subject_keys`); `party` limits to one department's."""
     query = select(AuditEntry)
+    if subject_keys:
+        query = query.where(AuditEntry.subject_key.in_(subject_keys))
     if party:
         query = query.where((AuditEntry.consumer == party) | (AuditEntry.provider == party))
     for column, value in ((AuditEntry.consumer, consumer), (AuditEntry.provider, provider),

@@ -74,3 +74,11 @@ class SubscriptionNotFound(NotFound):
 class ObjectionNotFound(NotFound):
     slug, title = "objection-not-found", "No such objection"
 
+
+class HeadRewritten(Conflict):
+    slug, title = "audit-head-rewritten", "Another hash is anchored for this audit position"
+
+
+class IdentityUnavailable(ProblemError):
+    status, slug, title = (503, "identity-unavailable",
+                           "The node's identity service did not answer")

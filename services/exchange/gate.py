@@ -53,8 +53,10 @@ class Gate:
 
     async def check(self, held: Sequence[dict[str, object]], principal: TokenClaims,
                     entry_code: str, provider: str, *, kind: AccessKind, purpose: PermittedUse,
-                    method: ShareMethod, items: Sequence[str]) -> AccessDecision:
-        """Decide over the grant snapshots the consumer holds for the entry."""
+                    method: ShareMethod, items: Sequence[str],
+                    subject_key: str | None = None) -> AccessDecision:
+        """Decide over the grant snapshots the consumer holds for the entry; a refusal of a
+        query is audited with whose record it asked for (`subject_key`)."""
         consumer = principal.department or ""
         decision = decide([GrantSnapshot.model_validate(g) for g in held], AccessQuery(
             consumer=consumer, entry_code=entry_code, purpose=purpose, method=method,
@@ -64,7 +66,8 @@ class Gate:
             await audit.record_now(self.sessions, audit.Access(
                 kind=kind, consumer=consumer, provider=provider,
                 entry_code=entry_code, grant_id=decision.grant.id if decision.grant else None,
-                purpose=purpose, items=items, record_count=0, denied=decision.denial),
+                purpose=purpose, items=items, record_count=0, denied=decision.denial,
+                subject_key=subject_key),
                 actor=principal.sub, node=self.node)
             raise AccessDenied(decision.detail, denial=decision.denial)
         self._check_rate(decision)

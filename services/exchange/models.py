@@ -144,6 +144,11 @@ class AuditEntry(Base):
     position: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+    # Whose record an online query looked up: a keyed hash of the key (`subject_keys`).
+    subject_key: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_entry_subject_key", "subject_key",
+                            postgresql_where=text("subject_key IS NOT NULL")),)
 
 
 class AuditCheckpoint(Base):
@@ -155,6 +160,47 @@ class AuditCheckpoint(Base):
     hash: Mapped[str] = mapped_column(String(64))
     sealed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
                                                 server_default=func.now())
+    # Where the head is anchored outside this database (`audit_anchor`): the parent node's
+    # id, with its countersignature, or "archive" (the node's own append-only file).
+    anchored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    anchored_by: Mapped[str | None] = mapped_column(String(64))
+    countersignature: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_audit_checkpoint_unanchored", "position",
+                            postgresql_where=text("anchored_at IS NULL")),)
+
+
+class AnchoredHead(Base):
+    """A child node's audit head, kept and countersigned here, its parent (E5)."""
+
+    __tablename__ = "anchored_head"
+
+    node: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    countersignature: Mapped[str] = mapped_column(Text)
+
+
+class AnchorConflict(Base):
+    """A child offered another hash for a position already anchored here: its chain was
+    rewritten (or restored from an older backup). Refused, and kept for the auditors."""
+
+    __tablename__ = "anchor_conflict"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    node: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(BigInteger)
+    held_hash: Mapped[str] = mapped_column(String(64))
+    offered_hash: Mapped[str] = mapped_column(String(64))
+    offered_sealed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (Index("uq_anchor_conflict_offer", "node", "position", "offered_hash",
+                            unique=True),)
 
 
 class Subscription(Base):

@@ -35,6 +35,7 @@ from services.exchange.gate import Gate
 from services.exchange.loading import validator_for
 from services.exchange.models import Resource
 from services.exchange.schemas import QueryResult
+from services.exchange.subject_keys import SubjectKeys
 from services.exchange.validation import RowRejected, RowValidator
 from shared.access import AccessDecision
 from shared.contracts.catalog import PermittedUse, ShareMethod
@@ -142,6 +143,7 @@ class QueryService:
     gate: Gate
     http: httpx.AsyncClient
     audit: GroupWriter
+    subject_keys: SubjectKeys
 
     async def answer(self, principal: TokenClaims, code: str, key_values: list[str],
                      purpose: PermittedUse, items: list[str]) -> bytes:
@@ -154,17 +156,20 @@ class QueryService:
         except RowRejected as error:
             raise BadKey(str(error), field="key") from None
         consumer = principal.department or ""
+        subject_key = self.subject_keys.of(stored_key)
         async with (await self.pool.pool()).acquire() as connection:
             found = await lookup(connection, shape, consumer, stored_key)
         decision = await self.gate.check(
             found.grants, principal, shape.code, shape.provider, kind=AccessKind.query,
-            purpose=purpose, method=ShareMethod.online_query, items=items)
+            purpose=purpose, method=ShareMethod.online_query, items=items,
+            subject_key=subject_key)
         assert decision.grant is not None
         record = await granted_view(self.http, found, key_values, decision)
         await self.audit.append(Access(
             kind=AccessKind.query, consumer=consumer, provider=shape.provider,
             entry_code=shape.code, grant_id=decision.grant.id, purpose=purpose,
-            items=decision.items, record_count=int(record is not None)), actor=principal.sub)
+            items=decision.items, record_count=int(record is not None),
+            subject_key=subject_key), actor=principal.sub)
         if record is None:
             raise RecordNotFound(f"No record of {shape.code} with this key is available.")
         return QueryResult(entry_code=shape.code, key=key_values, record=record,

@@ -119,6 +119,26 @@ class AuditEntryPublic(BaseModel):
     at: datetime
     position: int | None = Field(description="Place in the hash chain; empty until sealed.")
     hash: str | None
+    subject_key: str | None = Field(
+        None, description="Whose record an online query looked up: HMAC-SHA256 of its key "
+                          "under the node's secret, never the key (POST "
+                          "/audit/subject-searches finds them by key).")
+
+
+class AnchorReportPublic(BaseModel):
+    """The chain compared with its heads anchored outside this node's database."""
+
+    parent: str | None = Field(description="The parent node holding this node's heads; none "
+                                           "for a node with no parent.")
+    archive: str | None = Field(description="The node's own append-only anchor file, where "
+                                            "it holds heads.")
+    checked: int = Field(description="Anchored heads compared with the chain.")
+    mismatches: int = Field(description="Anchored heads the chain no longer has: the "
+                                        "database was rewritten.")
+    first_mismatch_position: int | None
+    last_anchored_position: int | None = Field(description="Newest position anchored.")
+    pending: int = Field(description="Sealed heads not anchored yet.")
+    error: str | None = Field(description="Why an anchor could not be read, if so.")
 
 
 class VerificationPublic(BaseModel):
@@ -129,6 +149,32 @@ class VerificationPublic(BaseModel):
     broken_at_position: int | None
     broken_entry_id: int | None
     reason: str | None
+    anchored: AnchorReportPublic
+
+
+class SubjectSearch(Strict):
+    """Whose record: the key values, as a query gives them."""
+
+    key: list[Annotated[str, StringConstraints(min_length=1, max_length=200,
+                                               pattern=NOT_BLANK)]] = Field(
+        min_length=1, max_length=10, description="Values of the record's key items.")
+    entry_code: EntryCode | None = Field(
+        None, description="Only accesses to this entry; its key items clean the key as its "
+                          "queries do. Without it, every entry's accesses to that key.")
+
+
+class AnchorConflictPublic(BaseModel):
+    """A child node offered another hash for a position of its chain anchored here."""
+
+    model_config = ConfigDict(from_attributes=True)
+    node: str
+    position: int
+    held_hash: str = Field(description="The hash anchored here first.")
+    offered_hash: str
+    offered_sealed_at: datetime
+    first_at: datetime
+    last_at: datetime
+    attempts: int
 
 
 class ObjectionCreate(Strict):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, SecretStr
 
 from shared.settings import ServiceSettings
 
@@ -10,6 +12,20 @@ from shared.settings import ServiceSettings
 class ExchangeSettings(ServiceSettings):
     audit_seal_interval_seconds: float = Field(
         0.5, gt=0, description="How often new audit entries are sealed into the hash chain.")
+    audit_anchor_interval_seconds: float = Field(
+        1.0, gt=0, description="How often sealed heads of the audit chain are sent to the "
+                               "parent node (or, with none, written to the anchor file).")
+    audit_anchor_file: Path | None = Field(
+        None, description="Append-only file where a node with no parent anchors its audit "
+                          "heads, each line chained to the one before; put it on WORM or "
+                          "separate storage. Unset: <home>/audit-anchor/<node id>.jsonl.")
+    audit_key_secret: SecretStr | None = Field(
+        None, description="Secret of the keyed hash (HMAC-SHA256) that records whose key an "
+                          "online query looked up. Set it in production, the same on every "
+                          "replica, from a secret store and never in the database. Unset: "
+                          "one generated in <home>/secrets/audit-key.")
+    home: Path = Field(Path(".govshare"), description="The node's home (GOVSHARE_HOME), where "
+                                                      "the two files above go by default.")
     delivery_interval_seconds: float = Field(
         0.5, gt=0, description="How often subscriptions are checked for changes to deliver.")
     delivery_batch: int = Field(500, ge=1, le=10_000,
@@ -32,3 +48,11 @@ class ExchangeSettings(ServiceSettings):
                     '["10.32.0.0/16"]; set it in production, where the node\'s own services '
                     "are on private addresses too. Empty: anywhere but loopback, link-local "
                     "and reserved addresses.")
+
+    @property
+    def anchor_file(self) -> Path:
+        return self.audit_anchor_file or self.home / "audit-anchor" / f"{self.node_id}.jsonl"
+
+    @property
+    def generated_audit_key(self) -> Path:
+        return self.home / "secrets" / "audit-key"

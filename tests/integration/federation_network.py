@@ -64,6 +64,8 @@ class Node:
                     GOVSHARE_IDENTITY_SERVICE_URL=self.url("authorization"),
                     GOVSHARE_SERVICES=json.dumps({name: self.url(name) for name in SERVICES}),
                     GOVSHARE_FEDERATION_PUSH_SECONDS="0.2",
+                    GOVSHARE_AUDIT_ANCHOR_INTERVAL_SECONDS="0.2",
+                    GOVSHARE_HOME=str(self.workdir / self.node_id),
                     GOVSHARE_RATE_LIMIT_PER_SECOND="500", GOVSHARE_RATE_LIMIT_BURST="1000",
                     OTEL_EXPORTER_OTLP_ENDPOINT=self.traces_endpoint,
                     OTEL_BSP_SCHEDULE_DELAY="200")

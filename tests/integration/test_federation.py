@@ -1,7 +1,8 @@
 """Three tiers, one network (requirements §2): national 100000-external ← Jiangsu 320000-internal ←
 Nanjing 320100-internal, each node with its own database, broker and processes, linked by
 `govshare node link`. Catalogs flow up with provenance (F1), internal-only entries never
-reach the external node (F3), and a node that was down catches up exactly once (F4)."""
+reach the external node (F3), a node that was down catches up exactly once (F4), and each
+node's audit chain is anchored at its parent, where a rewrite of the child's shows (E5)."""
 
 from __future__ import annotations
 
@@ -16,18 +17,35 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
+from shared.contracts.anchoring import AUDIT_ANCHOR_TYPE
 from shared.db import create_engine
+from shared.runtime import jwks_from_url
+from shared.tokens import KeySet, verify_statement
 from tests import factories
 from tests.collector import ReceivedSpan, TraceCollector
 from tests.conftest import Infrastructure
-from tests.integration.conftest import application, bearer, register_department
+from tests.integration.audit_anchoring import (
+    VERIFICATION,
+    node_token,
+    restore,
+    rewrite_chain,
+    verified,
+)
+from tests.integration.conftest import application, bearer, new_party, register_department
 from tests.integration.federation_network import (
     Node,
     invitation,
     start_network,
     stop_network,
 )
-from tests.integration.test_exchange import as_csv, people, person_entry, upload
+from tests.integration.test_exchange import (
+    as_csv,
+    people,
+    person_entry,
+    query,
+    shared_entry,
+    upload,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -396,3 +414,154 @@ async def _one_trace_through_both_gateways(nanjing: httpx.AsyncClient, path: str
     assert relayed.name == "GET /federation/relay/exchange"
     assert served.name == "GET /entries/{front}/{number}/record"
     assert relayed.parent_span_id == out.span_id and served.parent_span_id == relayed.span_id
+
+
+# --- E5: each node's audit chain anchored at its parent ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def nanjing_accesses(network: dict[str, Any]) -> dict[str, Any]:
+    """Queries on Nanjing by one of its departments of another's data: rows[0] looked up
+    (while the grant arrived, then granted), rows[1] once granted and once for a purpose the
+    grant does not allow, rows[2] never."""
+    client, admin = network["clients"]["320100"], network["nodes"]["320100"].admin_token
+    provider, consumer = await new_party(client, admin), await new_party(client, admin)
+    shared = await shared_entry(client, provider, consumer)
+    person = shared.rows[1]["GMSFHM"]
+    assert (await query(client, consumer, shared.code, person)).status_code == 200
+    denied = await query(client, consumer, shared.code, person, purpose="business_collaboration")
+    assert denied.status_code == 403
+    return {"provider": provider, "consumer": consumer, "shared": shared}
+
+
+async def test_audit_heads_go_up_countersigned_and_a_chain_rewritten_in_sql_is_caught(
+    network: dict[str, Any], nanjing_accesses: dict[str, Any]
+) -> None:
+    jiangsu: Node = network["nodes"]["320000"]
+    nanjing: Node = network["nodes"]["320100"]
+    client, admin = network["clients"]["320100"], nanjing.admin_token
+    jiangsu.stop("exchange")  # the parent is down: sealing goes on, anchoring waits
+    try:
+        assert (await query(client, nanjing_accesses["consumer"],
+                            nanjing_accesses["shared"].code,
+                            nanjing_accesses["shared"].rows[0]["GMSFHM"])).status_code == 200
+        waiting = await verified(client, admin, lambda r: r["unsealed"] == 0
+                                 and r["anchored"]["pending"] > 0)
+        assert waiting["valid"] is True and waiting["anchored"]["error"]
+    finally:
+        jiangsu.start("exchange")
+    report = await verified(client, admin, lambda r: r["anchored"]["pending"] == 0
+                            and r["anchored"]["error"] is None and r["unsealed"] == 0)
+    assert report["valid"] is True, report
+    anchored = report["anchored"]
+    assert (anchored["parent"], anchored["mismatches"]) == ("320000-internal", 0)
+    assert anchored["last_anchored_position"] == report["sealed"] and anchored["checked"]
+
+    child_db = create_engine(nanjing.database_url, schema="exchange")
+    parent_db = create_engine(jiangsu.database_url, schema="exchange")
+    keys = KeySet(jwks_from_url(f"{jiangsu.gateway_url}/.well-known/jwks.json"))
+    try:
+        async with child_db.connect() as connection:
+            checkpoints = (await connection.execute(text(
+                "SELECT position, hash, anchored_by, countersignature FROM audit_checkpoint "
+                "ORDER BY position"))).all()
+        async with parent_db.connect() as connection:
+            held = dict((await connection.execute(text(
+                "SELECT position, hash FROM anchored_head WHERE node = '320100-internal'")))
+                .all())
+        assert held == {row.position: row.hash for row in checkpoints}
+        for row in checkpoints:  # each countersigned by Jiangsu's node key
+            assert row.anchored_by == "320000-internal"
+            said = await verify_statement(row.countersignature, keys, AUDIT_ANCHOR_TYPE)
+            assert (said["iss"], said["node"], said["position"], said["hash"]) == (
+                "320000-internal", "320100-internal", row.position, row.hash)
+
+        async with child_db.connect() as connection:
+            first_query = await connection.scalar(text(
+                "SELECT min(id) FROM audit_entry WHERE position IS NOT NULL "
+                "AND record_count = 1"))
+        rewrite = await rewrite_chain(child_db, first_query)
+        try:
+            caught = (await client.get(VERIFICATION, headers=bearer(admin))).json()
+            assert caught["valid"] is False
+            assert caught["broken_entry_id"] is None  # in itself the chain fits together
+            assert caught["anchored"]["mismatches"] >= 1
+            assert "320000-internal" in caught["reason"] and "rewritten" in caught["reason"]
+        finally:
+            await restore(child_db, rewrite)
+        assert (await client.get(VERIFICATION, headers=bearer(admin))).json()["valid"] is True
+    finally:
+        await child_db.dispose()
+        await parent_db.dispose()
+
+
+async def test_the_parent_refuses_another_hash_for_a_position_it_holds_and_keeps_it(
+    network: dict[str, Any], nanjing_accesses: dict[str, Any]
+) -> None:
+    jiangsu: Node = network["nodes"]["320000"]
+    nanjing: Node = network["nodes"]["320100"]
+    await verified(network["clients"]["320100"], nanjing.admin_token,
+                   lambda r: r["anchored"]["checked"] > 0)
+    anchors = f"{jiangsu.gateway_url}/federation/exchange/audit-anchors"
+    as_nanjing = bearer(await node_token(nanjing.url("authorization"), jiangsu.node_id))
+    async with httpx.AsyncClient(timeout=30) as client:
+        held = (await client.get(anchors, headers=as_nanjing)).json()["heads"][0]
+        head = {key: held[key] for key in ("position", "hash", "sealed_at")}
+        rewritten = {**head, "hash": f"{int(held['hash'], 16) ^ 1:064x}"}
+        refused = await client.post(anchors, json={"heads": [rewritten]}, headers=as_nanjing)
+        again = await client.post(anchors, json={"heads": [head]}, headers=as_nanjing)
+        as_parent = bearer(await node_token(network["nodes"]["100000"].url("authorization"),
+                                            jiangsu.node_id))
+        not_a_child = await client.post(anchors, json={"heads": [head]}, headers=as_parent)
+        no_node = await client.post(anchors, json={"heads": [head]},
+                                    headers=bearer(jiangsu.admin_token))
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["type"].endswith("/audit-head-rewritten")
+    assert refused.json()["position"] == head["position"]
+    assert again.status_code == 200  # the held head, answered again as countersigned
+    assert again.json()["heads"][0]["countersignature"] == held["countersignature"]
+    assert (not_a_child.status_code, no_node.status_code) == (401, 401)
+
+    conflicts = await network["clients"]["320000"].get(
+        "/api/exchange/audit/anchor-conflicts", headers=bearer(jiangsu.admin_token))
+    assert conflicts.status_code == 200, conflicts.text
+    [conflict] = [item for item in conflicts.json()["items"]
+                  if item["node"] == nanjing.node_id and item["position"] == head["position"]]
+    assert (conflict["held_hash"], conflict["offered_hash"]) == (head["hash"],
+                                                                 rewritten["hash"])
+
+
+async def test_a_provider_finds_who_looked_up_a_person_whose_key_the_log_does_not_hold(
+    network: dict[str, Any], nanjing_accesses: dict[str, Any]
+) -> None:
+    client = network["clients"]["320100"]
+    provider, consumer = nanjing_accesses["provider"], nanjing_accesses["consumer"]
+    shared = nanjing_accesses["shared"]
+    searches = "/api/exchange/audit/subject-searches"
+
+    async def looked_up(row: int, **where: str) -> list[dict[str, Any]]:
+        found = await client.post(searches, headers=bearer(provider["token"]), json={
+            "key": [shared.rows[row]["GMSFHM"]], **where})
+        assert found.status_code == 200, found.text
+        return list(found.json()["items"])
+
+    person = await looked_up(1)
+    assert {(e["consumer"], e["kind"], e["denied"], e["record_count"]) for e in person} == {
+        (consumer["credit_code"], "query", None, 1),
+        (consumer["credit_code"], "query", "purpose_not_granted", 0)}
+    assert await looked_up(1, entry_code=shared.code) == person
+    assert await looked_up(2) == []  # never looked up
+    assert len({entry["subject_key"] for entry in person}) == 1
+
+    engine = create_engine(network["nodes"]["320100"].database_url, schema="exchange")
+    try:
+        async with engine.connect() as connection:
+            plain = await connection.scalar(text(
+                "SELECT count(*) FROM audit_entry entry WHERE entry::text LIKE :key"),
+                {"key": f"%{shared.rows[1]['GMSFHM']}%"})
+    finally:
+        await engine.dispose()
+    assert plain == 0
+    bad = await client.post(searches, headers=bearer(provider["token"]), json={
+        "key": ["not an ID number"], "entry_code": shared.code})
+    assert bad.status_code == 422
