@@ -57,18 +57,26 @@ def load_secret(configured: str | None, generated_at: Path) -> bytes:
     on first use, readable by the node's user alone)."""
     if configured:
         return configured.encode()
-    if not generated_at.exists():
-        generated_at.parent.mkdir(parents=True, exist_ok=True)
-        written = generated_at.with_name(f".{generated_at.name}.{os.getpid()}")
-        descriptor = os.open(written, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(secrets.token_hex(32))
-        try:
-            os.link(written, generated_at)  # whole or not at all; the first process wins
-            log.warning("no GOVSHARE_AUDIT_KEY_SECRET is set: generated one in %s; set it "
-                        "in production, the same on every replica", generated_at)
-        except FileExistsError:
-            pass
-        finally:
-            written.unlink()
-    return generated_at.read_bytes().strip()
+    try:
+        if not generated_at.exists():
+            _generate(generated_at)
+        return generated_at.read_bytes().strip()
+    except OSError as error:  # a read-only container, say: where production runs
+        raise RuntimeError(f"GOVSHARE_AUDIT_KEY_SECRET is not set and {generated_at} cannot "
+                           f"be made ({error}); set it (docs/operations.md)") from error
+
+
+def _generate(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(written, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_hex(32))
+    try:
+        os.link(written, path)  # whole or not at all; the first process wins
+        log.warning("no GOVSHARE_AUDIT_KEY_SECRET is set: generated one in %s; set it in "
+                    "production, the same on every replica", path)
+    except FileExistsError:
+        pass
+    finally:
+        written.unlink()
