@@ -130,8 +130,9 @@ def serve(
     (`govshare up` runs them all on one machine). Configured by the environment."""
     factory = ("gateway.app:create_app" if component == Component.gateway
                else f"services.{component.value}.app:create_app")
+    # Not uvicorn's X-Forwarded-For: the gateway determines the caller's address itself.
     uvicorn.run(factory, factory=True, host=host, port=port, access_log=False,
-                log_level="warning", http=HTTP_PROTOCOL)
+                log_level="warning", http=HTTP_PROTOCOL, proxy_headers=False)
 
 
 @app.command()

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.forwarded import forwarded_for
 from gateway.health import node_health
 from gateway.nodes import (
     ForwardedAudit,
@@ -45,7 +46,8 @@ from shared.web import (
     UnexpectedErrors,
 )
 
-FORWARDED_RESPONSE_HEADERS = ("content-type", "www-authenticate", "cache-control")
+FORWARDED_RESPONSE_HEADERS = ("content-type", "www-authenticate", "cache-control",
+                              "retry-after")
 
 
 def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
@@ -64,7 +66,8 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         services=settings.services, verifier=verifier,
         limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
         max_connections=settings.max_connections,
-        timeout_seconds=settings.upstream_timeout_seconds, federation=from_nodes)
+        timeout_seconds=settings.upstream_timeout_seconds, federation=from_nodes,
+        trusted_proxies=settings.trusted_proxies)
         for from_nodes in (False, True))
 
     @asynccontextmanager
@@ -96,8 +99,9 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         """Pass an unauthenticated call on (tokens, keys, open data); body: data= or json=."""
         upstream = await client.request(
             request.method, f"{base_url}{path}", **body, params=request.query_params,
-            headers={k: v for k, v in request.headers.items()
-                     if k in ("authorization", "dpop", "x-request-id")},
+            headers={**{k: v for k, v in request.headers.items()
+                        if k in ("authorization", "dpop", "x-request-id")},
+                     **_decoded(forwarded_for(request.scope, settings.trusted_proxies))},
         )
         headers = {k: v for k, v in upstream.headers.items()
                    if k in FORWARDED_RESPONSE_HEADERS}
@@ -121,7 +125,10 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
                            data={k: v for k, v in form.items() if v is not None})
 
     @app.post("/auth/login", tags=["tokens"], response_model=TokenResponse,
-              summary="Staff login with user name and password")
+              summary="Staff login with user name and password",
+              responses={429: {"description": "Too many failed logins for this user name: "
+                               "refused, right password or not, until `Retry-After` or an "
+                               "administrator lifts the lock."}})
     async def login(request: Request, credentials: LoginRequest) -> Response:
         return await relay(request, "/login", json=credentials.model_dump())
 
@@ -201,6 +208,10 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     return RouteAhead(routed, matches=is_outbound, handler=RequestTelemetry(
         to_other_node,
         route=_by_service(r"/nodes/[^/]+/api/", "/nodes/{{node}}/api/{service}", services)))
+
+
+def _decoded(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    return {key.decode("latin-1"): value.decode("latin-1") for key, value in headers}
 
 
 def _body_guarded(inner: ASGIApp, settings: GatewaySettings) -> ASGIApp:

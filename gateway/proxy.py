@@ -10,7 +10,7 @@ machine). Everything off this hot path uses httpx.
 from __future__ import annotations
 
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -21,6 +21,7 @@ from aiohttp.connector import Connection
 from aiohttp.tracing import Trace
 from starlette.types import Receive, Scope, Send
 
+from gateway.forwarded import FORWARDED_FOR, Network, forwarded_for
 from gateway.upstream import KeptAlivePool, Response, UpstreamClosed
 from shared.logs import request_id_var
 from shared.problems import (
@@ -43,8 +44,10 @@ HOP_BY_HOP = frozenset({
     b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
     b"trailer", b"transfer-encoding", b"upgrade", b"host",
 })
-# Set anew on every forwarded call: the request id and the trace continue from here.
-REPLACED = frozenset({REQUEST_ID, FORWARDED_PREFIX, b"traceparent", b"tracestate"})
+# Set anew on every forwarded call: the request id and the trace continue from here, and the
+# caller's address is the one the gateway determined (a caller's own would be believed).
+REPLACED = frozenset({REQUEST_ID, FORWARDED_PREFIX, FORWARDED_FOR, b"traceparent",
+                      b"tracestate"})
 # Headers of the service's answer the gateway's own server sets: passed on, each would be
 # answered twice.
 NOT_PASSED_BACK = HOP_BY_HOP | {b"date", b"server"}
@@ -66,11 +69,12 @@ class ServiceProxy:
 
     def __init__(self, *, services: dict[str, str], verifier: TokenVerifier,
                  limiter: RateLimiter, max_connections: int, timeout_seconds: float,
-                 federation: bool = False) -> None:
+                 federation: bool = False, trusted_proxies: Sequence[Network] = ()) -> None:
         """`federation`: calls from other nodes (`/federation/<service>/…` → the service's
         `/federation/…`); their node tokens are verified by the service, which knows the
         linked nodes' keys, so the gateway admits them without its own token check."""
         self.federation = federation
+        self.trusted_proxies = trusted_proxies
         self.services = {name: url.rstrip("/") for name, url in services.items()}
         self.max_connections = max_connections
         self.timeout_seconds = timeout_seconds
@@ -112,7 +116,8 @@ class ServiceProxy:
 
     async def _forward_get(self, scope: Scope, send: Send, service: str, target: str) -> None:
         try:
-            response = await self._pools[service].get(target, _upstream_headers(scope))
+            response = await self._pools[service].get(
+                target, _upstream_headers(scope, self.trusted_proxies))
         except (OSError, UpstreamClosed, TimeoutError, httptools.HttpParserError) as error:
             await send_problem_for(send, 502, "bad-gateway", "The service did not answer",
                                    f"{type(error).__name__} calling the service.",
@@ -168,7 +173,7 @@ class ServiceProxy:
         assert self._session is not None and self._fresh_session is not None, (
             "ServiceProxy.start() was not awaited")
         headers = [(k.decode("latin-1"), v.decode("latin-1"))
-                   for k, v in _upstream_headers(scope)]
+                   for k, v in _upstream_headers(scope, self.trusted_proxies)]
         body = await _RequestBody.take(scope, receive)
         if body is None:
             return  # the caller left while sending its body: there is no one to answer
@@ -332,9 +337,11 @@ def _has_body(scope: Scope) -> bool:
     return any(k in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
 
 
-def _upstream_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+def _upstream_headers(scope: Scope,
+                      trusted_proxies: Sequence[Network]) -> list[tuple[bytes, bytes]]:
     headers = [(k, v) for k, v in scope["headers"] if k not in HOP_BY_HOP and k not in REPLACED]
     headers.append((REQUEST_ID, (request_id_var.get() or "").encode()))
+    headers += forwarded_for(scope, trusted_proxies)
     prefix = scope.get("root_path", "")
     if prefix == "/api":  # the service's problems then name the path the caller used
         service = _route_path(scope).lstrip("/").partition("/")[0]

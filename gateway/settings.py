@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, IPvAnyNetwork
 
 from shared.settings import ComponentSettings
 
@@ -27,3 +27,9 @@ class GatewaySettings(ComponentSettings):
         60.0, description="Longest silence of a service in a routed call (streams may run "
                           "longer as long as data flows).")
     max_connections: int = Field(200, description="Pooled connections to the services.")
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="Proxies in front of the gateway (the Ingress, a load balancer) whose "
+                    "X-Forwarded-For is believed, as networks (env GOVSHARE_TRUSTED_PROXIES "
+                    'as JSON, e.g. ["10.42.0.0/16"]); none: the connection\'s address is the '
+                    "caller's, whatever the header says.")

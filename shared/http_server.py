@@ -52,6 +52,9 @@ class ProblemAnsweringHttpToolsProtocol(HttpToolsProtocol):
 
 
 def uvicorn_command(factory: str, host: str, port: int, *extra: str) -> list[str]:
-    """The command that serves the app `factory` makes (a node process)."""
+    """The command that serves the app `factory` makes (a node process). uvicorn's own
+    reading of X-Forwarded-For is off: it believes any caller on 127.0.0.1, and the gateway
+    determines the caller's address itself (gateway/forwarded.py)."""
     return [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", host,
-            "--port", str(port), "--http", HTTP_PROTOCOL, "--no-access-log", *extra]
+            "--port", str(port), "--http", HTTP_PROTOCOL, "--no-access-log",
+            "--no-proxy-headers", *extra]
