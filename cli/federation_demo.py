@@ -118,7 +118,7 @@ def start(nodes: list[DemoNode], say: Callable[[str], None]) -> None:
         node.govshare("node", "init", "--name", f"{node.label}政务数据共享交换平台",
                       "--tier", node.tier, "--region", node.region, "--zone", node.zone)
         node.govshare("user", "add", "--username", "ops", "--display-name", "运维",
-                      "--role", "node_admin", "--role", "auditor", "--password", PASSWORD)
+                      "--role", "node_admin", "--password", PASSWORD)
         node.up()
         node.admin_token = _login(node)
         say(f"[green]✓[/] {node.label} {node.node_id} up at {node.gateway}")

@@ -24,6 +24,8 @@ from services.authorization import (
     requests,
     requests_router,
     router,
+    security_router,
+    staff_router,
     token_router,
 )
 from services.authorization.enforcement import ExchangeView
@@ -55,7 +57,8 @@ def create_app(settings: AuthorizationSettings | None = None) -> FastAPI:
                     "requests, answers within the deadline, negotiation and arbitration, "
                     "grants and confidentiality agreements (requirements §4).",
         runtime=runtime,
-        routers=[token_router.router, router.router, requests_router.router,
+        routers=[token_router.router, router.router, staff_router.router,
+                 security_router.router, requests_router.router,
                  grants_router.router, agreements_router.router, arbitration_router.router,
                  federation_router.router],
     )

@@ -1,6 +1,8 @@
 """Who is who (A7): departments, their systems' clients and staff users.
 
-Every change writes its event into the outbox in the same transaction.
+Every change writes its event into the outbox in the same transaction; a change of a client
+or a user also its record in the security trail, naming who made it. Who may change a user
+or give a role is `duties`' rule.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.authorization import credentials
+from services.authorization import client_secrets, credentials, duties
 from services.authorization.exceptions import (
     ClientNotFound,
     DepartmentExists,
@@ -26,6 +28,14 @@ from services.authorization.schemas import (
     UserCreate,
     UserUpdate,
 )
+from services.authorization.security_log import (
+    AT_THE_MACHINE,
+    Actor,
+    SecurityEventKind,
+    record,
+)
+from services.authorization.settings import CLIENT_SECRET_VALID_DAYS
+from shared import clock
 from shared.contracts import (
     ClientCreated,
     ClientRevoked,
@@ -95,18 +105,25 @@ async def list_departments(
 
 
 async def create_client(
-    session: AsyncSession, outbox: Outbox, spec: ClientCreate
+    session: AsyncSession, outbox: Outbox, spec: ClientCreate, *, actor: Actor = AT_THE_MACHINE,
+    secret_valid_days: int = CLIENT_SECRET_VALID_DAYS,
 ) -> tuple[Client, str]:
     """Issue client credentials for a department's system; the secret is returned once."""
+    duties.check_client_roles(spec.roles)
     await get_department(session, spec.department)
-    secret = credentials.new_client_secret()
     client = Client(
         client_id=credentials.new_client_id(), name=spec.name, department=spec.department,
         roles=[str(role) for role in spec.roles],
-        secret_hash=credentials.hash_client_secret(secret),
+        allowed_networks=[str(network) for network in spec.allowed_networks],
     )
+    secret = client_secrets.issue(client, valid_days=spec.secret_valid_days or secret_valid_days,
+                                  now=clock.now())
     session.add(client)
     await session.flush()
+    record(session, actor, SecurityEventKind.client_created, target=client.client_id,
+           department=client.department, roles=client.roles,
+           allowed_networks=client.allowed_networks,
+           secret_expires_at=client.secret_expires_at.isoformat())
     await outbox.add(session, client.client_id, ClientCreated(
         client_id=client.client_id, name=client.name, department=client.department,
         roles=spec.roles,
@@ -122,13 +139,16 @@ async def get_client(session: AsyncSession, client_id: str) -> Client:
 
 
 async def revoke_client(
-    session: AsyncSession, outbox: Outbox, client_id: str, reason: str
+    session: AsyncSession, outbox: Outbox, client_id: str, reason: str, *,
+    actor: Actor = AT_THE_MACHINE,
 ) -> Client:
     """Revoke credentials: from this commit on, they get no new token."""
     client = await get_client(session, client_id)
     if client.revoked_at is None:
         client.revoked_at, client.revoked_reason = datetime.now(UTC), reason
         await session.flush()
+        record(session, actor, SecurityEventKind.client_revoked, target=client.client_id,
+               why=reason)
         await outbox.add(session, client.client_id, ClientRevoked(
             client_id=client.client_id, department=client.department, reason=reason,
         ))
@@ -144,8 +164,10 @@ async def list_clients(
     return await fetch_page(session, query.order_by(Client.created_at), page)
 
 
-async def add_user(session: AsyncSession, outbox: Outbox, spec: UserCreate) -> User:
+async def add_user(session: AsyncSession, outbox: Outbox, spec: UserCreate, *,
+                   actor: Actor = AT_THE_MACHINE) -> User:
     """Add a staff user with roles; the password is stored as a scrypt hash."""
+    duties.check_role_change(actor, spec.username, before=[], after=spec.roles)
     if await session.get(User, spec.username) is not None:
         raise UserExists(f"The user name {spec.username} is taken.", field="username")
     if spec.department:
@@ -157,6 +179,8 @@ async def add_user(session: AsyncSession, outbox: Outbox, spec: UserCreate) -> U
     )
     session.add(user)
     await session.flush()
+    record(session, actor, SecurityEventKind.user_created, target=user.username,
+           roles=user.roles, department=user.department)
     await outbox.add(session, user.username, UserAdded(
         username=user.username, display_name=user.display_name,
         department=user.department, roles=spec.roles,
@@ -172,14 +196,23 @@ async def get_user(session: AsyncSession, username: str) -> User:
 
 
 async def update_user(
-    session: AsyncSession, outbox: Outbox, username: str, change: UserUpdate
+    session: AsyncSession, outbox: Outbox, username: str, change: UserUpdate, *,
+    actor: Actor = AT_THE_MACHINE,
 ) -> User:
     """Change a user's roles or disable/enable them; effective for the next login."""
     user = await get_user(session, username)
+    duties.check_may_administer(actor, user.username, user.roles)
     if change.roles is not None:
-        user.roles = [str(role) for role in change.roles]
-    if change.disabled is not None:
+        roles = [str(role) for role in change.roles]
+        duties.check_role_change(actor, user.username, before=user.roles, after=roles)
+        if set(roles) != set(user.roles):
+            record(session, actor, SecurityEventKind.user_roles_changed, target=user.username,
+                   before=user.roles, after=roles)
+        user.roles = roles
+    if change.disabled is not None and change.disabled != (user.disabled_at is not None):
         user.disabled_at = datetime.now(UTC) if change.disabled else None
+        record(session, actor, SecurityEventKind.user_disabled if change.disabled
+               else SecurityEventKind.user_enabled, target=user.username)
     await session.flush()
     await outbox.add(session, user.username, UserUpdated(
         username=user.username, roles=user.roles, disabled=user.disabled_at is not None,

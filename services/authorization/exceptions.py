@@ -9,6 +9,7 @@ from shared.problems import (
     Conflict,
     Forbidden,
     NotFound,
+    TooManyRequests,
     Unauthorized,
     Unprocessable,
 )
@@ -82,6 +83,53 @@ class InvalidLogin(Unauthorized):
 
 class UnsupportedGrant(Unprocessable):
     slug, title = "unsupported-grant-type", "Unsupported grant type"
+
+
+# --- Staff and client security (A7) -------------------------------------------------------
+
+
+class ClientAuthFailed(InvalidClient):
+    """OAuth2 `invalid_client` with a `reason`: wrong credentials, or right ones a rule
+    refuses (revoked, expired, from outside the client's networks)."""
+
+    def __init__(self, detail: str, *, reason: str) -> None:
+        super().__init__(detail)
+        self.extensions["reason"] = reason
+
+
+class ClientSecretExpired(ClientAuthFailed):
+    slug, title = "client-secret-expired", "The client secret has expired"
+
+
+class ClientNetworkRefused(ClientAuthFailed):
+    slug, title = "client-network-refused", "Not from a network this client may call from"
+
+
+class ClientRevoked(Conflict):
+    slug, title = "client-revoked", "The client credentials were revoked"
+
+
+class LoginLocked(TooManyRequests):
+    """Too many failed logins for a user name: refused, right password or not, until the
+    lock-out ends (Retry-After) or an administrator lifts it."""
+
+    slug, title = "login-locked", "Too many failed logins"
+
+
+class DutiesConflict(Unprocessable):
+    slug, title = "duties-conflict", "Separate administrators' duties (三员分立)"
+
+
+class NotYourDuty(Forbidden):
+    slug, title = "not-your-duty", "Another administrator's duty"
+
+
+class OwnAccount(Forbidden):
+    slug, title = "own-account", "Not on one's own account"
+
+
+class TrailRefused(Forbidden):
+    slug, title = "trail-refused", "Only staff auditors read the security trail"
 
 
 # --- Sharing ----------------------------------------------------------------------------------

@@ -107,6 +107,12 @@ class Client(Timestamped, Base):
         ForeignKey("department.credit_code"), index=True
     )
     secret_hash: Mapped[str] = mapped_column(String(128))
+    secret_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A rotation's replaced secret, valid until its overlap ends (A7).
+    previous_secret_hash: Mapped[str | None] = mapped_column(String(128))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The networks (CIDR) it may get tokens from; none: anywhere.
+    allowed_networks: Mapped[list[str]] = mapped_column(ARRAY(String(49)), default=list)
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_reason: Mapped[str | None] = mapped_column(Text)

@@ -23,6 +23,7 @@ from services.authorization.models import (
     User,
 )
 from services.authorization.schemas import NodeInit
+from services.authorization.security_log import AT_THE_MACHINE, SecurityEventKind, record
 from shared.contracts import NodeInitialized, Tier, Zone
 from shared.outbox import Outbox
 from shared.tokens import SigningKey, generate_signing_key
@@ -168,13 +169,17 @@ def _identity(node: Node) -> NodeInit:
 
 async def _add_signing_key(session: AsyncSession) -> SigningKey:
     # Retire, not delete: tokens signed by the old key stay verifiable for a grace period.
-    await session.execute(
+    retired = await session.scalars(
         update(SigningKeyRecord)
         .where(SigningKeyRecord.retired_at.is_(None))
         .values(retired_at=datetime.now(UTC))
+        .returning(SigningKeyRecord.kid)
     )
     key = generate_signing_key()
     session.add(SigningKeyRecord(kid=key.kid, private_pem=key.private_pem))
+    # Only the node's operator makes keys, at its machine (`govshare node init`).
+    record(session, AT_THE_MACHINE, SecurityEventKind.signing_key_rotated, target=key.kid,
+           retired=list(retired))
     return key
 
 

@@ -1,4 +1,5 @@
-"""Identity REST API: nodes, departments, clients and users (node admins only)."""
+"""Identity REST API: the node, departments and clients (node admins only); staff users are
+`staff_router`'s."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from services.authorization import directory
-from services.authorization.deps import OutboxDep, SessionDep
-from services.authorization.models import Node
+from services.authorization import client_secrets, directory
+from services.authorization.deps import OutboxDep, SessionDep, SettingsDep
+from services.authorization.models import Client, Node
 from services.authorization.node_keys import require_local_node
 from services.authorization.schemas import (
     ClientCreate,
@@ -19,10 +20,14 @@ from services.authorization.schemas import (
     DepartmentPublic,
     DepartmentUpdate,
     NodePublic,
-    UserCreate,
-    UserPublic,
-    UserUpdate,
 )
+from services.authorization.security_log import (
+    ActorDep,
+    SecurityEventKind,
+    SessionsDep,
+    refusals_recorded,
+)
+from services.authorization.security_schemas import ClientNetworks, ClientSecretRotation
 from shared.auth import require_role
 from shared.contracts import Role, Tier
 from shared.pagination import Page, PageDep
@@ -70,9 +75,44 @@ async def update_department(credit_code: str, body: DepartmentUpdate, session: S
 
 @router.post("/clients", response_model=ClientWithSecret, status_code=status.HTTP_201_CREATED,
              tags=["clients"], summary="Create client credentials for a department system")
-async def create_client(body: ClientCreate, session: SessionDep,
-                        outbox: OutboxDep) -> dict[str, object]:
-    client, secret = await directory.create_client(session, outbox, body)
+async def create_client(body: ClientCreate, session: SessionDep, outbox: OutboxDep,
+                        actor: ActorDep, sessions: SessionsDep,
+                        settings: SettingsDep) -> dict[str, object]:
+    async with refusals_recorded(sessions, actor, SecurityEventKind.client_created):
+        client, secret = await directory.create_client(
+            session, outbox, body, actor=actor,
+            secret_valid_days=settings.client_secret_valid_days)
+    return _with_secret(client, secret)
+
+
+@router.post("/clients/{client_id}/rotate-secret", response_model=ClientWithSecret,
+             tags=["clients"], summary="Issue the client a new secret; the old one stops at "
+             "once or after the overlap asked for")
+async def rotate_client_secret(client_id: str, body: ClientSecretRotation, session: SessionDep,
+                               actor: ActorDep, sessions: SessionsDep,
+                               settings: SettingsDep) -> dict[str, object]:
+    async with refusals_recorded(sessions, actor, SecurityEventKind.client_secret_rotated,
+                                 client_id):
+        client = await directory.get_client(session, client_id)
+        secret = client_secrets.rotate(
+            session, actor, client,
+            valid_days=body.secret_valid_days or settings.client_secret_valid_days,
+            old_secret_valid_seconds=body.old_secret_valid_seconds)
+    return _with_secret(client, secret)
+
+
+@router.put("/clients/{client_id}/allowed-networks", response_model=ClientPublic,
+            tags=["clients"], summary="The networks the client may get tokens from")
+async def restrict_client(client_id: str, body: ClientNetworks, session: SessionDep,
+                          actor: ActorDep, sessions: SessionsDep) -> object:
+    async with refusals_recorded(sessions, actor, SecurityEventKind.client_networks_changed,
+                                 client_id):
+        client = await directory.get_client(session, client_id)
+        client_secrets.restrict(session, actor, client, body.allowed_networks)
+    return client
+
+
+def _with_secret(client: Client, secret: str) -> dict[str, object]:
     return {**ClientPublic.model_validate(client).model_dump(), "client_secret": secret}
 
 
@@ -87,25 +127,5 @@ async def list_clients(session: SessionDep, page: PageDep,
 @router.post("/clients/{client_id}/revoke", response_model=ClientPublic, tags=["clients"],
              summary="Revoke client credentials (no new tokens from now on)")
 async def revoke_client(client_id: str, body: ClientRevoke, session: SessionDep,
-                        outbox: OutboxDep) -> object:
-    return await directory.revoke_client(session, outbox, client_id, body.reason)
-
-
-@router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED,
-             tags=["users"], summary="Add a staff user")
-async def add_user(body: UserCreate, session: SessionDep, outbox: OutboxDep) -> object:
-    return await directory.add_user(session, outbox, body)
-
-
-@router.get("/users", response_model=Page[UserPublic], tags=["users"], summary="List users")
-async def list_users(session: SessionDep, page: PageDep, department: str | None = None,
-                     role: Role | None = None) -> dict[str, object]:
-    items, total = await directory.list_users(session, page, department=department, role=role)
-    return page.wrap(items, total)
-
-
-@router.patch("/users/{username}", response_model=UserPublic, tags=["users"],
-              summary="Change a user's roles, or disable or enable the user")
-async def update_user(username: str, body: UserUpdate, session: SessionDep,
-                      outbox: OutboxDep) -> object:
-    return await directory.update_user(session, outbox, username, body)
+                        outbox: OutboxDep, actor: ActorDep) -> object:
+    return await directory.revoke_client(session, outbox, client_id, body.reason, actor=actor)

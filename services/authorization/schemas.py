@@ -15,6 +15,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from services.authorization.security_schemas import Networks, SecretValidDays
 from shared.access import Denial
 from shared.contracts import Role, Tier, Zone
 from shared.contracts.catalog import EntryCode, PermittedUse, ShareMethod
@@ -88,7 +89,10 @@ class DepartmentPublic(BaseModel):
 class ClientCreate(Strict):
     name: Name = Field(description="The system these credentials are for.")
     department: CreditCode
-    roles: list[Role] = Field(default_factory=list, description="Roles the system acts in.")
+    roles: list[Role] = Field(default_factory=list, description="Roles the system acts in "
+                              "(never node_admin or security_admin: administrators are staff).")
+    allowed_networks: Networks = Field(default_factory=list)
+    secret_valid_days: SecretValidDays
 
 
 class ClientPublic(BaseModel):
@@ -97,6 +101,10 @@ class ClientPublic(BaseModel):
     name: str
     department: str
     roles: list[Role]
+    allowed_networks: list[str]
+    secret_expires_at: datetime
+    previous_secret_expires_at: datetime | None = Field(
+        description="Until when the secret a rotation replaced still works, if it does.")
     created_at: datetime
     revoked_at: datetime | None
     revoked_reason: str | None

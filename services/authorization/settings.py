@@ -6,6 +6,8 @@ from pydantic import Field, field_validator
 
 from shared.settings import ServiceSettings
 
+CLIENT_SECRET_VALID_DAYS = 365
+
 
 class AuthorizationSettings(ServiceSettings):
     token_ttl_seconds: int = Field(
@@ -20,6 +22,21 @@ class AuthorizationSettings(ServiceSettings):
     sweep_interval_seconds: float = Field(
         60.0, gt=0, description="How often overdue requests, expired grants and lapsed "
         "confidentiality agreements are swept.")
+    # Staff and client security (A7).
+    login_max_failures: int = Field(
+        5, ge=1, le=100, description="Failed logins for one user name, within the window, "
+        "that lock it out.")
+    login_failure_window_seconds: int = Field(
+        900, ge=1, description="How long failed logins are counted together.")
+    login_lockout_seconds: int = Field(
+        1800, ge=1, description="How long a locked-out user name is refused (an "
+        "administrator may lift it sooner).")
+    login_failure_delay_seconds: float = Field(
+        0.25, ge=0, le=5, description="A failed login is answered this much later for each "
+        "failure counted on its user name.")
+    client_secret_valid_days: int = Field(
+        CLIENT_SECRET_VALID_DAYS, ge=1, le=3650, description="How long a client secret is "
+        "valid unless the node admin sets a shorter time when issuing it.")
     services: dict[str, str] = Field(
         default_factory=lambda: {"exchange": "http://127.0.0.1:8103"},
         description="The node's services by name, as the gateway has them (env "

@@ -7,10 +7,11 @@ from functools import cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.authorization import credentials
-from services.authorization.exceptions import InvalidClient, InvalidLogin, NodeNotInitialized
-from services.authorization.models import Client, User
+from services.authorization import client_secrets, credentials
+from services.authorization.exceptions import InvalidLogin, NodeNotInitialized
+from services.authorization.models import User
 from services.authorization.node_keys import active_signing_key, require_local_node
+from services.authorization.security_log import WRONG_CREDENTIALS
 from shared.tokens import PrincipalKind, issue_token
 
 
@@ -22,16 +23,13 @@ def _dummy_password_hash() -> str:
 
 async def token_for_client(
     session: AsyncSession, client_id: str, client_secret: str, ttl_seconds: int,
-    bound_to: str | None = None,
+    bound_to: str | None = None, *, source: str | None = None,
 ) -> str:
-    """A token for a system whose credentials are valid and not revoked; with `bound_to`, a
+    """A token for a system whose credentials are right, unexpired and not revoked, asked for
+    from one of its allowed networks (`client_secrets.authenticate`); with `bound_to`, a
     key thumbprint the system proved holding (DPoP), a token only that key's holder can use
     (streamed ingest)."""
-    client = await session.get(Client, client_id)
-    if client is None or not credentials.client_secret_matches(client_secret, client.secret_hash):
-        raise InvalidClient("The client id or secret is wrong.")
-    if client.revoked_at is not None:
-        raise InvalidClient(f"These client credentials were revoked: {client.revoked_reason}.")
+    client = await client_secrets.authenticate(session, client_id, client_secret, source)
     return await _sign(session, {
         "sub": client.client_id, "kind": PrincipalKind.client,
         "department": client.department, "roles": client.roles,
@@ -48,9 +46,9 @@ async def token_for_user(
     # scrypt is deliberately slow: keep it off the event loop.
     matches = await asyncio.to_thread(credentials.password_matches, password, stored)
     if not matches or user is None:
-        raise InvalidLogin("The user name or password is wrong.")
+        raise InvalidLogin("The user name or password is wrong.", reason=WRONG_CREDENTIALS)
     if user.disabled_at is not None:
-        raise InvalidLogin("This user is disabled.")
+        raise InvalidLogin("This user is disabled.", reason="disabled")
     return await _sign(session, {
         "sub": user.username, "kind": PrincipalKind.user,
         "department": user.department, "roles": user.roles,

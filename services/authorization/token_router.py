@@ -9,11 +9,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Header, Request
 
-from services.authorization import token_issuer
+from services.authorization import lockout, token_issuer
 from services.authorization.deps import SessionDep, SettingsDep
 from services.authorization.exceptions import InvalidClient, InvalidDpopProof, UnsupportedGrant
+from services.authorization.lockout import LoginPolicy
 from services.authorization.node_keys import published_jwks
 from services.authorization.schemas import Whoami
+from services.authorization.security_log import (
+    Actor,
+    ActorKind,
+    SecurityEventKind,
+    SessionsDep,
+    SourceDep,
+    record,
+    refusals_recorded,
+)
 from shared.auth import CurrentPrincipal
 from shared.contracts import LoginRequest, TokenResponse
 from shared.proofs import ProofError, dpop_key
@@ -30,6 +40,8 @@ TOKEN_PATH = "/oauth/token"
 async def client_credentials_token(
     request: Request,
     session: SessionDep,
+    sessions: SessionsDep,
+    source: SourceDep,
     settings: SettingsDep,
     grant_type: Annotated[str, Form(description="Must be `client_credentials`.")],
     client_id: Annotated[str | None, Form()] = None,
@@ -41,8 +53,12 @@ async def client_credentials_token(
                                field="grant_type", error="unsupported_grant_type")
     client_id, client_secret = _client_credentials(request, client_id, client_secret)
     bound_to = _proven_key(dpop) if dpop is not None else None
-    token = await token_issuer.token_for_client(
-        session, client_id, client_secret, settings.token_ttl_seconds, bound_to)
+    actor = Actor(client_id, ActorKind.client, source=source)
+    async with refusals_recorded(sessions, actor, SecurityEventKind.client_token, client_id):
+        token = await token_issuer.token_for_client(
+            session, client_id, client_secret, settings.token_ttl_seconds, bound_to,
+            source=source)
+    record(session, actor, SecurityEventKind.client_token, target=client_id)
     return TokenResponse(access_token=token, token_type="DPoP" if bound_to else "Bearer",
                          expires_in=settings.token_ttl_seconds)
 
@@ -75,9 +91,11 @@ def _client_credentials(
 
 @router.post("/login", response_model=TokenResponse, include_in_schema=False,
              summary="Staff login with a password")
-async def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenResponse:
-    token = await token_issuer.token_for_user(
-        session, body.username, body.password, settings.token_ttl_seconds)
+async def login(body: LoginRequest, sessions: SessionsDep, source: SourceDep,
+                settings: SettingsDep) -> TokenResponse:
+    token = await lockout.log_in(sessions, body.username, body.password, source=source,
+                                 policy=LoginPolicy.of(settings),
+                                 ttl_seconds=settings.token_ttl_seconds)
     return TokenResponse(access_token=token, expires_in=settings.token_ttl_seconds)
 
 

@@ -29,8 +29,9 @@ class Role(StrEnum):
     catalog_editor = "catalog_editor"
     request_reviewer = "request_reviewer"
     data_operator = "data_operator"
-    auditor = "auditor"
-    node_admin = "node_admin"
+    auditor = "auditor"  # reads the audit trails (审计管理员 for staff; A7)
+    node_admin = "node_admin"  # system administrator (系统管理员): node, departments, accounts
+    security_admin = "security_admin"  # security administrator (安全管理员): the oversight roles
     arbiter = "arbiter"  # staff of the competent authority / coordinating body (A3)
 
 

@@ -168,6 +168,6 @@ async def _initialise(node: Node) -> str:
         await init_node(session, outbox, NodeInit(name=node.name, tier=node.tier,
                                                   region_code=node.region, zone=node.zone))
         await directory.add_user(session, outbox, UserCreate(
-            username=username, display_name="运维", roles=[Role.node_admin, Role.auditor],
+            username=username, display_name="运维", roles=[Role.node_admin],
             password=PASSWORD))
     return username

@@ -130,14 +130,14 @@ async def test_user_with_roles_logs_in_and_can_be_disabled(
     username = factories.username()
     created = await gateway.post("/api/authorization/users", headers=bearer(admin_token), json={
         "username": username, "display_name": "李娜", "department": department["credit_code"],
-        "roles": ["catalog_editor", "auditor"], "password": "twelve chars or more"})
+        "roles": ["catalog_editor", "request_reviewer"], "password": "twelve chars or more"})
     assert created.status_code == 201, created.text
     login = await gateway.post("/auth/login", json={"username": username,
                                                     "password": "twelve chars or more"})
     assert login.status_code == 200
     me = await gateway.get("/api/authorization/me",
                            headers=bearer(login.json()["access_token"]))
-    assert set(me.json()["roles"]) == {"catalog_editor", "auditor"}
+    assert set(me.json()["roles"]) == {"catalog_editor", "request_reviewer"}
 
     disabled = await gateway.patch(f"/api/authorization/users/{username}",
                                    json={"disabled": True}, headers=bearer(admin_token))
