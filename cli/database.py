@@ -12,6 +12,7 @@ from cli.embedded import EmbeddedPostgres
 from cli.settings import CliSettings
 from services.authorization.app import MIGRATIONS, SERVICE
 from services.authorization.node_keys import local_node
+from shared import sealing
 from shared.db import create_engine, create_session_factory, transaction
 from shared.migrations import upgrade_to_head
 from shared.outbox import Outbox
@@ -26,6 +27,7 @@ async def identity_session(
     settings: CliSettings, database_url: str
 ) -> AsyncIterator[tuple[AsyncSession, Outbox]]:
     """A transaction in the authorization schema (migrated first) and its outbox."""
+    sealing.install_from(settings.node_kek())
     engine = create_engine(database_url, schema=SERVICE, pool_size=1)
     try:
         await upgrade_to_head(engine, SERVICE, MIGRATIONS)

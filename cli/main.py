@@ -58,6 +58,7 @@ from shared.http_server import HTTP_PROTOCOL
 from shared.migrations import upgrade_to_head
 from shared.pagination import PageParams
 from shared.problems import ProblemError
+from shared.sealing import new_key_setting
 from shared.tokens import SigningKey
 
 app = typer.Typer(help="Operate a govshare node.", no_args_is_help=True,
@@ -152,6 +153,13 @@ def migrate() -> None:
             console.print(f"[green]✓[/] {name} schema up to date")
 
     _run(action)
+
+
+@node_app.command("new-kek")
+def node_new_kek() -> None:
+    """Print a new key-encryption key setting (GOVSHARE_KEK) to put in the node's secret
+    store; to rotate, put it first, before the current one, and restart."""
+    print(new_key_setting())
 
 
 @node_app.command("init")

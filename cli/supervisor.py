@@ -144,7 +144,7 @@ class Node:
                    GOVSHARE_NODE_ID=node_id, GOVSHARE_NODE_ZONE=zone,
                    GOVSHARE_JWKS_URL=f"{urls['authorization']}/jwks",
                    GOVSHARE_IDENTITY_SERVICE_URL=urls["authorization"],
-                   GOVSHARE_SERVICES=json.dumps(urls))
+                   GOVSHARE_SERVICES=json.dumps(urls), GOVSHARE_KEK=self.settings.node_kek())
         services = [self._child(name, f"services.{name}.app:create_app", "127.0.0.1",
                                 _port_of(url), env) for name, url in urls.items()]
         for child in services:

@@ -21,7 +21,7 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import clock
+from shared import clock, sealing
 from shared.consumer import IdempotentConsumer, SessionHook
 from shared.db import create_engine, create_session_factory, ping
 from shared.handlers import Handlers
@@ -132,6 +132,8 @@ class ServiceRuntime:
         """Install the node's clock, migrate the schema, then start the Kafka parts in the
         background."""
         clock.install_from(self.settings.clock_file)
+        kek = self.settings.kek
+        sealing.install_from(kek.get_secret_value() if kek else None)
         await upgrade_to_head(self.engine, self.name, self.migrations_dir)
         self._tasks.append(asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka"))
         for name, seconds, job in self._jobs:

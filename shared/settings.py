@@ -37,6 +37,12 @@ class ComponentSettings(BaseSettings):
         1.0, ge=0, le=1, description="Share of traces begun here that are recorded (a call "
                                      "that arrives sampled stays sampled).",
     )
+    kek: SecretStr | None = Field(
+        None, description="Key-encryption keys that seal the secrets kept in the database "
+                          "(signing keys, providers' API credentials): `<id>:<32 bytes in "
+                          "base64>`, comma-separated, the first one sealing (see "
+                          "shared/sealing.py). From a Secret, never from the database.",
+    )
 
 
 class ServiceSettings(ComponentSettings):
@@ -106,3 +112,16 @@ class ServiceSettings(ComponentSettings):
             username=self.kafka_sasl_username,
             password=password.get_secret_value() if password else None,
             ca_file=self.kafka_ssl_cafile)
+
+
+class SecretKeepingSettings(ServiceSettings):
+    """A service that keeps secrets in its database: it does not start without the
+    key-encryption key that seals them."""
+
+    @model_validator(mode="after")
+    def _kek_given(self) -> Self:
+        if self.kek is None:
+            raise ValueError("GOVSHARE_KEK must be set: this service keeps secrets sealed "
+                             "in its database, and a `govshare up` node keeps the key in "
+                             "its home (kek); see docs/operations.md, Secrets at rest")
+        return self

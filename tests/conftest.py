@@ -15,8 +15,14 @@ import httpx
 import pytest
 
 from cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port, wait_for_port
+from shared import sealing
 from shared.http_server import uvicorn_command
 from tests.collector import TraceCollector
+
+# The test nodes' key-encryption key, one per session: every process the tests start (services,
+# CLI runs) inherits it, and the tests that make signing keys in-process seal with it too.
+os.environ.setdefault("GOVSHARE_KEK", sealing.new_key_setting("test"))
+sealing.install_from(os.environ["GOVSHARE_KEK"])
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,9 @@ class NodeProcesses:
                         GOVSHARE_SERVICES=json.dumps(services),
                         GOVSHARE_RATE_LIMIT_PER_SECOND="50", GOVSHARE_RATE_LIMIT_BURST="100",
                         GOVSHARE_MAX_BODY_BYTES="65536", GOVSHARE_SWEEP_INTERVAL_SECONDS="0.5",
+                        # The session's tokens are fetched once: they must outlast a slow
+                        # run (15 minutes is the default); expiry is tested with made tokens.
+                        GOVSHARE_TOKEN_TTL_SECONDS="7200",
                         GOVSHARE_FRESHNESS_INTERVAL_SECONDS="0.5",
                         GOVSHARE_CLOCK_FILE=str(self.clock_file),
                         # The node's own files (its audit anchor archive, say), per session.

@@ -5,6 +5,7 @@ Run with `uvicorn services.authorization.app:create_app --factory`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -29,7 +30,7 @@ from services.authorization import (
     token_router,
 )
 from services.authorization.enforcement import ExchangeView
-from services.authorization.node_keys import published_jwks
+from services.authorization.node_keys import published_jwks, reseal_signing_keys
 from services.authorization.settings import AuthorizationSettings
 from shared import clock
 from shared.db import transaction
@@ -41,6 +42,8 @@ from shared.tokens import JwksLoader
 SERVICE = "authorization"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+log = logging.getLogger(__name__)
+
 
 def create_app(settings: AuthorizationSettings | None = None) -> FastAPI:
     settings = settings or AuthorizationSettings()
@@ -49,6 +52,7 @@ def create_app(settings: AuthorizationSettings | None = None) -> FastAPI:
     runtime.verify_tokens_with(_own_jwks(runtime, settings))
     runtime.consume(handlers.handlers)
     runtime.every(settings.sweep_interval_seconds, "deadline-sweep", _sweeper(runtime))
+    runtime.every(3600, "reseal-signing-keys", _resealer(runtime))
     runtime.measure_on_scrape(metrics.measure)
     app = create_service_app(
         title="govshare authorization",
@@ -83,6 +87,19 @@ def _sweeper(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
             await agreements.lapse_due(session, runtime.outbox, clock.now())
 
     return sweep
+
+
+def _resealer(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
+    """At start (and hourly): keys kept in plain by an older version, or under a KEK that
+    was rotated out of first place, are sealed under the current one."""
+
+    async def reseal() -> None:
+        async with transaction(runtime.sessions) as session:
+            if resealed := await reseal_signing_keys(session):
+                log.warning("signing keys sealed under the current key-encryption key",
+                            extra={"keys": resealed})
+
+    return reseal
 
 
 def _own_jwks(runtime: ServiceRuntime, settings: AuthorizationSettings) -> JwksLoader:

@@ -24,6 +24,7 @@ from services.authorization.models import (
 )
 from services.authorization.schemas import NodeInit
 from services.authorization.security_log import AT_THE_MACHINE, SecurityEventKind, record
+from shared import sealing
 from shared.contracts import NodeInitialized, Tier, Zone
 from shared.outbox import Outbox
 from shared.tokens import SigningKey, generate_signing_key
@@ -176,11 +177,37 @@ async def _add_signing_key(session: AsyncSession) -> SigningKey:
         .returning(SigningKeyRecord.kid)
     )
     key = generate_signing_key()
-    session.add(SigningKeyRecord(kid=key.kid, private_pem=key.private_pem))
+    session.add(SigningKeyRecord(kid=key.kid, private_pem=sealing.sealer().seal(
+        key.private_pem, context=_sealing_context(key.kid))))
     # Only the node's operator makes keys, at its machine (`govshare node init`).
     record(session, AT_THE_MACHINE, SecurityEventKind.signing_key_rotated, target=key.kid,
            retired=list(retired))
     return key
+
+
+def _sealing_context(kid: str) -> str:
+    return f"authorization.signing_key:{kid}"
+
+
+def _opened(kept: SigningKeyRecord) -> SigningKey:
+    """The key as it signs. One stored before keys were sealed opens as it is, until
+    `reseal_signing_keys` seals it."""
+    stored = kept.private_pem
+    if sealing.is_sealed(stored):
+        stored = sealing.sealer().open(stored, context=_sealing_context(kept.kid))
+    return SigningKey(kept.kid, stored)
+
+
+async def reseal_signing_keys(session: AsyncSession) -> int:
+    """Seal under the current key-encryption key every signing key kept in plain (a node
+    upgraded from before sealing) or under an older one (a rotated KEK); how many."""
+    sealer = sealing.sealer()
+    kept_keys = [kept for kept in await session.scalars(
+        select(SigningKeyRecord).with_for_update())
+        if sealer.needs_resealing(kept.private_pem)]
+    for kept in kept_keys:
+        kept.private_pem = sealer.reseal(kept.private_pem, context=_sealing_context(kept.kid))
+    return len(kept_keys)
 
 
 async def active_signing_key(session: AsyncSession) -> SigningKey | None:
@@ -191,7 +218,7 @@ async def active_signing_key(session: AsyncSession) -> SigningKey | None:
         .order_by(SigningKeyRecord.created_at.desc())
         .limit(1)
     )
-    return SigningKey(record.kid, record.private_pem) if record else None
+    return _opened(record) if record else None
 
 
 async def published_jwks(session: AsyncSession, grace: timedelta) -> dict[str, Any]:
@@ -202,4 +229,4 @@ async def published_jwks(session: AsyncSession, grace: timedelta) -> dict[str, A
             or_(SigningKeyRecord.retired_at.is_(None), SigningKeyRecord.retired_at > cutoff)
         )
     )
-    return {"keys": [SigningKey(r.kid, r.private_pem).public_jwk() for r in records]}
+    return {"keys": [_opened(kept).public_jwk() for kept in records]}

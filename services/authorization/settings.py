@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from shared.settings import ServiceSettings
+from shared.settings import SecretKeepingSettings
 
 CLIENT_SECRET_VALID_DAYS = 365
 
 
-class AuthorizationSettings(ServiceSettings):
+class AuthorizationSettings(SecretKeepingSettings):
     token_ttl_seconds: int = Field(
         900, ge=60, le=86_400, description="Lifetime of issued access tokens."
     )

@@ -32,6 +32,7 @@ from services.exchange.gate import Gate
 from services.exchange.ingest_auth import IngestGate
 from services.exchange.query import DriverPool, EntryShapes, QueryService
 from services.exchange.settings import ExchangeSettings
+from services.exchange.source_apis import SourceApiCaller, reseal_credentials
 from services.exchange.subject_keys import SubjectKeys, load_secret
 from services.exchange.subscriptions import DeliveryTopics, Dispatcher
 from shared import clock
@@ -79,11 +80,13 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
     # At start (its first run), then now and then for loads whose replica died elsewhere.
     runtime.every(CUT_LOADS_SECONDS, "cut-loads",
                   lambda: loading.close_cut_loads(runtime.sessions, outbox))
+    runtime.every(3600, "reseal-credentials", _resealer(runtime))
     runtime.measure_on_scrape(metrics.measure)
     pool = DriverPool(driver_dsn(settings.database_url), SERVICE)
     queries = QueryService(
         shapes=EntryShapes(runtime.sessions), pool=pool,
-        gate=Gate(runtime.sessions, settings.node_id), http=http,
+        gate=Gate(runtime.sessions, settings.node_id),
+        sources=SourceApiCaller(http, settings.source_api_allowed_networks),
         audit=audit.GroupWriter(pool.pool, settings.node_id),
         subject_keys=SubjectKeys(load_secret(
             settings.audit_key_secret.get_secret_value() if settings.audit_key_secret else None,
@@ -128,3 +131,14 @@ def _freshness(runtime: ServiceRuntime) -> Callable[[], Awaitable[int]]:
             return await freshness.sweep(session, runtime.outbox, clock.now())
 
     return check
+
+
+def _resealer(runtime: ServiceRuntime) -> Callable[[], Awaitable[int]]:
+    """At start (and hourly): credentials sealed under a KEK rotated out of first place are
+    sealed under the current one."""
+
+    async def reseal() -> int:
+        async with transaction(runtime.sessions) as session:
+            return await reseal_credentials(session)
+
+    return reseal

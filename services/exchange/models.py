@@ -117,6 +117,8 @@ class SourceApi(Base):
 
     entry_code: Mapped[str] = mapped_column(String(60), primary_key=True)
     url_template: Mapped[str] = mapped_column(Text)
+    credential_header: Mapped[str | None] = mapped_column(String(64))
+    credential: Mapped[str | None] = mapped_column(Text)  # sealed (shared/sealing.py)
     registered_by: Mapped[str] = mapped_column(String(64))
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                     default=clock.now, server_default=func.now())

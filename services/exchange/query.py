@@ -16,10 +16,8 @@ import json
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import asyncpg
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.exchange.audit import Access, GroupWriter
@@ -28,13 +26,13 @@ from services.exchange.exceptions import (
     EntryUnknown,
     NotTheProvider,
     RecordNotFound,
-    SourceUnavailable,
 )
 from services.exchange.filters import passes, project
 from services.exchange.gate import Gate
 from services.exchange.loading import validator_for
 from services.exchange.models import Resource
 from services.exchange.schemas import QueryResult
+from services.exchange.source_apis import SourceApiCall, SourceApiCaller
 from services.exchange.subject_keys import SubjectKeys
 from services.exchange.validation import RowRejected, RowValidator
 from shared.access import AccessDecision
@@ -45,7 +43,8 @@ from shared.tokens import TokenClaims
 LOOKUP = """
     SELECT (SELECT coalesce(json_agg(snapshot), '[]'::json) FROM grant_view
             WHERE consumer = $1 AND entry_code = $2)::text,
-           (SELECT url_template FROM source_api WHERE entry_code = $2),
+           (SELECT json_build_array(url_template, credential_header, credential)::text
+            FROM source_api WHERE entry_code = $2),
            (SELECT data::text FROM record WHERE entry_code = $2 AND key = $3 AND NOT deleted)
 """
 
@@ -76,7 +75,7 @@ class Found:
     """What one lookup found: the consumer's grants, and the record or where to get it."""
 
     grants: list[dict[str, Any]]
-    source_url: str | None  # the provider's own API serves the entry (系统对接)
+    source: SourceApiCall | None  # the provider's own API serves the entry (系统对接)
     stored: dict[str, str] | None
 
 
@@ -130,8 +129,12 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 async def lookup(connection: asyncpg.Connection, shape: EntryShape, consumer: str,
                  key: str) -> Found:
     """The consumer's grant snapshots for the entry and the stored record, in one trip."""
-    grants, source_url, data = await connection.fetchrow(LOOKUP, consumer, shape.code, key)
-    return Found(json.loads(grants), source_url, json.loads(data) if data else None)
+    grants, source, data = await connection.fetchrow(LOOKUP, consumer, shape.code, key)
+    call = None
+    if source:
+        url_template, header, credential = json.loads(source)
+        call = SourceApiCall(url_template, shape.code, header, credential)
+    return Found(json.loads(grants), call, json.loads(data) if data else None)
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ class QueryService:
     shapes: EntryShapes
     pool: DriverPool
     gate: Gate
-    http: httpx.AsyncClient
+    sources: SourceApiCaller
     audit: GroupWriter
     subject_keys: SubjectKeys
 
@@ -164,7 +167,7 @@ class QueryService:
             purpose=purpose, method=ShareMethod.online_query, items=items,
             subject_key=subject_key)
         assert decision.grant is not None
-        record = await granted_view(self.http, found, key_values, decision)
+        record = await granted_view(self.sources, found, key_values, decision)
         await self.audit.append(Access(
             kind=AccessKind.query, consumer=consumer, provider=shape.provider,
             entry_code=shape.code, grant_id=decision.grant.id, purpose=purpose,
@@ -176,30 +179,11 @@ class QueryService:
                            grant_id=decision.grant.id).model_dump_json().encode()
 
 
-async def granted_view(client: httpx.AsyncClient, found: Found, key_values: list[str],
+async def granted_view(sources: SourceApiCaller, found: Found, key_values: list[str],
                        decision: AccessDecision) -> dict[str, str | None] | None:
     """The granted items of the record, or None when there is none the grant reaches."""
-    data = await _call_source(client, found.source_url, key_values) if found.source_url \
-        else found.stored
+    data = await sources.fetch(found.source, key_values) if found.source else found.stored
     assert decision.grant is not None
     if data is None or not passes(decision.grant.row_filter, data):
         return None  # a record outside the row filter is as absent as a missing one
     return project(data, decision.items)
-
-
-async def _call_source(client: httpx.AsyncClient, url_template: str,
-                       key_values: list[str]) -> dict[str, str] | None:
-    url = url_template.format(key=quote(",".join(key_values), safe=""))
-    try:
-        response = await client.get(url)
-    except httpx.HTTPError as error:
-        raise SourceUnavailable(f"The provider's system failed: {type(error).__name__}.") \
-            from error
-    if response.status_code == 404:
-        return None
-    if response.status_code != 200:
-        raise SourceUnavailable(f"The provider's system answered {response.status_code}.")
-    body: Any = response.json()
-    if not isinstance(body, dict):
-        raise SourceUnavailable("The provider's system did not answer with a JSON object.")
-    return {str(k): str(v) for k, v in body.items() if v is not None}

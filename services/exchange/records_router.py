@@ -29,7 +29,8 @@ from services.exchange.schemas import (
     SourceApiPublic,
     SourceApiRegister,
 )
-from services.exchange.source_apis import check_source_url
+from services.exchange.source_apis import check_source_url, credential_context
+from shared import sealing
 from shared.contracts.catalog import ItemCode, PermittedUse, ShareMethod
 from shared.contracts.exchange import AccessKind, SourceApiRegistered
 from shared.db import transaction
@@ -140,6 +141,10 @@ async def register_source_api(front: Front, number: Number, body: SourceApiRegis
     await check_source_url(body.url_template, settings.source_api_allowed_networks)
     source = await session.get(SourceApi, resource.code) or SourceApi(entry_code=resource.code)
     source.url_template, source.registered_by = body.url_template, principal.sub
+    credential = body.credential
+    source.credential_header = credential.header if credential else None
+    source.credential = sealing.sealer().seal(
+        credential.value, context=credential_context(resource.code)) if credential else None
     session.add(source)
     await session.flush()
     await session.refresh(source, ["registered_at"])

@@ -49,16 +49,33 @@ class LoadPublic(BaseModel):
     finished_at: datetime | None
 
 
+class SourceApiCredential(Strict):
+    """One header the exchange sends with every call: an API key or a bearer token."""
+
+    header: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")] = Field(
+        description="Header name, e.g. `Authorization` or `X-Api-Key`.",
+        examples=["Authorization"])
+    value: Annotated[str, StringConstraints(min_length=1, max_length=4096,
+                                            pattern=r"^[\x20-\x7e]+$")] = Field(
+        description="Header value (printable ASCII); kept sealed, never shown again.",
+        examples=["Bearer 8f14e45fceea167a5a36dedd4bea2543"])
+
+
 class SourceApiRegister(Strict):
     url_template: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://")] = (
         Field(description="URL of the provider's own API with `{key}` where the key goes.",
               examples=["http://10.1.2.3/api/persons/{key}"]))
+    credential: SourceApiCredential | None = Field(
+        None, description="What the exchange presents to the API; none: it calls without. "
+                          "A new registration replaces the credential with this one.")
 
 
 class SourceApiPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     entry_code: str
     url_template: str
+    credential_header: str | None = Field(
+        description="The header the exchange presents (its value is never shown).")
     registered_by: str
     registered_at: datetime
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
-from shared.settings import ServiceSettings
+from shared.settings import SecretKeepingSettings
 
 
-class ExchangeSettings(ServiceSettings):
+class ExchangeSettings(SecretKeepingSettings):
     audit_seal_interval_seconds: float = Field(
         0.5, gt=0, description="How often new audit entries are sealed into the hash chain.")
     audit_anchor_interval_seconds: float = Field(

@@ -797,13 +797,15 @@ async def test_a_providers_api_cannot_be_pointed_into_the_node_or_its_machine(
 
 
 async def test_a_query_can_be_served_by_the_providers_own_api_and_is_filtered_alike(
-    gateway: httpx.AsyncClient, provider: Party, consumer: Party
+    gateway: httpx.AsyncClient, provider: Party, consumer: Party, exchange_db: AsyncEngine
 ) -> None:
     shared = await shared_entry(gateway, provider, consumer, items=("XM",))
     person = people(1)[0]
-    port = free_port()
+    port, api_key = free_port(), "8f14e45fceea167a5a36dedd4bea2543"
 
     async def lookup(request: web.Request) -> web.Response:
+        if request.headers.get("X-Api-Key") != api_key:
+            return web.Response(status=401)
         if request.match_info["key"] != person["GMSFHM"]:
             return web.Response(status=404)
         return web.json_response({**person, "HJDZ": "南京市玄武区"})
@@ -816,14 +818,46 @@ async def test_a_query_can_be_served_by_the_providers_own_api_and_is_filtered_al
     try:
         registered = await gateway.put(
             f"{EXCHANGE}/entries/{shared.code}/source-api", headers=bearer(provider["token"]),
-            json={"url_template": f"http://127.0.0.1:{port}/persons/{{key}}"})
+            json={"url_template": f"http://127.0.0.1:{port}/persons/{{key}}",
+                  "credential": {"header": "X-Api-Key", "value": api_key}})
         assert registered.status_code == 200, registered.text
+        assert registered.json()["credential_header"] == "X-Api-Key"
+        assert api_key not in registered.text
+        async with exchange_db.connect() as connection:  # what a database dump would show
+            stored = (await connection.execute(text(
+                "SELECT credential FROM source_api WHERE entry_code = :c"),
+                {"c": shared.code})).scalar_one()
+        assert stored.startswith("sealed:") and api_key not in stored
+
         found = await query(gateway, consumer, shared.code, person["GMSFHM"])
-        assert found.json()["record"] == {"XM": person["XM"]}
+        assert found.json()["record"] == {"XM": person["XM"]}, found.text
         absent = await query(gateway, consumer, shared.code, shared.rows[0]["GMSFHM"])
         assert absent.status_code == 404
     finally:
         await runner.cleanup()
+
+
+async def test_a_providers_api_whose_address_changed_inward_is_not_called(
+    gateway: httpx.AsyncClient, provider: Party, consumer: Party, exchange_db: AsyncEngine,
+    node: RunningNode
+) -> None:
+    """Checked at registration is not enough: a name can lead elsewhere later (DNS
+    rebinding). The registration is rewritten here as the changed answer would make it."""
+    shared = await shared_entry(gateway, provider, consumer, items=("XM",))
+    registered = await gateway.put(
+        f"{EXCHANGE}/entries/{shared.code}/source-api", headers=bearer(provider["token"]),
+        json={"url_template": f"http://127.0.0.1:{free_port()}/persons/{{key}}"})
+    assert registered.status_code == 200, registered.text
+    exchange_port = node.service_urls["exchange"].rsplit(":", 1)[1]
+    async with exchange_db.begin() as connection:
+        await connection.execute(text(
+            "UPDATE source_api SET url_template = :u WHERE entry_code = :c"),
+            {"u": f"http://127.0.0.2:{exchange_port}/internal/grants/{{key}}",
+             "c": shared.code})
+    refused = await query(gateway, consumer, shared.code, shared.rows[0]["GMSFHM"])
+    assert refused.status_code == 502, refused.text
+    assert refused.json()["type"].endswith("/source-unavailable")
+    assert "127.0.0.2" in refused.json()["detail"]
 
 
 async def test_the_query_fast_path_checks_its_parameters_and_the_role(

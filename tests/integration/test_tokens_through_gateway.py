@@ -8,6 +8,7 @@ import base64
 import httpx
 from sqlalchemy import text
 
+from shared import sealing
 from shared.db import create_engine
 from shared.tokens import SigningKey, generate_signing_key, issue_token
 from tests.conftest import Infrastructure
@@ -76,7 +77,9 @@ async def _node_key(infrastructure: Infrastructure) -> SigningKey:
                 "order by created_at desc limit 1"))).one()
     finally:
         await engine.dispose()
-    return SigningKey(row.kid, row.private_pem)
+    # Sealed in the database: whoever signs with it needs the node's KEK as well.
+    return SigningKey(row.kid, sealing.sealer().open(
+        row.private_pem, context=f"authorization.signing_key:{row.kid}"))
 
 
 def _claims(department: dict[str, str]) -> dict[str, object]:

@@ -44,7 +44,9 @@ def known_variables() -> set[str]:
 def config(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(COMPOSE), "-f", str(path), "config", "--quiet"],
                           env=dict(os.environ, POSTGRES_PASSWORD="only-for-validation",
-                                   GOVSHARE_AUDIT_KEY_SECRET="only-for-validation"),
+                                   GOVSHARE_AUDIT_KEY_SECRET="only-for-validation",
+                                   **{f"GOVSHARE_KEK{node}": "only-for-validation"
+                                      for node in ("", "_NATIONAL", "_JIANGSU", "_NANJING")}),
                           capture_output=True, text=True, timeout=60)
 
 
