@@ -87,8 +87,6 @@ async def revoke_grant(grant_id: uuid.UUID, body: ReasonCreate, principal: Revie
     return revoked
 
 
-
-
 @router.post("/grants/{grant_id}/renewal", response_model=GrantSnapshot, tags=["grants"],
              summary="Extend a grant's period (provider)")
 async def renew_grant(grant_id: uuid.UUID, body: RenewalCreate, principal: Reviewer,
