@@ -61,10 +61,10 @@ class Anchorer:
     archive: AnchorArchive
     node: str
     batch: int = 200
-    last_error: str | None = None
-    _failures: int = 0
-    _retry_at: float = 0.0
-    _keys: dict[str, KeySet] = field(default_factory=dict)
+    last_error: str | None = field(default=None, init=False)  # this replica's last try
+    _failures: int = field(default=0, init=False)
+    _retry_at: float = field(default=0.0, init=False)
+    _keys: dict[str, KeySet] = field(default_factory=dict, init=False)  # parents' keys
 
     async def run(self) -> int:
         """Anchor the next checkpoints; how many. A failure waits, doubling, to retry."""
@@ -200,6 +200,8 @@ async def compare(session: AsyncSession, anchorer: Anchorer) -> AnchorReport:
         else:
             anchored |= {position: (digest, f"the parent {parent['node_id']}")
                          for position, digest in held.items()}
+    if report.pending and anchorer.last_error and report.error is None:
+        report.error = f"the last try to anchor failed: {anchorer.last_error}"
     await _check(session, anchored, report)
     return report
 
