@@ -44,7 +44,13 @@ from services.authorization.node_keys import (
     local_node,
     require_local_node,
 )
-from services.authorization.schemas import ClientCreate, DepartmentCreate, NodeInit, UserCreate
+from services.authorization.schemas import (
+    ClientCreate,
+    DepartmentCreate,
+    NodeInit,
+    UserCreate,
+    UserUpdate,
+)
 from services.evaluation.app import MIGRATIONS as EVALUATION_MIGRATIONS
 from services.evaluation.render_html import to_html
 from services.evaluation.render_pdf import to_pdf
@@ -400,6 +406,24 @@ def user_add(
             user = await directory.add_user(session, outbox, spec)
         console.print(f"[green]✓[/] user {user.username} ({user.display_name}), roles: "
                       f"{', '.join(user.roles)}")
+
+    _run(action)
+
+
+@user_app.command("roles")
+def user_roles(
+    username: Annotated[str, typer.Option(help="The user's login name.")],
+    role: Annotated[list[Role], typer.Option(help="A role; repeat for several.")],
+) -> None:
+    """Set a user's roles, as the node's operator: any role, the administrators' duties still
+    kept apart (for an account no administrator may change, e.g. one that held node_admin
+    and auditor before they were separated)."""
+    change = _validated(UserUpdate, roles=role)
+
+    async def action(database_url: str) -> None:
+        async with identity_session(CliSettings(), database_url) as (session, outbox):
+            user = await directory.update_user(session, outbox, username, change)
+        console.print(f"[green]✓[/] user {user.username}, roles: {', '.join(user.roles)}")
 
     _run(action)
 

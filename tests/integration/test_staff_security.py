@@ -434,3 +434,32 @@ async def test_behind_a_trusted_proxy_the_address_it_saw_counts_and_nothing_left
                                **{"X-Forwarded-For": "10.20.1.1, 203.0.113.9"})
     assert spoofed.status_code == 401
     assert "203.0.113.9" in spoofed.json()["detail"]
+
+
+async def test_an_account_that_held_two_duties_before_is_set_right_at_the_machine(
+    gateway: httpx.AsyncClient, infrastructure: Infrastructure, admin_token: str,
+    auditor: str
+) -> None:
+    username = await new_user(gateway, admin_token, "node_admin")
+    engine = create_engine(infrastructure.database_url, schema="authorization")
+    try:
+        async with engine.begin() as connection:  # as an older version let it be
+            await connection.execute(text(
+                "update user_account set roles = '{node_admin,auditor}' where username = :u"),
+                {"u": username})
+    finally:
+        await engine.dispose()
+    refused = await gateway.patch(f"{USERS}/{username}", json={"roles": ["node_admin"]},
+                                  headers=bearer(admin_token))
+    assert refused.json()["reason"] == "not_your_duty"
+
+    both = govshare(infrastructure, "user", "roles", "--username", username,
+                    "--role", "node_admin", "--role", "auditor")
+    assert both.returncode == 1 and "三员分立" in both.stderr
+    fixed = govshare(infrastructure, "user", "roles", "--username", username,
+                     "--role", "node_admin")
+    assert fixed.returncode == 0, fixed.stderr
+    changed = await trail(gateway, auditor, target=username, kind="user_roles_changed",
+                          outcome="succeeded")
+    assert changed[0]["actor"] == "operator"
+    assert changed[0]["detail"]["after"] == ["node_admin"]
