@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.exchange import audit
 from services.exchange.models import GrantView
+from services.exchange.subscriptions import delivery_topic
 from shared.auth import parse_bearer
 from shared.contracts.catalog import PermittedUse
 from shared.contracts.exchange import AccessKind
@@ -73,6 +74,8 @@ def _permitted(purpose: str | None) -> str | None:
 
 class Delivery(BaseModel):
     entry_code: str = Field(max_length=60)
+    consumer: str = Field(pattern=r"^[0-9A-Z]{18}$",
+                          description="The subscribing department (names the topic).")
     changes: list[dict[str, Any]] = Field(max_length=10_000)
 
 
@@ -81,10 +84,11 @@ class Delivery(BaseModel):
 async def receive_delivery(subscription_id: uuid.UUID, body: Delivery,
                            request: Request) -> None:
     """Changes for a subscription one of this node's departments holds on a linked node
-    (F2): put on this node's broker, topic `govshare.delivery.<id>`, as a local
+    (F2): put on this node's broker, topic `govshare.delivery.<consumer>.<id>`, as a local
     subscription's would be; a batch sent again arrives again, each change with its
     idempotency key."""
     state = request.app.state
     await state.node_tokens.verify(parse_bearer(request.headers.get("authorization", "")),
                                    state.linked_nodes.jwks_of)
-    await state.delivery_topics.publish(subscription_id, body.changes)
+    await state.delivery_topics.publish(delivery_topic(body.consumer, subscription_id),
+                                        body.changes)

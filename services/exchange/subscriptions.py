@@ -43,8 +43,13 @@ SIGNATURE_HEADER = "X-Govshare-Signature"
 GRANT_RECHECK = timedelta(seconds=30)
 
 
-def delivery_topic(subscription_id: object) -> str:
-    return f"govshare.delivery.{subscription_id}"
+DELIVERY_TOPICS = "govshare.delivery."
+
+
+def delivery_topic(consumer: str, subscription_id: object) -> str:
+    """Named by the consumer department first, so that the broker's ACLs can give each
+    department a prefix of its own and no other's (docs/operations.md)."""
+    return f"{DELIVERY_TOPICS}{consumer}.{subscription_id}"
 
 
 async def create(session: AsyncSession, *, consumer: str, entry_code: str,
@@ -64,7 +69,7 @@ async def create(session: AsyncSession, *, consumer: str, entry_code: str,
     session.add(subscription)
     await session.flush()
     if delivery == "kafka":
-        subscription.topic = delivery_topic(subscription.id)
+        subscription.topic = delivery_topic(consumer, subscription.id)
     await session.refresh(subscription, ["next_attempt_at", "created_at"])
     return subscription
 
@@ -150,7 +155,8 @@ class Dispatcher:
         if subscription.node:
             await self._to_node(subscription, messages)
         elif subscription.delivery == "kafka":
-            await self.topics.publish(subscription.id, messages)
+            assert subscription.topic is not None  # every Kafka subscription has one
+            await self.topics.publish(subscription.topic, messages)
         else:
             await self._to_webhook(subscription, messages)
 
@@ -163,7 +169,8 @@ class Dispatcher:
         token = await self.node_tokens.for_node(subscription.node)
         response = await self.http.post(
             f"{gateway}/federation/exchange/deliveries/{subscription.id}",
-            json={"entry_code": subscription.entry_code, "changes": messages},
+            json={"entry_code": subscription.entry_code, "consumer": subscription.consumer,
+                  "changes": messages},
             headers={"Authorization": f"Bearer {token}"})
         if response.status_code >= 300:
             raise RuntimeError(f"{subscription.node} answered {response.status_code}")
@@ -191,8 +198,7 @@ class DeliveryTopics:
         self.producer, self.probe = producer, probe
         self._ready: set[str] = set()
 
-    async def publish(self, subscription_id: object, messages: list[dict[str, Any]]) -> None:
-        topic = delivery_topic(subscription_id)
+    async def publish(self, topic: str, messages: list[dict[str, Any]]) -> None:
         if topic not in self._ready:
             await self.probe.end_offset(topic)  # the broker creates it before the first write
             await self.producer.client.force_metadata_update()

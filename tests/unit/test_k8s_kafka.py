@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import pytest
 import yaml
 
-from services.exchange.subscriptions import delivery_topic
+from services.exchange.subscriptions import DELIVERY_TOPICS, delivery_topic
 from shared import runtime as runtime_module
 from shared.contracts import exchange as exchange_contract
 from shared.events import EventData, topic_for
@@ -162,7 +162,7 @@ def needed_acls(service: str, runtime: runtime_module.ServiceRuntime) -> set[Acl
     acls |= {Acl("topic", topic, "literal", operation) for topic in written
              for operation in ("Write", "Describe", "Create")}
     if "delivery_topic" in used:  # a topic per Kafka subscription (E4)
-        acls |= {Acl("topic", delivery_topic(""), "prefix", operation)
+        acls |= {Acl("topic", DELIVERY_TOPICS, "prefix", operation)
                  for operation in ("Write", "Describe", "Create")}
     return acls
 
@@ -275,7 +275,7 @@ def everything_on_the_broker(runtimes: dict[str, runtime_module.ServiceRuntime],
               if acl.resource == "topic" and acl.pattern == "literal"}
     topics |= {exchange_contract.INGEST_TOPIC}
     for code in codes:
-        topics |= {f"govshare.delivery.{code}.{uuid.uuid4()}", delivery_topic(uuid.uuid4())}
+        topics |= {delivery_topic(code, uuid.uuid4())}
     return topics
 
 
@@ -284,17 +284,14 @@ def test_a_department_reads_only_its_own_deliveries_and_the_rejections(
 ) -> None:
     mine, theirs = departments
     acls = acls_of(department_user(mine))
-    own = f"govshare.delivery.{mine}.{uuid.uuid4()}"
+    own = delivery_topic(mine, uuid.uuid4())
     assert permits(acls, "topic", own, "Read")
     assert permits(acls, "group", f"department.{mine}.delivery", "Read")
     readable = {topic for topic in everything_on_the_broker(runtimes, departments)
                 if permits(acls, "topic", topic, "Read")}
     assert {topic for topic in readable if not topic.startswith(f"govshare.delivery.{mine}.")
             } == {"govshare.ingest.rejection"}  # Kafka cannot narrow it to its own key
-    assert not permits(acls, "topic", f"govshare.delivery.{theirs}.{uuid.uuid4()}", "Describe")
-    # The exchange's names today (govshare.delivery.<subscription id>) say no department:
-    # no prefix can grant them, so until they do each needs a literal ACL of its own.
-    assert not permits(acls, "topic", delivery_topic(uuid.uuid4()), "Read")
+    assert not permits(acls, "topic", delivery_topic(theirs, uuid.uuid4()), "Describe")
     for group in (f"department.{theirs}.delivery", *SERVICES):
         assert not permits(acls, "group", group, "Read")
 
