@@ -46,8 +46,8 @@ class AccessDecision:
 
 
 def is_active(grant: GrantSnapshot, now: datetime) -> bool:
-    """Active and not past its end, even if the expiry sweep has not run yet."""
-    return grant.status == GrantStatus.active and grant.expires_at > now
+    """In force now: active, before its end, and on an agreement not yet ended (A5, A6)."""
+    return _effective_status(grant, now) == GrantStatus.active
 
 
 def decide(grants: Iterable[GrantSnapshot], query: AccessQuery, now: datetime) -> AccessDecision:
@@ -82,8 +82,12 @@ def decide(grants: Iterable[GrantSnapshot], query: AccessQuery, now: datetime) -
 
 
 def _effective_status(grant: GrantSnapshot, now: datetime) -> str:
+    """What the clock has made of an active grant before any sweep says so."""
     if grant.status == GrantStatus.active and grant.expires_at <= now:
         return GrantStatus.expired
+    if (grant.status == GrantStatus.active and grant.agreement_ends_at is not None
+            and grant.agreement_ends_at <= now):
+        return GrantStatus.suspended
     return grant.status
 
 

@@ -121,7 +121,8 @@ async def confirm(session: AsyncSession, outbox: Outbox, agreement: Confidential
             "that one instead.") from error
     await _announce(session, outbox, agreement, AgreementConfirmed, actor)
     return await grants.cover_by_agreement(session, outbox, consumer=agreement.consumer,
-                                           entry_code=agreement.entry_code, actor=actor)
+                                           entry_code=agreement.entry_code,
+                                           valid_until=agreement.valid_until, actor=actor)
 
 
 async def lapse_due(session: AsyncSession, outbox: Outbox, now: datetime,

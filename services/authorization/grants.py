@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.authorization.exceptions import GrantNotFound, NotAParty
@@ -68,8 +68,9 @@ async def issue(session: AsyncSession, outbox: Outbox, request: ShareRequest,
                 terms: AccessTerms, *, sensitive: bool, actor: str, now: datetime) -> Grant:
     """Grant `request`'s consumer what `terms` allow; a sensitive resource's grant waits for
     a confidentiality agreement unless one is in force (A6)."""
-    agreed = not sensitive or await _agreement_in_force(
-        session, request.consumer, request.entry_code, china_date(now))
+    covered_until = await _agreement_in_force(session, request.consumer, request.entry_code,
+                                              china_date(now)) if sensitive else None
+    agreed = not sensitive or covered_until is not None
     grant = Grant(
         node=request.node, request_id=request.id, consumer=request.consumer,
         provider=request.provider, entry_code=request.entry_code, purpose=request.purpose,
@@ -77,7 +78,7 @@ async def issue(session: AsyncSession, outbox: Outbox, request: ShareRequest,
         row_filter=[condition.model_dump() for condition in terms.row_filter],
         rate_limit_per_minute=terms.rate_limit_per_minute, valid_from=china_date(now),
         valid_until=terms.valid_until, expires_at=end_of_day(terms.valid_until),
-        sensitive=sensitive,
+        sensitive=sensitive, covered_until=covered_until,
         status=GrantStatus.active if agreed else GrantStatus.pending_agreement,
         status_reason=None if agreed else WAITING,
         version=1, issued_at=now,
@@ -117,8 +118,10 @@ async def renew(session: AsyncSession, outbox: Outbox, grant: Grant, *, valid_un
         raise IllegalTransition(
             f"A renewal must extend the grant beyond {grant.valid_until} and today.",
             current_state=grant.status)
-    if not grant.sensitive or await _agreement_in_force(session, grant.consumer,
-                                                        grant.entry_code, china_date(now)):
+    covered_until = await _agreement_in_force(session, grant.consumer, grant.entry_code,
+                                              china_date(now)) if grant.sensitive else None
+    if not grant.sensitive or covered_until is not None:
+        grant.covered_until = covered_until
         _change(grant, "renew", GrantStatus.active, None)
     elif grant.status != GrantStatus.suspended:
         _change(grant, "renew", GrantStatus.pending_agreement, WAITING)
@@ -130,7 +133,8 @@ async def renew(session: AsyncSession, outbox: Outbox, grant: Grant, *, valid_un
 
 
 async def cover_by_agreement(session: AsyncSession, outbox: Outbox, *, consumer: str,
-                             entry_code: str, actor: str) -> tuple[list[Grant], list[Grant]]:
+                             entry_code: str, valid_until: date, actor: str
+                             ) -> tuple[list[Grant], list[Grant]]:
     """A confidentiality agreement came into force (A6): the consumer's grants that waited
     for one become active, those suspended when the last one lapsed are reinstated."""
     waiting = list(await session.scalars(_live(entry_code).where(
@@ -138,6 +142,7 @@ async def cover_by_agreement(session: AsyncSession, outbox: Outbox, *, consumer:
         Grant.status.in_([GrantStatus.pending_agreement, GrantStatus.suspended]))))
     activated, reinstated = [], []
     for grant in waiting:
+        grant.covered_until = valid_until
         if grant.status == GrantStatus.pending_agreement:
             _change(grant, "activate", GrantStatus.active, None)
             await _announce(session, outbox, grant, GrantActivated, actor)
@@ -232,14 +237,15 @@ def _live(entry_code: str) -> Select[tuple[Grant]]:
 
 
 async def _agreement_in_force(session: AsyncSession, consumer: str, entry_code: str,
-                              today: date) -> bool:
-    # Its last day, not the lapse sweep, decides: the sweep may not have run yet.
-    return bool(await session.scalar(select(exists().where(
+                              today: date) -> date | None:
+    """The last day of the agreement in force for the pair, if any. Its last day, not the
+    lapse sweep, decides: the sweep may not have run yet."""
+    return await session.scalar(select(ConfidentialityAgreement.valid_until).where(
         ConfidentialityAgreement.consumer == consumer,
         ConfidentialityAgreement.entry_code == entry_code,
         ConfidentialityAgreement.status == AgreementStatus.in_force,
         ConfidentialityAgreement.valid_until >= today,
-    ))))
+    ))
 
 
 def _change(grant: Grant, change: str, to: GrantStatus, reason: str | None) -> None:

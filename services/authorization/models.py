@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared import clock
+from shared.workdays import end_of_day
 
 
 class Base(DeclarativeBase):
@@ -247,10 +248,16 @@ class Grant(Base):
     valid_until: Mapped[date] = mapped_column(Date)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     sensitive: Mapped[bool] = mapped_column(Boolean)
+    # The last day of the confidentiality agreement that made it active (A6), if it needs one.
+    covered_until: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), index=True)
     status_reason: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def agreement_ends_at(self) -> datetime | None:
+        return end_of_day(self.covered_until) if self.covered_until else None
 
 
 class ConfidentialityAgreement(Base):

@@ -158,6 +158,10 @@ class GrantSnapshot(BaseModel):
     valid_until: date
     expires_at: datetime = Field(description="End of `valid_until` in China Standard Time.")
     sensitive: bool
+    agreement_ends_at: datetime | None = Field(
+        None, description="A sensitive grant: end of the last day of the confidentiality "
+                          "agreement it rests on (A6); from then on it is refused as "
+                          "suspended, whether or not the lapse has been swept yet.")
     status: GrantStatus
     status_reason: str | None = None
     version: int

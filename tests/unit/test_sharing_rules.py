@@ -124,3 +124,10 @@ def test_a_grant_past_its_end_is_refused_before_the_sweep_marks_it() -> None:
     decision = decide([ended], query(), NOW)
     assert (decision.denial, "expired" in decision.detail) == (Denial.grant_not_active, True)
     assert decide([ended], query(), NOW - timedelta(days=1)).allowed
+
+
+def test_a_sensitive_grant_whose_agreement_ended_is_refused_before_the_lapse_is_swept() -> None:
+    lapsed = grant(sensitive=True, agreement_ends_at=end_of_day(date(2026, 11, 21)))
+    decision = decide([lapsed], query(), NOW)
+    assert (decision.denial, "suspended" in decision.detail) == (Denial.grant_not_active, True)
+    assert decide([lapsed], query(), NOW - timedelta(days=1)).allowed
