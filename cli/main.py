@@ -118,18 +118,20 @@ def up() -> None:
 
 
 class Component(StrEnum):
-    """What one process of a node runs: a service or the gateway."""
+    """What one process of a node runs: a service, the portal or the gateway."""
 
     authorization = "authorization"
     catalog = "catalog"
     exchange = "exchange"
     evaluation = "evaluation"
+    portal = "portal"
     gateway = "gateway"
 
 
 @app.command()
 def serve(
-    component: Annotated[Component, typer.Argument(help="The service, or the gateway.")],
+    component: Annotated[Component, typer.Argument(
+        help="The service, the portal, or the gateway.")],
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
 ) -> None:

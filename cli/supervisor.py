@@ -38,6 +38,8 @@ from shared.logs import JsonFormatter
 
 # Every backend service of a node, in start order. New services join this list.
 SERVICES = ["authorization", "catalog", "exchange", "evaluation"]
+# The website, served by the gateway at `/`; on the port after the services'.
+PORTAL = "portal"
 BROKER = "broker"
 
 # Reads the node's identity from its database, making the placeholder if it has none.
@@ -117,6 +119,9 @@ class Node:
         base = self.settings.service_port_base
         return {name: f"http://127.0.0.1:{base + i}" for i, name in enumerate(SERVICES, 1)}
 
+    def portal_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.service_port_base + len(SERVICES) + 1}"
+
     def start_infrastructure(self) -> tuple[str, str]:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.pids.mkdir(parents=True, exist_ok=True)
@@ -144,7 +149,10 @@ class Node:
                    GOVSHARE_NODE_ID=node_id, GOVSHARE_NODE_ZONE=zone,
                    GOVSHARE_JWKS_URL=f"{urls['authorization']}/jwks",
                    GOVSHARE_IDENTITY_SERVICE_URL=urls["authorization"],
-                   GOVSHARE_SERVICES=json.dumps(urls), GOVSHARE_KEK=self.settings.node_kek())
+                   GOVSHARE_SERVICES=json.dumps(urls), GOVSHARE_KEK=self.settings.node_kek(),
+                   GOVSHARE_PORTAL_URL=self.portal_url(),
+                   GOVSHARE_GATEWAY_URL=f"http://127.0.0.1:{self.settings.gateway_port}")
+        urls = {**urls, PORTAL: self.portal_url()}
         services = [self._child(name, f"services.{name}.app:create_app", "127.0.0.1",
                                 _port_of(url), env) for name, url in urls.items()]
         for child in services:

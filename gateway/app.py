@@ -25,6 +25,7 @@ from gateway.nodes import (
     is_outbound,
 )
 from gateway.openapi import combined_openapi
+from gateway.portal import PortalPages, is_page
 from gateway.proxy import ServiceProxy, is_api_call, is_federation_call
 from gateway.settings import GatewaySettings
 from shared.contracts import LoginRequest, TokenResponse
@@ -202,6 +203,9 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         api, route=_by_service(r"/api/", "/api/{service}", services)))
     routed = RouteAhead(routed, matches=is_federation_call, handler=RequestTelemetry(
         from_nodes, route=_by_service(r"/federation/", "/federation/{service}", services)))
+    if settings.portal_url:
+        routed = RouteAhead(routed, matches=is_page, handler=RequestTelemetry(
+            _body_guarded(PortalPages(proxy, settings.portal_url), settings), route="/{page}"))
     routed = RouteAhead(routed, matches=is_inbound, handler=RequestTelemetry(  # before the above
         from_other_node,
         route=_by_service(r"/federation/relay/", "/federation/relay/{service}", services)))

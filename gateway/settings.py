@@ -16,6 +16,10 @@ class GatewaySettings(ComponentSettings):
         description="Service name → base URL; routed as /api/<name>/… "
                     '(env GOVSHARE_SERVICES as JSON, e.g. {"authorization": "http://…"}).',
     )
+    portal_url: str | None = Field(
+        "http://127.0.0.1:8105",
+        description="The portal (门户), served at `/`: every path that is not the API's "
+                    "(`/api/…`, `/oauth/…`, `/auth/…`, `/docs`, …); none: no pages.")
     identity_service: str = Field(
         "authorization", description="The service that issues tokens and publishes keys."
     )

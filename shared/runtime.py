@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from fastapi import APIRouter, FastAPI, Response
@@ -28,6 +28,7 @@ from shared.handlers import Handlers
 from shared.health import (
     LIVE_RESPONSES,
     REPORT_RESPONSES,
+    HealthCheck,
     alive,
     check_dependencies,
     report_response,
@@ -38,7 +39,7 @@ from shared.metrics import CONTENT_TYPE, Refresh, render
 from shared.migrations import upgrade_to_head
 from shared.outbox import Outbox, OutboxRelay, measure_backlog
 from shared.problems import install_problem_handlers
-from shared.settings import ServiceSettings
+from shared.settings import ComponentSettings, ServiceSettings
 from shared.telemetry import configure_tracing, shutdown_tracing
 from shared.tokens import JwksLoader, KeySet, TokenVerifier
 from shared.web import (
@@ -183,6 +184,55 @@ class ServiceRuntime:
         })
 
 
+class LightRuntime:
+    """The runtime of a component that keeps no data and reads no broker (the portal): what
+    it must close when it stops, and the parts of the node its health reaches."""
+
+    def __init__(self, *, name: str, settings: ComponentSettings,
+                 checks: dict[str, HealthCheck] | None = None) -> None:
+        self.name = name
+        self.settings = settings
+        self.checks = checks or {}
+        self.verifier: TokenVerifier | None = None  # it calls the API, which verifies
+        self.metric_refreshes: list[Refresh] = []
+        self._closers: list[Callable[[], Awaitable[object]]] = []
+
+    def close_on_stop(self, close: Callable[[], Awaitable[object]]) -> None:
+        """Call `close` when the component stops (clients the app holds, for instance)."""
+        self._closers.append(close)
+
+    async def start(self) -> None:
+        """Nothing to migrate or connect: the component answers at once."""
+
+    async def stop(self) -> None:
+        for close in self._closers:
+            with contextlib.suppress(Exception):
+                await close()
+
+    async def health(self) -> dict[str, Any]:
+        """The parts `checks` names, each reached now (bounded)."""
+        return await check_dependencies(self.checks)
+
+
+class Runtime(Protocol):
+    """What `create_service_app` runs: a ServiceRuntime, or a LightRuntime."""
+
+    name: str
+    metric_refreshes: list[Refresh]
+
+    @property
+    def settings(self) -> ComponentSettings: ...
+
+    @property
+    def verifier(self) -> TokenVerifier | None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def health(self) -> dict[str, Any]: ...
+
+
 async def _run_periodically(name: str, seconds: float,
                             job: Callable[[], Awaitable[object]]) -> None:
     while True:
@@ -206,7 +256,7 @@ async def _retry_forever(start: Callable[[], Awaitable[None]], what: str) -> Non
 
 
 def create_service_app(
-    *, title: str, description: str, runtime: ServiceRuntime, routers: list[APIRouter]
+    *, title: str, description: str, runtime: Runtime, routers: list[APIRouter]
 ) -> FastAPI:
     """A FastAPI app with the node's middleware, problem handlers, health and lifespan."""
 

@@ -37,6 +37,7 @@ class RunningNode:
     gateway_url: str
     service_urls: dict[str, str]
     clock_file: Path  # the offset of the node's business time (the `clock` fixture writes it)
+    portal_url: str = ""  # the portal itself (people reach it through the gateway)
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +81,7 @@ COMPONENTS = {"authorization": "services.authorization.app:create_app",
               "catalog": "services.catalog.app:create_app",
               "exchange": "services.exchange.app:create_app",
               "evaluation": "services.evaluation.app:create_app",
+              "portal": "services.portal.app:create_app",
               "gateway": "gateway.app:create_app"}
 
 
@@ -92,13 +94,16 @@ class NodeProcesses:
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
         self.logs = infrastructure.workdir
         self.clock_file = infrastructure.workdir / "clock"
-        services = {name: url for name, url in self.urls.items() if name != "gateway"}
+        services = {name: url for name, url in self.urls.items()
+                    if name not in ("gateway", "portal")}
         identity = self.urls["authorization"]
         self.env = dict(os.environ, DATABASE_URL=infrastructure.database_url,
                         KAFKA_BOOTSTRAP_SERVERS=infrastructure.bootstrap_servers,
                         GOVSHARE_NODE_ID="test-node", GOVSHARE_JWKS_URL=f"{identity}/jwks",
                         GOVSHARE_IDENTITY_SERVICE_URL=identity,
                         GOVSHARE_SERVICES=json.dumps(services),
+                        GOVSHARE_PORTAL_URL=self.urls["portal"],
+                        GOVSHARE_GATEWAY_URL=self.urls["gateway"],
                         GOVSHARE_RATE_LIMIT_PER_SECOND="50", GOVSHARE_RATE_LIMIT_BURST="100",
                         GOVSHARE_MAX_BODY_BYTES="65536", GOVSHARE_SWEEP_INTERVAL_SECONDS="0.5",
                         # The session's tokens are fetched once: they must outlast a slow
@@ -115,8 +120,9 @@ class NodeProcesses:
     def start(self) -> RunningNode:
         for name in COMPONENTS:
             self.start_one(name)
-        services = {name: url for name, url in self.urls.items() if name != "gateway"}
-        return RunningNode(self.urls["gateway"], services, self.clock_file)
+        services = {name: url for name, url in self.urls.items()
+                    if name not in ("gateway", "portal")}
+        return RunningNode(self.urls["gateway"], services, self.clock_file, self.urls["portal"])
 
     def start_one(self, name: str) -> None:
         self.processes[name] = _spawn(COMPONENTS[name], self.ports[name], self.env,

@@ -146,7 +146,10 @@ class UserPublic(BaseModel):
 class Whoami(BaseModel):
     subject: str
     kind: str
+    display_name: str | None = Field(
+        None, description="A staff user's name (the pages they use show it); none for systems.")
     department: str | None
+    department_name: str | None = Field(None, description="Its name, for a staff user.")
     roles: list[str]
     node: str
     expires_at: int

@@ -13,6 +13,7 @@ from services.authorization import lockout, token_issuer
 from services.authorization.deps import SessionDep, SettingsDep
 from services.authorization.exceptions import InvalidClient, InvalidDpopProof, UnsupportedGrant
 from services.authorization.lockout import LoginPolicy
+from services.authorization.models import Department, User
 from services.authorization.node_keys import published_jwks
 from services.authorization.schemas import Whoami
 from services.authorization.security_log import (
@@ -27,6 +28,7 @@ from services.authorization.security_log import (
 from shared.auth import CurrentPrincipal
 from shared.contracts import LoginRequest, TokenResponse
 from shared.proofs import ProofError, dpop_key
+from shared.tokens import PrincipalKind
 
 router = APIRouter(tags=["tokens"])
 
@@ -106,6 +108,14 @@ async def jwks(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
 
 
 @router.get("/me", response_model=Whoami, summary="Who the bearer of this token is")
-async def whoami(principal: CurrentPrincipal) -> Whoami:
-    return Whoami(subject=principal.sub, kind=principal.kind, department=principal.department,
-                  roles=principal.roles, node=principal.node, expires_at=principal.exp)
+async def whoami(principal: CurrentPrincipal, session: SessionDep) -> Whoami:
+    found = Whoami(subject=principal.sub, kind=principal.kind, department=principal.department,
+                   roles=principal.roles, node=principal.node, expires_at=principal.exp)
+    if principal.kind != PrincipalKind.user:
+        return found  # systems call this often, and no page shows them: no lookups
+    # A person's names, for the header of the pages they use (the portal's).
+    user = await session.get(User, principal.sub)
+    department = (await session.get(Department, principal.department)
+                  if principal.department else None)
+    return found.model_copy(update={"display_name": user.display_name if user else None,
+                                    "department_name": department.name if department else None})

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.models import Department, Entry
+from services.catalog.search import text_match
 from shared.contracts.catalog import EntryStatus, UpdateCycle
 from shared.pagination import PageParams, fetch_page
 
@@ -25,12 +26,19 @@ FREQUENCIES = {
 }
 
 
-async def open_catalog(session: AsyncSession, page: PageParams, title: str) -> dict[str, Any]:
-    """A dcat:Catalog of published, open, unclassified entries (one page of them)."""
-    query = (select(Entry).where(Entry.status == EntryStatus.published,
-                                 Entry.spec["open"]["is_open"].as_boolean(),
-                                 ~Entry.spec["classified"].as_boolean())
-             .order_by(Entry.code))
+async def open_catalog(session: AsyncSession, page: PageParams, title: str, *,
+                       text: str | None = None, code: str | None = None) -> dict[str, Any]:
+    """A dcat:Catalog of published, open, unclassified entries (one page of them), those
+    matching `text` (as catalog search does) or the one of `code` if given."""
+    query = select(Entry).where(Entry.status == EntryStatus.published,
+                                Entry.spec["open"]["is_open"].as_boolean(),
+                                ~Entry.spec["classified"].as_boolean())
+    if code:
+        query = query.where(Entry.code == code)
+    matching = text_match(Entry.search_vector, text) if text else None
+    if matching:
+        query = query.where(matching[0]).order_by(matching[1].desc())
+    query = query.order_by(Entry.code)
     entries, total = await fetch_page(session, query, page)
     names = {d.credit_code: d.name for d in await session.scalars(
         select(Department).where(Department.credit_code.in_({e.provider for e in entries})))}

@@ -57,11 +57,9 @@ async def search_entries(
     candidates = _candidates(scope)
     query = _filtered(select(candidates), candidates, filters)
     rank = None
-    if text and (terms := query_terms(text)):
-        tsquery = func.to_tsquery("simple", " & ".join(
-            f"{term}:*" if len(term) == 1 else term for term in terms))
-        query = query.where(candidates.c.search_vector.op("@@")(tsquery))
-        rank = func.ts_rank(candidates.c.search_vector, tsquery)
+    if text and (matching := text_match(candidates.c.search_vector, text)):
+        condition, rank = matching
+        query = query.where(condition)
     matches = query.subquery()
     total = int(await session.scalar(select(func.count()).select_from(matches)) or 0)
     ordering = [desc(rank)] if rank is not None and order is SearchOrder.relevance else []
@@ -71,6 +69,17 @@ async def search_entries(
         .limit(page.limit).offset(page.offset))
     return [Hit(aggregated, key) for aggregated, key in rows], total, await _facets(
         session, matches)
+
+
+def text_match(search_vector: Any, text: str) -> tuple[Any, Any] | None:
+    """The condition that `search_vector` matches `text` (every word of it, a lone
+    character as a prefix) and the rank of a match; None when `text` has no words."""
+    terms = query_terms(text)
+    if not terms:
+        return None
+    tsquery = func.to_tsquery("simple", " & ".join(
+        f"{term}:*" if len(term) == 1 else term for term in terms))
+    return search_vector.op("@@")(tsquery), func.ts_rank(search_vector, tsquery)
 
 
 def _candidates(scope: SearchScope) -> Any:

@@ -18,7 +18,7 @@ from services.catalog.schemas import EntryPublic, SearchPage
 from services.catalog.search import Hit, SearchFilters, SearchOrder, SearchScope, search_entries
 from shared.auth import CurrentPrincipal
 from shared.contracts import Tier
-from shared.contracts.catalog import ShareMethod, ShareType, TopClass
+from shared.contracts.catalog import EntryCode, ShareMethod, ShareType, TopClass
 from shared.pagination import PageDep
 
 router = APIRouter(tags=["search"])
@@ -74,5 +74,12 @@ async def _views(session: AsyncSession, hits: list[Hit], node: str) -> list[Entr
 @router.get("/dcat", summary="The entries open to the public as a DCAT catalog (JSON-LD); "
             "no token needed, served by the gateway at /open-data/catalog.jsonld",
             response_class=JSONLDResponse)
-async def dcat_catalog(session: SessionDep, settings: SettingsDep, page: PageDep) -> Any:
-    return await open_catalog(session, page, title=f"govshare open data ({settings.node_id})")
+async def dcat_catalog(
+    session: SessionDep, settings: SettingsDep, page: PageDep,
+    q: Annotated[str | None, Query(max_length=100, description="Words the open entries' "
+                                   "names, abstracts or items hold, as in /search.")] = None,
+    code: Annotated[EntryCode | None, Query(description="The one open entry of this "
+                                            "code.")] = None,
+) -> Any:
+    return await open_catalog(session, page, title=f"govshare open data ({settings.node_id})",
+                              text=q, code=code)

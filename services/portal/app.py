@@ -1,0 +1,75 @@
+"""App factory of the portal (门户): `uvicorn services.portal.app:create_app --factory`.
+
+Server-rendered pages for the node's staff and the public, served by the gateway at `/`.
+The portal keeps no data of its own: every page asks the node's API through the gateway,
+as the signed-in person, so it can never show or do more than that person may.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware import Middleware
+
+from services.portal import (
+    catalog_router,
+    department_router,
+    home_router,
+    public_router,
+    signin_router,
+)
+from services.portal.api import NodeApi
+from services.portal.csrf import CsrfGuard, CsrfTokens
+from services.portal.errors import csrf_refused, install_page_handlers
+from services.portal.session import Viewers
+from services.portal.settings import PortalSettings
+from shared import clock
+from shared.runtime import LightRuntime, create_service_app
+from shared.telemetry import http_client
+
+SERVICE = "portal"
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(settings: PortalSettings | None = None) -> FastAPI:
+    settings = settings or PortalSettings()
+    clock.install_from(settings.clock_file)
+    http = http_client(base_url=settings.gateway_url.rstrip("/"),
+                       timeout=settings.api_timeout_seconds)
+    runtime = LightRuntime(name=SERVICE, settings=settings,
+                           checks={"gateway": _gateway_alive(http)})
+    runtime.close_on_stop(http.aclose)
+    app = create_service_app(
+        title="govshare portal",
+        description="The node's website (门户): staff pages and the open-data site.",
+        runtime=runtime,
+        routers=[signin_router.router, home_router.router, catalog_router.router,
+                 department_router.router, public_router.router],
+    )
+    api = NodeApi(http)
+    app.state.api = api
+    app.state.viewers = Viewers(api, seconds=settings.who_cache_seconds)
+    install_page_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    key = (settings.csrf_key.get_secret_value().encode() if settings.csrf_key
+           else secrets.token_bytes(32))
+    # Innermost (appended, not add_middleware's outermost): the body guard has bounded the
+    # form before the guard reads it, and telemetry counts the refusals.
+    app.user_middleware.append(Middleware(
+        CsrfGuard, tokens=CsrfTokens(key), refuse=csrf_refused,
+        max_form_bytes=settings.max_body_bytes))
+    return app
+
+
+def _gateway_alive(http: httpx.AsyncClient) -> Any:
+    async def check() -> dict[str, Any]:
+        response = await http.get("/health/live")
+        response.raise_for_status()
+        return {}
+
+    return check

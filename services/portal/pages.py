@@ -1,0 +1,129 @@
+"""Rendering pages: the templates, the filters they use (Chinese dates, labels, working-day
+countdowns) and the navigation each role sees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from services.portal.labels import label
+from services.portal.session import Viewer
+from shared import clock
+from shared.workdays import CHINA_TIME, WorkdayCalendar, china_date
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+CALENDAR = WorkdayCalendar()
+# Deadlines this close (working days) are shown as pressing.
+PRESSING_WORKDAYS = 3
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A link of the header; shown to a person holding one of `roles` (None: everyone
+    signed in), with a department if `department` is set."""
+
+    label: str
+    path: str
+    roles: tuple[str, ...] | None = None
+    department: bool = False
+
+    def shown_to(self, viewer: Viewer) -> bool:
+        if self.department and not viewer.department:
+            return False
+        return self.roles is None or viewer.has_any(*self.roles)
+
+
+# The staff pages; a new role's pages add their entry here.
+NAVIGATION: list[NavItem] = [
+    NavItem("工作台", "/"),
+    NavItem("目录检索", "/catalog"),
+    NavItem("本部门", "/department", roles=("catalog_editor", "request_reviewer",
+                                            "data_operator"), department=True),
+    NavItem("开放数据", "/public"),
+    NavItem("接口说明", "/public/api"),
+]
+
+
+def navigation(viewer: Viewer | None) -> list[NavItem]:
+    if viewer is None:
+        return [NavItem("开放数据", "/public"), NavItem("接口说明", "/public/api")]
+    return [item for item in NAVIGATION if item.shown_to(viewer)]
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """Working days left to a due date, as a person reads it."""
+
+    text: str
+    level: str  # ok, pressing, due, late: the CSS class
+
+
+def countdown(due: date | str | None, today: date | None = None) -> Countdown | None:
+    """How many working days are left until `due` (or how many it is late by)."""
+    if due is None:
+        return None
+    due_day = date.fromisoformat(due) if isinstance(due, str) else due
+    today = today or china_date(clock.now())
+    if due_day > today:
+        left = CALENDAR.workdays_between(today, due_day)
+        return Countdown(f"剩余 {left} 个工作日",
+                         "pressing" if left <= PRESSING_WORKDAYS else "ok")
+    if due_day == today:
+        return Countdown("今天到期", "due")
+    return Countdown(f"已逾期 {CALENDAR.workdays_between(due_day, today)} 个工作日", "late")
+
+
+def cn_date(value: date | datetime | str | None) -> str:
+    """2026年10月16日 (a moment: its day in China)."""
+    day = _day(value)
+    return f"{day.year}年{day.month}月{day.day}日" if day else "—"
+
+
+def cn_datetime(value: datetime | str | None) -> str:
+    """2026年10月16日 14:05, China time."""
+    if not value:
+        return "—"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return f"{cn_date(moment)} {moment.astimezone(CHINA_TIME):%H:%M}"
+
+
+def _day(value: date | datetime | str | None) -> date | None:
+    if not value:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    return china_date(value) if isinstance(value, datetime) else value
+
+
+def page_query(request: Request, **changes: Any) -> str:
+    """The current page's query string with `changes` (None removes a parameter)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    params += [(k, v) for k, v in changes.items() if v is not None]
+    return "?" + urlencode(params)
+
+
+TEMPLATES.env.filters.update(label=label, cn_date=cn_date, cn_datetime=cn_datetime,
+                             countdown=countdown)
+TEMPLATES.env.globals.update(page_query=page_query)
+
+
+def render(request: Request, template: str, *, viewer: Viewer | None, status: int = 200,
+           **context: Any) -> HTMLResponse:
+    """The page `template` for `viewer`, with the header's navigation and the form token."""
+    shown = navigation(viewer)
+    here = request.url.path
+    current = max((item.path for item in shown
+                   if here == item.path or here.startswith(item.path.rstrip("/") + "/")),
+                  key=len, default=None)
+    return TEMPLATES.TemplateResponse(request, template, status_code=status, context={
+        "viewer": viewer, "navigation": shown, "current": current,
+        "today": china_date(clock.now()),
+        "csrf_token": request.scope.get("state", {}).get("csrf_token", ""),
+        "partial": request.headers.get("hx-request") == "true", **context})
