@@ -34,6 +34,9 @@ from shared.telemetry import http_client
 
 SERVICE = "portal"
 STATIC = Path(__file__).parent / "static"
+# Every page's router; a new top-level path needs its line in k8s/base/ingress.yaml too.
+ROUTERS = [signin_router.router, home_router.router, catalog_router.router,
+           department_router.router, public_router.router]
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:
@@ -48,8 +51,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         title="govshare portal",
         description="The node's website (门户): staff pages and the open-data site.",
         runtime=runtime,
-        routers=[signin_router.router, home_router.router, catalog_router.router,
-                 department_router.router, public_router.router],
+        routers=ROUTERS,
     )
     api = NodeApi(http)
     app.state.api = api

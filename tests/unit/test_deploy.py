@@ -18,13 +18,14 @@ from services.authorization.settings import AuthorizationSettings
 from services.catalog.settings import CatalogSettings
 from services.evaluation.settings import EvaluationSettings
 from services.exchange.settings import ExchangeSettings
+from services.portal.settings import PortalSettings
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
 COMPOSE_FILES = sorted(DEPLOY.glob("compose*.yaml"))
 # The wheel's `docker-compose` script always exits 0; the binary beside the package does not.
 COMPOSE = Path(compose.__file__).parent / "docker-compose"
 SETTINGS = (CliSettings, GatewaySettings, AuthorizationSettings, CatalogSettings,
-            EvaluationSettings, ExchangeSettings)
+            EvaluationSettings, ExchangeSettings, PortalSettings)
 # Settings read under a name of their own (DATABASE_URL, OTEL_EXPORTER_OTLP_ENDPOINT…).
 ALIASES = {field.validation_alias for settings in SETTINGS
            for field in settings.model_fields.values()

@@ -18,6 +18,7 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY
 
+from services.portal.app import ROUTERS
 from tests.unit.test_deploy import ALIASES, known_variables
 
 K8S = Path(__file__).parents[2] / "k8s"
@@ -68,7 +69,7 @@ def test_each_component_has_probes_resources_autoscaling_and_a_disruption_budget
     kinds: dict[str, set[str]] = {}
     for item in manifests:
         kinds.setdefault(item["kind"], set()).add(item["metadata"]["name"])
-    components = {"authorization", "catalog", "exchange", "evaluation", "gateway"}
+    components = {"authorization", "catalog", "exchange", "evaluation", "portal", "gateway"}
     for kind in ("Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"):
         assert components <= kinds[kind], kind
     for deployment in (item for item in manifests if item["kind"] == "Deployment"):
@@ -115,7 +116,20 @@ def test_prometheus_scrapes_every_pod_and_the_ingress_routes_only_public_paths(
     paths = {path["path"] for rule in ingress["spec"]["rules"]
              for path in rule["http"]["paths"]}
     assert {"/api", "/federation", "/nodes", "/oauth"} <= paths
-    assert not any("/metrics".startswith(path) for path in paths)
+    prefixes = {path["path"] for rule in ingress["spec"]["rules"]
+                for path in rule["http"]["paths"] if path["pathType"] == "Prefix"}
+    assert not any("/metrics".startswith(path) for path in prefixes)
+
+
+def test_the_ingress_routes_every_page_of_the_portal(manifests: list[dict[str, Any]]) -> None:
+    """The pages are named one by one (a catch-all would route /metrics): none is missing."""
+    [ingress] = [item for item in manifests if item["kind"] == "Ingress"]
+    routed = {(path["path"], path["pathType"]) for rule in ingress["spec"]["rules"]
+              for path in rule["http"]["paths"]}
+    pages = [route.path for router in ROUTERS for route in router.routes] + ["/static"]
+    for path in pages:
+        first = "/" + path.strip("/").split("/")[0]
+        assert ((path, "Exact") if path == "/" else (first, "Prefix")) in routed, path
 
 
 def exposed_metric_names() -> set[str]:
