@@ -62,7 +62,7 @@ class Countdown:
     """Working days left to a due date, as a person reads it."""
 
     text: str
-    level: str  # ok, pressing, due, late: the CSS class
+    level: str  # ok, pressing, today, late: the CSS class
 
 
 def countdown(due: date | str | None, today: date | None = None) -> Countdown | None:
@@ -76,7 +76,7 @@ def countdown(due: date | str | None, today: date | None = None) -> Countdown | 
         return Countdown(f"剩余 {left} 个工作日",
                          "pressing" if left <= PRESSING_WORKDAYS else "ok")
     if due_day == today:
-        return Countdown("今天到期", "due")
+        return Countdown("今天到期", "today")
     return Countdown(f"已逾期 {CALENDAR.workdays_between(due_day, today)} 个工作日", "late")
 
 

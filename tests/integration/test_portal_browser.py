@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests import factories
 from tests.conftest import RunningNode
-from tests.integration.conftest import Party, publish
+from tests.integration.conftest import Party, application, conditional_entry, publish, submit
 from tests.integration.portal_browser import (
     LAPTOP,
     PHONE,
@@ -99,9 +99,12 @@ async def test_a_form_stripped_of_its_csrf_token_is_refused(
 
 async def test_the_main_pages_fit_a_laptop_and_a_phone(
         chromium: Browser, node: RunningNode, gateway: httpx.AsyncClient, admin_token: str,
-        provider: Party, tmp_path: Path) -> None:
+        provider: Party, consumer: Party, tmp_path: Path) -> None:
     entry = {**factories.population_entry(), "open": {"is_open": True}}
     code = await publish(gateway, provider, entry)
+    conditional = await publish(gateway, provider, conditional_entry())
+    awaiting = await submit(gateway, consumer, application(conditional))  # a countdown to show
+    assert awaiting.status_code == 201, awaiting.text
     username = await staff_user(gateway, admin_token, "catalog_editor", "request_reviewer",
                                 department=provider["credit_code"], name="欧阳晓明")
     shots = Path(os.environ.get("GOVSHARE_SCREENSHOTS") or tmp_path)
@@ -115,10 +118,11 @@ async def test_the_main_pages_fit_a_laptop_and_a_phone(
             await _look_at(page, f"{node.gateway_url}{path}", shots / f"{name}-{size}.png")
         await sign_in_with_the_form(page, node.gateway_url, username)
         staff = {"home": "/", "search": f"/catalog?q={entry['name']}",
-                 "search-all": "/catalog", "entry": f"/catalog/entries/{code}",
+                 "search-all": "/catalog", "entry": f"/catalog/entries/{conditional}",
                  "department": "/department"}
         for name, path in staff.items():
             await _look_at(page, f"{node.gateway_url}{path}", shots / f"{name}-{size}.png")
+        await expect(page.locator(".due")).to_contain_text("剩余 10 个工作日")
         await context.close()
 
 

@@ -1,0 +1,48 @@
+"""What the portal's pages compute themselves: Chinese dates, working-day countdowns over
+the State Council's holidays, and CSRF tokens bound to the session."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from services.portal.csrf import CsrfTokens
+from services.portal.errors import safe_next
+from services.portal.pages import cn_date, cn_datetime, countdown
+
+
+def test_dates_read_as_chinese_dates_in_china_time() -> None:
+    assert cn_date("2026-10-16") == "2026年10月16日"
+    assert cn_date(date(2026, 3, 5)) == "2026年3月5日"
+    # 20:30 UTC on the 15th is the 16th in Beijing.
+    assert cn_date(datetime(2026, 10, 15, 20, 30, tzinfo=UTC)) == "2026年10月16日"
+    assert cn_datetime("2026-10-15T20:30:00+00:00") == "2026年10月16日 04:30"
+    assert cn_date(None) == "—"
+
+
+def test_the_countdown_skips_the_national_day_holiday() -> None:
+    left = countdown("2025-10-10", today=date(2025, 9, 30))
+    assert left is not None and left.text == "剩余 2 个工作日" and left.level == "pressing"
+
+
+def test_the_countdown_says_due_today_and_how_late_counting_an_adjusted_saturday() -> None:
+    today = countdown("2025-10-10", today=date(2025, 10, 10))
+    # Late by Friday the 10th, Saturday the 11th (a working day, 调休) and Monday the 13th.
+    late = countdown("2025-10-09", today=date(2025, 10, 13))
+    assert today is not None and today.text == "今天到期"
+    assert late is not None and late.text == "已逾期 3 个工作日" and late.level == "late"
+    assert countdown(None) is None
+
+
+def test_a_csrf_token_holds_only_for_its_nonce_and_its_session() -> None:
+    tokens = CsrfTokens(b"k" * 32)
+    token = tokens.token("nonce", "session")
+    assert tokens.valid("nonce", "session", token)
+    assert not tokens.valid("nonce", "another session", token)
+    assert not tokens.valid("another nonce", "session", token)
+    assert not CsrfTokens(b"x" * 32).valid("nonce", "session", token)
+
+
+def test_sign_in_sends_people_only_to_pages_of_this_site() -> None:
+    assert safe_next("/catalog?q=户籍") == "/catalog?q=户籍"
+    for elsewhere in ("//evil.example/", "/\\evil.example", "https://evil.example/", "", None):
+        assert safe_next(elsewhere) == "/"
