@@ -25,6 +25,7 @@ from gateway.nodes import (
     is_outbound,
 )
 from gateway.openapi import combined_openapi
+from gateway.paths import NormalPaths
 from gateway.portal import PortalPages, is_page
 from gateway.proxy import ServiceProxy, is_api_call, is_federation_call
 from gateway.settings import GatewaySettings
@@ -209,9 +210,10 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     routed = RouteAhead(routed, matches=is_inbound, handler=RequestTelemetry(  # before the above
         from_other_node,
         route=_by_service(r"/federation/relay/", "/federation/relay/{service}", services)))
-    return RouteAhead(routed, matches=is_outbound, handler=RequestTelemetry(
+    # Outermost: every route below decides on a path that no later hop can resolve further.
+    return NormalPaths(RouteAhead(routed, matches=is_outbound, handler=RequestTelemetry(
         to_other_node,
-        route=_by_service(r"/nodes/[^/]+/api/", "/nodes/{{node}}/api/{service}", services)))
+        route=_by_service(r"/nodes/[^/]+/api/", "/nodes/{{node}}/api/{service}", services))))
 
 
 def _decoded(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:

@@ -36,7 +36,7 @@ class LinkedNodeTokens:
         verifier = self._verifiers.get(jwks_url)
         if verifier is None:
             verifier = self._verifiers[jwks_url] = TokenVerifier(KeySet(jwks_from_url(jwks_url)))
-        claims = await verifier.verify(token)
+        claims = await verifier.verify(token, audience=self.local_node)
         if (claims.kind != PrincipalKind.node or claims.iss != claimed
                 or claims.aud != self.local_node):
             raise Forbidden("The token is not a node token of the caller for this node.",

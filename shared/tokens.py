@@ -202,11 +202,15 @@ class TokenVerifier:
         self._verified: OrderedDict[str, TokenClaims] = OrderedDict()
         self._cache_size = cache_size
 
-    async def verify(self, token: str, *, bound: bool = False) -> TokenClaims:
+    async def verify(self, token: str, *, bound: bool = False,
+                     audience: str | None = None) -> TokenClaims:
         """Claims of a valid token; Unauthorized naming the reason otherwise. A token bound
         to a key (`cnf`) is refused unless `bound`: its holder proves possession of the key
         with each use (streamed ingest), and it travels where others can read it, so it
-        must never pass as a bearer token."""
+        must never pass as a bearer token. A token made for a node (`aud`) is refused
+        unless it is made for `audience`: the node tokens this node makes for a linked one
+        carry a department's roles, and must not act here when a linked node sends them
+        back."""
         claims = self._verified.get(token)
         if claims is not None and claims.exp <= time.time():
             self._verified.pop(token, None)
@@ -218,6 +222,9 @@ class TokenVerifier:
             raise Unauthorized("This token is bound to a key (DPoP) and serves streamed "
                                "ingest only; call the API with a bearer token.",
                                reason="token_bound")
+        if claims.aud is not None and claims.aud != audience:
+            raise Unauthorized(f"This token is made for node {claims.aud}, not for this "
+                               "call.", reason="token_audience")
         return claims
 
     async def _verify_signature(self, token: str) -> TokenClaims:

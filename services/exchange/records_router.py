@@ -29,7 +29,11 @@ from services.exchange.schemas import (
     SourceApiPublic,
     SourceApiRegister,
 )
-from services.exchange.source_apis import check_source_url, credential_context
+from services.exchange.source_apis import (
+    check_source_url,
+    credential_context,
+    template_fields,
+)
 from shared import sealing
 from shared.contracts.catalog import ItemCode, PermittedUse, ShareMethod
 from shared.contracts.exchange import AccessKind, SourceApiRegistered
@@ -136,8 +140,9 @@ async def register_source_api(front: Front, number: Number, body: SourceApiRegis
                               settings: SettingsDep) -> SourceApi:
     resource = await published_resource(session, f"{front}/{number}")
     require_provider(resource, principal)
-    if "{key}" not in body.url_template:
-        raise BadUpload("The URL template must contain {key}.", field="url_template")
+    if template_fields(body.url_template) != {"key"}:
+        raise BadUpload("The URL template must contain {key} and no other {field}.",
+                        field="url_template")
     await check_source_url(body.url_template, settings.source_api_allowed_networks)
     source = await session.get(SourceApi, resource.code) or SourceApi(entry_code=resource.code)
     source.url_template, source.registered_by = body.url_template, principal.sub

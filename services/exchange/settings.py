@@ -45,9 +45,9 @@ class ExchangeSettings(SecretKeepingSettings):
     source_api_allowed_networks: list[str] = Field(
         default_factory=list,
         description="Networks (CIDR) where providers' own APIs may be registered, e.g. "
-                    '["10.32.0.0/16"]; set it in production, where the node\'s own services '
-                    "are on private addresses too. Empty: anywhere but loopback, link-local "
-                    "and reserved addresses.")
+                    '["10.32.0.0/16"]: the departments\' systems are on private networks, '
+                    "which, like the node's own services, are refused while it is empty "
+                    "(then public addresses only).")
 
     @property
     def anchor_file(self) -> Path:

@@ -2,10 +2,10 @@
 
 Never where it would make the exchange call into the node itself or the machine it runs on
 (a request forged on the server's behalf). A node that lists the networks its departments'
-systems live in allows those alone; one that lists none refuses the loopback, link-local,
-unspecified, multicast and reserved addresses, whatever name leads there. The name is
-checked again at every call, and the call goes to the address that was checked, so a name
-that changes its address after registration (DNS rebinding) leads nowhere it may not.
+systems live in allows those alone; one that lists none allows public addresses only,
+whatever name leads there. The name is checked again at every call, and the call goes to
+the address that was checked, so a name that changes its address after registration (DNS
+rebinding) leads nowhere it may not. Only `{key}` may be filled into the URL.
 
 The provider may give a credential (one header, such as an API key or a bearer token) that
 the exchange presents; it is kept sealed (shared/sealing.py) and never shown again.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,8 +46,18 @@ async def check_source_url(url: str, allowed: Sequence[str]) -> Address:
             raise SourceApiRefused(
                 f"{host} is {address}, where this node does not call a provider's API"
                 + (" (allowed: " + ", ".join(allowed) + ")" if allowed else
-                   " (loopback, link-local or reserved)") + ".", field="url_template")
+                   " (with no networks listed, public addresses only)") + ".",
+                field="url_template")
     return addresses[0]
+
+
+def template_fields(url_template: str) -> set[str] | None:
+    """The fields `url_template` fills in ({key} → "key"); None if it is no valid template."""
+    try:
+        return {field for _, field, _, _ in string.Formatter().parse(url_template)
+                if field is not None}
+    except ValueError:  # an unmatched brace
+        return None
 
 
 def credential_context(entry_code: str) -> str:
@@ -126,10 +137,13 @@ def _at(url: str, address: Address) -> str:
 
 
 def _may_call(address: Address, allowed: list[Network]) -> bool:
+    if address.version == 6 and address.ipv4_mapped:  # ::ffff:10.0.0.1 is 10.0.0.1
+        address = address.ipv4_mapped
     if allowed:
         return any(address in network for network in allowed)
-    return not (address.is_loopback or address.is_link_local or address.is_unspecified
-                or address.is_multicast or address.is_reserved)
+    # Nothing listed: the public internet alone. Private, shared (CGNAT), unique-local,
+    # loopback, link-local and reserved addresses are where the node's own services live.
+    return address.is_global and not address.is_multicast
 
 
 async def _addresses_of(host: str) -> list[Address]:

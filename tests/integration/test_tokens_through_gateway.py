@@ -97,6 +97,21 @@ async def test_expired_token_is_401(
     assert response.json()["reason"] == "token_expired"
 
 
+async def test_a_node_token_this_node_made_for_another_is_no_use_here(
+    gateway: httpx.AsyncClient, infrastructure: Infrastructure, department: dict[str, str],
+    admin_token: str,
+) -> None:
+    """What this node signs for a linked node (a department's roles, `aud` that node) must
+    not act here when the linked node, or anyone who took it there, sends it back."""
+    for_other = issue_token(await _node_key(infrastructure), {
+        **_claims(department), "kind": "node", "aud": "320000-internal",
+        "act": "someone", "roles": ["data_operator", "request_reviewer"]}, ttl_seconds=300)
+    for path in (ME, "/api/authorization/requests", "/api/exchange/audit"):
+        response = await gateway.get(path, headers=bearer(for_other))
+        assert (response.status_code, response.json()["reason"]) == (401, "token_audience"), \
+            path
+
+
 async def test_token_signed_by_a_foreign_key_is_401(
     gateway: httpx.AsyncClient, department: dict[str, str], admin_token: str
 ) -> None:

@@ -22,8 +22,14 @@ async def test_the_machine_itself_is_refused_when_no_networks_are_listed(url: st
     assert refused.value.extensions["field"] == "url_template"
 
 
-async def test_a_departments_system_on_a_private_network_is_accepted() -> None:
-    await check_source_url("http://10.32.1.7/api/persons/{key}", [])
+async def test_with_no_networks_listed_private_and_shared_addresses_are_refused() -> None:
+    """Where the node's own services live too (a cluster's addresses, say)."""
+    for inward in ("http://10.96.0.10:8000/internal/grants/{key}", "http://172.17.0.1/{key}",
+                   "http://[fd00::1]/{key}", "http://100.64.1.1/{key}",
+                   "http://[::ffff:10.0.0.1]/{key}"):
+        with pytest.raises(SourceApiRefused, match="public addresses only"):
+            await check_source_url(inward, [])
+    await check_source_url("http://8.8.8.8/api/persons/{key}", [])
 
 
 async def test_a_node_that_lists_networks_allows_those_alone() -> None:
