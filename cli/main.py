@@ -148,10 +148,10 @@ def serve(
 def migrate() -> None:
     """Bring every service's schema to the newest migration (a deployment's migration Job;
     services also migrate at start, under a lock, so this is for upgrading ahead of them)."""
-    from cli.supervisor import SERVICES
+    from cli.supervisor import PORTAL, SERVICES
 
     async def action(database_url: str) -> None:
-        for name in SERVICES:
+        for name in [*SERVICES, PORTAL]:  # the portal keeps the inbox's notices
             engine = create_engine(database_url, schema=name, pool_size=1)
             try:
                 migrations = importlib.import_module(f"services.{name}.app").MIGRATIONS

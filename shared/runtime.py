@@ -88,6 +88,7 @@ class ServiceRuntime:
         self.consumer: IdempotentConsumer | None = None
         self._jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
         self._closers: list[Callable[[], Awaitable[object]]] = []
+        self._checks: dict[str, HealthCheck] = {}
         self.metric_refreshes: list[Refresh] = []
         self.measure_on_scrape(measure_backlog)
         self._tasks: list[asyncio.Task[None]] = []
@@ -123,6 +124,10 @@ class ServiceRuntime:
     def close_on_stop(self, close: Callable[[], Awaitable[object]]) -> None:
         """Call `close` when the service stops (clients the app holds, for instance)."""
         self._closers.append(close)
+
+    def check_also(self, name: str, check: HealthCheck) -> None:
+        """Report `check` under `name` in the health, beside the database and the broker."""
+        self._checks[name] = check
 
     @property
     def kafka_ready(self) -> bool:
@@ -181,6 +186,7 @@ class ServiceRuntime:
         return await check_dependencies({
             "database": lambda: ping(self.engine),
             "broker": self.broker_health,
+            **self._checks,
         })
 
 

@@ -38,6 +38,7 @@ class RunningNode:
     service_urls: dict[str, str]
     clock_file: Path  # the offset of the node's business time (the `clock` fixture writes it)
     portal_url: str = ""  # the portal itself (people reach it through the gateway)
+    smtp_port: int = 0  # where the portal mails notices (a test starts a server there)
 
 
 @pytest.fixture(scope="session")
@@ -94,6 +95,7 @@ class NodeProcesses:
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
         self.logs = infrastructure.workdir
         self.clock_file = infrastructure.workdir / "clock"
+        self.smtp_port = free_port()
         services = {name: url for name, url in self.urls.items()
                     if name not in ("gateway", "portal")}
         identity = self.urls["authorization"]
@@ -104,6 +106,10 @@ class NodeProcesses:
                         GOVSHARE_SERVICES=json.dumps(services),
                         GOVSHARE_PORTAL_URL=self.urls["portal"],
                         GOVSHARE_GATEWAY_URL=self.urls["gateway"],
+                        # Nothing listens there until a mail test starts its server.
+                        GOVSHARE_SMTP_HOST="127.0.0.1", GOVSHARE_SMTP_PORT=str(self.smtp_port),
+                        GOVSHARE_SMTP_STARTTLS="false", GOVSHARE_MAIL_POLL_SECONDS="0.2",
+                        GOVSHARE_MAIL_RETRY_SECONDS="0.5",
                         GOVSHARE_RATE_LIMIT_PER_SECOND="50", GOVSHARE_RATE_LIMIT_BURST="100",
                         GOVSHARE_MAX_BODY_BYTES="65536", GOVSHARE_SWEEP_INTERVAL_SECONDS="0.5",
                         # The session's tokens are fetched once: they must outlast a slow
@@ -122,7 +128,8 @@ class NodeProcesses:
             self.start_one(name)
         services = {name: url for name, url in self.urls.items()
                     if name not in ("gateway", "portal")}
-        return RunningNode(self.urls["gateway"], services, self.clock_file, self.urls["portal"])
+        return RunningNode(self.urls["gateway"], services, self.clock_file, self.urls["portal"],
+                           self.smtp_port)
 
     def start_one(self, name: str) -> None:
         self.processes[name] = _spawn(COMPONENTS[name], self.ports[name], self.env,

@@ -1,13 +1,15 @@
 """App factory of the portal (门户): `uvicorn services.portal.app:create_app --factory`.
 
 Server-rendered pages for the node's staff and the public, served by the gateway at `/`.
-The portal keeps no data of its own: every page asks the node's API through the gateway,
-as the signed-in person, so it can never show or do more than that person may.
+The portal keeps no business data: every page asks the node's API through the gateway, as
+the signed-in person, so it can never show or do more than that person may. Its own records
+are the inbox's (站内信): notices made from the platform's events, in its schema `portal`.
 """
 
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,13 @@ from starlette.middleware import Middleware
 from services.portal import (
     catalog_router,
     department_router,
+    handlers,
     home_router,
+    inbox_router,
+    mail,
+    mail_router,
     public_router,
+    reminders,
     signin_router,
 )
 from services.portal.api import NodeApi
@@ -29,14 +36,16 @@ from services.portal.errors import csrf_refused, install_page_handlers
 from services.portal.session import Viewers
 from services.portal.settings import PortalSettings
 from shared import clock
-from shared.runtime import LightRuntime, create_service_app
+from shared.runtime import ServiceRuntime, create_service_app
 from shared.telemetry import http_client
 
 SERVICE = "portal"
 STATIC = Path(__file__).parent / "static"
+MIGRATIONS = Path(__file__).parent / "migrations"
 # Every page's router; a new top-level path needs its line in k8s/base/ingress.yaml too.
 ROUTERS = [signin_router.router, home_router.router, catalog_router.router,
-           department_router.router, public_router.router]
+           department_router.router, public_router.router, inbox_router.router,
+           mail_router.router]
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:
@@ -44,9 +53,10 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     clock.install_from(settings.clock_file)
     http = http_client(base_url=settings.gateway_url.rstrip("/"),
                        timeout=settings.api_timeout_seconds)
-    runtime = LightRuntime(name=SERVICE, settings=settings,
-                           checks={"gateway": _gateway_alive(http)})
+    runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations_dir=MIGRATIONS)
+    runtime.check_also("gateway", _gateway_alive(http))
     runtime.close_on_stop(http.aclose)
+    _keep_the_inbox(runtime, settings)
     app = create_service_app(
         title="govshare portal",
         description="The node's website (门户): staff pages and the open-data site.",
@@ -75,3 +85,16 @@ def _gateway_alive(http: httpx.AsyncClient) -> Any:
         return {}
 
     return check
+
+
+def _keep_the_inbox(runtime: ServiceRuntime, settings: PortalSettings) -> None:
+    """Notices from the platform's events, the reminders no event gives, and their mail
+    when the node has a mail server."""
+    runtime.consume(handlers.handlers)
+    for name, remind in (("due-requests", reminders.remind_due_requests),
+                         ("expiring-grants", reminders.remind_expiring_grants)):
+        runtime.every(settings.sweep_interval_seconds, name, partial(remind, runtime.sessions))
+    if settings.mails:
+        mailer = mail.NoticeMailer(settings, runtime.sessions)
+        runtime.every(settings.mail_poll_seconds, "notice-mail", mailer.deliver_due)
+    runtime.measure_on_scrape(mail.measure_waiting)

@@ -48,6 +48,7 @@ NAVIGATION: list[NavItem] = [
                                             "data_operator"), department=True),
     NavItem("开放数据", "/public"),
     NavItem("接口说明", "/public/api"),
+    NavItem("通知邮箱", "/admin/notice-mail", roles=("node_admin",)),
 ]
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
-from shared.settings import ComponentSettings
+from services.portal.inbox_settings import InboxSettings
 
 
-class PortalSettings(ComponentSettings):
+class PortalSettings(InboxSettings):
     gateway_url: str = Field(
         "http://127.0.0.1:8000",
         description="The node's gateway as the portal reaches it: every page calls the API "

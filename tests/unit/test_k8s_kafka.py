@@ -27,7 +27,7 @@ from tests import factories
 from tests.unit.test_k8s import K8S, OVERLAYS, render
 
 ROOT = Path(__file__).parents[2]
-SERVICES = ("authorization", "catalog", "evaluation", "exchange")
+SERVICES = ("authorization", "catalog", "evaluation", "exchange", "portal")
 DEPARTMENT_TEMPLATE = K8S / "departments" / "kafka-user.template.yaml"
 # Kafka's own rule: each of these lets a principal Describe the resource too.
 IMPLIES_DESCRIBE = {"Read", "Write", "Delete", "Alter"}

@@ -1,0 +1,158 @@
+"""The inbox (站内信) through a running node: the services' events travel over the real
+broker to the portal, which makes the notices; people read them through the gateway's pages
+with their own session, each seeing only what their department and role are told."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import date, datetime, time, timedelta
+
+import httpx
+import pytest
+
+from services.portal.pages import cn_date
+from shared.workdays import CHINA_TIME
+from tests.conftest import RunningNode
+from tests.integration.conftest import (
+    NodeClock,
+    Party,
+    answer,
+    application,
+    conditional_entry,
+    publish,
+    submit,
+)
+from tests.integration.portal_people import form_token, sign_in, staff_user
+
+pytestmark = pytest.mark.integration
+
+NOTICE_LINK = re.compile(r'href="/inbox/([0-9a-f-]{36})">([^<]+)</a>')
+
+
+@asynccontextmanager
+async def browsers(node: RunningNode, *usernames: str) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """A signed-in browser (cookies kept) for each person."""
+    async with AsyncExitStack() as stack:
+        opened = []
+        for username in usernames:
+            browser = await stack.enter_async_context(
+                httpx.AsyncClient(base_url=node.gateway_url, timeout=30))
+            assert (await sign_in(browser, username)).status_code == 303
+            opened.append(browser)
+        yield opened
+
+
+def notices_on(page: httpx.Response) -> dict[str, str]:
+    """The notices a page of the inbox lists: title → notice id."""
+    return {title: notice_id for notice_id, title in NOTICE_LINK.findall(page.text)}
+
+
+async def notice_titled(browser: httpx.AsyncClient, start: str) -> tuple[str, httpx.Response]:
+    """Wait until the person's inbox lists a notice whose title begins with `start` (some
+    end with a countdown); its id and the page."""
+    async with asyncio.timeout(30):
+        while True:
+            page = await browser.get("/inbox")
+            assert page.status_code == 200, page.text
+            for title, notice_id in notices_on(page).items():
+                if title.startswith(start):
+                    return notice_id, page
+            await asyncio.sleep(0.2)
+
+
+async def unread(browser: httpx.AsyncClient) -> int:
+    badge = await browser.get("/inbox/unread-count")
+    assert badge.status_code == 200
+    count = re.search(r'<span class="count"[^>]*>(\d+)</span>', badge.text)
+    return int(count[1]) if count else 0
+
+
+async def test_a_filed_request_reaches_the_providers_reviewer_and_its_answer_the_consumer(
+        gateway: httpx.AsyncClient, node: RunningNode, admin_token: str,
+        provider: Party, consumer: Party) -> None:
+    reviewer = await staff_user(gateway, admin_token, "request_reviewer",
+                                department=provider["credit_code"], name="刘洋")
+    editor = await staff_user(gateway, admin_token, "catalog_editor",
+                              department=provider["credit_code"], name="周敏")
+    asker = await staff_user(gateway, admin_token, "request_reviewer",
+                             department=consumer["credit_code"], name="陈静")
+    entry = conditional_entry()
+    code = await publish(gateway, provider, entry)
+    filed = await submit(gateway, consumer, application(code))
+    assert filed.status_code == 201, filed.text
+    request = filed.json()
+    async with browsers(node, reviewer, editor, asker) as (provider_reviewer, provider_editor,
+                                                           consumer_reviewer):
+        asked = f"新的共享申请待答复：{entry['name']}"
+        notice_id, page = await notice_titled(provider_reviewer, asked)
+        assert cn_date(date.fromisoformat(request["due_on"])) in page.text
+        assert consumer["name"] in page.text  # named, not a credit code
+        assert await unread(provider_reviewer) >= 1
+
+        # The same department without the role, and the other department, are not told.
+        for other in (provider_editor, consumer_reviewer):
+            assert asked not in notices_on(await other.get("/inbox"))
+            assert (await other.get(f"/inbox/{notice_id}")).status_code == 404
+
+        # Opening the notice marks it read and leads to the request's page.
+        before = await unread(provider_reviewer)
+        opened = await provider_reviewer.get(f"/inbox/{notice_id}")
+        assert opened.status_code == 303
+        assert opened.headers["location"] == f"/requests/{request['id']}"
+        assert await unread(provider_reviewer) == before - 1
+        assert asked not in notices_on(await provider_reviewer.get("/inbox?unread=true"))
+
+        approved = await answer(gateway, provider, request["id"], approve=True)
+        assert approved.status_code == 200, approved.text
+        answered = f"共享申请已同意：{entry['name']}"
+        answered_id, page = await notice_titled(consumer_reviewer, answered)
+        granted = f"已获得共享授权：“{entry['name']}”（{code}）"
+        await notice_titled(consumer_reviewer, granted)
+
+        # Marking one read, then all: the header's count follows.
+        count = await unread(consumer_reviewer)
+        marked = await consumer_reviewer.post(f"/inbox/{answered_id}/read",
+                                              data={"csrf_token": form_token(page)})
+        assert marked.status_code == 303
+        assert await unread(consumer_reviewer) == count - 1
+        page = await consumer_reviewer.get("/inbox")
+        cleared = await consumer_reviewer.post("/inbox/read-all",
+                                               data={"csrf_token": form_token(page)})
+        assert cleared.status_code == 303 and await unread(consumer_reviewer) == 0
+        assert notices_on(await consumer_reviewer.get("/inbox?unread=true")) == {}
+        # Nobody marks another department's notice.
+        page = await provider_reviewer.get("/inbox")
+        assert (await provider_reviewer.post(f"/inbox/{answered_id}/read", data={
+            "csrf_token": form_token(page)})).status_code == 404
+
+
+async def test_a_request_due_within_three_working_days_and_then_overdue_is_reminded_once(
+        gateway: httpx.AsyncClient, node: RunningNode, admin_token: str, clock: NodeClock,
+        provider: Party, consumer: Party) -> None:
+    reviewer = await staff_user(gateway, admin_token, "request_reviewer",
+                                department=provider["credit_code"])
+    entry = conditional_entry()
+    code = await publish(gateway, provider, entry)
+    filed = await submit(gateway, consumer, application(code))
+    due_on = date.fromisoformat(filed.json()["due_on"])
+    async with browsers(node, reviewer) as (browser,):
+        await notice_titled(browser, f"新的共享申请待答复：{entry['name']}")
+        clock.set(_until(clock, due_on - timedelta(days=1)))
+        _, page = await notice_titled(browser, f"申请即将到期：{entry['name']}")
+        assert cn_date(due_on) in page.text
+        clock.set(_until(clock, due_on + timedelta(days=1)))
+        await notice_titled(browser, f"申请已逾期未答复：{entry['name']}")
+        await asyncio.sleep(1.5)  # several reminder rounds: still one of each
+        titles = NOTICE_LINK.findall((await browser.get("/inbox")).text)
+        assert sum(title.startswith(f"申请即将到期：{entry['name']}") for _, title in titles) == 1
+        assert sum(title == f"申请已逾期未答复：{entry['name']}" for _, title in titles) == 1
+
+
+def _until(clock: NodeClock, day: date) -> timedelta:
+    """The clock offset that makes it 10:00 in China on `day`."""
+    moment = datetime.combine(day, time(10), tzinfo=CHINA_TIME)
+    return clock.offset + (moment - clock.now())
+
