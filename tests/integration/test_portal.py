@@ -81,6 +81,18 @@ async def test_a_form_without_its_token_is_refused_and_nothing_is_done(
                                                "csrf_token": stolen})).status_code == 403
 
 
+async def test_htmx_carries_the_token_in_a_header(
+        browser: httpx.AsyncClient, admin_token: str) -> None:
+    username = await staff_user(browser, admin_token, "node_admin")
+    await sign_in(browser, username)
+    home = await browser.get("/")
+    assert f'"X-CSRF-Token": "{form_token(home)}"' in home.text  # hx-headers on the body
+    signed_out = await browser.post("/logout", headers={"HX-Request": "true",
+                                                        "X-CSRF-Token": form_token(home)})
+    assert signed_out.status_code == 303
+    assert (await browser.post("/logout", headers={"X-CSRF-Token": "f" * 64})).status_code == 403
+
+
 async def test_a_wrong_password_is_told_in_chinese_on_the_form(
         browser: httpx.AsyncClient, admin_token: str) -> None:
     username = await staff_user(browser, admin_token, "node_admin")

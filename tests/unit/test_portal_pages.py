@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 from services.portal.csrf import CsrfTokens
 from services.portal.errors import safe_next
+from services.portal.exceptions import ApiProblem
 from services.portal.pages import cn_date, cn_datetime, countdown
 
 
@@ -46,3 +47,23 @@ def test_sign_in_sends_people_only_to_pages_of_this_site() -> None:
     assert safe_next("/catalog?q=户籍") == "/catalog?q=户籍"
     for elsewhere in ("//evil.example/", "/\\evil.example", "https://evil.example/", "", None):
         assert safe_next(elsewhere) == "/"
+
+
+def test_a_rule_the_api_names_is_told_in_chinese_at_the_field_it_names() -> None:
+    problem = ApiProblem.from_body(422, {
+        "type": "https://govshare.example/problems/catalog-rule-violation", "status": 422,
+        "detail": "Base info items must be shared unconditionally.",
+        "field": "items[1].share_type", "rule": "C3", "article": "51 §10(二)"})
+    assert problem.fields == {
+        "items[1].share_type": "基础信息资源的基础信息项必须无条件共享（C3）。"}
+    assert problem.message == problem.fields["items[1].share_type"]
+
+
+def test_each_invalid_input_is_told_at_its_own_field() -> None:
+    problem = ApiProblem.from_body(422, {
+        "type": "https://govshare.example/problems/validation-error", "status": 422,
+        "detail": "Invalid input: body.legal_basis, body.items.", "errors": [
+            {"field": "body.legal_basis", "message": "Field required", "code": "missing"},
+            {"field": "body.items", "message": "too short", "code": "too_short"}]})
+    assert problem.fields == {"legal_basis": "此项必填。", "items": "至少选择一项。"}
+    assert problem.message == "填写的内容不符合要求。"
