@@ -57,6 +57,7 @@ from services.evaluation.render_pdf import to_pdf
 from services.evaluation.report import ReportFormat, YearReport
 from services.evaluation.report import build as build_report
 from services.exchange.audit import verify as verify_audit
+from shared import sealing
 from shared.contracts import Role, Tier, Zone
 from shared.contracts.catalog import PermittedUse
 from shared.db import create_engine, create_session_factory
@@ -150,7 +151,12 @@ def migrate() -> None:
     services also migrate at start, under a lock, so this is for upgrading ahead of them)."""
     from cli.supervisor import PORTAL, SERVICES
 
+    settings = CliSettings()
+
     async def action(database_url: str) -> None:
+        # An upgrade seals signing keys an older version kept in plain (it needs the KEK).
+        sealing.install_from(settings.node_kek() if settings.kek or not settings.database_url
+                             else None)
         for name in [*SERVICES, PORTAL]:  # the portal keeps the inbox's notices
             engine = create_engine(database_url, schema=name, pool_size=1)
             try:

@@ -190,20 +190,22 @@ def _sealing_context(kid: str) -> str:
 
 
 def _opened(kept: SigningKeyRecord) -> SigningKey:
-    """The key as it signs. One stored before keys were sealed opens as it is, until
-    `reseal_signing_keys` seals it."""
-    stored = kept.private_pem
-    if sealing.is_sealed(stored):
-        stored = sealing.sealer().open(stored, context=_sealing_context(kept.kid))
-    return SigningKey(kept.kid, stored)
+    return SigningKey(kept.kid, sealing.sealer().open(kept.private_pem,
+                                                      context=_sealing_context(kept.kid)))
+
+
+# Only a sealed row is a key at all: one in plain can only have been written into the
+# database by hand (the upgrade sealed those there were, migration 0008), and signing with
+# it, or publishing it, would let whoever wrote it issue the node's tokens.
+_SEALED = SigningKeyRecord.private_pem.startswith(f"{sealing.PREFIX}:")
 
 
 async def reseal_signing_keys(session: AsyncSession) -> int:
-    """Seal under the current key-encryption key every signing key kept in plain (a node
-    upgraded from before sealing) or under an older one (a rotated KEK); how many."""
+    """Seal under the current key-encryption key every signing key an older one (a rotated
+    KEK) sealed; how many."""
     sealer = sealing.sealer()
     kept_keys = [kept for kept in await session.scalars(
-        select(SigningKeyRecord).with_for_update())
+        select(SigningKeyRecord).where(_SEALED).with_for_update())
         if sealer.needs_resealing(kept.private_pem)]
     for kept in kept_keys:
         kept.private_pem = sealer.reseal(kept.private_pem, context=_sealing_context(kept.kid))
@@ -214,7 +216,7 @@ async def active_signing_key(session: AsyncSession) -> SigningKey | None:
     """The newest unretired key, which signs every token the node issues."""
     record = await session.scalar(
         select(SigningKeyRecord)
-        .where(SigningKeyRecord.retired_at.is_(None))
+        .where(SigningKeyRecord.retired_at.is_(None), _SEALED)
         .order_by(SigningKeyRecord.created_at.desc())
         .limit(1)
     )
@@ -226,7 +228,7 @@ async def published_jwks(session: AsyncSession, grace: timedelta) -> dict[str, A
     cutoff = datetime.now(UTC) - grace
     records = await session.scalars(
         select(SigningKeyRecord).where(
-            or_(SigningKeyRecord.retired_at.is_(None), SigningKeyRecord.retired_at > cutoff)
-        )
+            or_(SigningKeyRecord.retired_at.is_(None), SigningKeyRecord.retired_at > cutoff),
+            _SEALED)
     )
     return {"keys": [_opened(kept).public_jwk() for kept in records]}

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import httpx
+from jose import jwt
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.authorization.node_keys import reseal_signing_keys
-from shared import sealing
-from shared.db import create_session_factory, transaction
+from shared.tokens import generate_signing_key, issue_token
 from tests.conftest import Infrastructure
 from tests.integration.conftest import SystemClientFactory, bearer, client_token
 from tests.integration.test_cli import govshare
@@ -36,7 +35,7 @@ async def test_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_k
         == 200
 
 
-async def test_the_database_holds_no_usable_signing_key_and_a_plain_one_is_sealed(
+async def test_the_database_holds_no_usable_signing_key_and_a_key_written_in_is_none(
     gateway: httpx.AsyncClient, authorization_db: AsyncEngine, make_client: SystemClientFactory
 ) -> None:
     async with authorization_db.begin() as connection:
@@ -45,19 +44,27 @@ async def test_the_database_holds_no_usable_signing_key_and_a_plain_one_is_seale
     assert stored and all(pem.startswith("sealed:") and "PRIVATE KEY" not in pem
                           for _, pem in stored)
 
-    # A key kept in plain (a node upgraded from before sealing) is sealed under the KEK,
-    # and still signs: the same key, not a new one.
-    kid, pem = stored[-1]
-    plain = sealing.sealer().open(pem, context=f"authorization.signing_key:{kid}")
+    # Whoever can write the database but holds no KEK puts a key of their own in, newest of
+    # all: it is no key of the node's. It signs nothing, is not published, and what it signs
+    # is refused.
+    planted = generate_signing_key()
     async with authorization_db.begin() as connection:
-        await connection.execute(text("UPDATE signing_key SET private_pem = :p WHERE kid = :k"),
-                                 {"p": plain, "k": kid})
-    sessions = create_session_factory(authorization_db)
-    async with transaction(sessions) as session:
-        assert await reseal_signing_keys(session) == 1
-    async with authorization_db.begin() as connection:
-        resealed = (await connection.execute(text(
-            "SELECT private_pem FROM signing_key WHERE kid = :k"), {"k": kid})).scalar_one()
-    assert resealed.startswith("sealed:") and resealed != pem
-    client = await make_client("auditor")
-    assert (await client_token(gateway, client)).status_code == 200
+        await connection.execute(text(
+            "INSERT INTO signing_key (kid, private_pem, created_at) "
+            "VALUES (:k, :p, now() + interval '1 hour')"),
+            {"k": planted.kid, "p": planted.private_pem})
+    try:
+        published = {k["kid"] for k in (await gateway.get("/.well-known/jwks.json")).json()[
+            "keys"]}
+        assert planted.kid not in published
+        client = await make_client("auditor")
+        issued = (await client_token(gateway, client)).json()["access_token"]
+        assert jwt.get_unverified_header(issued)["kid"] != planted.kid
+        forged = issue_token(planted, {"iss": "test-node", "sub": "insider", "kind": "user",
+                                       "node": "test-node", "roles": ["node_admin"]}, 300)
+        refused = await gateway.get("/api/authorization/me", headers=bearer(forged))
+        assert (refused.status_code, refused.json()["reason"]) == (401, "token_unknown_key")
+    finally:
+        async with authorization_db.begin() as connection:
+            await connection.execute(text("DELETE FROM signing_key WHERE kid = :k"),
+                                     {"k": planted.kid})
