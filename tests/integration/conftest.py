@@ -24,6 +24,7 @@ from shared.events import EventEnvelope, topic_for
 from shared.workdays import china_date
 from tests import factories
 from tests.conftest import Infrastructure, RunningNode
+from tests.integration.portal_browser import chromium, page  # noqa: F401 (one browser a session)
 
 ADMIN_PASSWORD = "a long enough test password"
 

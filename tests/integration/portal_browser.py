@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.integration.portal_people import PASSWORD
-
+# Every staff user the portal's tests make has it (portal_people.staff_user).
+PASSWORD = "门户测试用的足够长的密码"
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 
@@ -49,6 +49,7 @@ async def page(chromium: Browser) -> AsyncIterator[Page]:
 
 
 async def sign_in_with_the_form(page: Page, base_url: str, username: str) -> None:
+    """Sign in in a real browser, as a person types it."""
     await page.goto(f"{base_url}/login")
     await page.get_by_label("用户名").fill(username)
     await page.get_by_label("密码").fill(PASSWORD)

@@ -8,8 +8,8 @@ import httpx
 
 from tests import factories
 from tests.integration.conftest import bearer
+from tests.integration.portal_browser import PASSWORD
 
-PASSWORD = "门户测试用的足够长的密码"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
 
@@ -38,3 +38,4 @@ async def sign_in(browser: httpx.AsyncClient, username: str,
     page = await browser.get("/login")
     return await browser.post("/login", data={"username": username, "password": password,
                                               "next": "/", "csrf_token": form_token(page)})
+

@@ -15,17 +15,10 @@ from playwright.async_api import Browser, Page, expect
 from tests import factories
 from tests.conftest import RunningNode
 from tests.integration.conftest import Party, application, conditional_entry, publish, submit
-from tests.integration.portal_browser import (
-    LAPTOP,
-    PHONE,
-    chromium,
-    page,
-    sign_in_with_the_form,
-)
+from tests.integration.portal_browser import LAPTOP, PHONE, sign_in_with_the_form
 from tests.integration.portal_people import staff_user
 
 pytestmark = pytest.mark.integration
-__all__ = ["chromium", "page"]  # the fixtures, shared by the session
 
 
 async def test_a_reviewer_signs_in_sees_who_they_are_and_signs_out(
