@@ -9,11 +9,9 @@ Mirrors keep the newest version, so a late event never rolls one back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -26,7 +24,7 @@ from services.portal.models import (
     HolidaySchedule,
     RequestDeadline,
 )
-from services.portal.notices import Draft, Names
+from services.portal.notices import Draft
 from shared import clock
 from shared.contracts import DepartmentRegistered, DepartmentUpdated
 from shared.contracts.catalog import (
@@ -69,17 +67,6 @@ handlers = Handlers()
 # An event older than this tells nobody anything to act on: a portal that joins a running
 # node (or reads a long history again) keeps its facts but posts no stale notices.
 NOTICE_HORIZON = timedelta(days=30)
-
-
-async def names_of(session: AsyncSession, departments: Iterable[str],
-                   entries: Iterable[str] = ()) -> Names:
-    """The names the portal knows of these departments and entries."""
-    codes, entry_codes = sorted(set(departments)), sorted(set(entries))
-    known = await session.execute(select(DepartmentName.credit_code, DepartmentName.name)
-                                  .where(DepartmentName.credit_code.in_(codes)))
-    named = await session.execute(select(EntryName.code, EntryName.name)
-                                  .where(EntryName.code.in_(entry_codes)))
-    return Names(dict(known.tuples().all()), dict(named.tuples().all()))
 
 
 async def _post(session: AsyncSession, event: Event[Any], drafts: list[Draft]) -> None:
@@ -136,32 +123,28 @@ async def request_changed(session: AsyncSession, event: Event[RequestEvent],
         "entry_name": request.entry_name, "due_on": request.due_on,
         "status": request.status, "version": request.version,
     }, newer=RequestDeadline.version < request.version)
-    parties = [request.consumer, request.provider]
-    if request.escalation:
-        parties.append(request.escalation.escalated_by)
-    names = await names_of(session, parties)
-    await _post(session, event, _request_notices(event.payload, names))
+    await _post(session, event, _request_notices(event.payload))
 
 
-def _request_notices(change: RequestEvent, names: Names) -> list[Draft]:
+def _request_notices(change: RequestEvent) -> list[Draft]:
     request = change.request
     match change:
         case RequestSubmitted():
-            return notices.request_submitted(request, names)
+            return notices.request_submitted(request)
         case RequestOverdue():
-            return notices.request_overdue(request, names)
+            return notices.request_overdue(request)
         case RequestAnswered():
-            return notices.request_answered(request, names)
+            return notices.request_answered(request)
         case NegotiationOpened():
-            return notices.negotiation_opened(request, names)
+            return notices.negotiation_opened(request)
         case RequestMessagePosted(sender=sender, body=body):
-            return notices.message_posted(request, sender, body, names)
+            return notices.message_posted(request, sender, body)
         case RequestEscalated():
-            return notices.request_escalated(request, names)
+            return notices.request_escalated(request)
         case RequestDecided():
-            return notices.request_decided(request, names)
+            return notices.request_decided(request)
         case RequestWithdrawn():
-            return notices.request_withdrawn(request, change.actor, names)
+            return notices.request_withdrawn(request, change.actor)
     return []
 
 
@@ -176,9 +159,8 @@ async def grant_changed(session: AsyncSession, event: Event[GrantEvent], outbox:
         "entry_code": grant.entry_code, "valid_until": grant.valid_until,
         "status": grant.status, "version": grant.version,
     }, newer=GrantTerm.version < grant.version)
-    names = await names_of(session, [grant.consumer, grant.provider], [grant.entry_code])
-    drafts = (notices.grant_issued(grant, names) if isinstance(event.payload, GrantIssued)
-              else notices.grant_changed(event.type, grant, event.payload.reason, names))
+    drafts = (notices.grant_issued(grant) if isinstance(event.payload, GrantIssued)
+              else notices.grant_changed(event.type, grant, event.payload.reason))
     await _post(session, event, drafts)
 
 
@@ -186,10 +168,7 @@ async def grant_changed(session: AsyncSession, event: Event[GrantEvent], outbox:
 async def agreement_changed(session: AsyncSession, event: Event[AgreementEvent],
                             outbox: Outbox) -> None:
     agreement = event.payload.agreement
-    names = await names_of(session, [agreement.consumer, agreement.provider,
-                                     *([agreement.proposer] if agreement.proposer else [])],
-                           [agreement.entry_code])
-    await _post(session, event, notices.agreement_changed(event.type, agreement, names))
+    await _post(session, event, notices.agreement_changed(event.type, agreement))
 
 
 # --- the exchange's findings and the catalog's flags ----------------------------------------------
@@ -199,20 +178,16 @@ async def agreement_changed(session: AsyncSession, event: Event[AgreementEvent],
 async def objection_changed(session: AsyncSession, event: Event[ObjectionEvent],
                             outbox: Outbox) -> None:
     objection = event.payload.objection
-    names = await names_of(session, [objection.consumer, objection.provider],
-                           [objection.entry_code])
-    await _post(session, event, notices.objection_changed(event.type, objection, names))
+    await _post(session, event, notices.objection_changed(event.type, objection))
 
 
 @handlers.on(EntryStale)
 async def entry_stale(session: AsyncSession, event: Event[EntryStale], outbox: Outbox) -> None:
-    names = await names_of(session, [], [event.payload.entry_code])
-    await _post(session, event, notices.entry_stale(event.payload, names))
+    await _post(session, event, notices.entry_stale(event.payload))
 
 
 @handlers.on(DuplicateCollectionFlagged)
 async def duplicate_flagged(session: AsyncSession, event: Event[DuplicateCollectionFlagged],
                             outbox: Outbox) -> None:
     flag = event.payload
-    names = await names_of(session, [flag.responsible_department], [flag.entry_code])
-    await _post(session, event, notices.duplicate_flagged(flag, names))
+    await _post(session, event, notices.duplicate_flagged(flag))

@@ -9,6 +9,7 @@ person's own.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,8 +18,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from services.portal.models import MailAddress, Notice, NoticeMail, NoticeRead
-from services.portal.notices import Draft
+from services.portal.models import (
+    DepartmentName,
+    EntryName,
+    MailAddress,
+    Notice,
+    NoticeMail,
+    NoticeRead,
+)
+from services.portal.notices import Draft, Names
 from shared.pagination import PageParams
 from shared.tokens import TokenClaims
 
@@ -38,9 +46,11 @@ class Reader:
 
 @dataclass(frozen=True)
 class Listed:
-    """A notice as its reader sees it."""
+    """A notice as its reader sees it: its title and text with the names known now."""
 
     notice: Notice
+    title: str
+    body: str
     read_at: datetime | None
 
 
@@ -95,9 +105,22 @@ async def list_notices(session: AsyncSession, reader: Reader, page: PageParams, 
     if unread_only:
         query = query.where(NoticeRead.notice_id.is_(None))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.execute(query.order_by(Notice.occurred_at.desc(), Notice.id)
-                                 .limit(page.limit).offset(page.offset))
-    return [Listed(notice, read_at) for notice, read_at in rows], int(total or 0)
+    rows = (await session.execute(query.order_by(Notice.occurred_at.desc(), Notice.id)
+                                  .limit(page.limit).offset(page.offset))).all()
+    names = await names_for(session, [text for notice, _ in rows
+                                      for text in (notice.title, notice.body)])
+    return [Listed(notice, names.fill(notice.title), names.fill(notice.body), read_at)
+            for notice, read_at in rows], int(total or 0)
+
+
+async def names_for(session: AsyncSession, texts: Iterable[str]) -> Names:
+    """The names of the departments and entries `texts` mark, as the portal knows them."""
+    departments, entries = Names.wanted(texts)
+    known = await session.execute(select(DepartmentName.credit_code, DepartmentName.name)
+                                  .where(DepartmentName.credit_code.in_(sorted(departments))))
+    named = await session.execute(select(EntryName.code, EntryName.name)
+                                  .where(EntryName.code.in_(sorted(entries))))
+    return Names(dict(known.tuples().all()), dict(named.tuples().all()))
 
 
 async def get_visible(session: AsyncSession, reader: Reader,

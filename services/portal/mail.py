@@ -26,8 +26,10 @@ from prometheus_client import Gauge
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.portal.inbox import names_for
 from services.portal.inbox_settings import InboxSettings
 from services.portal.models import Notice, NoticeMail
+from services.portal.notices import Names
 from shared.db import transaction
 
 log = logging.getLogger(__name__)
@@ -60,9 +62,10 @@ class NoticeMailer:
                     if too_old:
                         _give_up(mail, "not sent within the maximum age")
                         continue
+                    names = await names_for(session, (notice.title, notice.body))
                     try:
                         connection = connection or await self._connect()
-                        await connection.send_message(self.compose(notice, mail.address))
+                        await connection.send_message(self.compose(notice, mail.address, names))
                     except aiosmtplib.SMTPRecipientsRefused as error:
                         if _refused_for_good(error):
                             _give_up(mail, repr(error))
@@ -79,19 +82,19 @@ class NoticeMailer:
             await _drop(connection)
         return sent
 
-    def compose(self, notice: Notice, address: str) -> EmailMessage:
-        """The mail of `notice`: its title and text, and where to act."""
+    def compose(self, notice: Notice, address: str, names: Names) -> EmailMessage:
+        """The mail of `notice`: its title and text (with `names`), and where to act."""
         settings = self.settings
         message = EmailMessage()
         message["From"] = settings.smtp_from
         message["To"] = address
-        message["Subject"] = f"【政务数据共享】{notice.title}"
+        message["Subject"] = f"【政务数据共享】{names.fill(notice.title)}"
         message["Date"] = format_datetime(notice.created_at)
         domain = settings.smtp_from.rpartition("@")[2] or "govshare"
         message["Message-ID"] = f"<notice-{notice.id}@{domain}>"
         page = (settings.public_url.rstrip("/") + notice.link if settings.public_url
                 else f"门户页面 {notice.link}")
-        message.set_content(f"{notice.body}\n\n办理：{page}\n\n"
+        message.set_content(f"{names.fill(notice.body)}\n\n办理：{page}\n\n"
                             "此邮件由政务数据共享交换平台自动发送，请登录平台门户查看和办理，"
                             "勿直接回复。\n")
         return message

@@ -1,6 +1,6 @@
 """What each event tells whom: the notices (站内信), in Chinese, with the page to act on.
 
-Pure functions of an event's payload and the names the portal knows: `services/portal/
+Pure functions of an event's payload (names are filled in when shown): `services/portal/
 handlers.py` stores what they return. A notice goes to the department that must act, and to
 the role within it that does the work (request_reviewer for requests, grants, agreements and
 objections; catalog_editor for the catalog's flags); the arbiters' notices go to every
@@ -9,8 +9,9 @@ arbiter of the node, since which departments sit for a body is not announced.
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -125,16 +126,42 @@ class Pages:
         return f"/evaluation/rectifications?year={year}"
 
 
+# Departments and entries are named when a notice is shown or mailed, not when it is made:
+# the portal may hear of a request before it hears of the department that filed it, and a
+# department renamed is shown by its new name.
+MARK = re.compile(r"\[\[(department|entry):([0-9A-Za-z/]{1,60})\]\]")
+
+
+def department_named(credit_code: str) -> str:
+    """A department, named when shown."""
+    return f"[[department:{credit_code}]]"
+
+
+def entry_named(code: str) -> str:
+    """A catalog entry, named (with its code) when shown."""
+    return f"[[entry:{code}]]"
+
+
 class Names:
     """Departments' and entries' names as far as the portal knows them; a code otherwise."""
 
     def __init__(self, departments: Mapping[str, str], entries: Mapping[str, str]) -> None:
         self.departments, self.entries = departments, entries
 
-    def department(self, credit_code: str) -> str:
-        return self.departments.get(credit_code, credit_code)
+    @staticmethod
+    def wanted(texts: Iterable[str]) -> tuple[set[str], set[str]]:
+        """The departments and the entries `texts` name."""
+        marks = [found.groups() for text in texts for found in MARK.finditer(text)]
+        return ({code for kind, code in marks if kind == "department"},
+                {code for kind, code in marks if kind == "entry"})
 
-    def entry(self, code: str) -> str:
+    def fill(self, text: str) -> str:
+        """`text` with each department and entry named."""
+        return MARK.sub(lambda found: self._name(*found.groups()), text)
+
+    def _name(self, kind: str, code: str) -> str:
+        if kind == "department":
+            return self.departments.get(code, code)
         name = self.entries.get(code)
         return f"“{name}”（{code}）" if name else code
 
@@ -142,38 +169,38 @@ class Names:
 # --- requests (A2–A4) -------------------------------------------------------------------------
 
 
-def request_submitted(request: RequestSnapshot, names: Names) -> list[Draft]:
+def request_submitted(request: RequestSnapshot) -> list[Draft]:
     """Only a request that waits for an answer asks anything of the provider."""
     if request.due_on is None or request.status != "submitted":
         return []
     return [_to_provider(
         request, NoticeKind.request_submitted, f"新的共享申请待答复：{request.entry_name}",
-        f"{names.department(request.consumer)}申请共享“{request.entry_name}”，用途："
+        f"{department_named(request.consumer)}申请共享“{request.entry_name}”，用途："
         f"{label(request.purpose, 'purpose')}。请于{cn_date(request.due_on)}前答复"
         "（逾期未答复计入本部门考核）。")]
 
 
 def request_due_soon(request_id: uuid.UUID, provider: str, consumer: str, entry_name: str,
-                     due_on: date, workdays_left: int, names: Names) -> Draft:
+                     due_on: date, workdays_left: int) -> Draft:
     left = "今天到期" if workdays_left == 0 else f"还剩{workdays_left}个工作日"
     return Draft(NoticeKind.request_due_soon, provider, REVIEWER,
                  f"申请即将到期：{entry_name}（{left}）",
-                 f"{names.department(consumer)}对“{entry_name}”的共享申请须于"
+                 f"{department_named(consumer)}对“{entry_name}”的共享申请须于"
                  f"{cn_date(due_on)}前答复，{left}。", Pages.request(request_id))
 
 
-def request_overdue(request: RequestSnapshot, names: Names) -> list[Draft]:
+def request_overdue(request: RequestSnapshot) -> list[Draft]:
     return [_to_provider(
         request, NoticeKind.request_overdue, f"申请已逾期未答复：{request.entry_name}",
-        f"{names.department(request.consumer)}对“{request.entry_name}”的共享申请已超过答复"
+        f"{department_named(request.consumer)}对“{request.entry_name}”的共享申请已超过答复"
         f"期限（{cn_date(request.due_on)}），已计入本部门考核。请尽快答复。")]
 
 
-def request_answered(request: RequestSnapshot, names: Names) -> list[Draft]:
+def request_answered(request: RequestSnapshot) -> list[Draft]:
     answer = request.answer
     if answer is None:
         return []
-    provider = names.department(request.provider)
+    provider = department_named(request.provider)
     if answer.approved:
         title, body = (f"共享申请已同意：{request.entry_name}",
                        f"{provider}同意了对“{request.entry_name}”的共享申请，授权已生成。")
@@ -184,17 +211,16 @@ def request_answered(request: RequestSnapshot, names: Names) -> list[Draft]:
     return [_to_consumer(request, NoticeKind.request_answered, title, body)]
 
 
-def negotiation_opened(request: RequestSnapshot, names: Names) -> list[Draft]:
+def negotiation_opened(request: RequestSnapshot) -> list[Draft]:
     return [_to_provider(
         request, NoticeKind.request_negotiation, f"申请方发起协商：{request.entry_name}",
-        f"{names.department(request.consumer)}对拒绝共享“{request.entry_name}”发起协商，"
+        f"{department_named(request.consumer)}对拒绝共享“{request.entry_name}”发起协商，"
         "请在申请页面回复。")]
 
 
-def message_posted(request: RequestSnapshot, sender: str, body: str,
-                   names: Names) -> list[Draft]:
+def message_posted(request: RequestSnapshot, sender: str, body: str) -> list[Draft]:
     """To the parties other than the sender (both, when an arbiter writes)."""
-    who = "协调机构" if sender == "arbiter" else names.department(sender)
+    who = "协调机构" if sender == "arbiter" else department_named(sender)
     excerpt = body if len(body) <= 200 else body[:200] + "…"
     return [Draft(NoticeKind.request_message, party, REVIEWER,
                   f"协商留言：{request.entry_name}", f"{who}留言：{excerpt}",
@@ -202,12 +228,12 @@ def message_posted(request: RequestSnapshot, sender: str, body: str,
             for party in (request.consumer, request.provider) if party != sender]
 
 
-def request_escalated(request: RequestSnapshot, names: Names) -> list[Draft]:
+def request_escalated(request: RequestSnapshot) -> list[Draft]:
     escalation = request.escalation
     if escalation is None:
         return []
     body_name = ARBITER_BODIES.get(escalation.arbiter, escalation.arbiter)
-    by = names.department(escalation.escalated_by)
+    by = department_named(escalation.escalated_by)
     other = [Draft(NoticeKind.request_escalated, party, REVIEWER,
                    f"争议已提请协调：{request.entry_name}",
                    f"{by}将“{request.entry_name}”的共享争议提请{body_name}协调。理由："
@@ -216,13 +242,13 @@ def request_escalated(request: RequestSnapshot, names: Names) -> list[Draft]:
              if party != escalation.escalated_by]
     arbiters = Draft(NoticeKind.request_escalated, None, ARBITER,
                      f"待协调的共享争议：{request.entry_name}",
-                     f"{names.department(request.consumer)}与{names.department(request.provider)}"
+                     f"{department_named(request.consumer)}与{department_named(request.provider)}"
                      f"就“{request.entry_name}”的共享争议已提请{body_name}，请受理。",
                      Pages.case(request.id))
     return [*other, arbiters]
 
 
-def request_decided(request: RequestSnapshot, names: Names) -> list[Draft]:
+def request_decided(request: RequestSnapshot) -> list[Draft]:
     decision = request.decision
     if decision is None:
         return []
@@ -234,12 +260,12 @@ def request_decided(request: RequestSnapshot, names: Names) -> list[Draft]:
             for party in (request.consumer, request.provider)]
 
 
-def request_withdrawn(request: RequestSnapshot, actor: str, names: Names) -> list[Draft]:
+def request_withdrawn(request: RequestSnapshot, actor: str) -> list[Draft]:
     """The provider need not answer any more; the consumer hears of it only when the
     platform closed the request (the entry was withdrawn), not when it withdrew it itself."""
     drafts = [_to_provider(request, NoticeKind.request_withdrawn,
                            f"申请已撤回：{request.entry_name}",
-                           f"{names.department(request.consumer)}对“{request.entry_name}”的"
+                           f"{department_named(request.consumer)}对“{request.entry_name}”的"
                            "共享申请已撤回，无需再答复。")]
     if actor == "platform":
         drafts.append(_to_consumer(request, NoticeKind.request_withdrawn,
@@ -282,38 +308,37 @@ _GRANT_CHANGES: dict[str, tuple[NoticeKind, str, str, bool]] = {
 }
 
 
-def grant_issued(grant: GrantSnapshot, names: Names) -> list[Draft]:
+def grant_issued(grant: GrantSnapshot) -> list[Draft]:
     waits = grant.status == "pending_agreement"
-    body = (f"{names.department(grant.provider)}就{names.entry(grant.entry_code)}发放了共享授权，"
+    body = (f"{department_named(grant.provider)}就{entry_named(grant.entry_code)}发放了共享授权，"
             f"有效期至{cn_date(grant.valid_until)}。")
     if waits:
         body += "该资源为敏感数据，双方签订并确认保密协议后方可使用。"
     return [Draft(NoticeKind.grant_issued, grant.consumer, REVIEWER,
-                  f"已获得共享授权：{names.entry(grant.entry_code)}", body,
+                  f"已获得共享授权：{entry_named(grant.entry_code)}", body,
                   Pages.grant(grant.id))]
 
 
-def grant_changed(event_type: str, grant: GrantSnapshot, reason: str | None,
-                  names: Names) -> list[Draft]:
+def grant_changed(event_type: str, grant: GrantSnapshot, reason: str | None) -> list[Draft]:
     change = _GRANT_CHANGES.get(event_type)
     if change is None:
         return []
     kind, title, text, provider_too = change
-    body = f"{names.entry(grant.entry_code)}：{text}"
+    body = f"{entry_named(grant.entry_code)}：{text}"
     if event_type == "share.grant.renewed.v1":
-        body = f"{names.entry(grant.entry_code)}：授权已续期至{cn_date(grant.valid_until)}。"
+        body = f"{entry_named(grant.entry_code)}：授权已续期至{cn_date(grant.valid_until)}。"
     if reason:
         body += f"原因：{reason}"
     parties = (grant.consumer, grant.provider) if provider_too else (grant.consumer,)
-    return [Draft(kind, party, REVIEWER, f"{title}：{names.entry(grant.entry_code)}", body,
+    return [Draft(kind, party, REVIEWER, f"{title}：{entry_named(grant.entry_code)}", body,
                   Pages.grant(grant.id)) for party in parties]
 
 
 def grant_expiring(grant_id: uuid.UUID, consumer: str, provider: str, entry_code: str,
-                   valid_until: date, names: Names) -> list[Draft]:
-    entry = names.entry(entry_code)
+                   valid_until: date) -> list[Draft]:
+    entry = entry_named(entry_code)
     return [Draft(NoticeKind.grant_expiring, party, REVIEWER, f"授权即将到期：{entry}",
-                  f"{names.department(consumer)}对{entry}的共享授权将于{cn_date(valid_until)}"
+                  f"{department_named(consumer)}对{entry}的共享授权将于{cn_date(valid_until)}"
                   "到期。如需继续使用，请及时续期。", Pages.grant(grant_id))
             for party in (consumer, provider)]
 
@@ -321,16 +346,15 @@ def grant_expiring(grant_id: uuid.UUID, consumer: str, provider: str, entry_code
 # --- confidentiality agreements (A6) ------------------------------------------------------------
 
 
-def agreement_changed(event_type: str, agreement: AgreementSnapshot,
-                      names: Names) -> list[Draft]:
-    entry = names.entry(agreement.entry_code)
+def agreement_changed(event_type: str, agreement: AgreementSnapshot) -> list[Draft]:
+    entry = entry_named(agreement.entry_code)
     parties = (agreement.consumer, agreement.provider)
     link = Pages.agreement(agreement.id)
     if event_type == "share.agreement.proposed.v1":
         proposer = agreement.proposer
         return [Draft(NoticeKind.agreement_proposed, party, REVIEWER,
                       f"保密协议待确认：{entry}",
-                      f"{names.department(proposer) if proposer else '对方'}提交了{entry}的保密协议"
+                      f"{department_named(proposer) if proposer else '对方'}提交了{entry}的保密协议"
                       f"（{agreement.reference}），请核对后确认。", link)
                 for party in parties if party != proposer]
     if event_type == "share.agreement.confirmed.v1":
@@ -349,24 +373,23 @@ def agreement_changed(event_type: str, agreement: AgreementSnapshot,
 # --- data objections (异议) ---------------------------------------------------------------------
 
 
-def objection_changed(event_type: str, objection: ObjectionSnapshot,
-                      names: Names) -> list[Draft]:
-    entry = names.entry(objection.entry_code)
+def objection_changed(event_type: str, objection: ObjectionSnapshot) -> list[Draft]:
+    entry = entry_named(objection.entry_code)
     link = Pages.objection(objection.id)
     if event_type == "exchange.objection.raised.v1":
         return [Draft(NoticeKind.objection_raised, objection.provider, REVIEWER,
                       f"收到数据异议：{entry}",
-                      f"{names.department(objection.consumer)}对{entry}的数据提出异议："
+                      f"{department_named(objection.consumer)}对{entry}的数据提出异议："
                       f"{objection.description}。请核实并答复。", link)]
     if event_type == "exchange.objection.verifying.v1":
         return [Draft(NoticeKind.objection_progress, objection.consumer, REVIEWER,
                       f"数据异议核实中：{entry}",
-                      f"{names.department(objection.provider)}正在核实您对{entry}提出的异议。",
+                      f"{department_named(objection.provider)}正在核实您对{entry}提出的异议。",
                       link)]
     if event_type == "exchange.objection.resolved.v1":
         return [Draft(NoticeKind.objection_progress, objection.consumer, REVIEWER,
                       f"数据异议已处理：{entry}",
-                      f"{names.department(objection.provider)}已处理您对{entry}提出的异议："
+                      f"{department_named(objection.provider)}已处理您对{entry}提出的异议："
                       f"{objection.resolution or '已办结'}。", link)]
     return []
 
@@ -374,18 +397,18 @@ def objection_changed(event_type: str, objection: ObjectionSnapshot,
 # --- the catalog's flags (C7, freshness) --------------------------------------------------------
 
 
-def entry_stale(stale: EntryStale, names: Names) -> list[Draft]:
+def entry_stale(stale: EntryStale) -> list[Draft]:
     return [Draft(NoticeKind.entry_stale, stale.provider, EDITOR,
-                  f"数据更新滞后：{names.entry(stale.entry_code)}",
-                  f"{names.entry(stale.entry_code)}应{label(stale.update_cycle, 'update_cycle')}"
+                  f"数据更新滞后：{entry_named(stale.entry_code)}",
+                  f"{entry_named(stale.entry_code)}应{label(stale.update_cycle, 'update_cycle')}"
                   "更新，已超过更新周期未更新，请尽快更新数据或核对目录的更新周期。",
                   Pages.entry(stale.entry_code))]
 
 
-def duplicate_flagged(flag: DuplicateCollectionFlagged, names: Names) -> list[Draft]:
+def duplicate_flagged(flag: DuplicateCollectionFlagged) -> list[Draft]:
     return [Draft(NoticeKind.duplicate_collection, flag.provider, EDITOR,
-                  f"重复采集提示：{names.entry(flag.entry_code)}",
-                  f"{names.entry(flag.entry_code)}采集了由"
-                  f"{names.department(flag.responsible_department)}负责的信息项“{flag.item_name}”"
+                  f"重复采集提示：{entry_named(flag.entry_code)}",
+                  f"{entry_named(flag.entry_code)}采集了由"
+                  f"{department_named(flag.responsible_department)}负责的信息项“{flag.item_name}”"
                   f"（{flag.item_code}）。请改为共享获取，或说明理由。",
                   Pages.entry(flag.entry_code))]

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.portal import inbox, notices
-from services.portal.handlers import names_of
 from services.portal.models import GrantTerm, HolidaySchedule, RequestDeadline
 from shared import clock
 from shared.db import transaction
@@ -32,12 +31,11 @@ async def remind_due_requests(sessions: async_sessionmaker[AsyncSession]) -> int
         due = list(await session.scalars(select(RequestDeadline).where(
             RequestDeadline.status == "submitted",
             RequestDeadline.due_on >= today, RequestDeadline.due_on <= horizon)))
-        names = await names_of(session, [request.consumer for request in due])
         for request in due:
             assert request.due_on is not None
             draft = notices.request_due_soon(
                 request.request_id, request.provider, request.consumer, request.entry_name,
-                request.due_on, calendar.workdays_between(today, request.due_on), names)
+                request.due_on, calendar.workdays_between(today, request.due_on))
             posted += await _post_once(session, draft, f"due-soon/{request.request_id}/"
                                                        f"{request.due_on}", now)
     return posted
@@ -52,11 +50,9 @@ async def remind_expiring_grants(sessions: async_sessionmaker[AsyncSession]) -> 
         ending = list(await session.scalars(select(GrantTerm).where(
             GrantTerm.status == "active", GrantTerm.valid_until >= today,
             GrantTerm.valid_until <= today + timedelta(days=EXPIRING_DAYS))))
-        names = await names_of(session, [grant.consumer for grant in ending],
-                               [grant.entry_code for grant in ending])
         for grant in ending:
             for draft in notices.grant_expiring(grant.grant_id, grant.consumer, grant.provider,
-                                                grant.entry_code, grant.valid_until, names):
+                                                grant.entry_code, grant.valid_until):
                 posted += await _post_once(session, draft, f"expiring/{grant.grant_id}/"
                                            f"{grant.valid_until}/{draft.department}", now)
     return posted

@@ -69,19 +69,22 @@ async def admin_browser(gateway: httpx.AsyncClient, node: RunningNode,
         yield browser
 
 
-async def notify_by_mail(browser: httpx.AsyncClient, party: Party, address: str) -> None:
-    """Set the department's notification address on the admin page (once the portal
-    knows the department, from its event)."""
+async def notify_by_mail(browser: httpx.AsyncClient, party: Party, address: str,
+                         *named_too: Party) -> None:
+    """Set the department's notification address on the admin page, once the portal knows
+    the department (and those `named_too`: the mail names them) from their events."""
     async with asyncio.timeout(30):
-        while True:
-            page = await browser.get("/admin/notice-mail")
-            if party["credit_code"] in page.text:
-                break
-            await asyncio.sleep(0.2)
+        for department in (party, *named_too):
+            while True:
+                page = await browser.get("/admin/notice-mail",
+                                         params={"q": department["credit_code"]})
+                if department["name"] in page.text:
+                    break
+                await asyncio.sleep(0.2)
     saved = await browser.post("/admin/notice-mail", data={
         "csrf_token": form_token(page), "department": party["credit_code"], "address": address})
     assert saved.status_code == 303, saved.text
-    assert address in (await browser.get("/admin/notice-mail")).text
+    assert address in (await browser.get(saved.headers["location"])).text
 
 
 async def mailed(drop: MailDrop, words: str) -> EmailMessage:
@@ -104,7 +107,7 @@ async def mail_row(engine: AsyncEngine, words: str) -> dict[str, Any] | None:
 async def test_a_notice_is_mailed_once_to_its_departments_address(
         gateway: httpx.AsyncClient, node: RunningNode, admin_browser: httpx.AsyncClient,
         provider: Party, consumer: Party) -> None:
-    await notify_by_mail(admin_browser, provider, "gongxiang@gaj.nanjing.gov.cn")
+    await notify_by_mail(admin_browser, provider, "gongxiang@gaj.nanjing.gov.cn", consumer)
     entry = conditional_entry()
     with mail_server(node.smtp_port) as drop:
         code = await publish(gateway, provider, entry)
@@ -142,3 +145,30 @@ async def test_a_notice_waits_while_the_mail_server_is_down_and_is_mailed_once_a
         assert len(drop.about(entry["name"])) == 1
     row = await mail_row(portal_db, entry["name"])
     assert row is not None and row["sent_at"] is not None and row["attempts"] >= 2
+
+
+async def test_only_the_node_admin_sets_addresses_and_a_bad_one_is_refused_at_its_field(
+        gateway: httpx.AsyncClient, node: RunningNode, admin_token: str,
+        admin_browser: httpx.AsyncClient, provider: Party) -> None:
+    reviewer = await staff_user(gateway, admin_token, "request_reviewer",
+                                department=provider["credit_code"])
+    async with httpx.AsyncClient(base_url=node.gateway_url, timeout=30) as browser:
+        assert (await sign_in(browser, reviewer)).status_code == 303
+        page = await browser.get("/admin/notice-mail")
+        assert page.status_code == 403 and "系统管理员" in page.text
+        refused = await browser.post("/admin/notice-mail", data={
+            "csrf_token": form_token(await browser.get("/inbox")),
+            "department": provider["credit_code"], "address": "shenhe@example.gov.cn"})
+        assert refused.status_code == 403
+    await notify_by_mail(admin_browser, provider, "gongxiang@example.gov.cn")
+    page = await admin_browser.get("/admin/notice-mail", params={"q": provider["credit_code"]})
+    bad = await admin_browser.post("/admin/notice-mail", data={
+        "csrf_token": form_token(page), "department": provider["credit_code"],
+        "address": "不是邮箱"})
+    assert bad.status_code == 422 and "邮箱地址格式不正确" in bad.text
+    assert 'aria-invalid="true"' in bad.text
+    unknown = await admin_browser.post("/admin/notice-mail", data={
+        "csrf_token": form_token(page), "department": "../../etc", "address": ""})
+    assert unknown.status_code == 422 and "请选择本节点登记的部门" in unknown.text
+    kept = await admin_browser.get("/admin/notice-mail", params={"q": provider["credit_code"]})
+    assert "gongxiang@example.gov.cn" in kept.text  # nothing was changed by the refusals

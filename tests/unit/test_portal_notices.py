@@ -36,22 +36,23 @@ def addressees(drafts: list[notices.Draft]) -> list[tuple[str | None, str | None
 
 
 def test_a_request_to_answer_goes_to_the_providers_reviewers_with_its_due_date() -> None:
-    [draft] = notices.request_submitted(request(), NAMES)
+    [draft] = notices.request_submitted(request())
     assert (draft.department, draft.role, draft.kind) == (
         PROVIDER, "request_reviewer", NoticeKind.request_submitted)
-    assert "南京市人力资源和社会保障局" in draft.body and "2026年10月26日" in draft.body
+    assert "南京市人力资源和社会保障局" in NAMES.fill(draft.body)
+    assert "2026年10月26日" in draft.body
     assert "数据校核" in draft.body and draft.link.startswith("/requests/")
 
 
 def test_a_request_granted_at_once_asks_nothing_of_the_provider() -> None:
-    assert notices.request_submitted(request(status="approved", due_on=None), NAMES) == []
+    assert notices.request_submitted(request(status="approved", due_on=None)) == []
 
 
 def test_a_message_goes_to_the_other_party_and_an_arbiters_to_both() -> None:
     asked = request(status="negotiating")
-    assert addressees(notices.message_posted(asked, CONSUMER, "请再考虑", NAMES)) == [
+    assert addressees(notices.message_posted(asked, CONSUMER, "请再考虑")) == [
         (PROVIDER, "request_reviewer")]
-    assert addressees(notices.message_posted(asked, "arbiter", "请双方说明", NAMES)) == [
+    assert addressees(notices.message_posted(asked, "arbiter", "请双方说明")) == [
         (CONSUMER, "request_reviewer"), (PROVIDER, "request_reviewer")]
 
 
@@ -59,7 +60,7 @@ def test_an_escalation_goes_to_the_other_party_and_to_the_nodes_arbiters() -> No
     escalated = request(status="escalated", escalation={
         "arbiter": "competent_authority", "escalated_by": CONSUMER, "reason": "业务急需",
         "escalated_at": WHEN})
-    drafts = notices.request_escalated(escalated, NAMES)
+    drafts = notices.request_escalated(escalated)
     assert addressees(drafts) == [(PROVIDER, "request_reviewer"), (None, "arbiter")]
     assert "本级政务信息资源共享主管部门" in drafts[0].body
     assert drafts[1].link.startswith("/arbitration/")
@@ -67,9 +68,9 @@ def test_an_escalation_goes_to_the_other_party_and_to_the_nodes_arbiters() -> No
 
 def test_a_withdrawn_request_tells_the_consumer_only_when_the_platform_closed_it() -> None:
     closed = request(status="withdrawn", closed_reason="目录已撤销")
-    assert addressees(notices.request_withdrawn(closed, "zhangwei", NAMES)) == [
+    assert addressees(notices.request_withdrawn(closed, "zhangwei")) == [
         (PROVIDER, "request_reviewer")]
-    assert addressees(notices.request_withdrawn(closed, "platform", NAMES)) == [
+    assert addressees(notices.request_withdrawn(closed, "platform")) == [
         (PROVIDER, "request_reviewer"), (CONSUMER, "request_reviewer")]
 
 
@@ -79,10 +80,10 @@ def test_an_agreement_proposed_waits_on_the_other_party_and_a_lapse_tells_both()
         reference="宁公保〔2026〕12号", document_sha256="0" * 64, signed_on=date(2026, 10, 1),
         valid_until=date(2027, 9, 30), status="proposed", version=1, proposer=PROVIDER,
         proposed_by="liuyang", proposed_at=WHEN)
-    proposed = notices.agreement_changed("share.agreement.proposed.v1", agreement, NAMES)
+    proposed = notices.agreement_changed("share.agreement.proposed.v1", agreement)
     assert addressees(proposed) == [(CONSUMER, "request_reviewer")]
-    assert "“人口基础信息”（101001/000001）" in proposed[0].title
-    lapsed = notices.agreement_changed("share.agreement.lapsed.v1", agreement, NAMES)
+    assert "“人口基础信息”（101001/000001）" in NAMES.fill(proposed[0].title)
+    lapsed = notices.agreement_changed("share.agreement.lapsed.v1", agreement)
     assert addressees(lapsed) == [(CONSUMER, "request_reviewer"), (PROVIDER, "request_reviewer")]
 
 
@@ -90,13 +91,16 @@ def test_a_duplicate_collection_flag_goes_to_the_providers_catalog_editors() -> 
     flag = DuplicateCollectionFlagged(
         entry_code="101001/000001", provider=PROVIDER, item_code="GMSFHM",
         item_name="公民身份号码", responsible_department=CONSUMER, identifies_subject=True)
-    [draft] = notices.duplicate_flagged(flag, NAMES)
+    [draft] = notices.duplicate_flagged(flag)
     assert (draft.department, draft.role) == (PROVIDER, "catalog_editor")
     assert draft.link == "/catalog/entries/101001/000001"
-    assert "南京市人力资源和社会保障局" in draft.body
+    assert "南京市人力资源和社会保障局" in NAMES.fill(draft.body)
 
 
-def test_a_name_not_known_yet_is_said_by_its_code() -> None:
+def test_names_are_filled_in_when_shown_and_one_not_known_yet_is_said_by_its_code() -> None:
     unknown = factories.credit_code()
-    assert Names({}, {}).department(unknown) == unknown
-    assert Names({}, {}).entry("101001/000009") == "101001/000009"
+    text = (f"{notices.department_named(CONSUMER)}、{notices.department_named(unknown)}："
+            f"{notices.entry_named('101001/000001')}、{notices.entry_named('101001/000009')}")
+    assert Names.wanted([text]) == ({CONSUMER, unknown}, {"101001/000001", "101001/000009"})
+    assert NAMES.fill(text) == (f"南京市人力资源和社会保障局、{unknown}："
+                                "“人口基础信息”（101001/000001）、101001/000009")
