@@ -153,6 +153,7 @@ class IdempotentConsumer:
             except Exception as error:
                 log.warning("cannot join the consumer group yet",
                             extra={"consumer": self.name, "error": repr(error)})
+                await self._leave(consumer)
                 await asyncio.sleep(2.0)
                 continue
             try:
@@ -164,8 +165,22 @@ class IdempotentConsumer:
                 log.warning("broker log was replaced; consuming again from the beginning",
                             extra={"consumer": self.name})
                 rewind = True
+            except Exception:  # whatever it is, a member made anew goes on from the offsets
+                log.exception("consumer failed; joining the group again",
+                              extra={"consumer": self.name})
+                await asyncio.sleep(1.0)
             finally:
+                await self._leave(consumer)
+
+    async def _leave(self, consumer: AIOKafkaConsumer) -> None:
+        """Stop the member; on a broker just replaced that can fail or hang, and the next
+        member must be made all the same."""
+        try:
+            async with asyncio.timeout(_BROKER_CALL_SECONDS):
                 await consumer.stop()
+        except Exception as error:
+            log.warning("consumer did not stop cleanly",
+                        extra={"consumer": self.name, "error": repr(error)})
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while True:

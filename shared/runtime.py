@@ -166,9 +166,9 @@ class ServiceRuntime:
             poll_seconds=self.settings.outbox_poll_seconds,
             retention=timedelta(hours=self.settings.outbox_retention_hours),
         )
-        work: list[Awaitable[None]] = [relay.run()]
+        work = [keep_running("outbox relay", relay.run)]
         if self.consumer:
-            work.append(self.consumer.run())
+            work.append(keep_running("consumer", self.consumer.run))
         try:
             await asyncio.gather(*work)
         finally:
@@ -247,6 +247,20 @@ async def _run_periodically(name: str, seconds: float,
         except Exception:
             log.exception("scheduled job failed", extra={"job": name})
         await asyncio.sleep(seconds)
+
+
+async def keep_running(part: str, run: Callable[[], Awaitable[None]]) -> None:
+    """A part that runs as long as the service does: should it ever end, it is logged, as
+    an error, and started again (a consumer that ended in silence once left the service up
+    and applying nothing)."""
+    while True:
+        try:
+            await run()
+            log.error("a part of the service ended; starting it again", extra={"part": part})
+        except Exception:
+            log.exception("a part of the service failed; starting it again",
+                          extra={"part": part})
+        await asyncio.sleep(1.0)
 
 
 async def _retry_forever(start: Callable[[], Awaitable[None]], what: str) -> None:
