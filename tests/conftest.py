@@ -110,6 +110,7 @@ class NodeProcesses:
                         GOVSHARE_SMTP_HOST="127.0.0.1", GOVSHARE_SMTP_PORT=str(self.smtp_port),
                         GOVSHARE_SMTP_STARTTLS="false", GOVSHARE_MAIL_POLL_SECONDS="0.2",
                         GOVSHARE_MAIL_RETRY_SECONDS="0.5",
+                        GOVSHARE_RECTIFICATION_CHECK_SECONDS="1",
                         GOVSHARE_RATE_LIMIT_PER_SECOND="50", GOVSHARE_RATE_LIMIT_BURST="100",
                         GOVSHARE_MAX_BODY_BYTES="65536", GOVSHARE_SWEEP_INTERVAL_SECONDS="0.5",
                         # The session's tokens are fetched once: they must outlast a slow

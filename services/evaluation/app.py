@@ -5,6 +5,7 @@ Run with `uvicorn services.evaluation.app:create_app --factory`.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -13,6 +14,7 @@ from services.evaluation import (
     handlers,
     history,
     method_router,
+    rectifications,
     reports_router,
     scores_router,
     systems_router,
@@ -28,6 +30,8 @@ def create_app(settings: EvaluationSettings | None = None) -> FastAPI:
     settings = settings or EvaluationSettings()
     runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations_dir=MIGRATIONS)
     runtime.consume(handlers.handlers, on_new_log=history.note_gap)
+    runtime.every(settings.rectification_check_seconds, "rectifications",
+                  partial(rectifications.announce_due, runtime.sessions, runtime.outbox))
     return create_service_app(
         title="govshare evaluation",
         description="The yearly judgement (评价): indicators per department and period from "

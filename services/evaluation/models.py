@@ -304,3 +304,16 @@ class ScoringMethodVersion(Base):
     method: Mapped[dict[str, Any]] = mapped_column(JSONB)
     set_by: Mapped[str] = mapped_column(String(64))
     set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RectificationAnnouncement(Base):
+    """A rectification item announced (`RectificationListed`): each once, which no rebuild
+    of the facts undoes."""
+
+    __tablename__ = "rectification_announcement"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    department: Mapped[str] = mapped_column(String(18), primary_key=True)
+    indicator: Mapped[str] = mapped_column(String(40), primary_key=True)
+    announced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                   server_default=func.now())

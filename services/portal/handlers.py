@@ -35,6 +35,7 @@ from shared.contracts.catalog import (
     EntryWithdrawn,
     HolidayScheduleLoaded,
 )
+from shared.contracts.evaluation import RectificationListed
 from shared.contracts.exchange import (
     EntryStale,
     ObjectionEvent,
@@ -191,3 +192,9 @@ async def duplicate_flagged(session: AsyncSession, event: Event[DuplicateCollect
                             outbox: Outbox) -> None:
     flag = event.payload
     await _post(session, event, notices.duplicate_flagged(flag))
+
+
+@handlers.on(RectificationListed)
+async def rectification_listed(session: AsyncSession, event: Event[RectificationListed],
+                               outbox: Outbox) -> None:
+    await _post(session, event, notices.rectification_listed(event.payload))

@@ -20,6 +20,7 @@ from services.portal.labels import label
 from services.portal.pages import cn_date
 from shared.contracts import Role
 from shared.contracts.catalog import DuplicateCollectionFlagged
+from shared.contracts.evaluation import RectificationListed
 from shared.contracts.exchange import EntryStale, ObjectionSnapshot
 from shared.contracts.sharing import (
     AgreementSnapshot,
@@ -412,3 +413,22 @@ def duplicate_flagged(flag: DuplicateCollectionFlagged) -> list[Draft]:
                   f"{department_named(flag.responsible_department)}负责的信息项“{flag.item_name}”"
                   f"（{flag.item_code}）。请改为共享获取，或说明理由。",
                   Pages.entry(flag.entry_code))]
+
+
+# --- the yearly evaluation (V2) -----------------------------------------------------------------
+
+INDICATORS: dict[str, str] = {
+    "catalog": "目录编制与更新", "provision": "数据提供与更新", "quality": "数据质量与异议处理",
+    "responsiveness": "共享申请答复", "use": "共享数据使用", "collection": "重复采集",
+    "purpose": "按用途使用数据",
+}
+
+
+def rectification_listed(listed: RectificationListed) -> list[Draft]:
+    """To everyone of the department: rectifying is the department's, not one role's."""
+    what = INDICATORS.get(listed.indicator, listed.indicator)
+    return [Draft(NoticeKind.rectification, listed.department, None,
+                  f"{listed.year}年度整改事项：{what}",
+                  f"{listed.year}年度政务信息资源共享评价中，本部门“{what}”存在问题："
+                  f"{listed.evidence}（{'、'.join(listed.points)}）。请于{cn_date(listed.deadline)}"
+                  "前完成整改。", Pages.rectifications(listed.year))]

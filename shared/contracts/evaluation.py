@@ -7,7 +7,7 @@ they cost and whether they are still in use.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -62,3 +62,17 @@ class SystemUpdated(SystemEvent):
 
 class SystemRetired(SystemEvent):
     event_type = "evaluation.system.retired.v1"
+
+
+class RectificationListed(EventData):
+    """A department's finding on one indicator put it on a year's rectification list [51
+    §24, JS §25]: announced once the year's report is due, once per department, year and
+    indicator, so the department hears what to rectify and by when."""
+
+    event_type = "evaluation.rectification.listed.v1"
+    year: int
+    department: str = Field(description="Credit code of the department to rectify.")
+    indicator: str
+    points: list[str] = Field(description="Points of 51 §24 / JS §25 violated.")
+    evidence: str
+    deadline: date = Field(description="Last day to rectify.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import date, datetime, time, timedelta
@@ -14,8 +15,9 @@ import httpx
 import pytest
 
 from services.portal.pages import cn_date
+from shared.contracts.catalog import TriggerRecorded
 from shared.workdays import CHINA_TIME
-from tests.conftest import RunningNode
+from tests.conftest import Infrastructure, RunningNode
 from tests.integration.conftest import (
     NodeClock,
     Party,
@@ -23,9 +25,11 @@ from tests.integration.conftest import (
     application,
     conditional_entry,
     publish,
+    register_department,
     submit,
 )
 from tests.integration.portal_people import form_token, sign_in, staff_user
+from tests.integration.test_evaluation import History, at
 
 pytestmark = pytest.mark.integration
 
@@ -165,3 +169,29 @@ def _until(clock: NodeClock, day: date) -> timedelta:
     moment = datetime.combine(day, time(10), tzinfo=CHINA_TIME)
     return clock.offset + (moment - clock.now())
 
+
+async def test_last_years_rectification_item_reaches_everyone_of_the_department(
+        gateway: httpx.AsyncClient, node: RunningNode, admin_token: str, clock: NodeClock,
+        infrastructure: Infrastructure) -> None:
+    party = await register_department(gateway, admin_token, "catalog_editor")
+    code, year = party["credit_code"], clock.today().year
+    async with History(infrastructure.bootstrap_servers) as history:
+        # A catalog change it never made (C6), this year.
+        trigger = uuid.uuid4()
+        await history.send(TriggerRecorded(
+            trigger_id=trigger, department=code, kind="functions_changed",
+            occurred_on=date(year, 1, 5), due_on=date(year, 1, 26)),
+            key=str(trigger), when=at(f"{year}-01-05"))
+    operator = await staff_user(gateway, admin_token, "data_operator", department=code)
+    async with browsers(node, operator) as (browser,):
+        # Next spring this year's report is due: the evaluation announces its rectification
+        # list, and anyone of the department, whatever their role, is told.
+        clock.set(_until(clock, date(year + 1, 3, 1)))
+        listed = f"{year}年度整改事项：目录编制与更新"
+        notice_id, page = await notice_titled(browser, listed)
+        assert "JS §25(一)" in page.text
+        await asyncio.sleep(2.5)  # the evaluation looks again every second: still once
+        titles = NOTICE_LINK.findall((await browser.get("/inbox")).text)
+        assert [title for _, title in titles].count(listed) == 1
+        opened = await browser.get(f"/inbox/{notice_id}")
+        assert opened.headers["location"] == f"/evaluation/rectifications?year={year}"

@@ -10,6 +10,7 @@ from typing import Any
 from services.portal import notices
 from services.portal.notices import Names, NoticeKind
 from shared.contracts.catalog import DuplicateCollectionFlagged
+from shared.contracts.evaluation import RectificationListed
 from shared.contracts.sharing import AgreementSnapshot, RequestSnapshot
 from tests import factories
 
@@ -104,3 +105,15 @@ def test_names_are_filled_in_when_shown_and_one_not_known_yet_is_said_by_its_cod
     assert Names.wanted([text]) == ({CONSUMER, unknown}, {"101001/000001", "101001/000009"})
     assert NAMES.fill(text) == (f"南京市人力资源和社会保障局、{unknown}："
                                 "“人口基础信息”（101001/000001）、101001/000009")
+
+
+def test_a_rectification_item_goes_to_everyone_of_the_department_with_its_deadline() -> None:
+    listed = RectificationListed(year=2025, department=CONSUMER, indicator="catalog",
+                                 points=["JS §25(一)", "51 §24(一)"],
+                                 evidence="1 of 1 catalog changes not made in time",
+                                 deadline=date(2026, 4, 1))
+    [draft] = notices.rectification_listed(listed)
+    assert (draft.department, draft.role) == (CONSUMER, None)
+    assert draft.title == "2025年度整改事项：目录编制与更新"
+    assert "2026年4月1日" in draft.body and "JS §25(一)、51 §24(一)" in draft.body
+    assert draft.link == "/evaluation/rectifications?year=2025"
