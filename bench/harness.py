@@ -34,8 +34,10 @@ class BenchNode:
 
 @contextmanager
 def bench_node(services: list[str], roles: tuple[str, ...] = (),
-               extra_env: dict[str, str] | None = None) -> Iterator[BenchNode]:
-    """PostgreSQL, broker, the named services and the gateway; a client token with `roles`."""
+               extra_env: dict[str, str] | None = None,
+               portal: bool = False) -> Iterator[BenchNode]:
+    """PostgreSQL, broker, the named services (and the portal) and the gateway; a client
+    token with `roles`."""
     workdir = Path(tempfile.mkdtemp(prefix="govshare-bench-"))
     extra = extra_env or {}
     postgres = EmbeddedPostgres(workdir / "postgres", delete_on_stop=True)
@@ -47,7 +49,11 @@ def bench_node(services: list[str], roles: tuple[str, ...] = (),
         broker.start()
         client_id, client_secret = prepare_identity(database_url, roles)
         urls = {name: f"http://127.0.0.1:{free_port()}" for name in services}
-        env = dict(os.environ, DATABASE_URL=database_url,
+        gateway_port, portal_port = free_port(), free_port()
+        pages = {"GOVSHARE_PORTAL_URL": f"http://127.0.0.1:{portal_port}",
+                 "GOVSHARE_GATEWAY_URL": f"http://127.0.0.1:{gateway_port}"} if portal else {
+                 "GOVSHARE_PORTAL_URL": ""}
+        env = dict(os.environ, DATABASE_URL=database_url, **pages,
                    KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers, GOVSHARE_LOG_LEVEL="WARNING",
                    GOVSHARE_JWKS_URL=f"{urls['authorization']}/jwks",
                    GOVSHARE_SERVICES=json.dumps(urls),
@@ -56,14 +62,17 @@ def bench_node(services: list[str], roles: tuple[str, ...] = (),
         for name, url in urls.items():
             processes.append(start(f"services.{name}.app:create_app", int(url.rsplit(":", 1)[1]),
                                    env, workdir / f"{name}.log"))
-        gateway_port = free_port()
+        if portal:
+            processes.append(start("services.portal.app:create_app", portal_port, env,
+                                   workdir / "portal.log"))
         processes.append(start("gateway.app:create_app", gateway_port, env,
                                workdir / "gateway.log"))
         gateway = f"http://127.0.0.1:{gateway_port}"
         token = httpx.post(f"{gateway}/oauth/token", data={
             "grant_type": "client_credentials", "client_id": client_id,
             "client_secret": client_secret}).json()["access_token"]
-        pids = dict(zip([*urls, "gateway"], (p.pid for p in processes), strict=True))
+        pids = dict(zip([*urls, *(["portal"] if portal else []), "gateway"],
+                        (p.pid for p in processes), strict=True))
         yield BenchNode(database_url, gateway, urls, token, pids)
     except BaseException:
         failed = True
@@ -167,11 +176,15 @@ class KeepAliveConnection:
         self.writer.close()
 
 
-async def measure(url: str, token: str, requests: int, concurrency: int) -> dict[str, float]:
-    """Requests/s and latency percentiles of `requests` GETs over `concurrency` connections."""
+async def measure(url: str, token: str | None, requests: int, concurrency: int,
+                  cookie: str | None = None) -> dict[str, float]:
+    """Requests/s and latency percentiles of `requests` GETs over `concurrency` connections,
+    with a bearer `token` (an API call) or a `cookie` (a page)."""
     parsed = httpx.URL(url)
+    credentials = (f"Authorization: Bearer {token}\r\n" if token else "") + (
+        f"Cookie: {cookie}\r\n" if cookie else "")
     request = (f"GET {parsed.raw_path.decode()} HTTP/1.1\r\nHost: {parsed.host}\r\n"
-               f"Authorization: Bearer {token}\r\n\r\n").encode()
+               f"{credentials}\r\n").encode()
     latencies: list[float] = []
     remaining = requests
 

@@ -58,20 +58,28 @@ async def entry_page(request: Request, front: Front, number: Number, viewer: Vie
     path = f"/api/catalog/entries/{front}/{number}"
     entry, versions = await asyncio.gather(api.get(path, token=viewer.token),
                                            api.get(f"{path}/versions", token=viewer.token))
-    freshness = await _freshness(api, viewer, entry)
     return render(request, "catalog_entry.html.j2", viewer=viewer, entry=entry,
-                  versions=list(reversed(versions)), freshness=freshness)
+                  versions=list(reversed(versions)),
+                  sees_freshness=_sees_freshness(viewer, entry["provider"]))
 
 
-async def _freshness(api: ApiDep, viewer: Viewer, entry: dict[str, Any]) -> dict[str, Any] | None:
-    """The entry's freshness, which the API tells its provider and the oversight roles."""
-    if viewer.department != entry["provider"] and not viewer.has_any(*OVERSIGHT):
-        return None
+def _sees_freshness(viewer: Viewer, provider: str) -> bool:
+    """The API tells an entry's freshness to its provider and the oversight roles."""
+    return viewer.department == provider or viewer.has_any(*OVERSIGHT)
+
+
+@router.get("/entries/{front}/{number}/freshness")
+async def entry_freshness(request: Request, front: Front, number: Number, viewer: ViewerDep,
+                          api: ApiDep) -> Response:
+    """The entry page's freshness section, loaded after the page (the survey is the slow
+    part of it, and the page is read without it)."""
+    code = f"{front}/{number}"
     try:
         surveyed = await api.get("/api/exchange/freshness", token=viewer.token)
     except (ApiProblem, NotPermitted):
-        return None
-    return next((f for f in surveyed if f["entry_code"] == entry["code"]), None)
+        surveyed = []
+    freshness = next((f for f in surveyed if f["entry_code"] == code), None)
+    return render(request, "catalog_freshness.html.j2", viewer=viewer, freshness=freshness)
 
 
 @router.get("/entries/{front}/{number}/diff")

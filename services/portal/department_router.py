@@ -35,23 +35,34 @@ TABS = [
 ]
 BY_NAME = {tab.name: tab for tab in TABS}
 Staff = Annotated[Viewer, with_role("catalog_editor", "request_reviewer", "data_operator")]
+TabName = Annotated[str, Query(pattern="^(incoming|outgoing|held|given)$")]
 
 
 @router.get("")
-async def department(request: Request, viewer: Staff, api: ApiDep,
-                     tab: Annotated[str, Query(pattern="^(incoming|outgoing|held|given)$")] = (
-                         "incoming"),
+async def department(request: Request, viewer: Staff, api: ApiDep, tab: TabName = "incoming",
                      offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> Response:
     if not viewer.department:
-        return render(request, "error.html.j2", viewer=viewer, status=403,
-                      heading="您的账号不属于任何部门", message="本部门页面只对部门工作人员开放。")
-    pages = await asyncio.gather(*(
-        _list(api, viewer, candidate, offset if candidate.name == tab else 0,
-              PAGE_SIZE if candidate.name == tab else 1) for candidate in TABS))
-    counts = {candidate.name: page["total"] for candidate, page in zip(TABS, pages, strict=True)}
-    shown = pages[[candidate.name for candidate in TABS].index(tab)]
+        return _no_department(request, viewer)
+    page = await _list(api, viewer, BY_NAME[tab], offset, PAGE_SIZE)
     return render(request, "department.html.j2", viewer=viewer, tabs=TABS, tab=BY_NAME[tab],
-                  counts=counts, page=shown)
+                  counts=None, page=page)
+
+
+@router.get("/tabs")
+async def department_tabs(request: Request, viewer: Staff, api: ApiDep,
+                          tab: TabName = "incoming") -> Response:
+    """The tabs with how many each holds, loaded after the page (one call a tab)."""
+    if not viewer.department:
+        return _no_department(request, viewer)
+    pages = await asyncio.gather(*(_list(api, viewer, candidate, 0, 1) for candidate in TABS))
+    counts = {candidate.name: page["total"] for candidate, page in zip(TABS, pages, strict=True)}
+    return render(request, "department_tabs.html.j2", viewer=viewer, tabs=TABS,
+                  tab=BY_NAME[tab], counts=counts)
+
+
+def _no_department(request: Request, viewer: Viewer) -> Response:
+    return render(request, "error.html.j2", viewer=viewer, status=403,
+                  heading="您的账号不属于任何部门", message="本部门页面只对部门工作人员开放。")
 
 
 async def _list(api: ApiDep, viewer: Viewer, tab: Tab, offset: int,

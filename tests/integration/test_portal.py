@@ -11,7 +11,14 @@ import pytest
 
 from tests import factories
 from tests.conftest import RunningNode
-from tests.integration.conftest import Party, bearer, publish
+from tests.integration.conftest import (
+    Party,
+    application,
+    bearer,
+    conditional_entry,
+    publish,
+    submit,
+)
 from tests.integration.portal_people import PASSWORD, form_token, sign_in, staff_user
 
 pytestmark = pytest.mark.integration
@@ -151,8 +158,28 @@ async def test_search_finds_an_entry_and_its_page_shows_its_elements(
     assert page.status_code == 200
     assert all(text in page.text for text in (entry["name"], "公民身份号码", "信息资源提供方",
                                               "第 1 版"))
+    freshness = await browser.get(f"/catalog/entries/{code}/freshness")  # loaded after
+    assert freshness.status_code == 200 and "尚无数据" in freshness.text
     missing = await browser.get("/catalog/entries/999999/999999")
     assert missing.status_code == 404 and "没有找到" in missing.text
+
+
+async def test_my_department_lists_the_requests_to_answer_with_their_countdown(
+        browser: httpx.AsyncClient, gateway: httpx.AsyncClient, admin_token: str,
+        provider: Party, consumer: Party) -> None:
+    code = await publish(gateway, provider, conditional_entry())
+    filed = await submit(gateway, consumer, application(code))
+    assert filed.status_code == 201, filed.text
+    username = await staff_user(browser, admin_token, "request_reviewer",
+                                department=provider["credit_code"])
+    await sign_in(browser, username)
+    page = await browser.get("/department")
+    assert f'href="/catalog/entries/{code}"' in page.text and "剩余 10 个工作日" in page.text
+    assert consumer["credit_code"] in page.text
+    tabs = await browser.get("/department/tabs", params={"tab": "incoming"})
+    assert '<span class="count">1</span>' in tabs.text
+    held = await browser.get("/department", params={"tab": "held"})
+    assert "暂无记录" in held.text
 
 
 async def test_the_public_finds_an_open_entry_without_signing_in(

@@ -123,6 +123,7 @@ async def _look_at(page: Page, url: str, shot: Path) -> None:
     """Open `url`, keep a screenshot, and check nothing runs wider than the screen."""
     answer = await page.goto(url)
     assert answer is not None and answer.ok, url
+    await page.wait_for_load_state("networkidle")  # what htmx loads after the page too
     await page.screenshot(path=str(shot), full_page=True)
     overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{url} is {overflow}px wider than the screen"
