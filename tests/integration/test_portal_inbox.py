@@ -164,6 +164,30 @@ async def test_a_request_due_within_three_working_days_and_then_overdue_is_remin
         assert sum(title == f"申请已逾期未答复：{entry['name']}" for _, title in titles) == 1
 
 
+async def test_a_grant_ending_within_seven_days_is_told_to_both_parties_once(
+        gateway: httpx.AsyncClient, node: RunningNode, admin_token: str, clock: NodeClock,
+        provider: Party, consumer: Party) -> None:
+    people = [await staff_user(gateway, admin_token, "request_reviewer",
+                               department=party["credit_code"]) for party in (provider, consumer)]
+    entry = conditional_entry()
+    code = await publish(gateway, provider, entry)
+    last_day = clock.today() + timedelta(days=30)
+    filed = await submit(gateway, consumer, application(code, valid_until=last_day.isoformat()))
+    approved = await answer(gateway, provider, filed.json()["id"], approve=True)
+    assert approved.status_code == 200, approved.text
+    async with browsers(node, *people) as parties:
+        await notice_titled(parties[1], f"已获得共享授权：“{entry['name']}”")
+        clock.set(_until(clock, last_day - timedelta(days=3)))
+        ending = f"授权即将到期：“{entry['name']}”（{code}）"
+        for browser in parties:
+            _, page = await notice_titled(browser, ending)
+            assert cn_date(last_day) in page.text
+        await asyncio.sleep(1.5)  # several reminder rounds
+        for browser in parties:
+            titles = NOTICE_LINK.findall((await browser.get("/inbox")).text)
+            assert [title for _, title in titles].count(ending) == 1
+
+
 def _until(clock: NodeClock, day: date) -> timedelta:
     """The clock offset that makes it 10:00 in China on `day`."""
     moment = datetime.combine(day, time(10), tzinfo=CHINA_TIME)
