@@ -135,7 +135,8 @@ def test_the_ingress_routes_every_page_of_the_portal(manifests: list[dict[str, A
 def exposed_metric_names() -> set[str]:
     """Every series name the node's processes can expose, as Prometheus sees it."""
     for module in ("shared.metrics", "services.authorization.metrics",
-                   "services.catalog.metrics", "services.exchange.metrics"):
+                   "services.catalog.metrics", "services.exchange.metrics",
+                   "services.portal.mail"):
         importlib.import_module(module)
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"),
                 "gauge": ("",)}
