@@ -62,6 +62,13 @@ async def forget_applied(session: AsyncSession, event_id: uuid.UUID) -> None:
     await session.execute(delete(processed_event).where(processed_event.c.event_id == event_id))
 
 
+def cancelled_from_outside() -> bool:
+    """Whether the running task was cancelled (by its owner), rather than handed a
+    cancellation a library let out of a task of its own."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class _LogReplaced(Exception):
     """The broker no longer holds our marker: it is a new, empty broker."""
 
@@ -178,6 +185,14 @@ class IdempotentConsumer:
         try:
             async with asyncio.timeout(_BROKER_CALL_SECONDS):
                 await consumer.stop()
+        except asyncio.CancelledError:
+            # aiokafka's fetcher awaits the tasks it cancels as it closes, and their
+            # cancellation comes out here though nobody cancelled this one: it killed the
+            # consumer in silence after a broker was replaced.
+            if cancelled_from_outside():
+                raise
+            log.warning("consumer did not stop cleanly", extra={
+                "consumer": self.name, "error": "a cancellation of aiokafka's own"})
         except Exception as error:
             log.warning("consumer did not stop cleanly",
                         extra={"consumer": self.name, "error": repr(error)})

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock, sealing
-from shared.consumer import IdempotentConsumer, SessionHook
+from shared.consumer import IdempotentConsumer, SessionHook, cancelled_from_outside
 from shared.db import create_engine, create_session_factory, ping
 from shared.handlers import Handlers
 from shared.health import (
@@ -257,6 +257,11 @@ async def keep_running(part: str, run: Callable[[], Awaitable[None]]) -> None:
         try:
             await run()
             log.error("a part of the service ended; starting it again", extra={"part": part})
+        except asyncio.CancelledError:
+            if cancelled_from_outside():
+                raise  # the service stops
+            log.exception("a part of the service was handed a cancellation not meant for "
+                          "it; starting it again", extra={"part": part})
         except Exception:
             log.exception("a part of the service failed; starting it again",
                           extra={"part": part})
