@@ -21,6 +21,8 @@ from starlette.middleware import Middleware
 from services.portal import (
     catalog_router,
     department_router,
+    filing_router,
+    grants_router,
     handlers,
     home_router,
     inbox_router,
@@ -28,6 +30,7 @@ from services.portal import (
     mail_router,
     public_router,
     reminders,
+    requests_router,
     signin_router,
 )
 from services.portal.api import NodeApi
@@ -45,7 +48,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # Every page's router; a new top-level path needs its line in k8s/base/ingress.yaml too.
 ROUTERS = [signin_router.router, home_router.router, catalog_router.router,
            department_router.router, public_router.router, inbox_router.router,
-           mail_router.router]
+           mail_router.router, requests_router.router, filing_router.router,
+           grants_router.router]
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:

@@ -40,6 +40,19 @@ BY_RULE = {
     "F3": "涉密信息资源只能在政务内网节点编目（F3）。",
 }
 
+# A rule whose meaning depends on the input it names (A2 refuses a refusal without its
+# reason, and a grant wider than the request): the sentence for that input.
+BY_RULE_FIELD = {
+    ("A2", "reason"): "拒绝共享必须说明理由（A2）。",
+    ("A2", "items"): "信息项超出了申请或目录的范围：授权只能缩小、不能扩大申请（A2）。",
+    ("A2", "row_filter"): "行过滤条件只能使用本资源的信息项（A2）。",
+    ("A2", "valid_until"): "授权只能比申请的期限早结束，不能更晚（A2）。",
+    ("A2", "entry_code"): "不能申请本部门自己的信息资源（A2）。",
+    ("A5", "valid_until"): "使用期限须晚于今天，且不超过三年（A5）。",
+    ("C4", "purpose"): "提供部门不允许将本资源用于此用途（C4）。",
+    ("C5", "methods"): "提供部门不提供所选的共享方式（C5）。",
+}
+
 BY_STATUS = {
     400: "提交的内容无法读取。",
     404: "没有找到所要的内容。",
@@ -67,6 +80,9 @@ BY_VALIDATION_CODE = {
 def problem_message(status: int, slug: str, body: dict[str, Any]) -> str:
     """One Chinese sentence for a problem: its rule's, else its type's, else its status's."""
     rule = body.get("rule")
+    by_field = BY_RULE_FIELD.get((str(rule), str(body.get("field"))))
+    if by_field:
+        return by_field
     if isinstance(rule, str) and rule in BY_RULE:
         return BY_RULE[rule]
     return BY_TYPE.get(slug) or BY_STATUS.get(status) or f"操作未被接受（{status}）。"

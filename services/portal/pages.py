@@ -46,6 +46,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("目录检索", "/catalog"),
     NavItem("本部门", "/department", roles=("catalog_editor", "request_reviewer",
                                             "data_operator"), department=True),
+    NavItem("待答复申请", "/requests", roles=("request_reviewer",), department=True),
     NavItem("开放数据", "/public"),
     NavItem("接口说明", "/public/api"),
     NavItem("通知邮箱", "/admin/notice-mail", roles=("node_admin",)),
@@ -121,7 +122,8 @@ def render(request: Request, template: str, *, viewer: Viewer | None, status: in
     shown = navigation(viewer)
     here = request.url.path
     current = max((item.path for item in shown
-                   if here == item.path or here.startswith(item.path.rstrip("/") + "/")),
+                   if here == item.path or (item.path != "/"
+                                            and here.startswith(item.path.rstrip("/") + "/"))),
                   key=len, default=None)
     return TEMPLATES.TemplateResponse(request, template, status_code=status, context={
         "viewer": viewer, "navigation": shown, "current": current,

@@ -1,0 +1,60 @@
+"""The portal's work forms: what a person typed becomes the API's body unchanged but for
+empty inputs, and each refusal comes back at the input it names."""
+
+from __future__ import annotations
+
+from starlette.datastructures import FormData
+
+from services.portal.exceptions import ApiProblem
+from services.portal.forms import FORM, field_errors, words
+from services.portal.sharing import narrowed_terms
+
+PROBLEMS = "https://govshare.example/problems"
+
+
+def test_a_refusal_without_its_reason_is_told_at_the_reason() -> None:
+    problem = ApiProblem.from_body(422, {
+        "type": f"{PROBLEMS}/sharing-rule-violation", "status": 422, "field": "reason",
+        "rule": "A2", "detail": "A refusal must state its reason."})
+    assert field_errors(problem, ("reason",)) == {"reason": "拒绝共享必须说明理由（A2）。"}
+
+
+def test_a_nested_input_is_told_at_the_input_it_lies_in() -> None:
+    problem = ApiProblem.from_body(422, {
+        "type": f"{PROBLEMS}/validation-error", "status": 422, "errors": [
+            {"field": "body.row_filter.0.values.0", "code": "string_too_short"},
+            {"field": "body.rate_limit_per_minute", "code": "int_parsing"}]})
+    errors = field_errors(problem, ("items", "row_filter", "rate_limit_per_minute"))
+    assert errors == {"row_filter": "内容太短。", "rate_limit_per_minute": "请填写整数。",
+                      FORM: "填写的内容不符合要求。"}
+
+
+def test_a_rule_naming_an_item_by_index_is_told_at_that_items_input() -> None:
+    problem = ApiProblem.from_body(422, {
+        "type": f"{PROBLEMS}/catalog-rule-violation", "status": 422,
+        "field": "items[1].share_type", "rule": "C3"})
+    assert field_errors(problem, ("items.1.share_type", "items.0.share_type")) == {
+        "items.1.share_type": "基础信息资源的基础信息项必须无条件共享（C3）。"}
+
+
+def test_a_problem_naming_no_input_of_the_form_is_told_above_it() -> None:
+    problem = ApiProblem.from_body(409, {"type": f"{PROBLEMS}/illegal-transition",
+                                         "status": 409})
+    assert field_errors(problem, ("reason",)) == {FORM: "当前状态下不能进行此操作。"}
+
+
+def test_an_approval_sends_the_items_kept_and_only_the_terms_filled() -> None:
+    form = FormData([("items", "GMSFHM"), ("row_item", "GMSFHM"), ("row_op", "prefix"),
+                     ("row_values", "320102， 320104、320105"), ("row_item", ""),
+                     ("row_op", "in"), ("row_values", ""), ("rate_limit_per_minute", ""),
+                     ("valid_until", "2027-06-30")])
+    assert narrowed_terms(form) == {
+        "items": ["GMSFHM"], "valid_until": "2027-06-30",
+        "row_filter": [{"item": "GMSFHM", "op": "prefix",
+                        "values": ["320102", "320104", "320105"]}]}
+    assert narrowed_terms(FormData([]))["items"] == []  # none kept: the API refuses it
+
+
+def test_values_typed_in_one_box_are_split_the_ways_people_separate_them() -> None:
+    assert words(" 3201, 3202，3203、3204 3205;3206 ") == [
+        "3201", "3202", "3203", "3204", "3205", "3206"]
