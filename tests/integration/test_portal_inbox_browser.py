@@ -14,17 +14,10 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import RunningNode
 from tests.integration.conftest import Party, application, conditional_entry, publish, submit
-from tests.integration.portal_browser import (
-    LAPTOP,
-    PHONE,
-    chromium,
-    page,
-    sign_in_with_the_form,
-)
+from tests.integration.portal_browser import LAPTOP, PHONE, sign_in_with_the_form
 from tests.integration.portal_people import sign_in, staff_user
 
 pytestmark = pytest.mark.integration
-__all__ = ["chromium", "page"]  # the fixtures, shared by the session
 
 
 async def notices_arrived(node: RunningNode, username: str, count: int) -> None:
