@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.catalog_search
 	$(BIN)/python -m bench.exchange
 	$(BIN)/python -m bench.federation
+	$(BIN)/python -m bench.portal
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port, wait_for_port
+from shared import sealing
 from shared.http_server import uvicorn_command
 
 
@@ -40,6 +41,9 @@ def bench_node(services: list[str], roles: tuple[str, ...] = (),
     token with `roles`."""
     workdir = Path(tempfile.mkdtemp(prefix="govshare-bench-"))
     extra = extra_env or {}
+    # The throwaway node's key-encryption key (as the tests' own), inherited by every process
+    # and CLI run: `node init` refuses to seal the signing key without one.
+    os.environ.setdefault("GOVSHARE_KEK", sealing.new_key_setting("bench"))
     postgres = EmbeddedPostgres(workdir / "postgres", delete_on_stop=True)
     broker = EmbeddedBroker(free_port(), log_file=workdir / "broker.log")
     processes: list[subprocess.Popen[bytes]] = []
