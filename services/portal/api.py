@@ -38,6 +38,20 @@ class NodeApi:
     async def post(self, path: str, *, token: str | None, json: JSON = None) -> JSON:
         return _checked(await self._send("POST", path, token=token, json=json))
 
+    async def put(self, path: str, *, token: str | None, json: JSON = None) -> JSON:
+        return _checked(await self._send("PUT", path, token=token, json=json))
+
+    async def patch(self, path: str, *, token: str | None, json: JSON = None) -> JSON:
+        return _checked(await self._send("PATCH", path, token=token, json=json))
+
+    async def download(self, path: str, *, token: str | None,
+                       params: dict[str, Any] | None = None) -> httpx.Response:
+        """`GET path` as a file (a PDF, say): the whole answer, once its status is checked."""
+        response = await self._send("GET", path, token=token, params=params)
+        if response.status_code >= 300:
+            _checked(response)  # raises what the status means
+        return response
+
     async def login(self, username: str, password: str,
                     caller: dict[str, str]) -> dict[str, Any]:
         """The token response for a staff login; 401/429 come back as ApiProblem, not as

@@ -21,6 +21,7 @@ from starlette.middleware import Middleware
 from services.portal import (
     catalog_router,
     department_router,
+    editor_router,
     filing_router,
     grants_router,
     handlers,
@@ -32,6 +33,7 @@ from services.portal import (
     reminders,
     requests_router,
     signin_router,
+    triggers_router,
 )
 from services.portal.api import NodeApi
 from services.portal.csrf import CsrfGuard, CsrfTokens
@@ -49,7 +51,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS = [signin_router.router, home_router.router, catalog_router.router,
            department_router.router, public_router.router, inbox_router.router,
            mail_router.router, requests_router.router, filing_router.router,
-           grants_router.router]
+           grants_router.router, editor_router.router, triggers_router.router]
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:

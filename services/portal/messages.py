@@ -23,6 +23,8 @@ BY_TYPE = {
     "request-not-found": "没有这个共享申请，或您无权查看。",
     "grant-not-found": "没有这项授权，或您无权查看。",
     "not-a-party": "只有申请的当事部门才能这样做。",
+    "trigger-not-answered": "所选目录自变更发生之日起没有已发布的修改：请先按变更修改并发布"
+                            "（或撤销）目录，再办结此事项（C6）。",
     "validation-error": "填写的内容不符合要求。",
     "malformed-body": "提交的内容无法读取。",
     "rate-limited": "操作过于频繁，请稍后再试。",

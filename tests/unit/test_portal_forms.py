@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from starlette.datastructures import FormData
 
+from services.portal.entry_form import entry_body
 from services.portal.exceptions import ApiProblem
 from services.portal.forms import FORM, field_errors, words
 from services.portal.sharing import narrowed_terms
@@ -58,3 +59,25 @@ def test_an_approval_sends_the_items_kept_and_only_the_terms_filled() -> None:
 def test_values_typed_in_one_box_are_split_the_ways_people_separate_them() -> None:
     assert words(" 3201, 3202，3203、3204 3205;3206 ") == [
         "3201", "3202", "3203", "3204", "3205", "3206"]
+
+
+def test_an_entrys_form_sends_the_filled_rows_in_order_and_what_was_typed() -> None:
+    form = FormData([
+        ("classification.top", "base"), ("classification.item", "01"), ("name", "人口基础信息"),
+        ("abstract", ""), ("format.kind", "database"), ("update_cycle", "daily"),
+        ("items.0.name", ""), ("items.0.code", ""), ("items.0.share_type", ""),
+        ("items.1.name", "公民身份号码"), ("items.1.code", "GMSFHM"), ("items.1.data_type", "C"),
+        ("items.1.length", "18"), ("items.1.share_type", "unconditional"),
+        ("items.1.is_base_item", "on"), ("share.type", "unconditional"),
+        ("share.methods", "online_query"), ("share.channel", "platform"),
+        ("related_codes", "101001/000001 101001/000002")])
+    body = entry_body(form)
+    assert body["classification"] == {"top": "base", "item": "01"}
+    assert "abstract" not in body  # left empty: the API says it is needed
+    assert body["items"] == [{"name": "公民身份号码", "code": "GMSFHM", "data_type": "C",
+                              "length": "18", "share_type": "unconditional",
+                              "identifies_subject": False, "is_base_item": True}]
+    assert body["share"] == {"type": "unconditional", "channel": "platform",
+                             "methods": ["online_query"], "sensitive": False}
+    assert body["open"] == {"is_open": False}
+    assert body["related_codes"] == ["101001/000001", "101001/000002"]
