@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware import Middleware
 
 from services.portal import (
+    arbitration_router,
     catalog_router,
     department_router,
     editor_router,
@@ -51,7 +52,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS = [signin_router.router, home_router.router, catalog_router.router,
            department_router.router, public_router.router, inbox_router.router,
            mail_router.router, requests_router.router, filing_router.router,
-           grants_router.router, editor_router.router, triggers_router.router]
+           grants_router.router, editor_router.router, triggers_router.router,
+           arbitration_router.router]
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:
