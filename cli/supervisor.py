@@ -38,6 +38,7 @@ from shared.logs import JsonFormatter
 
 # Every backend service of a node, in start order. New services join this list.
 SERVICES = ["authorization", "catalog", "exchange", "evaluation"]
+KEEP_SECRETS = ("authorization", "exchange")  # what they keep is sealed with the KEK
 # The website, served by the gateway at `/`; on the port after the services'.
 PORTAL = "portal"
 BROKER = "broker"
@@ -149,12 +150,15 @@ class Node:
                    GOVSHARE_NODE_ID=node_id, GOVSHARE_NODE_ZONE=zone,
                    GOVSHARE_JWKS_URL=f"{urls['authorization']}/jwks",
                    GOVSHARE_IDENTITY_SERVICE_URL=urls["authorization"],
-                   GOVSHARE_SERVICES=json.dumps(urls), GOVSHARE_KEK=self.settings.node_kek(),
+                   GOVSHARE_SERVICES=json.dumps(urls),
                    GOVSHARE_PORTAL_URL=self.portal_url(),
                    GOVSHARE_GATEWAY_URL=f"http://127.0.0.1:{self.settings.gateway_port}")
         urls = {**urls, PORTAL: self.portal_url()}
+        # The KEK goes to the services that keep secrets, and to no other process.
+        sealing = {"GOVSHARE_KEK": self.settings.node_kek()}
         services = [self._child(name, f"services.{name}.app:create_app", "127.0.0.1",
-                                _port_of(url), env) for name, url in urls.items()]
+                                _port_of(url), env | sealing if name in KEEP_SECRETS else env)
+                    for name, url in urls.items()]
         for child in services:
             self._start(child)
         for child, url in zip(services, urls.values(), strict=True):

@@ -50,7 +50,7 @@ _ALARM_AFTER = 5
 # broker replaced by an empty one): a commit, a committed-offset fetch, a position whose reset
 # cannot complete. Bounded here, a stuck call fails the cycle, which looks again whether the
 # log was replaced, instead of holding the consumer for good.
-_BROKER_CALL_SECONDS = 10.0
+_BROKER_CALL_SECONDS = 5.0
 _LAG_REPORT_SECONDS = 2.0
 
 

@@ -80,14 +80,13 @@ class Sealer:
                                "from another place)") from error
         return plain.decode()
 
-    def needs_resealing(self, stored: str) -> bool:
-        """Stored in plain (before sealing was introduced) or under an older key."""
-        return not stored.startswith(f"{PREFIX}:{self.current}:")
+    def needs_resealing(self, sealed: str) -> bool:
+        """Sealed under another key than the current one."""
+        return not sealed.startswith(f"{PREFIX}:{self.current}:")
 
-    def reseal(self, stored: str, *, context: str) -> str:
-        """The stored value sealed under the current key (a plain one as it is)."""
-        plain = self.open(stored, context=context) if is_sealed(stored) else stored
-        return self.seal(plain, context=context)
+    def reseal(self, sealed: str, *, context: str) -> str:
+        """The value sealed again under the current key."""
+        return self.seal(self.open(sealed, context=context), context=context)
 
 
 _installed: Sealer | None = None

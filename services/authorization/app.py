@@ -90,8 +90,9 @@ def _sweeper(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
 
 
 def _resealer(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
-    """At start (and hourly): keys kept in plain by an older version, or under a KEK that
-    was rotated out of first place, are sealed under the current one."""
+    """At start (and hourly): keys sealed under a KEK rotated out of first place are sealed
+    under the current one (keys an older version kept in plain were sealed by migration
+    0008)."""
 
     async def reseal() -> None:
         async with transaction(runtime.sessions) as session:

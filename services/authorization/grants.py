@@ -136,14 +136,22 @@ async def cover_by_agreement(session: AsyncSession, outbox: Outbox, *, consumer:
                              entry_code: str, valid_until: date, actor: str
                              ) -> tuple[list[Grant], list[Grant]]:
     """A confidentiality agreement came into force (A6): the consumer's grants that waited
-    for one become active, those suspended when the last one lapsed are reinstated."""
-    waiting = list(await session.scalars(_live(entry_code).where(
-        Grant.consumer == consumer,
-        Grant.status.in_([GrantStatus.pending_agreement, GrantStatus.suspended]))))
+    for one become active, those suspended when the last one lapsed are reinstated, and
+    those still active on the agreement it renews are covered until its new last day (the
+    exchange refuses them after the old one otherwise)."""
+    covered = list(await session.scalars(_live(entry_code).where(
+        Grant.consumer == consumer, Grant.sensitive.is_(True),
+        Grant.status.in_([GrantStatus.pending_agreement, GrantStatus.suspended,
+                          GrantStatus.active]))))
     activated, reinstated = [], []
-    for grant in waiting:
+    for grant in covered:
         grant.covered_until = valid_until
-        if grant.status == GrantStatus.pending_agreement:
+        if grant.status == GrantStatus.active:
+            _change(grant, "adjust", GrantStatus.active, None)
+            await _announce(session, outbox, grant, GrantAdjusted, actor,
+                            f"Covered by a renewed confidentiality agreement until "
+                            f"{valid_until} (A6).")
+        elif grant.status == GrantStatus.pending_agreement:
             _change(grant, "activate", GrantStatus.active, None)
             await _announce(session, outbox, grant, GrantActivated, actor)
             activated.append(grant)

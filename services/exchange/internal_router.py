@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.exchange import audit
 from services.exchange.models import GrantView
-from services.exchange.subscriptions import delivery_topic
+from services.exchange.subscriptions import LEGACY_DELIVERY_TOPIC, delivery_topic
 from shared.auth import parse_bearer
 from shared.contracts.catalog import PermittedUse
 from shared.contracts.exchange import AccessKind
@@ -74,8 +74,11 @@ def _permitted(purpose: str | None) -> str | None:
 
 class Delivery(BaseModel):
     entry_code: str = Field(max_length=60)
-    consumer: str = Field(pattern=r"^[0-9A-Z]{18}$",
-                          description="The subscribing department (names the topic).")
+    consumer: str | None = Field(
+        None, pattern=r"^[0-9A-Z]{18}$",
+        description="The subscribing department, which names the topic; a node of the "
+                    "version before sends none, for subscriptions whose topic is named by "
+                    "their id alone.")
     changes: list[dict[str, Any]] = Field(max_length=10_000)
 
 
@@ -90,5 +93,6 @@ async def receive_delivery(subscription_id: uuid.UUID, body: Delivery,
     state = request.app.state
     await state.node_tokens.verify(parse_bearer(request.headers.get("authorization", "")),
                                    state.linked_nodes.jwks_of)
-    await state.delivery_topics.publish(delivery_topic(body.consumer, subscription_id),
-                                        body.changes)
+    topic = (delivery_topic(body.consumer, subscription_id) if body.consumer
+             else LEGACY_DELIVERY_TOPIC.format(subscription_id))
+    await state.delivery_topics.publish(topic, body.changes)

@@ -93,8 +93,12 @@ class SourceApiCaller:
                 from None
         headers, parts = {}, urlsplit(url)
         if source.credential_header and source.sealed_credential:
-            headers[source.credential_header] = sealing.sealer().open(
-                source.sealed_credential, context=credential_context(source.entry_code))
+            try:
+                headers[source.credential_header] = sealing.sealer().open(
+                    source.sealed_credential, context=credential_context(source.entry_code))
+            except sealing.SealingError as error:  # its KEK dropped too early, say
+                raise SourceUnavailable("The credential for the provider's system does not "
+                                        f"open on this node: {error}.") from error
         try:
             response = await self.http.get(_at(url, address), headers={
                 **headers, "Host": parts.netloc.rpartition("@")[2]},

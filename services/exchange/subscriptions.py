@@ -44,6 +44,8 @@ GRANT_RECHECK = timedelta(seconds=30)
 
 
 DELIVERY_TOPICS = "govshare.delivery."
+# What a subscription made before topics were named by department keeps.
+LEGACY_DELIVERY_TOPIC = DELIVERY_TOPICS + "{}"
 
 
 def delivery_topic(consumer: str, subscription_id: object) -> str:
@@ -169,8 +171,10 @@ class Dispatcher:
         token = await self.node_tokens.for_node(subscription.node)
         response = await self.http.post(
             f"{gateway}/federation/exchange/deliveries/{subscription.id}",
-            json={"entry_code": subscription.entry_code, "consumer": subscription.consumer,
-                  "changes": messages},
+            json={"entry_code": subscription.entry_code, "changes": messages,
+                  # its topic's name, as the consumer was given it
+                  "consumer": None if subscription.topic == LEGACY_DELIVERY_TOPIC.format(
+                      subscription.id) else subscription.consumer},
             headers={"Authorization": f"Bearer {token}"})
         if response.status_code >= 300:
             raise RuntimeError(f"{subscription.node} answered {response.status_code}")

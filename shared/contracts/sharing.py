@@ -238,7 +238,9 @@ class GrantRenewed(GrantEvent):
 
 
 class GrantAdjusted(GrantEvent):
-    """The entry narrowed its items: the grant keeps only those still catalogued."""
+    """The grant's terms changed, not its state: the entry narrowed its items (the grant
+    keeps only those still catalogued), or a renewed confidentiality agreement covers it
+    for longer (A6)."""
 
     event_type = "share.grant.adjusted.v1"
 

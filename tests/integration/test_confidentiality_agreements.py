@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 
@@ -167,3 +167,31 @@ async def test_a_lapsed_agreement_suspends_the_grant_at_the_exchange_until_a_ren
     listed = await gateway.get(AGREEMENTS, params={"entry_code": code, "status": "in_force"},
                                headers=bearer(provider["token"]))
     assert [a["id"] for a in listed.json()["items"]] == [renewal.json()["id"]]
+
+
+async def test_an_agreement_renewed_before_it_lapses_keeps_the_grant_served_past_its_old_end(
+    gateway: httpx.AsyncClient, provider: Party, consumer: Party, clock: NodeClock,
+    infrastructure: Infrastructure
+) -> None:
+    code, grant_id, row = await sensitive_grant(gateway, provider, consumer)
+    terms = signed(clock.today(), days=30)
+    first = (await propose(gateway, provider, consumer, code, terms)).json()
+    assert (await confirm(gateway, consumer, first["id"], terms["document_sha256"])
+            ).status_code == 200
+    await until_denial(gateway, consumer, code, row["GMSFHM"], None)
+
+    renewed_terms = signed(clock.today(), days=365)
+    renewal = await gateway.post(f"{AGREEMENTS}/{first['id']}/renewal", json=renewed_terms,
+                                 headers=bearer(consumer["token"]))
+    assert (await confirm(gateway, provider, renewal.json()["id"],
+                          renewed_terms["document_sha256"])).status_code == 200
+    adjusted = await find_event(infrastructure.bootstrap_servers, "share.grant.adjusted.v1",
+                                grant_id)
+    # The end of its last day in China Standard Time, which is still that day in UTC.
+    ends_at = datetime.fromisoformat(adjusted.data["grant"]["agreement_ends_at"])
+    assert ends_at.astimezone(UTC).date().isoformat() == renewed_terms["valid_until"]
+
+    await clock.advance(days=32)  # past the first agreement's last day, within the renewal's
+    assert (await query(gateway, consumer, code, row["GMSFHM"])).status_code == 200
+    grant = await gateway.get(f"{GRANTS}/{grant_id}", headers=bearer(consumer["token"]))
+    assert grant.json()["status"] == "active"

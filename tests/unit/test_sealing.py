@@ -23,11 +23,10 @@ def test_a_sealed_value_opens_only_with_its_key_and_in_its_place() -> None:
 def test_a_rotated_kek_opens_the_old_and_reseals_under_the_new() -> None:
     sealed_before = Sealer.from_setting(OLD).seal("secret", context="c")
     rotated = Sealer.from_setting(f"{NEW},{OLD}")
-    assert rotated.needs_resealing(sealed_before) and rotated.needs_resealing("plain")
+    assert rotated.needs_resealing(sealed_before)
     resealed = rotated.reseal(sealed_before, context="c")
     assert resealed.startswith("sealed:new:") and not rotated.needs_resealing(resealed)
     assert Sealer.from_setting(NEW).open(resealed, context="c") == "secret"
-    assert rotated.open(rotated.reseal("plain", context="c"), context="c") == "plain"
 
 
 @pytest.mark.parametrize("setting", ["", "k1", "k1:c2hvcnQ=", ":" + NEW.split(":")[1],
