@@ -54,9 +54,9 @@ async def client_credentials_token(
         raise UnsupportedGrant("Only grant_type=client_credentials is supported.",
                                field="grant_type", error="unsupported_grant_type")
     client_id, client_secret = _client_credentials(request, client_id, client_secret)
-    bound_to = _proven_key(dpop) if dpop is not None else None
     actor = Actor(client_id, ActorKind.client, source=source)
     async with refusals_recorded(sessions, actor, SecurityEventKind.client_token, client_id):
+        bound_to = _proven_key(dpop) if dpop is not None else None  # a bad proof is recorded
         token = await token_issuer.token_for_client(
             session, client_id, client_secret, settings.token_ttl_seconds, bound_to,
             source=source)

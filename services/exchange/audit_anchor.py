@@ -70,7 +70,11 @@ class Anchorer:
         """Anchor the next checkpoints; how many. A failure waits, doubling, to retry."""
         if time.monotonic() < self._retry_at:
             return 0
-        parent = await self.nodes.parent()
+        try:
+            parent = await self.nodes.parent()
+        except (httpx.HTTPError, OSError, ValueError) as error:
+            self._failed(error, None)
+            return 0
         async with transaction(self.sessions) as session:
             # One replica anchors at a time, in chain order; the others find the lock taken.
             if not await session.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"),
@@ -87,8 +91,8 @@ class Anchorer:
                 anchored_by, signatures = (
                     (parent["node_id"], await self._to_parent(parent, heads)) if parent
                     else (ARCHIVE, await asyncio.to_thread(self.archive.append, heads)))
-            except (httpx.HTTPError, OSError, ValueError, AnchorRefused,
-                    ArchiveConflict) as error:
+            except (httpx.HTTPError, OSError, ValueError, AnchorRefused, ArchiveConflict,
+                    ArchiveBroken) as error:
                 self._failed(error, parent)
                 return 0
             now = clock.now()
