@@ -20,9 +20,11 @@ from starlette.middleware import Middleware
 
 from services.portal import (
     arbitration_router,
+    audit_router,
     catalog_router,
     department_router,
     editor_router,
+    evaluation_router,
     filing_router,
     grants_router,
     handlers,
@@ -53,7 +55,7 @@ ROUTERS = [signin_router.router, home_router.router, catalog_router.router,
            department_router.router, public_router.router, inbox_router.router,
            mail_router.router, requests_router.router, filing_router.router,
            grants_router.router, editor_router.router, triggers_router.router,
-           arbitration_router.router]
+           arbitration_router.router, audit_router.router, evaluation_router.router]
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:

@@ -49,6 +49,8 @@ NAVIGATION: list[NavItem] = [
     NavItem("待答复申请", "/requests", roles=("request_reviewer",), department=True),
     NavItem("本部门目录", "/catalog/own", roles=("catalog_editor",), department=True),
     NavItem("协调裁决", "/arbitration", roles=("arbiter",)),
+    NavItem("审计日志", "/audit", roles=("auditor",)),
+    NavItem("考核评估", "/evaluation"),
     NavItem("开放数据", "/public"),
     NavItem("接口说明", "/public/api"),
     NavItem("通知邮箱", "/admin/notice-mail", roles=("node_admin",)),
