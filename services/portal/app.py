@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware import Middleware
 
 from services.portal import (
+    admin_router,
     arbitration_router,
     audit_router,
     catalog_router,
@@ -37,6 +38,7 @@ from services.portal import (
     requests_router,
     signin_router,
     triggers_router,
+    users_router,
 )
 from services.portal.api import NodeApi
 from services.portal.csrf import CsrfGuard, CsrfTokens
@@ -55,7 +57,8 @@ ROUTERS = [signin_router.router, home_router.router, catalog_router.router,
            department_router.router, public_router.router, inbox_router.router,
            mail_router.router, requests_router.router, filing_router.router,
            grants_router.router, editor_router.router, triggers_router.router,
-           arbitration_router.router, audit_router.router, evaluation_router.router]
+           arbitration_router.router, audit_router.router, evaluation_router.router,
+           admin_router.router, users_router.router]
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:

@@ -51,6 +51,8 @@ NAVIGATION: list[NavItem] = [
     NavItem("协调裁决", "/arbitration", roles=("arbiter",)),
     NavItem("审计日志", "/audit", roles=("auditor",)),
     NavItem("考核评估", "/evaluation"),
+    NavItem("系统管理", "/admin", roles=("node_admin",)),
+    NavItem("用户与角色", "/admin/users", roles=("security_admin",)),
     NavItem("开放数据", "/public"),
     NavItem("接口说明", "/public/api"),
     NavItem("通知邮箱", "/admin/notice-mail", roles=("node_admin",)),
