@@ -122,6 +122,37 @@ async def test_a_refusal_without_a_reason_is_refused_at_the_reason(
     await expect(page.locator("h1 + .meta .tag").first).to_have_text("已拒绝")
 
 
+async def test_the_consumer_negotiates_a_refusal_escalates_it_and_withdraws(
+        page: Page, node: RunningNode, gateway: httpx.AsyncClient, admin_token: str,
+        provider: Party, consumer: Party) -> None:
+    entry = conditional_entry()
+    filed = await submit(gateway, consumer, application(await publish(gateway, provider,
+                                                                      entry)))
+    request_id = filed.json()["id"]
+    refused = await answer(gateway, provider, request_id, approve=False,
+                           reason="缴费基数属敏感信息，需说明具体业务场景")
+    assert refused.status_code == 200, refused.text
+    asking = await staff_user(gateway, admin_token, "request_reviewer",
+                              department=consumer["credit_code"])
+    await sign_in_with_the_form(page, node.gateway_url, asking)
+    await page.goto(f"{node.gateway_url}/department?tab=outgoing")
+    row = page.get_by_role("row").filter(has_text=str(entry["name"]))
+    await row.get_by_role("link", name="详情").click()
+    await expect(page.locator("main")).to_contain_text("缴费基数属敏感信息")
+    await page.get_by_label("发起协商").fill("用于参保登记时核验缴费基数，已获授权文件")
+    await page.get_by_role("button", name="发起协商").click()
+    status = page.locator("h1 + .meta .tag").first
+    await expect(status).to_have_text("协商中")
+    await expect(page.locator("#messages")).to_contain_text("用于参保登记时核验缴费基数")
+    await page.get_by_role("button", name="提请协调").click()  # without its reason
+    await expect(page.get_by_label("提请协调")).to_have_attribute("aria-invalid", "true")
+    await page.get_by_label("提请协调").fill("协商未果，请主管部门裁决")
+    await page.get_by_role("button", name="提请协调").click()
+    await expect(status).to_have_text("已提请协调")
+    await page.get_by_role("button", name="撤回申请").click()
+    await expect(status).to_have_text("已撤回")
+
+
 async def test_the_sharing_pages_fit_a_laptop_and_a_phone(
         chromium: Browser, node: RunningNode, gateway: httpx.AsyncClient, admin_token: str,
         provider: Party, consumer: Party, tmp_path: Path) -> None:
