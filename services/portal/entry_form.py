@@ -20,13 +20,14 @@ ITEM_COLUMNS = ("name", "code", "data_type", "length", "share_type", "identifies
 BLANK_ROWS = 3
 MAX_ROWS = 500  # the catalog's own limit on an entry's items
 _ROW = re.compile(r"^items\.(\d{1,3})\.")
-# The inputs besides the items' rows, each named as the API names its field.
+# The inputs besides the items' rows, each named as the API names its field; what names
+# none of them (a whole element) is told above the form.
 INPUTS = ("classification.top", "classification.item", "classification.category",
-          "classification.subcategory", "classification", "name", "abstract", "format.kind",
-          "format.sub_format", "format", "items", "share.type", "share.conditions",
+          "classification.subcategory", "name", "abstract", "format.kind",
+          "format.sub_format", "items", "share.type", "share.conditions",
           "share.permitted_uses", "share.legal_basis.kind", "share.legal_basis.title",
           "share.legal_basis", "share.channel", "share.method_types", "share.methods",
-          "share.sensitive", "share", "open.is_open", "open.conditions", "update_cycle",
+          "open.conditions", "update_cycle",
           "related_codes", "classified", "reason")
 
 

@@ -27,7 +27,8 @@ router = APIRouter(prefix="/catalog/entries", include_in_schema=False)
 Front = Annotated[str, Path(pattern=r"^[0-9]{1,20}$")]
 Number = Annotated[str, Path(pattern=r"^[0-9]{6}$")]
 Requester = Annotated[Viewer, with_role("request_reviewer")]
-INPUTS = ("purpose", "items", "methods", "valid_until", "legal_basis", "message", "entry_code")
+# The form's inputs; what the API says of anything else (the entry itself) is told above it.
+INPUTS = ("purpose", "items", "methods", "valid_until", "legal_basis", "message")
 
 
 @router.get("/{front}/{number}/request")

@@ -81,7 +81,7 @@ async def answer(request: Request, request_id: uuid.UUID, viewer: Reviewer, api:
     body: dict[str, Any] = ({"approve": True, **narrowed_terms(form)} if approve
                             else {"approve": False, "reason": text(form, "reason")})
     acted = "approve" if approve else "refuse"
-    inputs = (*TERMS_INPUTS, "reason") if approve else ("reason",)
+    inputs = TERMS_INPUTS if approve else ("reason",)
     return await _act(request, viewer, api, session, request_id, acted, "answer", body,
                       inputs, terms_typed(form))
 
