@@ -20,6 +20,7 @@ from starlette.middleware import Middleware
 
 from services.portal import (
     admin_router,
+    agreements_router,
     arbitration_router,
     audit_router,
     catalog_router,
@@ -33,6 +34,7 @@ from services.portal import (
     inbox_router,
     mail,
     mail_router,
+    objections_router,
     public_router,
     reminders,
     requests_router,
@@ -58,7 +60,8 @@ ROUTERS = [signin_router.router, home_router.router, catalog_router.router,
            mail_router.router, requests_router.router, filing_router.router,
            grants_router.router, editor_router.router, triggers_router.router,
            arbitration_router.router, audit_router.router, evaluation_router.router,
-           admin_router.router, users_router.router]
+           admin_router.router, users_router.router, agreements_router.router,
+           objections_router.router]
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:

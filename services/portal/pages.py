@@ -48,6 +48,8 @@ NAVIGATION: list[NavItem] = [
                                             "data_operator"), department=True),
     NavItem("待答复申请", "/requests", roles=("request_reviewer",), department=True),
     NavItem("本部门目录", "/catalog/own", roles=("catalog_editor",), department=True),
+    NavItem("保密协议", "/agreements", roles=("request_reviewer",), department=True),
+    NavItem("数据异议", "/objections", roles=("data_operator",), department=True),
     NavItem("协调裁决", "/arbitration", roles=("arbiter",)),
     NavItem("审计日志", "/audit", roles=("auditor",)),
     NavItem("考核评估", "/evaluation"),

@@ -4,6 +4,7 @@ what it names, and the narrowed terms an approval or a decision gives (A2, A3)."
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ ENTRIES = "/api/catalog/entries"
 # The inputs of the narrowed terms (the row filter's rows are named row_item/op/values).
 TERMS_INPUTS = ("items", "row_filter", "rate_limit_per_minute", "valid_until")
 ROW_FILTER_ROWS = 2
+ENTRY_CODE = re.compile(r"^[0-9]{1,20}/[0-9]{6}$")
 
 
 async def department_names(session: AsyncSession, codes: Iterable[str]) -> Mapping[str, str]:
@@ -32,7 +34,10 @@ async def department_names(session: AsyncSession, codes: Iterable[str]) -> Mappi
 
 
 async def entry_of(api: NodeApi, viewer: Viewer, code: str) -> dict[str, Any] | None:
-    """The catalog entry a request or grant is for, if the viewer may still see it."""
+    """The catalog entry a request or grant is for, if the viewer may still see it (and
+    `code` is an entry's code at all: it becomes part of the API's path)."""
+    if not ENTRY_CODE.match(code):
+        return None
     try:
         return await api.get(f"{ENTRIES}/{code}", token=viewer.token)
     except (ApiProblem, NotPermitted):

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.integration
 
 # Each role's pages (the API is never asked: the role is missing before it would be).
 ROLE_PAGES = {
-    "request_reviewer": ["/requests", "/catalog/entries/101001/000001/request"],
+    "request_reviewer": ["/requests", "/catalog/entries/101001/000001/request",
+                         "/agreements", "/agreements/00000000-0000-0000-0000-000000000000"],
     "catalog_editor": ["/catalog/own", "/catalog/new", "/catalog/triggers",
                        "/catalog/entries/101001/000001/edit"],
     "arbiter": ["/arbitration", "/arbitration/00000000-0000-0000-0000-000000000000"],
