@@ -185,7 +185,8 @@ async def test_one_trace_follows_a_publication_from_the_gateway_across_kafka_to_
     def consumers_in(spans: list[ReceivedSpan]) -> set[str]:
         return {span.service for span in spans if span.kind == "consumer"}
 
-    consumers = {"govshare-authorization", "govshare-exchange", "govshare-evaluation"}
+    consumers = {"govshare-authorization", "govshare-exchange", "govshare-evaluation",
+                 "govshare-portal"}
     spans = await until(collected, lambda spans: consumers <= consumers_in(spans))
 
     [entry] = [span for span in spans if span.service == "govshare-gateway"]
