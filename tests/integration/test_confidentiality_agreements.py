@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import random
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -119,16 +120,26 @@ async def test_the_consumers_proposal_alone_activates_nothing_the_providers_conf
     assert (twice.status_code, twice.json()["current_state"]) == (409, "in_force")
 
 
+async def served_for_30_days(gateway: httpx.AsyncClient, provider: Party, consumer: Party,
+                             clock: NodeClock) -> tuple[str, str, dict[str, str],
+                                                        dict[str, Any], dict[str, object]]:
+    """A sensitive grant the exchange serves on a 30-day agreement both parties signed: the
+    entry's code, the grant's id, a row, the agreement and its terms."""
+    code, grant_id, row = await sensitive_grant(gateway, provider, consumer)
+    terms = signed(clock.today(), days=30)
+    agreement = (await propose(gateway, provider, consumer, code, terms)).json()
+    assert (await confirm(gateway, consumer, agreement["id"], terms["document_sha256"])
+            ).status_code == 200
+    await until_denial(gateway, consumer, code, row["GMSFHM"], None)  # the exchange serves it
+    return code, grant_id, row, agreement, terms
+
+
 async def test_a_lapsed_agreement_suspends_the_grant_at_the_exchange_until_a_renewal_is_confirmed(
     gateway: httpx.AsyncClient, provider: Party, consumer: Party, clock: NodeClock,
     infrastructure: Infrastructure
 ) -> None:
-    code, grant_id, row = await sensitive_grant(gateway, provider, consumer)
-    terms = signed(clock.today(), days=30)
-    first = (await propose(gateway, provider, consumer, code, terms)).json()
-    assert (await confirm(gateway, consumer, first["id"], terms["document_sha256"])
-            ).status_code == 200
-    await until_denial(gateway, consumer, code, row["GMSFHM"], None)  # the exchange serves it
+    code, grant_id, row, first, terms = await served_for_30_days(gateway, provider, consumer,
+                                                                 clock)
 
     await clock.advance(days=32)  # the agreement's last day is over
 
@@ -173,12 +184,8 @@ async def test_an_agreement_renewed_before_it_lapses_keeps_the_grant_served_past
     gateway: httpx.AsyncClient, provider: Party, consumer: Party, clock: NodeClock,
     infrastructure: Infrastructure
 ) -> None:
-    code, grant_id, row = await sensitive_grant(gateway, provider, consumer)
-    terms = signed(clock.today(), days=30)
-    first = (await propose(gateway, provider, consumer, code, terms)).json()
-    assert (await confirm(gateway, consumer, first["id"], terms["document_sha256"])
-            ).status_code == 200
-    await until_denial(gateway, consumer, code, row["GMSFHM"], None)
+    code, grant_id, row, first, _ = await served_for_30_days(gateway, provider, consumer,
+                                                             clock)
 
     renewed_terms = signed(clock.today(), days=365)
     renewal = await gateway.post(f"{AGREEMENTS}/{first['id']}/renewal", json=renewed_terms,
