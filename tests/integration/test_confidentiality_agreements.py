@@ -6,6 +6,7 @@ renewed agreement brings it back.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 from datetime import UTC, date, datetime, timedelta
@@ -13,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Infrastructure
+from tests.conftest import Infrastructure, RunningNode
 from tests.integration.conftest import (
     DECISIONS,
     GRANTS,
@@ -180,9 +181,18 @@ async def test_a_lapsed_agreement_suspends_the_grant_at_the_exchange_until_a_ren
     assert [a["id"] for a in listed.json()["items"]] == [renewal.json()["id"]]
 
 
+async def exchange_holds(node: RunningNode, grant_id: str, version: int) -> None:
+    """Wait until the exchange decides on `version` of the grant (it learns it by event)."""
+    async with httpx.AsyncClient(base_url=node.service_urls["exchange"]) as exchange, \
+            asyncio.timeout(30):
+        # Another process's state, reached by event: there is nothing here to await.
+        while (await exchange.get(f"/internal/grants/{grant_id}")).json()["version"] != version:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+
+
 async def test_an_agreement_renewed_before_it_lapses_keeps_the_grant_served_past_its_old_end(
     gateway: httpx.AsyncClient, provider: Party, consumer: Party, clock: NodeClock,
-    infrastructure: Infrastructure
+    infrastructure: Infrastructure, node: RunningNode
 ) -> None:
     code, grant_id, row, first, _ = await served_for_30_days(gateway, provider, consumer,
                                                              clock)
@@ -198,7 +208,9 @@ async def test_an_agreement_renewed_before_it_lapses_keeps_the_grant_served_past
     ends_at = datetime.fromisoformat(adjusted.data["grant"]["agreement_ends_at"])
     assert ends_at.astimezone(UTC).date().isoformat() == renewed_terms["valid_until"]
 
+    await exchange_holds(node, grant_id, adjusted.data["grant"]["version"])
     await clock.advance(days=32)  # past the first agreement's last day, within the renewal's
-    assert (await query(gateway, consumer, code, row["GMSFHM"])).status_code == 200
+    served = await query(gateway, consumer, code, row["GMSFHM"])
+    assert served.status_code == 200, served.text
     grant = await gateway.get(f"{GRANTS}/{grant_id}", headers=bearer(consumer["token"]))
     assert grant.json()["status"] == "active"
