@@ -3,6 +3,8 @@ events. Handlers run against them without a database (the integration tests do t
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.dialects import postgresql
@@ -20,6 +22,16 @@ class RecordingResult:
 
     def all(self) -> list[tuple[Any, ...]]:
         return self.rows
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """What an insert does to the row already there: the columns it overwrites (none: it
+    leaves the row as it is) and the condition it overwrites them on (None: always), with its
+    values written in."""
+
+    overwrites: frozenset[str]
+    where: str | None = None
 
 
 class RecordingSession:
@@ -58,8 +70,29 @@ class RecordingSession:
         return [statement.compile(dialect=postgresql.dialect()).params  # type: ignore[attr-defined]
                 for statement in self.statements]
 
+    def conflicts(self) -> list[Conflict | None]:
+        """What each statement does on a conflict with a stored row (None: no ON CONFLICT)."""
+        return [_conflict(sql, params) for sql, params in zip(self.sql(), self.written(),
+                                                               strict=True)]
+
     def tables(self) -> list[str]:
         return [statement.table.name for statement in self.statements]  # type: ignore[attr-defined]
+
+
+# A bound parameter and its cast, as the PostgreSQL dialect renders them.
+_PARAMETER = re.compile(r"%\((\w+)\)s(?:::\w+(?: WITH(?:OUT)? TIME ZONE)?)?")
+
+
+def _conflict(sql: str, params: dict[str, Any]) -> Conflict | None:
+    _, on_conflict, action = sql.partition(" ON CONFLICT ")
+    if not on_conflict:
+        return None
+    _, update, assigned = action.partition(" RETURNING ")[0].partition(" DO UPDATE SET ")
+    if not update:  # DO NOTHING
+        return Conflict(frozenset())
+    assignments, _, where = assigned.partition(" WHERE ")
+    return Conflict(frozenset(re.findall(r"(\w+) = ", assignments)),
+                    _PARAMETER.sub(lambda bound: str(params[bound[1]]), where) or None)
 
 
 class RecordingOutbox(Outbox):
