@@ -16,6 +16,12 @@ REQUIREMENTS = ROOT / "docs" / "requirements.md"
 # file or as "<name> §3"): written so that this file does not match itself.
 OUTSIDE_POINTER = re.compile(r"\.\./shared|\bSPEC(?:\.md|\s§)")
 REQUIREMENT_ID = re.compile(r"\b[CAEVGFWT][0-9]\b")
+# A definition is its "- **C9** …" line and the indented lines that continue it.
+DEFINITION = re.compile(r"^- \*\*([CAEVGFWT][0-9])\*\*.*(?:\n  .*)*", re.MULTILINE)
+# A place in a source document as the end of docs/requirements.md writes it: [51 §12],
+# [39 二(四)], [733 八], [JS §11(二)], [BJ 三(五)], or a list starting with one of these.
+CHINESE_NUMBER = "[一二三四五六七八九十]+"
+CITATION = re.compile(rf"\[(?:51|39|733|JS|BJ) (?:§[0-9]+|{CHINESE_NUMBER}|\({CHINESE_NUMBER}\))")
 CODE_DIRECTORIES = ("services", "shared", "gateway", "cli")
 
 
@@ -75,3 +81,14 @@ def test_the_source_documents_are_explained() -> None:
                                ("BJ", "京办发〔2005〕33号")):
         assert re.search(rf"^\| \*\*{short_name}\*\* \|[^\n]*{number}", text, re.MULTILINE), (
             short_name)
+
+
+def test_every_requirement_cites_the_article_it_comes_from() -> None:
+    """Each id carries its own citation, so that a reader who lands on one definition (from a
+    code comment) can go on to the law without hunting for a section heading."""
+    definitions = {match.group(1): match.group(0)
+                   for match in DEFINITION.finditer(REQUIREMENTS.read_text(encoding="utf-8"))}
+    assert set(definitions) == defined_ids()
+    uncited = sorted(identifier for identifier, text in definitions.items()
+                     if not CITATION.search(text))
+    assert not uncited, f"cite a source article in the definition of: {uncited}"
