@@ -3,13 +3,17 @@
 
 A node signs with its private key (ES256) and publishes the public halves as a JWKS.
 Verifiers fetch that JWKS, cache it, and fetch it again when a token names a key id they
-do not know yet, which is how key rotation reaches them without a restart.
+do not know yet, which is how key rotation reaches them without a restart. While the keys
+cannot be fetched (the identity service or its database is away) the cached ones go on
+verifying; only a token signed by a key not cached is answered 503, to be retried.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import time
 import uuid
 from collections import OrderedDict
@@ -23,7 +27,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jose import ExpiredSignatureError, JOSEError, JWTError, jwk, jws, jwt
 from pydantic import BaseModel, Field
 
-from shared.problems import Unauthorized
+from shared.problems import RETRY_AFTER_UNAVAILABLE, ProblemError, Unauthorized
+
+log = logging.getLogger(__name__)
 
 ALGORITHM = "ES256"
 
@@ -147,26 +153,72 @@ def unverified_claims(token: str) -> dict[str, Any]:
 JwksLoader = Callable[[], Awaitable[dict[str, Any]]]
 
 
+class KeysUnavailable(ProblemError):
+    """The issuer's keys could not be fetched and the key a token (or statement) names is not
+    among those cached: nothing can be said of its signature yet, so the call may be retried."""
+
+    status, slug, title = 503, "service-unavailable", "Temporarily unavailable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Retry-After": RETRY_AFTER_UNAVAILABLE})
+
+
 class KeySet:
-    """Public keys by key id, loaded through `loader`, refreshed on an unknown kid."""
+    """Public keys by key id, loaded through `loader`, refreshed on an unknown kid and when
+    older than `max_age_seconds`."""
 
     def __init__(self, loader: JwksLoader, *, max_age_seconds: float = 300,
-                 min_refresh_seconds: float = 1, patient: bool = True) -> None:
+                 min_refresh_seconds: float = 1, patient: bool = True,
+                 stale_retry_seconds: float = 10) -> None:
         self._loader = loader
         self._patient = patient
         self._keys: dict[str, Any] = {}
         self._loaded_at = float("-inf")
+        self._fetched_at = float("-inf")  # the last fetch's end, whether it failed or not
+        self._failure: str | None = None  # why the last fetch failed, if it did
         self._max_age = max_age_seconds
         self._min_refresh = min_refresh_seconds
+        self._stale_retry = stale_retry_seconds
+        self._stale_retry_at = float("-inf")
         self._refreshing = asyncio.Lock()
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the keys were fetched at least once (what a verifier needs to serve)."""
+        return self._loaded_at > float("-inf")
+
+    async def load_once(self) -> bool:
+        """Fetch the keys if they never were; whether they now are (a readiness check)."""
+        if not self.loaded:
+            async with self._refreshing:
+                if not self.loaded:
+                    with contextlib.suppress(KeysUnavailable):
+                        await self.refresh()
+        return self.loaded
+
     async def key_for(self, kid: str) -> Any | None:
-        """The constructed public key for `kid`, or None if the issuer publishes none."""
-        if time.monotonic() - self._loaded_at > self._max_age:
-            await self.refresh()
+        """The constructed public key for `kid`, or None if the issuer publishes none;
+        KeysUnavailable if it is not cached and the keys cannot be fetched."""
+        if kid in self._keys and time.monotonic() - self._loaded_at > self._max_age:
+            await self._refresh_stale()
         if kid not in self._keys:
             await self._refresh_for_unknown(kid)
         return self._keys.get(kid)
+
+    async def _refresh_stale(self) -> None:
+        # Old keys are fetched again so that a key the issuer withdrew stops verifying; while
+        # the issuer is away the cached ones still do (a stopped identity service must not
+        # stop every call), and the fetch is tried again after `stale_retry`, not per call.
+        async with self._refreshing:
+            now = time.monotonic()
+            if now - self._loaded_at <= self._max_age or now < self._stale_retry_at:
+                return  # another caller fetched them, or failed to a moment ago
+            try:
+                await self.refresh()
+            except KeysUnavailable as error:
+                self._stale_retry_at = time.monotonic() + self._stale_retry
+                log.warning("keys could not be fetched again; the cached ones still verify",
+                            extra={"error": error.detail})
 
     async def _refresh_for_unknown(self, kid: str) -> None:
         # A just-rotated key must verify within a second, but forged key ids must not make
@@ -174,8 +226,12 @@ class KeySet:
         async with self._refreshing:
             if kid in self._keys:
                 return
-            wait = self._min_refresh - (time.monotonic() - self._loaded_at)
+            wait = self._min_refresh - (time.monotonic() - self._fetched_at)
             if wait > 0:
+                if self._failure is not None:
+                    # The issuer was found away a moment ago: callers do not queue up for
+                    # a fetch each (each may take its whole timeout), they hear it now.
+                    raise KeysUnavailable(self._failure)
                 if not self._patient:
                     # A consumer reads one record at a time: a stream of made-up key ids
                     # must not hold it a second each. A real new key is asked for within
@@ -185,13 +241,20 @@ class KeySet:
             await self.refresh()
 
     async def refresh(self) -> None:
-        jwks = await self._loader()
-        self._keys = {
-            entry["kid"]: jwk.construct(entry, entry.get("alg", ALGORITHM))
-            for entry in jwks.get("keys", [])
-            if "kid" in entry
-        }
-        self._loaded_at = time.monotonic()
+        """Fetch the keys now; KeysUnavailable (the cached keys kept) if that fails."""
+        try:
+            jwks = await self._loader()
+            keys = {entry["kid"]: jwk.construct(entry, entry.get("alg", ALGORITHM))
+                    for entry in jwks.get("keys", []) if "kid" in entry}
+        except Exception as error:
+            # Whatever the loader meets (an HTTP error, its own database away, a body that
+            # is no JWKS), the keys are not to be had now: the caller may come back.
+            self._failure = (f"The keys that sign tokens cannot be fetched now "
+                             f"({type(error).__name__}); retry in a few seconds.")
+            self._fetched_at = time.monotonic()
+            raise KeysUnavailable(self._failure) from error
+        self._keys, self._failure = keys, None
+        self._loaded_at = self._fetched_at = time.monotonic()
 
 
 class TokenVerifier:
@@ -201,6 +264,10 @@ class TokenVerifier:
         self._keys = keys
         self._verified: OrderedDict[str, TokenClaims] = OrderedDict()
         self._cache_size = cache_size
+
+    async def ready(self) -> bool:
+        """Whether tokens can be verified: the keys were fetched once (now, if never yet)."""
+        return await self._keys.load_once()
 
     async def verify(self, token: str, *, bound: bool = False,
                      audience: str | None = None) -> TokenClaims:

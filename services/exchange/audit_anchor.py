@@ -37,7 +37,7 @@ from shared.contracts.anchoring import (
 from shared.db import transaction
 from shared.linked_nodes import LinkedNodeDirectory, NodeTokens
 from shared.runtime import jwks_from_url
-from shared.tokens import KeySet, StatementInvalid, verify_statement
+from shared.tokens import KeySet, KeysUnavailable, StatementInvalid, verify_statement
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class Anchorer:
                     (parent["node_id"], await self._to_parent(parent, heads)) if parent
                     else (ARCHIVE, await asyncio.to_thread(self.archive.append, heads)))
             except (httpx.HTTPError, OSError, ValueError, AnchorRefused, ArchiveConflict,
-                    ArchiveBroken) as error:
+                    ArchiveBroken, KeysUnavailable) as error:
                 self._failed(error, parent)
                 return 0
             now = clock.now()
