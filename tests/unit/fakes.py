@@ -79,6 +79,11 @@ class RecordingSession:
         return [statement.table.name for statement in self.statements]  # type: ignore[attr-defined]
 
 
+def columns(model: type[Any]) -> frozenset[str]:
+    """Every column of `model`'s table: what an upsert of a whole snapshot overwrites."""
+    return frozenset(model.__table__.columns.keys())
+
+
 # A bound parameter and its cast, as the PostgreSQL dialect renders them.
 _PARAMETER = re.compile(r"%\((\w+)\)s(?:::\w+(?: WITH(?:OUT)? TIME ZONE)?)?")
 

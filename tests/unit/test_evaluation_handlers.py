@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
 
 import pytest
 
@@ -42,7 +41,7 @@ from shared.contracts.sharing import RequestAnswered, RequestSubmitted, RequestW
 from shared.handlers import event_of
 from tests import factories
 from tests.unit import events
-from tests.unit.fakes import Conflict, RecordingOutbox, RecordingSession
+from tests.unit.fakes import Conflict, RecordingOutbox, RecordingSession, columns
 
 PROVIDER = factories.credit_code()
 CODE = "101001/000001"
@@ -247,11 +246,6 @@ async def test_a_resolution_before_its_trigger_makes_the_row_for_the_trigger_to_
 
 
 # --- sharing: requests and how they were answered (A2, A4) ----------------------------------
-
-def columns(model: type[Any]) -> frozenset[str]:
-    """Every column of `model`'s table: what a newer snapshot overwrites."""
-    return frozenset(model.__table__.columns.keys())
-
 
 async def test_an_answered_request_keeps_how_and_when_it_was_answered() -> None:
     session = RecordingSession()
