@@ -3,33 +3,17 @@ the role there that does the work), never the one that acted."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date
 
 from services.portal import notices
 from services.portal.notices import Names, NoticeKind
-from shared.contracts.catalog import DuplicateCollectionFlagged
 from shared.contracts.evaluation import RectificationListed
-from shared.contracts.sharing import AgreementSnapshot, RequestSnapshot
 from tests import factories
+from tests.unit import events
+from tests.unit.events import CONSUMER, PROVIDER, WHEN, request
 
-CONSUMER, PROVIDER = factories.credit_code(), factories.credit_code()
 NAMES = Names({CONSUMER: "南京市人力资源和社会保障局", PROVIDER: "南京市公安局"},
               {"101001/000001": "人口基础信息"})
-WHEN = datetime(2026, 10, 12, 9, 0, tzinfo=UTC)
-
-
-def request(**changes: Any) -> RequestSnapshot:
-    body: dict[str, Any] = {
-        "id": uuid.uuid4(), "node": "320100-external", "consumer": CONSUMER,
-        "provider": PROVIDER, "entry_code": "101001/000001", "entry_name": "人口基础信息",
-        "share_type": "conditional", "legal_basis": "《社会保险法》第五十八条",
-        "purpose": "data_verification", "items": ["GMSFHM"], "methods": ["online_query"],
-        "valid_until": "2027-10-12", "status": "submitted", "version": 1,
-        "submitted_by": "zhangwei", "submitted_at": WHEN, "due_on": "2026-10-26",
-        "calendar_basis": ["library"]}
-    return RequestSnapshot.model_validate({**body, **changes})
 
 
 def addressees(drafts: list[notices.Draft]) -> list[tuple[str | None, str | None]]:
@@ -76,11 +60,7 @@ def test_a_withdrawn_request_tells_the_consumer_only_when_the_platform_closed_it
 
 
 def test_an_agreement_proposed_waits_on_the_other_party_and_a_lapse_tells_both() -> None:
-    agreement = AgreementSnapshot(
-        id=uuid.uuid4(), consumer=CONSUMER, provider=PROVIDER, entry_code="101001/000001",
-        reference="宁公保〔2026〕12号", document_sha256="0" * 64, signed_on=date(2026, 10, 1),
-        valid_until=date(2027, 9, 30), status="proposed", version=1, proposer=PROVIDER,
-        proposed_by="liuyang", proposed_at=WHEN)
+    agreement = events.agreement(proposer=PROVIDER)
     proposed = notices.agreement_changed("share.agreement.proposed.v1", agreement)
     assert addressees(proposed) == [(CONSUMER, "request_reviewer")]
     assert "“人口基础信息”（101001/000001）" in NAMES.fill(proposed[0].title)
@@ -89,10 +69,7 @@ def test_an_agreement_proposed_waits_on_the_other_party_and_a_lapse_tells_both()
 
 
 def test_a_duplicate_collection_flag_goes_to_the_providers_catalog_editors() -> None:
-    flag = DuplicateCollectionFlagged(
-        entry_code="101001/000001", provider=PROVIDER, item_code="GMSFHM",
-        item_name="公民身份号码", responsible_department=CONSUMER, identifies_subject=True)
-    [draft] = notices.duplicate_flagged(flag)
+    [draft] = notices.duplicate_flagged(events.duplicate_flag())
     assert (draft.department, draft.role) == (PROVIDER, "catalog_editor")
     assert draft.link == "/catalog/entries/101001/000001"
     assert "南京市人力资源和社会保障局" in NAMES.fill(draft.body)
