@@ -301,11 +301,19 @@ _ASYNCPG_AWAY = (asyncpg.exceptions.PostgresConnectionError,
                  asyncpg.exceptions.TooManyConnectionsError)
 
 
-def _database_away(exc: Exception) -> bool:
+def _database_away(exc: BaseException) -> bool:
     if isinstance(exc, (OperationalError, InterfaceError, *_ASYNCPG_AWAY)):
         return True
     if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated)
+        # Connecting wraps what PostgreSQL answered ("the database system is shutting down",
+        # "too many clients") in a plain DBAPIError: the driver's own error tells.
+        driver = exc.orig.__cause__ if exc.orig is not None else None
+        return bool(exc.connection_invalidated) or (
+            driver is not None and _database_away(driver))
+    if isinstance(exc, asyncpg.exceptions.InterfaceError):
+        # A connection PostgreSQL closed, used again; asyncpg's other InterfaceErrors are
+        # the client's own mistakes.
+        return str(exc) == "connection is closed"
     # Connecting raises the socket's own error unwrapped (no such socket file while the
     # server is down, connection refused, a timeout): the driver's frames tell it apart.
     return isinstance(exc, OSError | TimeoutError) and _raised_in_driver(exc)
