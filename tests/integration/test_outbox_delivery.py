@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ from shared.kafka import BrokerProbe, create_producer
 from shared.messaging_tables import messaging_metadata
 from shared.outbox import Outbox, OutboxRelay
 from tests.conftest import Infrastructure
+
+# Failures in a row at which a handler alarms: an ERROR with its traceback, and the gauge
+# k8s/base/alerts.yaml's GovshareHandlerFailing reads (`>= 5`).
+ALARM_AFTER = 5
 
 
 class ParcelRegistered(EventData):
@@ -351,27 +356,43 @@ class FailureProbed(EventData):
     parcel: str
 
 
-async def test_a_failing_handler_is_retried_until_it_applies_never_skipped(
-    messaging: Messaging, infrastructure: Infrastructure
+async def test_a_failing_handler_is_retried_until_it_applies_and_alarms_meanwhile(
+    messaging: Messaging, infrastructure: Infrastructure, caplog: pytest.LogCaptureFixture
 ) -> None:
     bootstrap = infrastructure.bootstrap_servers
     attempts: list[int] = []
+    failing_when_retried: list[float | None] = []
 
-    async def fails_three_times(session: AsyncSession, event: Event[FailureProbed],
-                                outbox: Outbox) -> None:
+    async def fails_up_to_the_alarm(session: AsyncSession, event: Event[FailureProbed],
+                                    outbox: Outbox) -> None:
         attempts.append(1)
-        if len(attempts) <= 3:
+        if len(attempts) <= ALARM_AFTER:
             raise ValueError("a business rule that does not hold yet")
+        # What Prometheus scraped while the event waited (GovshareHandlerFailing fires at 5).
+        failing_when_retried.append(_sample("govshare_consumer_handler_failures_in_a_row",
+                                            messaging.consumer_name))
         await record_effect(session, event, outbox)
 
     async with transaction(messaging.sessions) as session:
         await messaging.outbox.add(session, "failing", FailureProbed(parcel="failing"))
     async with pipeline_for(messaging, bootstrap) as pipeline:
-        consumer = consumer_of(pipeline, messaging, bootstrap, FailureProbed, fails_three_times)
-        async with running(pipeline.relay.run(), consumer.run()):
-            await eventually(lambda: _applied(messaging, 1))
-    assert len(attempts) == 4 and await effect_counts(messaging) == (1, 1)
-    assert _sample("govshare_consumer_handler_retries_total", messaging.consumer_name) == 3
+        consumer = consumer_of(pipeline, messaging, bootstrap, FailureProbed,
+                               fails_up_to_the_alarm)
+        with caplog.at_level(logging.WARNING, logger="shared.consumer"):
+            async with running(pipeline.relay.run(), consumer.run()):
+                await eventually(lambda: _applied(messaging, 1))
+    assert len(attempts) == ALARM_AFTER + 1 and await effect_counts(messaging) == (1, 1)
+    assert failing_when_retried == [ALARM_AFTER]
+    assert _sample("govshare_consumer_handler_retries_total",
+                   messaging.consumer_name) == ALARM_AFTER
+    retries = [record for record in caplog.records if record.getMessage() ==
+               "handler failed; retrying" and record.__dict__.get("consumer")
+               == messaging.consumer_name]
+    assert [record.levelno for record in retries] == [logging.WARNING] * (ALARM_AFTER - 1) + [
+        logging.ERROR]
+    alarm = retries[-1]
+    assert alarm.exc_info is not None and alarm.__dict__["failures"] == ALARM_AFTER
+    assert alarm.__dict__["event_type"] == FailureProbed.event_type
     # Back to 0 once it applied: the alarm clears by itself.
     assert _sample("govshare_consumer_handler_failures_in_a_row",
                    messaging.consumer_name) == 0

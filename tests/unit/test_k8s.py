@@ -19,6 +19,7 @@ import yaml
 from prometheus_client import REGISTRY
 
 from services.portal.app import ROUTERS
+from shared.health import CHECK_SECONDS
 from tests.unit.test_deploy import ALIASES, known_variables
 
 K8S = Path(__file__).parents[2] / "k8s"
@@ -152,3 +153,39 @@ def test_every_alert_reads_metrics_the_code_exposes(manifests: list[dict[str, An
     for alert in alerts:
         used = set(re.findall(r"\bgovshare_[a-z_]+", alert["expr"]))
         assert used and used <= exposed, (alert["alert"], used - exposed)
+
+
+def test_the_probes_ask_each_process_whether_it_lives_and_whether_it_can_serve(
+    manifests: list[dict[str, Any]]
+) -> None:
+    """Readiness on /health/ready, which a shared dependency's outage leaves up (every pod
+    out would leave callers the Ingress's bare 503), never on /health; liveness on
+    /health/live, each answered within the probe's time (the checks are bounded at 2 s)."""
+    for deployment in (item for item in manifests if item["kind"] == "Deployment"):
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        ports = {port["name"] for port in container["ports"]}
+        for probe, path in (("readinessProbe", "/health/ready"),
+                            ("livenessProbe", "/health/live")):
+            check = container[probe]
+            assert check["httpGet"] == {"path": path, "port": "http"}, (
+                deployment["metadata"]["name"], probe)
+            assert "http" in ports and check["timeoutSeconds"] > CHECK_SECONDS
+        # A process is restarted only well after it stops being ready.
+        live, ready = container["livenessProbe"], container["readinessProbe"]
+        assert (live["periodSeconds"] * live["failureThreshold"]
+                > ready["periodSeconds"] * ready["failureThreshold"])
+
+
+def test_the_alerts_docs_operations_names_watch_the_consumers_own_figures(
+    manifests: list[dict[str, Any]]
+) -> None:
+    [rules] = [item for item in manifests if item["kind"] == "PrometheusRule"]
+    alerts = {rule["alert"]: rule["expr"] for group in rules["spec"]["groups"]
+              for rule in group["rules"]}
+    dead_letters = alerts["GovshareDeadLetters"]
+    assert "govshare_consumer_events_total" in dead_letters
+    assert 'outcome="dead_lettered"' in dead_letters
+    # The consumer logs the failing handler as an error at its 5th failure in a row
+    # (shared.consumer): the alert fires on the same count.
+    assert re.search(r"\bgovshare_consumer_handler_failures_in_a_row\b\)?\s*>=\s*5\b",
+                     alerts["GovshareHandlerFailing"])
