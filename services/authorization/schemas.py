@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import (
@@ -28,7 +28,7 @@ from shared.contracts.sharing import (
     RequestStatus,
     RowCondition,
 )
-from shared.contracts.values import NOT_BLANK
+from shared.contracts.values import NOT_BLANK, Day
 from shared.identifiers import CreditCode, RegionCode
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
@@ -170,7 +170,7 @@ class RequestCreate(Strict):
                                   description="Codes of the info items wanted.")
     methods: list[ShareMethod] = Field(min_length=1, max_length=4,
                                        description="How the data is to be delivered.")
-    valid_until: date = Field(description="Last day of use asked for (at most three years).")
+    valid_until: Day = Field(description="Last day of use asked for (at most three years).")
     message: Reason | None = Field(None, description="A first message to the provider; "
                                    "for a not-shared resource, why the data is needed.")
 
@@ -182,7 +182,7 @@ class TermsNarrowing(Strict):
                                          description="Fewer items than asked for.")
     row_filter: list[RowCondition] = Field(default_factory=list, max_length=20)
     rate_limit_per_minute: int | None = Field(None, ge=1, le=1_000_000)
-    valid_until: date | None = Field(None, description="An earlier end than asked for.")
+    valid_until: Day | None = Field(None, description="An earlier end than asked for.")
 
 
 class AnswerCreate(TermsNarrowing):
@@ -215,7 +215,7 @@ class WithdrawalCreate(Strict):
 
 
 class RenewalCreate(Strict):
-    valid_until: date = Field(description="The new last day of the grant.")
+    valid_until: Day = Field(description="The new last day of the grant.")
 
 
 class TransitionPublic(BaseModel):
@@ -256,8 +256,8 @@ class AgreementTerms(Strict):
         description="The agreement's document number.", examples=["宁数保〔2026〕17号"])
     document_sha256: Sha256Hex = Field(
         description="SHA-256 of the signed document (hex); the other party confirms the same.")
-    signed_on: date = Field(description="Day it was signed; not after today.")
-    valid_until: date = Field(description="Last day in force; not before today.")
+    signed_on: Day = Field(description="Day it was signed; not after today.")
+    valid_until: Day = Field(description="Last day in force; not before today.")
 
 
 class AgreementCreate(AgreementTerms):

@@ -31,7 +31,7 @@ from services.catalog.schemas import (
 from shared import clock
 from shared.auth import CurrentPrincipal, require_role
 from shared.contracts import Role
-from shared.contracts.values import Year
+from shared.contracts.values import Day, Year
 from shared.pagination import Page, PageDep, fetch_page
 from shared.problems import Unprocessable
 from shared.tokens import TokenClaims
@@ -83,7 +83,7 @@ async def list_triggers(
     principal: CurrentPrincipal, session: SessionDep, page: PageDep,
     department: str | None = None,
     overdue: Annotated[bool, Query(description="Only unresolved triggers past due.")] = False,
-    as_of: Annotated[date | None, Query(description="Judge overdue on this day.")] = None,
+    as_of: Annotated[Day | None, Query(description="Judge overdue on this day.")] = None,
 ) -> dict[str, object]:
     items, total = await triggers.list_triggers(
         session, page, department=department,

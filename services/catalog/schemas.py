@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.contracts.catalog import EntrySnapshot, EntrySpec, EntryStatus
-from shared.contracts.values import NOT_BLANK
+from shared.contracts.values import NOT_BLANK, Day
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000,
                                            pattern=NOT_BLANK)]
@@ -86,7 +86,7 @@ class TriggerCreate(BaseModel):
         description="Credit code of the department that must update its catalog.")
     kind: TriggerKind
     description: Reason = Field(examples=["《中华人民共和国户口登记条例》修订"])
-    occurred_on: date = Field(description="When the law or the functions changed.")
+    occurred_on: Day = Field(description="When the law or the functions changed.")
 
 
 class TriggerResolve(BaseModel):
@@ -123,8 +123,8 @@ class ScheduleLoad(BaseModel):
     """A year's State Council schedule (国务院办公厅关于…部分节假日安排的通知)."""
 
     model_config = ConfigDict(extra="forbid")
-    holidays: list[date] = Field(description="Weekdays that are days off.", max_length=60)
-    adjusted_workdays: list[date] = Field(description="Weekend days that are working days.",
+    holidays: list[Day] = Field(description="Weekdays that are days off.", max_length=60)
+    adjusted_workdays: list[Day] = Field(description="Weekend days that are working days.",
                                           max_length=30)
 
 

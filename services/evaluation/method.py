@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.evaluation.models import NodeProfile, ScoringMethodVersion
 from shared.contracts import Tier
-from shared.contracts.values import NOT_BLANK
+from shared.contracts.values import LARGEST_INTEGER, NOT_BLANK
 
 RulePoint = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=40,
                                               pattern=NOT_BLANK)]
@@ -69,8 +69,8 @@ class ScoringMethod(BaseModel):
                                                                   "due date to rectify.")
     objection_settle_days: int = Field(14, ge=1, le=365, description="Days a provider has to "
                                                                      "settle an objection.")
-    zombie_max_uses: int = Field(12, ge=0, description="A system used no more than this in "
-                                                       "a year is a zombie [39 (一)].")
+    zombie_max_uses: int = Field(12, ge=0, le=LARGEST_INTEGER, description=(
+        "A system used no more than this in a year is a zombie [39 (一)]."))
     data_due_days: int = Field(15, ge=0, le=365, description=(
         "Days after publication by which an entry shared through the platform must have its "
         "data there (loaded, or served from the provider's API); later it counts as an "

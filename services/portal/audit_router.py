@@ -64,7 +64,6 @@ async def verification(request: Request, viewer: Auditor, api: ApiDep) -> Respon
 def _moment(day: str, *, days: int) -> str:
     """The start of `day` (+ `days`) in China, as the API takes a moment."""
     try:
-        start = date.fromisoformat(day) + timedelta(days=days - 1)
-    except ValueError:
+        return end_of_day(date.fromisoformat(day) + timedelta(days=days - 1)).isoformat()
+    except (ValueError, OverflowError):  # not a date, or one at the calendar's very edge
         return day  # the API says what is wrong with it
-    return end_of_day(start).isoformat()

@@ -7,13 +7,13 @@ the authorization, exchange and evaluation services never call back for an entry
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
-from shared.contracts.values import NOT_BLANK
+from shared.contracts.values import LARGEST_INTEGER, NOT_BLANK, Moment
 from shared.events import EventData
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500,
@@ -236,9 +236,9 @@ class EntrySnapshot(EntrySpec):
     provider: str = Field(description="Provider's unified social credit code.")
     provider_name: str
     status: EntryStatus
-    version: int
+    version: int = Field(ge=1, le=LARGEST_INTEGER)
     node: str = Field(description="Node the entry is catalogued on.")
-    published_at: datetime | None = None
+    published_at: Moment | None = None
 
 
 class EntryEvent(EventData):

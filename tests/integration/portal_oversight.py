@@ -3,6 +3,8 @@ only a security administrator (or the machine's operator) may make one."""
 
 from __future__ import annotations
 
+import httpx
+
 from cli.database import identity_session
 from services.authorization import directory
 from services.authorization.schemas import UserCreate
@@ -22,3 +24,12 @@ async def auditor_user(infrastructure: Infrastructure, name: str = "孙丽") -> 
         await directory.add_user(session, outbox, UserCreate(
             username=username, display_name=name, roles=[Role.auditor], password=PASSWORD))
     return username
+
+
+async def auditor_token(infrastructure: Infrastructure, gateway: httpx.AsyncClient) -> str:
+    """A new staff auditor's token, for the API (the security trail, every audit)."""
+    username = await auditor_user(infrastructure)
+    response = await gateway.post("/auth/login",
+                                  json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
