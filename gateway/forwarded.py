@@ -11,24 +11,23 @@ was written by the caller, and is ignored.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 
 from starlette.types import Scope
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from shared.addresses import Address, Network, parse_address
+
 FORWARDED_FOR = b"x-forwarded-for"
 
 
 def client_address(scope: Scope, trusted_proxies: Sequence[Network]) -> str | None:
     """The caller's address; None if the server gives no peer (never on TCP)."""
-    peer = _address((scope.get("client") or ("",))[0])
+    peer = parse_address((scope.get("client") or ("",))[0])
     if peer is None:
         return None
     nearest = peer
     for hop in reversed(_forwarded_hops(scope) if _trusted(peer, trusted_proxies) else []):
-        address = _address(hop)
+        address = parse_address(hop)
         if address is None:  # not an address: what a trusted proxy would never write
             break
         nearest = address
@@ -51,12 +50,3 @@ def _forwarded_hops(scope: Scope) -> list[str]:
 def _trusted(address: Address, trusted_proxies: Sequence[Network]) -> bool:
     return any(address in network for network in trusted_proxies)
 
-
-def _address(text: str) -> Address | None:
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    # A dual-stack socket shows an IPv4 caller as ::ffff:a.b.c.d; networks name a.b.c.d.
-    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
-    return mapped or address

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.authorization.security_models import SecurityEvent
 from shared import clock
+from shared.addresses import caller_address
 from shared.auth import CurrentPrincipal
 from shared.db import transaction
 from shared.logs import request_id_var
@@ -33,7 +34,6 @@ from shared.tokens import TokenClaims
 
 # The gateway sets this header to the one address it saw the caller at (gateway/forwarded.py);
 # whatever a caller sent under that name never reaches a service.
-FORWARDED_FOR = "x-forwarded-for"
 # Names a caller typed (a user name tried, a client id) are kept at most this long.
 MAX_NAME = 200
 # The reason of a login or token request whose credentials were wrong: a failure, where
@@ -93,29 +93,16 @@ AT_THE_MACHINE = Actor("operator", ActorKind.operator)
 """The CLI's actor: whoever runs `govshare` on the node's machine with its database."""
 
 
-def source_of(request: Request) -> str | None:
-    """The caller's address as the gateway saw it; the peer's for a call not through it."""
-    forwarded = request.headers.get(FORWARDED_FOR, "").rpartition(",")[2].strip()
-    for candidate in (forwarded, request.client.host if request.client else ""):
-        try:
-            address = ipaddress.ip_address(candidate)
-        except ValueError:
-            continue
-        mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:a.b.c.d is a.b.c.d
-        return str(mapped or address)
-    return None
-
-
 def sessions_of(request: Request) -> async_sessionmaker[AsyncSession]:
     """The service's session factory, for work that must commit whatever the call's outcome."""
     return request.app.state.runtime.sessions
 
 
 def acting(principal: CurrentPrincipal, request: Request) -> Actor:
-    return Actor.of(principal, source_of(request))
+    return Actor.of(principal, caller_address(request))
 
 
-SourceDep = Annotated[str | None, Depends(source_of)]
+SourceDep = Annotated[str | None, Depends(caller_address)]
 SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(sessions_of)]
 ActorDep = Annotated[Actor, Depends(acting)]
 

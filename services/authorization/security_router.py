@@ -18,9 +18,9 @@ from services.authorization.security_log import (
     TrailFilter,
     record_apart,
     sessions_of,
-    source_of,
 )
 from services.authorization.security_schemas import SecurityEventPublic
+from shared.addresses import caller_address
 from shared.auth import CurrentPrincipal
 from shared.contracts import Role
 from shared.contracts.values import Moment
@@ -32,7 +32,7 @@ router = APIRouter(prefix="/security-events", tags=["security trail"])
 
 async def trail_reader(principal: CurrentPrincipal, request: Request) -> Actor:
     """The auditor reading the trail: a staff user (a person, accountable) with that role."""
-    reader = Actor.of(principal, source_of(request))
+    reader = Actor.of(principal, caller_address(request))
     if principal.kind != PrincipalKind.user or not principal.has_role(Role.auditor):
         await record_apart(sessions_of(request), reader, SecurityEventKind.trail_read,
                            outcome=Outcome.refused, reason="auditor_only")

@@ -29,9 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.exchange.exceptions import SourceApiRefused, SourceUnavailable
 from services.exchange.models import SourceApi
 from shared import sealing
-
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from shared.addresses import Address, Network, plain
 
 
 async def check_source_url(url: str, allowed: Sequence[str]) -> Address:
@@ -141,8 +139,7 @@ def _at(url: str, address: Address) -> str:
 
 
 def _may_call(address: Address, allowed: list[Network]) -> bool:
-    if address.version == 6 and address.ipv4_mapped:  # ::ffff:10.0.0.1 is 10.0.0.1
-        address = address.ipv4_mapped
+    address = plain(address)  # ::ffff:10.0.0.1 is 10.0.0.1
     if allowed:
         return any(address in network for network in allowed)
     # Nothing listed: the public internet alone. Private, shared (CGNAT), unique-local,
