@@ -24,6 +24,7 @@ from gateway.nodes import (
     is_inbound,
     is_outbound,
 )
+from gateway.open_data import open_data_router
 from gateway.openapi import combined_openapi
 from gateway.paths import NormalPaths
 from gateway.portal import PortalPages, is_page
@@ -147,6 +148,8 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         if "catalog" not in settings.services:
             raise NotFound("This node routes no catalog service.")
         return await relay(request, "/dcat", base_url=settings.services["catalog"].rstrip("/"))
+
+    app.include_router(open_data_router(settings, client))
 
     @app.get("/health", tags=["operations"], summary="Health of every service, the database "
              "and the broker", responses={503: {

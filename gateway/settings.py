@@ -27,6 +27,11 @@ class GatewaySettings(ComponentSettings):
         200.0, gt=0, description="Sustained calls per second allowed to one client."
     )
     rate_limit_burst: int = Field(400, ge=1, description="Calls one client may burst.")
+    open_data_rate_per_second: float = Field(
+        2.0, gt=0, description="Open-data downloads per second one address may start (no "
+                               "token: the address is all the gateway knows of the caller).")
+    open_data_burst: int = Field(20, ge=1, description="Open-data downloads one address may "
+                                                       "start at once.")
     upstream_timeout_seconds: float = Field(
         60.0, description="Longest silence of a service in a routed call (streams may run "
                           "longer as long as data flows).")

@@ -71,6 +71,31 @@ def theme_entry(share: dict[str, object]) -> dict[str, object]:
     }
 
 
+def open_entry() -> dict[str, object]:
+    """A dataset a city opens to the public (公共自行车站点), one item of which (the station
+    keeper's telephone) it shares with departments only, on conditions."""
+    return {
+        "classification": {"top": "theme", "item": "05", "category": "001"},
+        "name": f"公共自行车站点信息{random.randint(100_000, 999_999)}",
+        "abstract": "全市公共自行车租赁站点的编号、名称、所在区和车位数。",
+        "format": {"kind": "spreadsheet", "sub_format": "csv"},
+        "items": [
+            {"name": "站点编号", "code": "ZDBH", "data_type": "C", "length": 12,
+             "identifies_subject": True, "share_type": "unconditional"},
+            {"name": "站点名称", "code": "ZDMC", "data_type": "C", "length": 100,
+             "share_type": "unconditional"},
+            {"name": "所在区", "code": "SZQ", "data_type": "C", "length": 20,
+             "share_type": "unconditional"},
+            {"name": "车位数", "code": "CWS", "data_type": "I", "share_type": "unconditional"},
+            {"name": "管理员电话", "code": "GLYDH", "data_type": "C", "length": 20,
+             "share_type": "conditional"},
+        ],
+        "share": {"type": "unconditional", "channel": "platform", "methods": ["bulk_download"]},
+        "open": {"is_open": True, "conditions": "注明来源后可自由使用"},
+        "update_cycle": "monthly",
+    }
+
+
 def id_number(region: str = "320102") -> str:
     """A valid 18-digit resident ID number (公民身份号码) with its check digit."""
     birth = fake.date_of_birth(minimum_age=1, maximum_age=40).strftime("%Y%m%d")

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.models import Department, Entry
 from services.catalog.search import text_match
-from shared.contracts.catalog import EntryStatus, UpdateCycle
+from shared.contracts.catalog import EntrySpec, EntryStatus, UpdateCycle
 from shared.pagination import PageParams, fetch_page
 
 CONTEXT = {
@@ -17,6 +17,7 @@ CONTEXT = {
     "dct": "http://purl.org/dc/terms/",
     "foaf": "http://xmlns.com/foaf/0.1/",
 }
+DOWNLOAD_FORMATS = (("csv", "CSV", "text/csv"), ("jsonl", "JSON Lines", "application/x-ndjson"))
 _FREQUENCY = "http://publications.europa.eu/resource/authority/frequency/"
 FREQUENCIES = {
     UpdateCycle.realtime: "UPDATE_CONT", UpdateCycle.daily: "DAILY",
@@ -70,5 +71,17 @@ def _dataset(entry: Entry, provider_name: str) -> dict[str, Any]:
         "dcat:distribution": [{
             "@type": "dcat:Distribution",
             "dct:format": spec["format"].get("sub_format") or spec["format"]["kind"],
-        }],
+        }, *_downloads(entry.code, EntrySpec.model_validate(spec).open_items())],
     }
+
+
+def _downloads(code: str, open_items: list[str]) -> list[dict[str, Any]]:
+    """The data itself, for anyone, from the gateway's open-data path (W2): one distribution
+    per format, naming the items it holds. A relative IRI: the node's public address is the
+    gateway's, which this service does not know."""
+    if not open_items:
+        return []
+    return [{"@type": "dcat:Distribution", "dct:format": label, "dcat:mediaType": media_type,
+             "dcat:downloadURL": {"@id": f"/open-data/entries/{code}/records?format={fmt}"},
+             "dct:description": "数据项：" + "、".join(open_items)}
+            for fmt, label, media_type in DOWNLOAD_FORMATS]

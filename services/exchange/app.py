@@ -21,6 +21,7 @@ from services.exchange import (
     loading,
     metrics,
     objections_router,
+    open_data_router,
     quality_router,
     records_router,
     subscriptions_router,
@@ -102,7 +103,7 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
                  objections_router.router, objections_router.feedback_router,
                  quality_router.router, internal_router.router,
                  internal_router.federation_router, anchor_router.router,
-                 anchor_router.federation_router],
+                 anchor_router.federation_router, open_data_router.router],
     )
     app.state.gate = queries.gate
     app.state.delivery_topics, app.state.linked_nodes = topics, nodes

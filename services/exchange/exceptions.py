@@ -18,6 +18,10 @@ class EntryUnknown(NotFound):
     slug, title = "entry-unknown", "No published catalog entry has this code"
 
 
+class NotOpenData(NotFound):
+    slug, title = "not-open-data", "No entry open to the public has this code"
+
+
 class NotTheProvider(Forbidden):
     slug, title = "not-the-provider", "Only the providing department may do this"
 

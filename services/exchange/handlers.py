@@ -15,7 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.exchange import loading
 from services.exchange.ingest_auth import IngestGate, IngestRefused
 from services.exchange.models import GrantView, Resource
-from shared.contracts.catalog import EntryEvent, EntryPublished, EntryUpdated, EntryWithdrawn
+from shared.contracts.catalog import (
+    EntryEvent,
+    EntryPublished,
+    EntryStatus,
+    EntryUpdated,
+    EntryWithdrawn,
+)
 from shared.contracts.exchange import IngestRecord
 from shared.contracts.sharing import GRANT_EVENTS, GrantEvent
 from shared.handlers import Event, Handlers
@@ -33,6 +39,8 @@ async def apply_entry(session: AsyncSession, event: Event[EntryEvent], outbox: O
         "items": [item.model_dump(mode="json", include={
             "code", "name", "data_type", "length", "identifies_subject"}) for item in entry.items],
         "key_items": [item.code for item in entry.items if item.identifies_subject],
+        # A withdrawn entry's data is no one's to download any more.
+        "open_items": entry.open_items() if entry.status == EntryStatus.published else [],
     }
     await session.execute(insert(Resource).values(**values).on_conflict_do_update(
         index_elements=[Resource.code], set_=values, where=Resource.version < entry.version))

@@ -45,6 +45,9 @@ class Resource(Base):
     update_cycle: Mapped[str] = mapped_column(String(16))
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     key_items: Mapped[list[str]] = mapped_column(ARRAY(String(50)))
+    # What anyone may download without signing in (open data, W2); empty: not open.
+    open_items: Mapped[list[str]] = mapped_column(ARRAY(String(50)), default=list,
+                                                  server_default="{}")
     last_loaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     stale_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Records streamed in (or refused) since the freshness sweep last announced them: a

@@ -14,9 +14,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
-from services.exchange import audit, loading
+from services.exchange import audit, download, loading
 from services.exchange.deps import Operator, OutboxDep, SessionDep, SettingsDep, runtime_of
-from services.exchange.download import MEDIA_TYPES, Export, Format, Stream
+from services.exchange.download import Export, Format
 from services.exchange.exceptions import BadUpload, LoadNotFound, LoadRunning
 from services.exchange.models import Load, SourceApi
 from services.exchange.query import published_resource, require_provider
@@ -197,18 +197,10 @@ async def download_records(
         decision = await request.app.state.gate.admit(
             session, principal, resource, kind=AccessKind.download, purpose=purpose,
             method=ShareMethod.bulk_download, items=items)
-    stream = Stream(runtime.engine, Export(resource.code, decision.items,
-                                           tuple(decision.grant.row_filter), since,
-                                           tuple(resource.key_items)), format)
-    snapshot = await stream.start()
-    try:
-        await audit.record_now(runtime.sessions, audit.Access(
+    export = Export(resource.code, decision.items, tuple(decision.grant.row_filter), since,
+                    tuple(resource.key_items))
+    return await download.audited_response(
+        runtime, export, format, actor=principal.sub, access=lambda rows: audit.Access(
             kind=AccessKind.download, consumer=principal.department or "",
             provider=resource.provider, entry_code=resource.code, grant_id=decision.grant.id,
-            purpose=purpose, items=decision.items, record_count=snapshot.rows),
-            actor=principal.sub, node=runtime.settings.node_id)
-    except BaseException:
-        await stream.close()
-        raise
-    return StreamingResponse(stream.body(), media_type=MEDIA_TYPES[format], headers={
-        "X-Record-Count": str(snapshot.rows), "X-Cursor-End": str(snapshot.end_cursor)})
+            purpose=purpose, items=decision.items, record_count=rows))

@@ -9,12 +9,12 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
-from shared.contracts.catalog import EntryCode, ItemCode, PermittedUse
+from shared.contracts.catalog import CODE_FRONT, CODE_NUMBER, EntryCode, ItemCode, PermittedUse
 from shared.contracts.exchange import AccessKind, ObjectionSnapshot
 from shared.contracts.values import NOT_BLANK
 
-Front = Annotated[str, Path(pattern=r"^[0-9]{1,20}$", description="Front segment of the code.")]
-Number = Annotated[str, Path(pattern=r"^[0-9]{6}$", description="Six-digit back segment.")]
+Front = Annotated[str, Path(pattern=CODE_FRONT, description="Front segment of the code.")]
+Number = Annotated[str, Path(pattern=CODE_NUMBER, description="Six-digit back segment.")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000,
                                          pattern=NOT_BLANK)]
 

@@ -59,6 +59,7 @@ def _dataset(node: dict[str, Any]) -> dict[str, Any]:
     frequency = str(node.get("dct:accrualPeriodicity", {}).get("@id", "")).rsplit("/", 1)[-1]
     publisher = node.get("dct:publisher", {})
     rights = node.get("dct:accessRights")
+    distributions = node.get("dcat:distribution", [])
     return {
         "code": node.get("dct:identifier", ""),
         "title": node.get("dct:title", {}).get("@value", ""),
@@ -70,5 +71,10 @@ def _dataset(node: dict[str, Any]) -> dict[str, Any]:
         "theme": node.get("dcat:theme", ""),
         "keywords": node.get("dcat:keyword", []),
         "terms": None if rights in (None, "open") else rights,
-        "formats": [d.get("dct:format", "") for d in node.get("dcat:distribution", [])],
+        "formats": [d.get("dct:format", "") for d in distributions
+                    if "dcat:downloadURL" not in d],
+        "downloads": [{"format": d.get("dct:format", ""),
+                       "url": d["dcat:downloadURL"].get("@id", ""),
+                       "items": d.get("dct:description", "")}
+                      for d in distributions if "dcat:downloadURL" in d],
     }

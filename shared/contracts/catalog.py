@@ -19,6 +19,8 @@ from shared.events import EventData
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500,
                                          pattern=NOT_BLANK)]
 CodeSegment = Annotated[str, StringConstraints(pattern=r"^[0-9]+$")]
+CODE_FRONT, CODE_NUMBER = r"^[0-9]{1,20}$", r"^[0-9]{6}$"
+"""The two segments of an entry code, as a path names them (`…/entries/{front}/{number}`)."""
 EntryCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}/[0-9]{6}$")]
 """信息资源代码: the front segment, a slash, six digits (e.g. 101001/000001)."""
 ItemCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,50}$")]
@@ -220,6 +222,13 @@ class EntrySpec(BaseModel):
     update_cycle: UpdateCycle
     related_codes: list[str] = Field(default_factory=list, max_length=50)
     classified: StrictBool = Field(False, description="涉密: exists only on an internal-zone node.")
+
+    def open_items(self) -> list[str]:
+        """What anyone may download without signing in (W2): the items an entry its provider
+        opened to the public shares unconditionally; nothing of a classified entry."""
+        if not self.open.is_open or self.classified:
+            return []
+        return [item.code for item in self.items if item.share_type == ShareType.unconditional]
 
 
 class EntryStatus(StrEnum):

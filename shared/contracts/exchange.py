@@ -74,6 +74,7 @@ class AccessKind(StrEnum):
     download = "download"
     delivery = "delivery"
     ingest = "ingest"  # a streamed record refused for its sender: audited, never a use
+    open_data = "open_data"  # a public download of an open entry, by anyone (W2)
 
 
 class RecordsLoaded(EventData):
