@@ -25,9 +25,10 @@ def records(code: str) -> str:
     return f"/open-data/entries/{code}/records"
 
 
-async def open_dataset(gateway: httpx.AsyncClient, provider: Party) -> str:
-    """An open entry loaded with three stations, once the exchange knows it is open."""
-    code = await publish(gateway, provider, factories.open_entry())
+async def open_dataset(gateway: httpx.AsyncClient, provider: Party,
+                       entry: dict[str, object] | None = None) -> str:
+    """An open entry (`factories.open_entry` unless given) loaded with three stations."""
+    code = await publish(gateway, provider, entry or factories.open_entry())
     loaded = await upload(gateway, provider, code, as_csv(STATIONS, COLUMNS))
     assert loaded.status_code == 200 and loaded.json()["accepted"] == 3, loaded.text
     return code

@@ -5,6 +5,7 @@ in GOVSHARE_SCREENSHOTS when set)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tests.conftest import RunningNode
 from tests.integration.conftest import Party, application, conditional_entry, publish, submit
 from tests.integration.portal_browser import LAPTOP, PHONE, sign_in_with_the_form
 from tests.integration.portal_people import staff_user
+from tests.integration.test_open_data import open_dataset
 
 pytestmark = pytest.mark.integration
 
@@ -65,11 +67,10 @@ async def test_a_person_without_the_role_gets_the_403_page(
     await expect(page.get_by_role("heading", level=1)).to_have_text("无权访问此页面")
 
 
-async def test_the_public_finds_an_open_entry_without_signing_in(
+async def test_the_public_finds_an_open_entry_and_downloads_its_data_without_signing_in(
         page: Page, node: RunningNode, gateway: httpx.AsyncClient, provider: Party) -> None:
-    entry = {**factories.population_entry(),
-             "open": {"is_open": True, "conditions": "注明来源后可自由使用"}}
-    code = await publish(gateway, provider, entry)
+    entry = factories.open_entry()
+    code = await open_dataset(gateway, provider, entry)
     await page.goto(f"{node.gateway_url}/")
     await expect(page.get_by_role("heading", level=1)).to_have_text("开放数据")
     await page.get_by_label("检索开放目录").fill(str(entry["name"]))
@@ -77,6 +78,12 @@ async def test_the_public_finds_an_open_entry_without_signing_in(
     await page.get_by_role("link", name=str(entry["name"])).click()
     await page.wait_for_url(f"**/public/entries/{code}")
     await expect(page.locator("main")).to_contain_text("注明来源后可自由使用")
+    async with page.expect_download() as started:
+        await page.get_by_role("link", name="下载 CSV 文件").click()
+    download = await started.value
+    assert download.suggested_filename == f"{code.replace('/', '-')}.csv"
+    saved = await asyncio.to_thread(Path(await download.path()).read_text, encoding="utf-8")
+    assert "鼓楼公园1号站" in saved and "1390000" not in saved  # the telephone is not open
 
 
 async def test_a_form_stripped_of_its_csrf_token_is_refused(

@@ -56,3 +56,12 @@ def test_method_types_are_recorded() -> None:
     entry = spec(share={"type": "unconditional", "methods": ["bulk_download"],
                         "method_types": ["file", "api"]})
     assert [str(t) for t in entry.share.method_types] == ["file", "api"]
+
+
+def test_the_public_may_download_only_what_an_open_entry_shares_unconditionally() -> None:
+    station_list = EntrySpec.model_validate(factories.open_entry())
+    assert station_list.open_items() == ["ZDBH", "ZDMC", "SZQ", "CWS"]  # not the telephone
+    closed = station_list.model_copy(update={"open": station_list.open.model_copy(
+        update={"is_open": False})})
+    assert closed.open_items() == []
+    assert station_list.model_copy(update={"classified": True}).open_items() == []

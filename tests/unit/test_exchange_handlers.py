@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from services.exchange import handlers as exchange
+from shared.contracts.catalog import EntryUpdated
 from shared.contracts.sharing import GRANT_EVENTS, GrantEvent, GrantRevoked
 from shared.handlers import event_of
 from tests.unit import events
@@ -42,3 +43,19 @@ async def test_a_grant_event_overwrites_only_an_older_version_of_the_grant() -> 
     assert session.conflicts() == [Conflict(
         frozenset({"id", "consumer", "entry_code", "status", "version", "snapshot"}),
         where="grant_view.version < 3")]
+
+
+@pytest.mark.parametrize(("changes", "open_items"), [
+    ({"open": {"is_open": True}}, ["XM", "GMSFHM", "CSRQ"]),
+    ({"open": {"is_open": True}, "status": "withdrawn"}, []),
+    ({"open": {"is_open": False}}, []),
+])
+async def test_what_the_public_may_download_is_kept_with_the_entry(
+    changes: dict[str, object], open_items: list[str]
+) -> None:
+    session = RecordingSession()
+    entry = events.entry(**changes)
+    await exchange.apply_entry(session, event_of(EntryUpdated(entry=entry, changed_by="wangfang")),
+                               RecordingOutbox())
+    [written] = session.written()
+    assert written["open_items"] == open_items
