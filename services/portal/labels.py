@@ -41,7 +41,7 @@ LABELS: dict[str, dict[str, str]] = {
     "freshness": {"fresh": "按期更新", "stale": "更新滞后", "no_data": "尚无数据",
                   "no_cycle": "不定期更新", "live": "实时接口"},
     "access_kind": {"query": "联机查询", "download": "批量下载", "delivery": "订阅推送",
-                    "ingest": "数据接入（被拒）"},
+                    "ingest": "数据接入（被拒）", "open_data": "开放数据下载"},
     "indicator": {"catalog": "目录编制", "provision": "资源提供", "quality": "数据质量",
                   "responsiveness": "申请答复", "use": "数据使用", "collection": "避免重复采集",
                   "purpose": "按用途使用"},

@@ -4,11 +4,31 @@ the State Council's holidays, and CSRF tokens bound to the session."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
+
+import pytest
 
 from services.portal.csrf import CsrfTokens
 from services.portal.errors import safe_next
 from services.portal.exceptions import ApiProblem
+from services.portal.labels import LABELS
 from services.portal.pages import cn_date, cn_datetime, countdown
+from shared.contracts.catalog import (
+    DataType,
+    EntryStatus,
+    FormatKind,
+    LegalBasisKind,
+    PermittedUse,
+    ShareChannel,
+    ShareMethod,
+    ShareMethodType,
+    ShareType,
+    TopClass,
+    UpdateCycle,
+)
+from shared.contracts.exchange import AccessKind
+from shared.contracts.identity import Role, Tier
+from shared.contracts.sharing import GrantStatus, RequestStatus
 
 
 def test_dates_read_as_chinese_dates_in_china_time() -> None:
@@ -67,3 +87,16 @@ def test_each_invalid_input_is_told_at_its_own_field() -> None:
             {"field": "body.items", "message": "too short", "code": "too_short"}]})
     assert problem.fields == {"legal_basis": "此项必填。", "items": "至少选择一项。"}
     assert problem.message == "填写的内容不符合要求。"
+
+
+@pytest.mark.parametrize(("table", "codes"), [
+    ("role", Role), ("classification", TopClass), ("share_type", ShareType),
+    ("method", ShareMethod), ("method_type", ShareMethodType), ("channel", ShareChannel),
+    ("purpose", PermittedUse), ("tier", Tier), ("update_cycle", UpdateCycle),
+    ("format", FormatKind), ("data_type", DataType), ("legal_basis", LegalBasisKind),
+    ("entry_status", EntryStatus), ("request_status", RequestStatus),
+    ("grant_status", GrantStatus), ("access_kind", AccessKind),
+])
+def test_every_code_the_api_speaks_has_its_chinese_name(table: str, codes: type[StrEnum]
+                                                        ) -> None:
+    assert set(LABELS[table]) >= {code.value for code in codes}
