@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from urllib.parse import unquote_to_bytes
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
@@ -18,6 +19,8 @@ from shared.problems import PROBLEM_MEDIA_TYPE, problem_body
 # Well under what the parser itself refuses (about 64 KiB), so the limit is ours to name.
 MAX_TARGET_BYTES = 16 * 1024
 HTTP_PROTOCOL = "shared.http_server:ProblemAnsweringHttpToolsProtocol"
+# An over-long target's path is named in the problem up to this many bytes.
+MAX_INSTANCE_BYTES = 1024
 
 
 class _TargetTooLong(Exception):
@@ -33,13 +36,16 @@ class ProblemAnsweringHttpToolsProtocol(HttpToolsProtocol):
             raise _TargetTooLong  # the parser stops and reports a callback error
 
     def send_400_response(self, msg: str) -> None:
-        if len(self.url) > MAX_TARGET_BYTES:
+        target = getattr(self, "url", b"")  # none yet if the request line itself is garbage
+        if len(target) > MAX_TARGET_BYTES:
             body = problem_body(414, "uri-too-long", "Request target too long",
                                 f"The path and query string exceed {MAX_TARGET_BYTES} bytes; "
-                                "send large filters in a request body instead.")
+                                "send large filters in a request body instead.",
+                                _instance(target))
         else:
             body = problem_body(400, "unreadable-request", "The request cannot be read",
-                                "The request line or its headers are not valid HTTP/1.1.")
+                                "The request line or its headers are not valid HTTP/1.1.",
+                                _instance(target))
         encoded = json.dumps(body).encode()
         head = [STATUS_LINE[body["status"]]]
         for name, value in self.server_state.default_headers:
@@ -49,6 +55,13 @@ class ProblemAnsweringHttpToolsProtocol(HttpToolsProtocol):
                  b"connection: close\r\n\r\n", encoded]
         self.transport.write(b"".join(head))
         self.transport.close()
+
+
+def _instance(target: bytes) -> str | None:
+    """The path of a request target as far as it was read, as `instance` names a path (the
+    gateway's server reads the caller's own), without the query; cut short if it is long."""
+    path = target.partition(b"?")[0][:MAX_INSTANCE_BYTES]
+    return unquote_to_bytes(path).decode("utf-8", "replace") or None
 
 
 def uvicorn_command(factory: str, host: str, port: int, *extra: str) -> list[str]:

@@ -143,6 +143,9 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+# The schemas FastAPI documents its own 422 with; the problem handlers answer instead.
+FRAMEWORK_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
 # What a refusal or failure means, by status, in the document every operation shares.
 REFUSALS = {
     "400": "The request cannot be read (malformed JSON, text that is not UTF-8).",
@@ -151,6 +154,7 @@ REFUSALS = {
     "404": "No such resource, or not one the caller may see.",
     "409": "Conflicts with the resource's current state (the problem names it).",
     "413": "The body is larger than this node accepts.",
+    "414": "The path and query string are longer than this node reads (16 KiB).",
     "415": "The body is not of a media type this operation takes.",
     "422": "The input breaks a rule: the problem names the field, the rule and its article.",
     "429": "Over the client's rate limit (`Retry-After` says when to come back).",
@@ -176,12 +180,14 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
             for status in _refusals_of(path, method, operation):
                 responses.setdefault(status, {"description": REFUSALS[status],
                                               "content": content})
+    for framework_schema in FRAMEWORK_VALIDATION_SCHEMAS:  # no answer uses them any more
+        document["components"]["schemas"].pop(framework_schema, None)
     return document
 
 
 def _refusals_of(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     """The statuses an operation can refuse or fail with, from where and how it is served."""
-    statuses = ["400", "422", "500", "503"]
+    statuses = ["400", "414", "422", "500", "503"]
     if path.startswith(("/api/", "/nodes/")):
         # Behind a token, a rate limit and a proxy; and any id, in the path or the body (an
         # entry code to request, to subscribe to), may name nothing the caller can see.

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 
-from tests.integration.conftest import ENTRIES, bearer
+from tests import factories
+from tests.conftest import Infrastructure
+from tests.integration.conftest import ENTRIES, Party, bearer
+from tests.integration.portal_oversight import auditor_token
 
 
 def assert_problem(response: httpx.Response, status: int, slug: str, instance: str) -> None:
@@ -41,9 +47,7 @@ async def test_an_over_long_query_string_is_a_problem_not_plain_text(
 ) -> None:
     response = await gateway.get("/api/catalog/search", params={"q": "户籍" * 1200},
                                  headers=bearer(editor["token"]))
-    assert response.status_code == 414
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["type"].endswith("/uri-too-long")
+    assert_problem(response, 414, "uri-too-long", "/api/catalog/search")
 
 
 async def test_a_nul_character_is_refused_in_a_body_and_in_a_query(
@@ -53,9 +57,28 @@ async def test_a_nul_character_is_refused_in_a_body_and_in_a_query(
                                  headers={**bearer(editor["token"]),
                                           "content-type": "application/json"})
     assert_problem(in_body, 422, "nul-character", "/api/catalog/projects")
+    assert nul_fields(in_body) == ["body.name"]
     in_query = await gateway.get("/api/authorization/departments",
                                  params={"name": "南京\x00"}, headers=bearer(admin_token))
     assert_problem(in_query, 422, "nul-character", "/api/authorization/departments")
+    assert nul_fields(in_query) == ["query.name"]
+
+
+def nul_fields(response: httpx.Response) -> list[str]:
+    """The fields a NUL refusal names, each as a validation problem names one."""
+    errors = response.json()["errors"]
+    assert {error["code"] for error in errors} == {"nul_character"}, errors
+    return [error["field"] for error in errors]
+
+
+async def test_a_nul_deep_in_a_body_is_named_by_its_path(
+    gateway: httpx.AsyncClient, editor: dict[str, str]
+) -> None:
+    entry = factories.population_entry()
+    entry["items"][1]["name"] = "出生\x00日期"
+    response = await gateway.post(ENTRIES, json=entry, headers=bearer(editor["token"]))
+    assert_problem(response, 422, "nul-character", ENTRIES)
+    assert nul_fields(response) == ["body.items.1.name"]
 
 
 async def test_numbers_beyond_what_the_database_holds_are_refused_as_input(
@@ -132,7 +155,71 @@ async def test_a_nul_character_in_a_form_or_basic_credentials_is_refused_not_a_f
     in_form = await gateway.post("/oauth/token", data={
         "grant_type": "client_credentials", "client_id": "a\x00", "client_secret": "b"})
     assert_problem(in_form, 422, "nul-character", "/oauth/token")
+    assert nul_fields(in_form) == ["body.client_id"]
     basic = base64.b64encode(b"a\x00:secret").decode()
     in_header = await gateway.post("/oauth/token", data={"grant_type": "client_credentials"},
                                    headers={"Authorization": f"Basic {basic}"})
     assert in_header.status_code == 401, in_header.text
+
+
+SERVICES = ("authorization", "catalog", "exchange", "evaluation")
+
+
+async def test_a_services_own_document_is_not_routed_only_the_nodes_is(
+    gateway: httpx.AsyncClient, admin_token: str
+) -> None:
+    """The service's document names its paths as the service serves them and refuses as
+    the framework would; the node's, at /openapi.json, as a caller reaches and is refused."""
+    for service in SERVICES:
+        for page in ("openapi.json", "docs", "redoc", "docs/oauth2-redirect"):
+            path = f"/api/{service}/{page}"
+            assert_problem(await gateway.get(path, headers=bearer(admin_token)), 404,
+                           "not-found", path)
+    assert (await gateway.get("/openapi.json")).status_code == 200
+
+
+def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, by_method in document["paths"].items():
+        for method, operation in by_method.items():
+            if isinstance(operation, dict) and "responses" in operation:
+                yield path, method, operation
+
+
+async def test_every_refusal_the_node_documents_is_a_problem_document(
+    gateway: httpx.AsyncClient
+) -> None:
+    document = (await gateway.get("/openapi.json")).json()
+    assert "HTTPValidationError" not in json.dumps(document)
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, method, operation in operations(document):
+        for status in ("414", "422"):  # any call may be refused so, by the server or a rule
+            assert operation["responses"][status]["content"] == problem, (method, path, status)
+    open_catalog = document["paths"]["/open-data/catalog.jsonld"]["get"]["responses"]["200"]
+    assert list(open_catalog["content"]) == ["application/ld+json"]
+
+
+async def test_an_offset_past_a_bigint_is_refused_by_every_list_that_takes_one(
+    gateway: httpx.AsyncClient, infrastructure: Infrastructure, admin_token: str,
+    provider: Party
+) -> None:
+    """Each operation the node documents with an `offset`, asked by whoever may ask it."""
+    document = (await gateway.get("/openapi.json")).json()
+    askers = [admin_token, provider["token"], await auditor_token(infrastructure, gateway)]
+    listed = [(method, path, {} if "requestBody" in operation else None)
+              for path, method, operation in operations(document)
+              if any(parameter["name"] == "offset" for parameter in operation.get(
+                  "parameters", []))]
+    assert len(listed) > 20  # the document was read
+    not_refused = []
+    for method, template, body in listed:
+        path = re.sub(r"\{[^}]+\}", "1", template)
+        for token in askers:
+            response = await gateway.request(method, path, params={"offset": 2**63},
+                                             json=body, headers=bearer(token))
+            await asyncio.sleep(0.03)  # under the test node's rate limit
+            if response.status_code not in (401, 403):
+                break
+        if response.status_code != 422 or "query.offset" not in [
+                error["field"] for error in response.json().get("errors", [])]:
+            not_refused.append((method, path, response.status_code, response.text[:200]))
+    assert not_refused == []

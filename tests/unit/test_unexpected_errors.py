@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from shared.web import UnexpectedErrors
+from shared.web import RequestTelemetry, UnexpectedErrors
 
 
 async def broken(request: Request) -> JSONResponse:
@@ -34,6 +34,12 @@ def client() -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://node")
 
 
+def served() -> httpx.AsyncClient:
+    """As a node's process serves: the request id given to every call outside it all."""
+    app = RequestTelemetry(guarded(Route("/broken", broken)))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://node")
+
+
 async def test_a_bug_is_a_500_problem_body_with_the_path() -> None:
     async with client() as http:
         response = await http.get("/broken", headers={"x-forwarded-prefix": "/api/catalog"})
@@ -41,6 +47,16 @@ async def test_a_bug_is_a_500_problem_body_with_the_path() -> None:
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"].endswith("/internal-error")
     assert response.json()["instance"] == "/api/catalog/broken"
+
+
+async def test_a_500_names_the_request_id_its_log_lines_carry() -> None:
+    async with served() as http:
+        given = await http.get("/broken", headers={"x-request-id": "4f1c2a9e-caller"})
+        made = await http.get("/broken")
+    assert given.status_code == 500
+    assert given.json()["request_id"] == given.headers["x-request-id"] == "4f1c2a9e-caller"
+    assert made.json()["request_id"] == made.headers["x-request-id"]
+    assert len(made.json()["request_id"]) == 32  # one the node made: a uuid4's hex
 
 
 async def test_the_database_away_is_a_503_to_retry() -> None:
