@@ -31,7 +31,14 @@ from gateway.portal import PortalPages, is_page
 from gateway.proxy import ServiceProxy, is_api_call, is_federation_call
 from gateway.settings import GatewaySettings
 from shared.contracts import LoginRequest, TokenResponse
-from shared.health import LIVE_RESPONSES, REPORT_RESPONSES, alive, report_response
+from shared.health import (
+    LIVE_RESPONSES,
+    READY_RESPONSES,
+    alive,
+    keys_loaded,
+    report_response,
+    run_checks,
+)
 from shared.linked_nodes import LinkedNodeDirectory, NodeTokens
 from shared.logs import configure_logging
 from shared.metrics import CONTENT_TYPE, render
@@ -163,10 +170,11 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     async def live() -> dict[str, str]:
         return alive()
 
-    @app.get("/health/ready", tags=["operations"], summary="Every service answers and "
-             "reaches the database and the broker (readiness)", responses=REPORT_RESPONSES)
+    @app.get("/health/ready", tags=["operations"], summary="This gateway can serve: it "
+             "holds the keys that verify tokens (readiness; the services, the database and "
+             "the broker are in /health)", responses=READY_RESPONSES)
     async def ready() -> JSONResponse:
-        return report_response(await node_health(settings.services, client))
+        return report_response(await run_checks({"keys": keys_loaded(verifier)}))
 
     async def refresh_health() -> None:
         await node_health(settings.services, client)

@@ -27,11 +27,14 @@ from shared.db import create_engine, create_session_factory, ping
 from shared.handlers import Handlers
 from shared.health import (
     LIVE_RESPONSES,
+    READY_RESPONSES,
     REPORT_RESPONSES,
     HealthCheck,
     alive,
     check_dependencies,
+    keys_loaded,
     report_response,
+    run_checks,
 )
 from shared.kafka import BrokerProbe, create_producer
 from shared.logs import configure_logging
@@ -181,13 +184,19 @@ class ServiceRuntime:
         return await self.probe.cluster_info()
 
     async def health(self) -> dict[str, Any]:
-        """The database and the broker, each reached now (bounded): what `/health` and
-        `/health/ready` report and `govshare_dependency_up` shows."""
+        """The database and the broker, each reached now (bounded): what `/health` reports
+        and `govshare_dependency_up` shows."""
         return await check_dependencies({
             "database": lambda: ping(self.engine),
             "broker": self.broker_health,
             **self._checks,
         })
+
+    async def readiness(self) -> dict[str, Any]:
+        """Whether this process can serve (`/health/ready`): it started (it answers at all
+        only then: the schema was migrated, the pool opened) and holds the keys that verify
+        tokens. The database and the broker are every replica's: see `shared.health`."""
+        return await run_checks({"keys": keys_loaded(self.verifier)})
 
 
 class LightRuntime:
@@ -219,6 +228,10 @@ class LightRuntime:
         """The parts `checks` names, each reached now (bounded)."""
         return await check_dependencies(self.checks)
 
+    async def readiness(self) -> dict[str, Any]:
+        """Started is ready: it verifies no token and keeps no connection of its own."""
+        return await run_checks({})
+
 
 class Runtime(Protocol):
     """What `create_service_app` runs: a ServiceRuntime, or a LightRuntime."""
@@ -237,6 +250,8 @@ class Runtime(Protocol):
     async def stop(self) -> None: ...
 
     async def health(self) -> dict[str, Any]: ...
+
+    async def readiness(self) -> dict[str, Any]: ...
 
 
 async def _run_periodically(name: str, seconds: float,
@@ -315,9 +330,9 @@ def create_service_app(
     async def live() -> dict[str, str]:
         return alive()
 
-    @app.get("/health/ready", include_in_schema=False)
+    @app.get("/health/ready", include_in_schema=False, responses=READY_RESPONSES)
     async def ready() -> JSONResponse:
-        return report_response(await runtime.health())
+        return report_response(await runtime.readiness())
 
     # Not in the API document: the gateway does not route it (docs/operations.md has it).
     @app.get("/metrics", include_in_schema=False)

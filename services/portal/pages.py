@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from services.portal.labels import label
 from services.portal.session import Viewer
 from shared import clock
+from shared.problems import RETRY_AFTER_UNAVAILABLE
 from shared.workdays import CHINA_TIME, WorkdayCalendar, china_date
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -133,8 +134,11 @@ def render(request: Request, template: str, *, viewer: Viewer | None, status: in
                    if here == item.path or (item.path != "/"
                                             and here.startswith(item.path.rstrip("/") + "/"))),
                   key=len, default=None)
-    return TEMPLATES.TemplateResponse(request, template, status_code=status, context={
+    page = TEMPLATES.TemplateResponse(request, template, status_code=status, context={
         "viewer": viewer, "navigation": shown, "current": current,
         "today": china_date(clock.now()),
         "csrf_token": request.scope.get("state", {}).get("csrf_token", ""),
         "partial": request.headers.get("hx-request") == "true", **context})
+    if status == 503:  # the platform is away for a moment, as the API says it: when to retry
+        page.headers["Retry-After"] = RETRY_AFTER_UNAVAILABLE
+    return page

@@ -9,8 +9,10 @@ import asyncio
 import contextlib
 import shutil
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +22,12 @@ from sqlalchemy import text
 
 from cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from shared.db import create_engine
+from shared.workdays import china_date
 from tests import factories
 from tests.conftest import Infrastructure, NodeProcesses, RunningNode
 from tests.integration.conftest import (
     ENTRIES,
+    REQUESTS,
     Party,
     answer,
     application,
@@ -34,6 +38,8 @@ from tests.integration.conftest import (
     publish,
     submit,
 )
+from tests.integration.portal_people import form_token, sign_in, staff_user
+from tests.integration.test_exchange import EXCHANGE, as_csv, people, query, shared_entry
 
 pytestmark = pytest.mark.last  # a node of its own: run after the shared node's tests
 
@@ -288,29 +294,212 @@ async def _stored(faulty: FaultyNode, code: str, at_least: int) -> bool:
                             e=code) >= at_least
 
 
-async def test_postgresql_stopped_answers_503_problems_and_the_services_recover_by_themselves(
+# The issue's outage: long enough for every kind of call to meet it several times over, and
+# past every retry a driver or pool makes on its own.
+OUTAGE_SECONDS = 10.0
+# Longest a caller may wait for any answer: a call held past this hung.
+PATIENCE_SECONDS = 8.0
+PROBLEM = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a caller saw of one call."""
+
+    call: str
+    sent_at: float
+    took: float
+    status: int | None  # None: no answer (the connection failed, or the wait ran out)
+    media_type: str = ""
+    retry_after: str | None = None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and self.status < 400
+
+    @property
+    def unavailable(self) -> bool:
+        """A 503 that says so as its caller reads it (a problem; the portal's page for a
+        person when the API behind it is away), and when to come back."""
+        readable = self.media_type == PROBLEM or (
+            self.call.startswith("portal") and self.media_type == HTML)
+        return (self.status == 503 and readable and self.retry_after is not None
+                and int(self.retry_after) > 0)
+
+
+HTML = "text/html"
+Call = Callable[[], Awaitable[httpx.Response]]
+
+
+class SteadyCallers:
+    """Callers calling each of `calls` in turn, as long as the block runs; every answer
+    kept with when it was sent and how long it took."""
+
+    def __init__(self, calls: dict[str, Call], callers: int = 2) -> None:
+        self.calls, self.callers = calls, callers
+        self.answers: list[Answer] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> SteadyCallers:
+        self._tasks = [asyncio.create_task(self._call_in_turn(number))
+                       for number in range(self.callers)]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def answered_ok_since(self, moment: float) -> set[str]:
+        return {a.call for a in self.answers if a.ok and a.sent_at >= moment}
+
+    async def each_answered_ok_since(self, moment: float, within: float = 60.0) -> None:
+        async def all_ok() -> bool:
+            return self.answered_ok_since(moment) == set(self.calls)
+        try:
+            await until(all_ok, within)
+        except TimeoutError:
+            missing = set(self.calls) - self.answered_ok_since(moment)
+            last = [a for a in self.answers if a.call in missing][-len(missing):]
+            raise AssertionError(f"not answered since the moment: {last}") from None
+
+    async def _call_in_turn(self, number: int) -> None:
+        names = list(self.calls)
+        names = names[number:] + names[:number]  # the callers do not march in step
+        while True:
+            for name in names:
+                self.answers.append(await self._send(name))
+                await asyncio.sleep(0.05)
+
+    async def _send(self, name: str) -> Answer:
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+        try:
+            async with asyncio.timeout(PATIENCE_SECONDS):
+                response = await self.calls[name]()
+        except (httpx.HTTPError, TimeoutError) as error:
+            return Answer(name, sent, loop.time() - sent, None, error=repr(error))
+        return Answer(name, sent, loop.time() - sent, response.status_code,
+                      response.headers.get("content-type", "").split(";")[0],
+                      response.headers.get("retry-after"))
+
+
+async def calls_to_every_service(faulty: FaultyNode, http: httpx.AsyncClient,
+                                 admin: httpx.AsyncClient, reviewer: httpx.AsyncClient
+                                 ) -> dict[str, Call]:
+    """A write and a read of each service through the gateway (the exchange's online query
+    on its fast path too), and the portal's own page and form, as their users call them."""
+    provider = await new_party(http, faulty.admin_token)
+    consumer = await new_party(http, faulty.admin_token)
+    shared = await shared_entry(http, provider, consumer, count=1)
+    conditional = await publish(http, provider, conditional_entry())
+    for browser, roles, department in ((admin, ["node_admin"], None),
+                                       (reviewer, ["request_reviewer"], provider)):
+        user = await staff_user(http, faulty.admin_token, *roles,
+                                department=department and department["credit_code"])
+        assert (await sign_in(browser, user)).status_code == 303
+    mail_page = "/admin/notice-mail"
+
+    async def form() -> str:
+        page = await admin.get(mail_page, params={"q": provider["credit_code"]})
+        assert provider["name"] in page.text, page.text  # the portal knows the department
+        return form_token(page)
+    await until_passes(form)
+    token = await form()
+    as_provider, as_consumer = bearer(provider["token"]), bearer(consumer["token"])
+    record = as_csv(people(1))
+    this_year = str(china_date(datetime.now(UTC)).year)
+    return {
+        "catalog write": lambda: http.post(ENTRIES, json=factories.population_entry(),
+                                           headers=as_provider),
+        "catalog read": lambda: http.get(ENTRIES, params={"limit": 5}, headers=as_provider),
+        "authorization write": lambda: http.post(REQUESTS, json=application(conditional),
+                                                 headers=as_consumer),
+        "authorization read": lambda: http.get(REQUESTS, params={"limit": 5},
+                                               headers=as_consumer),
+        "exchange write": lambda: http.post(f"{EXCHANGE}/entries/{shared.code}/records",
+                                            content=record, headers={
+                                                **as_provider, "content-type": "text/csv"}),
+        "exchange read": lambda: http.get(f"{EXCHANGE}/loads", params={"limit": 5},
+                                          headers=as_provider),
+        "exchange query": lambda: query(http, consumer, shared.code, shared.rows[0]["GMSFHM"]),
+        "evaluation write": lambda: http.post("/api/evaluation/systems", json=information_system(),
+                                              headers=as_provider),
+        "evaluation read": lambda: http.get("/api/evaluation/systems", headers=as_provider,
+                                            params={"period": this_year, "limit": 5}),
+        "portal page": lambda: admin.get(mail_page, params={"q": provider["credit_code"]}),
+        "portal write": lambda: admin.post(mail_page, data={
+            "csrf_token": token, "department": provider["credit_code"],
+            "address": f"shuju{uuid.uuid4().hex[:6]}@example.cn"}),
+        # The reviewer's workbench: the requests awaiting an answer, from the API.
+        "portal page of the API": lambda: reviewer.get("/"),
+    }
+
+
+def browser(faulty: FaultyNode) -> httpx.AsyncClient:
+    """A person's browser at the portal (its cookies its own)."""
+    return httpx.AsyncClient(base_url=faulty.node.gateway_url, timeout=30)
+
+
+def information_system() -> dict[str, str]:
+    return {"name": f"人口信息管理系统{uuid.uuid4().hex[:8]}",
+            "description": "户籍人口信息的登记与核验", "funding_source": "local_budget",
+            "construction_funding": "0", "annual_om_funding": "80000"}
+
+
+async def until_passes(check: Callable[[], Awaitable[object]], within: float = 30.0) -> None:
+    """Until `check` stops failing its assertions."""
+    async def passes() -> bool:
+        try:
+            await check()
+        except AssertionError:
+            return False
+        return True
+    await until(passes, within)
+
+
+async def test_postgresql_stopped_under_load_answers_only_503_problems_and_all_recover(
     faulty: FaultyNode, http: httpx.AsyncClient
 ) -> None:
-    party = await new_party(http, faulty.admin_token)
-    faulty.postgres.stop()
-    try:
-        stopped = asyncio.get_running_loop().time()
-        health = await http.get("/health", timeout=20)
-        assert asyncio.get_running_loop().time() - stopped < 5
-        assert health.status_code == 503 and health.json()["database"]["status"] == "down"
-        assert health.json()["database"]["error"], health.text
-        for method, body in (("GET", None), ("POST", factories.population_entry())):
-            refused = await http.request(method, ENTRIES, json=body, timeout=20,
-                                         headers=bearer(party["token"]))
-            assert refused.status_code == 503, refused.text
-            assert refused.headers["content-type"].startswith("application/problem+json")
-            assert int(refused.headers["retry-after"]) > 0
-    finally:
-        await asyncio.to_thread(faulty.postgres.start)
+    loop = asyncio.get_running_loop()
+    pids = {name: process.pid for name, process in faulty.processes.processes.items()}
+    async with browser(faulty) as admin, browser(faulty) as reviewer:
+        calls = await calls_to_every_service(faulty, http, admin, reviewer)
+        async with SteadyCallers(calls) as load:
+            await load.each_answered_ok_since(0)
+            await asyncio.to_thread(faulty.postgres.stop)
+            down = loop.time()
+            try:
+                await the_node_reads_the_database_down_yet_stays_ready(faulty, http)
+                await asyncio.sleep(OUTAGE_SECONDS - (loop.time() - down))
+                up = loop.time()
+            finally:
+                await asyncio.to_thread(faulty.postgres.start)
+            back = loop.time()
+            # Every service takes writes again by itself: no process was started again.
+            await load.each_answered_ok_since(back)
+    assert {name: process.pid for name, process in faulty.processes.processes.items()} == pids
 
-    async def writes_again() -> bool:
-        return await publish_quietly(http, party) is not None
-    await until(writes_again, within=60)
+    failed = [a for a in load.answers if a.status is None or a.status == 500]
+    assert not failed, f"hung, cut off or failed: {failed[:5]}"
+    during = [a for a in load.answers if a.sent_at >= down and a.sent_at + a.took <= up]
+    assert {a.call for a in during} == set(calls), "every call was made during the outage"
+    otherwise = [a for a in during if not a.unavailable]
+    assert not otherwise, f"not a 503 saying when to retry: {otherwise[:5]}"
+
+
+async def the_node_reads_the_database_down_yet_stays_ready(faulty: FaultyNode,
+                                                             http: httpx.AsyncClient) -> None:
+    """`/health` says the database is down, at once; every process stays ready, so that a
+    load balancer keeps sending them calls (answered 503 with Retry-After) rather than
+    answering every caller itself."""
+    health = await http.get("/health", timeout=5)
+    assert health.status_code == 503 and health.json()["database"]["status"] == "down"
+    assert health.json()["database"]["error"], health.text
+    for url in (faulty.node.gateway_url, *faulty.processes.urls.values()):
+        ready = await http.get(f"{url}/health/ready", timeout=5)
+        assert ready.status_code == 200, (url, ready.text)
 
 
 async def test_a_dead_broker_reads_down_within_seconds_and_up_once_a_new_one_listens(
@@ -323,19 +512,21 @@ async def test_a_dead_broker_reads_down_within_seconds_and_up_once_a_new_one_lis
         await until(lambda: _reads(http, "/health", status=503, broker="down"), within=5)
         assert asyncio.get_running_loop().time() - killed < 5
         for name, url in faulty.node.service_urls.items():
-            ready = await http.get(f"{url}/health/ready")
-            assert ready.status_code == 503, name
-            assert ready.json()["broker"]["status"] == "down" and ready.json()["broker"]["error"]
-            assert ready.json()["database"]["status"] == "up", name
+            health = await http.get(f"{url}/health")
+            assert health.status_code == 503, name
+            assert health.json()["broker"]["status"] == "down" and health.json()["broker"]["error"]
+            assert health.json()["database"]["status"] == "up", name
+            # Still ready: it takes writes into its outbox, and every replica shares the broker.
+            assert (await http.get(f"{url}/health/ready")).status_code == 200, name
             assert (await http.get(f"{url}/health/live")).status_code == 200, name
             metrics = (await http.get(f"{url}/metrics")).text
             assert 'govshare_dependency_up{dependency="broker"} 0.0' in metrics, name
             assert 'govshare_dependency_up{dependency="database"} 1.0' in metrics, name
-        assert (await http.get("/health/ready")).status_code == 503
+        assert (await http.get("/health/ready")).status_code == 200
         assert (await http.get("/health/live")).status_code == 200
     finally:
         faulty.broker.start()  # a new, empty broker on the same port
-    await until(lambda: _reads(http, "/health/ready", status=200, broker="up"), within=30)
+    await until(lambda: _reads(http, "/health", status=200, broker="up"), within=30)
 
 
 async def _reads(http: httpx.AsyncClient, path: str, *, status: int, broker: str) -> bool:
