@@ -17,9 +17,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/govshare up
 
+# Two workers: the shared node's tests in one, the modules with nodes of their own and the
+# unit tests in the other (tests/integration/conftest.py groups them).
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 federation-demo: $(STAMP)
 	rm -rf .govshare-federation

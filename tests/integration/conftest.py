@@ -302,6 +302,17 @@ async def eventually(gateway: httpx.AsyncClient, party: Party, path: str,
             await asyncio.sleep(0.2)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked `last` run after all others: they change the shared node freely."""
+    """Tests marked `last` run after all others: they change the shared node freely.
+
+    Run in parallel (`make test` runs two workers with `--dist loadgroup`), every test of the
+    shared node runs in one worker, which starts that node once; a module that starts nodes
+    of its own (faults, supervision, federation, first steps) runs whole in one worker, so
+    its module-scoped node is started once; unit tests go wherever a worker is free."""
     items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+    for item in items:
+        if "node" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("shared-node"))
+        elif item.path.is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))

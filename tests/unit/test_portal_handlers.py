@@ -332,7 +332,7 @@ async def test_an_agreement_event_tells_the_parties_that_must_act_and_keeps_noth
     (ObjectionRaised, "objection_raised", PROVIDER),
     (ObjectionVerifying, "objection_progress", CONSUMER),
     (ObjectionResolved, "objection_progress", CONSUMER),
-])
+], ids=["raised", "verifying", "resolved"])  # the parties' codes are random: ids that are not
 async def test_an_objection_is_told_to_the_party_that_waits_on_the_other(
     changed: type[ObjectionEvent], kind: str, party: str
 ) -> None:

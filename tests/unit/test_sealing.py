@@ -30,7 +30,8 @@ def test_a_rotated_kek_opens_the_old_and_reseals_under_the_new() -> None:
 
 
 @pytest.mark.parametrize("setting", ["", "k1", "k1:c2hvcnQ=", ":" + NEW.split(":")[1],
-                                     "k1:not base64!"])
+                                     "k1:not base64!"],
+                         ids=["empty", "no-key", "short-key", "no-key-id", "not-base64"])
 def test_a_malformed_kek_setting_is_refused(setting: str) -> None:
     with pytest.raises(SealingError):
         Sealer.from_setting(setting)
