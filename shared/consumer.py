@@ -303,9 +303,11 @@ class IdempotentConsumer:
         if empty:
             await self.producer.send_and_wait(self.epoch_topic, uuid.uuid4().bytes, partition=0)
             await self._note_new_log()
-            replaced, self._marked = self._marked, True
-            if replaced:
+            if self._marked:
                 raise _LogReplaced
+        # A marker found, not only one written: a consumer started again alone (its service
+        # restarted) reads the marker of its run before, and must notice when it is gone.
+        self._marked = True
         self._epoch_checked_at = time.monotonic()
 
     async def _note_new_log(self) -> None:
