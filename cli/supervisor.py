@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -105,6 +106,9 @@ class Node:
     broker_child: Child | None = None
     children: list[Child] = field(default_factory=list)
     relays: list[threading.Thread] = field(default_factory=list)
+    # Signs the portal's form tokens for as long as this node runs: a portal started again
+    # takes the form a person opened before it crashed (its own random key would refuse it).
+    form_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     @property
     def logs(self) -> Path:
@@ -154,10 +158,8 @@ class Node:
                    GOVSHARE_PORTAL_URL=self.portal_url(),
                    GOVSHARE_GATEWAY_URL=f"http://127.0.0.1:{self.settings.gateway_port}")
         urls = {**urls, PORTAL: self.portal_url()}
-        # The KEK goes to the services that keep secrets, and to no other process.
-        sealing = {"GOVSHARE_KEK": self.settings.node_kek()}
         services = [self._child(name, f"services.{name}.app:create_app", "127.0.0.1",
-                                _port_of(url), env | sealing if name in KEEP_SECRETS else env)
+                                _port_of(url), env | self._secrets_of(name, env))
                     for name, url in urls.items()]
         for child in services:
             self._start(child)
@@ -168,6 +170,15 @@ class Node:
                               self.settings.gateway_port, env)
         self._start(gateway)
         wait_for_port(gateway.port, 60, process=gateway.process)
+
+    def _secrets_of(self, name: str, env: dict[str, str]) -> dict[str, str]:
+        """What only `name` is given: the KEK to the services that keep secrets, the form key
+        to the portal (one a person set in the environment wins)."""
+        if name in KEEP_SECRETS:
+            return {"GOVSHARE_KEK": self.settings.node_kek()}
+        if name == PORTAL:
+            return {"GOVSHARE_CSRF_KEY": env.get("GOVSHARE_CSRF_KEY") or self.form_key}
+        return {}
 
     def _child(self, name: str, factory: str, host: str, port: int,
                env: dict[str, str]) -> Child:

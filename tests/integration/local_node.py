@@ -16,6 +16,10 @@ from pathlib import Path
 import httpx
 
 from cli.embedded import free_port, port_is_open
+from cli.supervisor import BROKER, PORTAL, SERVICES
+
+# `govshare up` serves its services on the ports after its base, then the portal.
+SERVICE_PORTS = len(SERVICES) + 1
 
 
 @dataclass
@@ -49,6 +53,13 @@ class Up:
         except httpx.HTTPError:
             return False
 
+    def ports(self) -> dict[str, int]:
+        """Where each of its processes listens, by component (as `pid` names them)."""
+        base = int(self.env["GOVSHARE_SERVICE_PORT_BASE"])
+        return {"gateway": int(self.env["GOVSHARE_GATEWAY_PORT"]),
+                BROKER: int(self.env["GOVSHARE_BROKER_PORT"]),
+                **{name: base + i for i, name in enumerate([*SERVICES, PORTAL], 1)}}
+
     def pid(self, component: str) -> int:
         """The process id the supervisor gives for a component (`<home>/run/<name>.pid`)."""
         return int((self.home / "run" / f"{component}.pid").read_text())
@@ -60,12 +71,13 @@ class Up:
 
 
 def _service_port_base() -> int:
-    """A base whose next four ports are free, as `govshare up` needs for its services."""
+    """A base whose next ports are free, as `govshare up` needs for its services and portal."""
     for _ in range(20):
         base = free_port()
-        if base + 4 < 65536 and not any(port_is_open(base + i) for i in range(1, 5)):
+        if base + SERVICE_PORTS < 65536 and not any(
+                port_is_open(base + i) for i in range(1, SERVICE_PORTS + 1)):
             return base
-    raise RuntimeError("no four free ports in a row")
+    raise RuntimeError(f"no {SERVICE_PORTS} free ports in a row")
 
 
 @contextmanager
