@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from gateway.proxy import ServiceProxy
+from shared.health import keys_loaded, run_checks
 from shared.problems import Unauthorized
 from shared.ratelimit import RateLimiter
 from shared.tokens import (
@@ -167,12 +168,13 @@ async def test_readiness_needs_the_keys_fetched_once_not_the_issuer_now() -> Non
     key = generate_signing_key()
     issuer = Issuer(key)
     issuer.away = True
-    verifier = TokenVerifier(KeySet(issuer.load, min_refresh_seconds=0))
-    assert not await verifier.ready()
+    ready = {"keys": keys_loaded(TokenVerifier(KeySet(issuer.load, min_refresh_seconds=0)))}
+    report = await run_checks(ready)
+    assert report["status"] == "down" and "never fetched" in report["keys"]["error"]
     issuer.away = False
-    assert await verifier.ready()
-    issuer.away = True
-    assert await verifier.ready() and issuer.loads == 2
+    assert (await run_checks(ready))["status"] == "up"
+    issuer.away = True  # the identity service (or its database) is away now: still ready
+    assert (await run_checks(ready))["status"] == "up" and issuer.loads == 2
 
 
 async def test_the_gateway_answers_a_token_it_cannot_check_yet_with_a_503_problem() -> None:
