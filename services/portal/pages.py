@@ -3,6 +3,7 @@ countdowns) and the navigation each role sees."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -34,11 +35,21 @@ class NavItem:
     path: str
     roles: tuple[str, ...] | None = None
     department: bool = False
+    also: tuple[str, ...] = ()  # patterns of pages elsewhere in the site that belong here
 
     def shown_to(self, viewer: Viewer) -> bool:
         if self.department and not viewer.department:
             return False
         return self.roles is None or viewer.has_any(*self.roles)
+
+    def claims(self, here: str) -> bool:
+        """Whether the page at path `here` is one of those elsewhere that belong here."""
+        return any(re.fullmatch(pattern, here) for pattern in self.also)
+
+    def holds(self, here: str) -> bool:
+        """Whether the page at path `here` is this link's or below it."""
+        return here == self.path or (self.path != "/"
+                                     and here.startswith(self.path.rstrip("/") + "/"))
 
 
 # The staff pages; a new role's pages add their entry here.
@@ -48,7 +59,8 @@ NAVIGATION: list[NavItem] = [
     NavItem("本部门", "/department", roles=("catalog_editor", "request_reviewer",
                                             "data_operator"), department=True),
     NavItem("待答复申请", "/requests", roles=("request_reviewer",), department=True),
-    NavItem("本部门目录", "/catalog/own", roles=("catalog_editor",), department=True),
+    NavItem("本部门目录", "/catalog/own", roles=("catalog_editor",), department=True,
+            also=(r"/catalog/new", r"/catalog/triggers(/.*)?", r"/catalog/entries/.+/edit")),
     NavItem("保密协议", "/agreements", roles=("request_reviewer",), department=True),
     NavItem("数据异议", "/objections", roles=("data_operator",), department=True),
     NavItem("协调裁决", "/arbitration", roles=("arbiter",)),
@@ -60,6 +72,13 @@ NAVIGATION: list[NavItem] = [
     NavItem("接口说明", "/public/api"),
     NavItem("通知邮箱", "/admin/notice-mail", roles=("node_admin",)),
 ]
+
+
+def _section(shown: list[NavItem], here: str) -> str | None:
+    """The link a page is under: the one claiming it, else the longest path above it."""
+    claimed = [item.path for item in shown if item.claims(here)]
+    return claimed[0] if claimed else max(
+        (item.path for item in shown if item.holds(here)), key=len, default=None)
 
 
 def navigation(viewer: Viewer | None) -> list[NavItem]:
@@ -126,14 +145,11 @@ TEMPLATES.env.globals.update(page_query=page_query)
 
 
 def render(request: Request, template: str, *, viewer: Viewer | None, status: int = 200,
-           **context: Any) -> HTMLResponse:
-    """The page `template` for `viewer`, with the header's navigation and the form token."""
+           section: str | None = None, **context: Any) -> HTMLResponse:
+    """The page `template` for `viewer`, with the header's navigation (`section`: the link
+    it is under, when its path does not tell) and the form token."""
     shown = navigation(viewer)
-    here = request.url.path
-    current = max((item.path for item in shown
-                   if here == item.path or (item.path != "/"
-                                            and here.startswith(item.path.rstrip("/") + "/"))),
-                  key=len, default=None)
+    current = section or _section(shown, request.url.path)
     page = TEMPLATES.TemplateResponse(request, template, status_code=status, context={
         "viewer": viewer, "navigation": shown, "current": current,
         "today": china_date(clock.now()),

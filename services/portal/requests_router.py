@@ -65,7 +65,9 @@ async def _page(request: Request, viewer: Viewer, api: ApiDep, session: SessionD
     sharing = shown["sharing"]
     side = ("provider" if viewer.department == sharing["provider"]
             else "consumer" if viewer.department == sharing["consumer"] else None)
+    # The consumer follows its own request from its department's page, not the answer queue.
     return render(request, "request.html.j2", viewer=viewer, status=status, **shown,
+                  section="/department" if side == "consumer" else None,
                   side=side if viewer.has_any("request_reviewer") else None,
                   acted=acted, errors=errors or {}, typed=typed or {},
                   rows=ROW_FILTER_ROWS)

@@ -72,6 +72,8 @@ async def test_a_request_is_filed_answered_narrowed_and_the_consumer_sees_the_gr
     await page.get_by_role("button", name="提交申请").click()
     await page.wait_for_url(re.compile(r".*/requests/[0-9a-f-]{36}\?done=filed"))
     request_id = page.url.split("/requests/")[1].split("?")[0]
+    # The consumer's own request is followed from its department's page, not the queue.
+    await expect(page.locator('nav a[aria-current="page"]')).to_have_text("本部门")
     filed = (await gateway.get(f"{REQUESTS}/{request_id}",
                                headers=bearer(consumer["token"]))).json()
     assert filed["status"] == "submitted" and filed["items"] == ["GMSFHM", "JFJS"]

@@ -12,7 +12,8 @@ from services.portal.csrf import CsrfTokens
 from services.portal.errors import safe_next
 from services.portal.exceptions import ApiProblem
 from services.portal.labels import LABELS
-from services.portal.pages import cn_date, cn_datetime, countdown
+from services.portal.pages import _section, cn_date, cn_datetime, countdown, navigation
+from services.portal.session import Viewer
 from shared.contracts.catalog import (
     DataType,
     EntryStatus,
@@ -100,3 +101,17 @@ def test_each_invalid_input_is_told_at_its_own_field() -> None:
 def test_every_code_the_api_speaks_has_its_chinese_name(table: str, codes: type[StrEnum]
                                                         ) -> None:
     assert set(LABELS[table]) >= {code.value for code in codes}
+
+
+EDITOR = Viewer("t", "wangfang", "王芳", "11320100MB1234567X", "南京市民政局",
+                ("catalog_editor", "request_reviewer"), 0)
+
+
+@pytest.mark.parametrize(("here", "under"), [
+    ("/catalog", "/catalog"), ("/catalog/entries/101001/000001", "/catalog"),
+    ("/catalog/own", "/catalog/own"), ("/catalog/new", "/catalog/own"),
+    ("/catalog/entries/101001/000001/edit", "/catalog/own"),
+    ("/catalog/triggers", "/catalog/own"), ("/requests/4f1c", "/requests"), ("/", "/"),
+])
+def test_a_page_lights_the_menu_link_it_belongs_under(here: str, under: str) -> None:
+    assert _section(navigation(EDITOR), here) == under
