@@ -9,7 +9,8 @@ A draft collects nothing yet, so its flags are only shown to its editors. A publ
 entry's flags are announced when it is published and whenever they change afterwards, and
 each flag it stops deserving is announced as cleared: the entry withdrawn, the item removed
 from it, or the register no longer naming that department for the item. The evaluation
-counts the flags standing in a period, so it needs both ends of each.
+counts the flags standing in a period, so it needs both ends of each; the catalog keeps
+each cleared flag too, for the department to see what it was and why it went.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert
@@ -26,6 +29,7 @@ from services.catalog.exceptions import UnknownProvider
 from services.catalog.models import (
     CollectionResponsibility,
     Department,
+    DuplicateCollectionClearance,
     DuplicateCollectionFlag,
     Entry,
 )
@@ -41,8 +45,20 @@ from shared.outbox import Outbox
 
 _NOT_NAME = re.compile(r"[\s\W_]+", re.UNICODE)
 
-Standing = dict[str, str]
-"""An entry's flags: item code → the department responsible for collecting it."""
+
+
+@dataclass(frozen=True)
+class StandingFlag:
+    """A flag as it stood before the entry's flags were replaced (plain values: the rows
+    are deleted right after)."""
+
+    responsible: str
+    item_name: str
+    flagged_at: datetime
+
+
+Standing = dict[str, StandingFlag]
+"""An entry's flags by item code."""
 
 
 def normalise_item_name(name: str) -> str:
@@ -85,9 +101,12 @@ async def flag_duplicate_collection(session: AsyncSession, outbox: Outbox, entry
         owner = await _responsible_for(session, item.code, item.name)
         if owner is None or owner.department == entry.provider:
             continue
+        before = previous.get(item.code)
+        kept = before is not None and before.responsible == owner.department
         flag = DuplicateCollectionFlag(entry_id=entry.id, item_code=item.code,
                                        item_name=item.name, provider=entry.provider,
-                                       responsible_department=owner.department)
+                                       responsible_department=owner.department,
+                                       flagged_at=before.flagged_at if kept else clock.now())
         session.add(flag)
         flags.append(flag)
     await session.flush()
@@ -104,8 +123,8 @@ async def announce_published(session: AsyncSession, outbox: Outbox, entry: Entry
 
 async def clear_withdrawn(session: AsyncSession, outbox: Outbox, entry: Entry) -> None:
     """The entry was just withdrawn: it collects nothing any more, so no flag of it stands."""
-    for item_code, responsible in (await _standing(session, entry)).items():
-        await _clear(session, outbox, entry, item_code, responsible,
+    for item_code, standing in (await _standing(session, entry)).items():
+        await _clear(session, outbox, entry, item_code, standing,
                      ClearedBecause.entry_withdrawn)
     await session.execute(delete(DuplicateCollectionFlag)
                           .where(DuplicateCollectionFlag.entry_id == entry.id))
@@ -130,8 +149,9 @@ async def flags_by_entry(
 
 
 async def _standing(session: AsyncSession, entry: Entry) -> Standing:
-    # Plain values: the rows are deleted and replaced right after.
-    return {flag.item_code: flag.responsible_department for flag in await flags_of(session, entry)}
+    return {flag.item_code: StandingFlag(flag.responsible_department, flag.item_name,
+                                         flag.flagged_at)
+            for flag in await flags_of(session, entry)}
 
 
 async def _announce(session: AsyncSession, outbox: Outbox, entry: Entry, spec: EntrySpec,
@@ -140,13 +160,14 @@ async def _announce(session: AsyncSession, outbox: Outbox, entry: Entry, spec: E
     the new ones; a flag unchanged is not said again."""
     items = {item.code: item for item in spec.items}
     current = {flag.item_code: flag.responsible_department for flag in flags}
-    for item_code, responsible in previous.items():
-        if current.get(item_code) != responsible:
+    for item_code, standing in previous.items():
+        if current.get(item_code) != standing.responsible:
             because = (ClearedBecause.responsibility_changed if item_code in items
                        else ClearedBecause.item_removed)
-            await _clear(session, outbox, entry, item_code, responsible, because)
+            await _clear(session, outbox, entry, item_code, standing, because)
     for flag in flags:
-        if previous.get(flag.item_code) != flag.responsible_department:
+        before = previous.get(flag.item_code)
+        if before is None or before.responsible != flag.responsible_department:
             await outbox.add(session, entry.provider, DuplicateCollectionFlagged(
                 entry_code=entry.code, provider=entry.provider, item_code=flag.item_code,
                 item_name=flag.item_name, responsible_department=flag.responsible_department,
@@ -154,10 +175,14 @@ async def _announce(session: AsyncSession, outbox: Outbox, entry: Entry, spec: E
 
 
 async def _clear(session: AsyncSession, outbox: Outbox, entry: Entry, item_code: str,
-                 responsible: str, because: ClearedBecause) -> None:
+                 standing: StandingFlag, because: ClearedBecause) -> None:
+    session.add(DuplicateCollectionClearance(
+        entry_code=entry.code, item_code=item_code, item_name=standing.item_name,
+        provider=entry.provider, responsible_department=standing.responsible,
+        flagged_at=standing.flagged_at, cleared_because=because))
     await outbox.add(session, entry.provider, DuplicateCollectionCleared(
         entry_code=entry.code, provider=entry.provider, item_code=item_code,
-        responsible_department=responsible, reason=because))
+        responsible_department=standing.responsible, reason=because))
 
 
 async def _flag_again(session: AsyncSession, outbox: Outbox, item_code: str,

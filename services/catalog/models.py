@@ -18,9 +18,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    select,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 from shared import clock
 
@@ -151,6 +152,28 @@ class DuplicateCollectionFlag(Base):
     responsible_department: Mapped[str] = mapped_column(String(18))
     flagged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
                                                  server_default=func.now())
+    # Read with the flag, so a list of flags links each to its entry.
+    entry_code: Mapped[str] = column_property(
+        select(Entry.code).where(Entry.id == entry_id).correlate_except(Entry)
+        .scalar_subquery())
+
+
+class DuplicateCollectionClearance(Base):
+    """C7: a flag of a published entry that stopped standing, kept so its department sees
+    what it was and why it went (the flag's own row goes with it)."""
+
+    __tablename__ = "duplicate_collection_clearance"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    entry_code: Mapped[str] = mapped_column(String(60))
+    item_code: Mapped[str] = mapped_column(String(50))
+    item_name: Mapped[str] = mapped_column(String(500))
+    provider: Mapped[str] = mapped_column(String(18), index=True)
+    responsible_department: Mapped[str] = mapped_column(String(18))
+    flagged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cleared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
+                                                 server_default=func.now())
+    cleared_because: Mapped[str] = mapped_column(String(24))
 
 
 class RegisteredDatabase(Base):

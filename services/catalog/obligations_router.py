@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, status
 from sqlalchemy import select
@@ -16,10 +16,11 @@ from services.catalog.exceptions import NotTheProvidersEditor
 from services.catalog.models import (
     ChangeTrigger,
     CollectionResponsibility,
+    DuplicateCollectionClearance,
     DuplicateCollectionFlag,
 )
 from services.catalog.schemas import (
-    DuplicateCollectionPublic,
+    DuplicateCollectionListed,
     ResponsibilityPublic,
     ResponsibilityRegister,
     ScheduleLoad,
@@ -146,14 +147,30 @@ async def list_responsibilities(principal: CurrentPrincipal, session: SessionDep
     return page.wrap(items, total)
 
 
-@router.get("/duplicate-collection", response_model=Page[DuplicateCollectionPublic],
+# Each list of flags: its table and its order (the standing oldest first, the cleared latest
+# first), unique so pages do not overlap.
+FLAG_LISTS: dict[str, tuple[Any, tuple[Any, ...]]] = {
+    "standing": (DuplicateCollectionFlag, (DuplicateCollectionFlag.flagged_at,
+                                           DuplicateCollectionFlag.entry_id,
+                                           DuplicateCollectionFlag.item_code)),
+    "cleared": (DuplicateCollectionClearance, (DuplicateCollectionClearance.cleared_at.desc(),
+                                               DuplicateCollectionClearance.id)),
+}
+
+
+@router.get("/duplicate-collection", response_model=Page[DuplicateCollectionListed],
             tags=["collection responsibility"],
             summary="Items catalogued by a department other than the one responsible (C7)")
-async def list_duplicate_collection(principal: CurrentPrincipal, session: SessionDep,
-                                    page: PageDep, provider: str | None = None,
-                                    ) -> dict[str, object]:
-    query = select(DuplicateCollectionFlag).order_by(DuplicateCollectionFlag.flagged_at)
+async def list_duplicate_collection(
+    principal: CurrentPrincipal, session: SessionDep, page: PageDep,
+    provider: str | None = None,
+    state: Annotated[Literal["standing", "cleared"], Query(
+        description="standing: the flags now (oldest first); cleared: those that stopped "
+                    "standing, with when and why (latest first).")] = "standing",
+) -> dict[str, object]:
+    model, order = FLAG_LISTS[state]
+    query = select(model).order_by(*order)
     if provider:
-        query = query.where(DuplicateCollectionFlag.provider == provider)
+        query = query.where(model.provider == provider)
     items, total = await fetch_page(session, query, page)
     return page.wrap(items, total)

@@ -80,8 +80,10 @@ async def accept_project(session: AsyncSession, outbox: Outbox, project: Informa
     return project
 
 
-async def get_record(session: AsyncSession, model: type[Record], record_id: object) -> Record:
-    record = await session.get(model, record_id, with_for_update=True)
+async def get_record(session: AsyncSession, model: type[Record], record_id: object, *,
+                     lock: bool = True) -> Record:
+    """The record to read, or (locked) to change."""
+    record = await session.get(model, record_id, with_for_update=lock)
     if record is None:
         raise RecordNotFound(f"No {model.__tablename__.replace('_', ' ')} has id {record_id}.")
     return record

@@ -66,11 +66,19 @@ async def deregister_database(database_id: uuid.UUID, body: Deregistration,
             summary="The database registry")
 async def list_databases(principal: CurrentPrincipal, session: SessionDep, page: PageDep,
                          department: str | None = None) -> dict[str, object]:
-    query = select(RegisteredDatabase).order_by(RegisteredDatabase.registered_at)
+    query = select(RegisteredDatabase).order_by(RegisteredDatabase.registered_at,
+                                                RegisteredDatabase.id)
     if department:
         query = query.where(RegisteredDatabase.department == department)
     items, total = await fetch_page(session, query, page)
     return page.wrap(items, total)
+
+
+@router.get("/databases/{database_id}", response_model=DatabasePublic,
+            tags=["database registry"], summary="One registered database")
+async def get_database(database_id: uuid.UUID, principal: CurrentPrincipal,
+                       session: SessionDep) -> RegisteredDatabase:
+    return await registry.get_record(session, RegisteredDatabase, database_id, lock=False)
 
 
 @router.post("/projects", response_model=ProjectPublic, status_code=status.HTTP_201_CREATED,
@@ -97,8 +105,16 @@ async def accept_project(project_id: uuid.UUID, body: ProjectAcceptance,
             summary="Information projects and their resource catalogs")
 async def list_projects(principal: CurrentPrincipal, session: SessionDep, page: PageDep,
                         department: str | None = None) -> dict[str, object]:
-    query = select(InformationProject).order_by(InformationProject.filed_at)
+    query = select(InformationProject).order_by(InformationProject.filed_at,
+                                                InformationProject.id)
     if department:
         query = query.where(InformationProject.department == department)
     items, total = await fetch_page(session, query, page)
     return page.wrap(items, total)
+
+
+@router.get("/projects/{project_id}", response_model=ProjectPublic, tags=["project catalogs"],
+            summary="One information project and its resource catalog")
+async def get_project(project_id: uuid.UUID, principal: CurrentPrincipal,
+                      session: SessionDep) -> InformationProject:
+    return await registry.get_record(session, InformationProject, project_id, lock=False)

@@ -38,6 +38,16 @@ class DuplicateCollectionPublic(BaseModel):
     flagged_at: datetime
 
 
+class DuplicateCollectionListed(DuplicateCollectionPublic):
+    """A flag in the list of flags: its entry, and when and why it was cleared, if it was."""
+
+    entry_code: str
+    cleared_at: datetime | None = Field(None, description="Set on a cleared flag only.")
+    cleared_because: str | None = Field(None, description=(
+        "entry_withdrawn, item_removed or responsibility_changed (the register names another "
+        "department); set on a cleared flag only."))
+
+
 class EntryPublic(EntrySnapshot):
     created_at: datetime
     updated_at: datetime

@@ -46,7 +46,8 @@ async def test_an_item_collected_by_another_department_is_flagged_by_code_and_by
 
     listed = (await gateway.get("/api/catalog/duplicate-collection", headers=bearer(admin_token),
                                 params={"provider": other["credit_code"]})).json()
-    assert {f["item_code"] for f in listed["items"]} == {code, "OTHER1"}
+    assert {(f["entry_code"], f["item_code"]) for f in listed["items"]} == {
+        (by_code["code"], code), (by_name["code"], "OTHER1")}
     # Announced once the entry is published, not while it is a draft.
     published = await gateway.post(f"{ENTRIES}/{by_code['code']}/publish",
                                    headers=bearer(other["token"]))
@@ -143,6 +144,16 @@ async def test_a_flag_is_announced_while_its_entry_is_published_and_cleared_when
     assert draft["code"] not in {code for _, code, _, _ in events}
     now_own = (await gateway.get(f"{ENTRIES}/{moved['code']}", headers=auth)).json()
     assert now_own["duplicate_collection"] == []
+    listed = (await gateway.get("/api/catalog/duplicate-collection", headers=auth, params={
+        "provider": other["credit_code"], "state": "cleared"})).json()["items"]
+    assert [(flag["entry_code"], flag["item_code"], flag["cleared_because"])
+            for flag in listed] == [(withdrawn["code"], fund, "entry_withdrawn"),
+                                    (moved["code"], marriage, "responsibility_changed"),
+                                    (removed["code"], marriage, "item_removed")]
+    assert listed[-1]["item_name"] == "x" and listed[-1]["cleared_at"]
+    standing = (await gateway.get("/api/catalog/duplicate-collection", headers=auth, params={
+        "provider": other["credit_code"]})).json()["items"]
+    assert standing == []  # the draft's went too: the register names its own department
 
 
 async def test_only_the_authority_keeps_the_register(

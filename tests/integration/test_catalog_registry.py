@@ -31,6 +31,8 @@ async def test_a_database_is_registered_updated_and_deregistered(
     listed = await gateway.get("/api/catalog/databases", headers=auth,
                                params={"department": editor["credit_code"]})
     assert [d["status"] for d in listed.json()["items"]] == ["deregistered"]
+    one = await gateway.get(f"/api/catalog/databases/{database['id']}", headers=auth)
+    assert (one.json()["name"], one.json()["reason"]) == ("全市人口基础信息库", "并入省级人口库")
 
 
 async def test_a_database_cannot_back_another_departments_entry(
@@ -64,3 +66,8 @@ async def test_a_project_files_before_approval_and_attaches_published_entries_at
                                   headers=auth, json={"entry_codes": [code]})
     assert accepted.status_code == 200, accepted.text
     assert (accepted.json()["status"], accepted.json()["accepted_codes"]) == ("accepted", [code])
+    one = await gateway.get(f"/api/catalog/projects/{project['id']}", headers=auth)
+    assert one.json()["planned_resources"] == ["婚姻登记信息", "社会救助对象信息"]
+    unknown = await gateway.get("/api/catalog/projects/00000000-0000-0000-0000-000000000000",
+                                headers=auth)
+    assert unknown.status_code == 404 and unknown.json()["type"].endswith("/record-not-found")

@@ -35,6 +35,10 @@ def flag(item_code: str, responsible: str, name: str = "姓名") -> DuplicateCol
                                    provider=PROVIDER, responsible_department=responsible)
 
 
+def standing(responsible: str) -> collection.StandingFlag:
+    return collection.StandingFlag(responsible, "姓名", datetime(2026, 3, 2, tzinfo=UTC))
+
+
 def said(outbox: RecordingOutbox) -> list[tuple[str, str, str, str | None]]:
     """What was announced: raised or cleared, item, department, and why cleared."""
     return [(type(event).__name__, event.item_code, event.responsible_department,  # type: ignore[attr-defined]
@@ -44,7 +48,8 @@ def said(outbox: RecordingOutbox) -> list[tuple[str, str, str, str | None]]:
 async def test_a_changed_entry_announces_only_the_flags_that_changed() -> None:
     published = entry()
     spec = EntrySpec.model_validate(published.spec)  # items XM, GMSFHM, CSRQ
-    previous = {"XM": A, "CSRQ": A, "HJDZ": B}  # HJDZ is no longer an item of the entry
+    previous = {"XM": standing(A), "CSRQ": standing(A),
+                "HJDZ": standing(B)}  # HJDZ is no longer an item of the entry
     now = [flag("XM", B), flag("CSRQ", A, "出生日期"), flag("GMSFHM", B, "公民身份号码")]
     outbox = RecordingOutbox()
     await collection._announce(RecordingSession(), outbox, published, spec, previous, now)
@@ -87,6 +92,9 @@ async def test_a_withdrawn_entry_clears_every_flag_it_had(
     assert said(outbox) == [("DuplicateCollectionCleared", "XM", A,
                              ClearedBecause.entry_withdrawn)]
     assert session.tables() == ["duplicate_collection_flag"]  # and the rows go
+    [kept] = session.added  # what the flag was and why it went, for its department
+    assert (kept.entry_code, kept.item_code, kept.responsible_department,
+            kept.cleared_because) == ("101001/000001", "XM", A, ClearedBecause.entry_withdrawn)
 
 
 async def test_the_evaluation_keeps_a_clearance_at_its_business_time() -> None:
