@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import shutil
 import tempfile
 import uuid
@@ -21,7 +22,9 @@ import pytest
 from sqlalchemy import text
 
 from cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from shared.contracts.exchange import RecordsLoaded
 from shared.db import create_engine
+from shared.events import EventEnvelope, topic_for
 from shared.workdays import china_date
 from tests import factories
 from tests.conftest import Infrastructure, NodeProcesses, RunningNode
@@ -39,7 +42,9 @@ from tests.integration.conftest import (
     submit,
 )
 from tests.integration.portal_people import form_token, sign_in, staff_user
+from tests.integration.streaming import streaming_system
 from tests.integration.test_exchange import EXCHANGE, as_csv, people, query, shared_entry
+from tests.integration.test_outbox_delivery import records_on_broker
 
 pytestmark = pytest.mark.last  # a node of its own: run after the shared node's tests
 
@@ -58,10 +63,14 @@ class FaultyNode:
 
     async def sql(self, query: str, **params: Any) -> Any:
         """One value from the node's database (the tests' independent view of the state)."""
+        return (await self.rows(query, **params))[0][0]
+
+    async def rows(self, query: str, **params: Any) -> list[tuple[Any, ...]]:
+        """The rows a query reads from the node's database."""
         engine = create_engine(self.infrastructure.database_url, schema="public")
         try:
             async with engine.connect() as connection:
-                return (await connection.execute(text(query), params)).scalar()
+                return [tuple(row) for row in await connection.execute(text(query), params)]
         finally:
             await engine.dispose()
 
@@ -152,41 +161,108 @@ async def read_models_hold(faulty: FaultyNode, provider: str, entries: int,
         await until(caught_up, within)
 
 
-async def test_authorization_killed_mid_answers_grants_each_approved_request_once(
+async def test_requests_and_answers_survive_kills_of_who_makes_and_who_applies_their_events(
     faulty: FaultyNode, http: httpx.AsyncClient
 ) -> None:
+    """The authorization service killed while it answers; the evaluation and the portal,
+    which apply its events, killed while requests stream in: each approved request is
+    granted once, and the exchange's grants, the evaluation's requests and the portal's
+    notices each hold it once."""
     provider = await new_party(http, faulty.admin_token)
     consumer = await new_party(http, faulty.admin_token)
     code = await publish(http, provider, conditional_entry())
-    requests = [(await submit(http, consumer, application(code))).json()["id"]
-                for _ in range(12)]
+    submissions = [asyncio.create_task(submit(http, consumer, application(code)))
+                   for _ in range(12)]
+    await until(lambda: _requests_stored(faulty, consumer, at_least=3))
+    for consumer_of_the_events in ("evaluation", "portal"):
+        faulty.processes.kill(consumer_of_the_events)
+    # Started again while the requests go on streaming in (and their events pile up).
+    await asyncio.gather(*(asyncio.to_thread(faulty.restart, name)
+                           for name in ("evaluation", "portal")))
+    requests = [response.json()["id"] for response in await asyncio.gather(*submissions)]
 
-    async def approve(request_id: str) -> str | None:
+    async def approve(request_id: str) -> int | None:
         with contextlib.suppress(httpx.HTTPError):
-            if (await answer(http, provider, request_id, approved=True)).status_code == 200:
-                return request_id
+            return (await answer(http, provider, request_id, approve=True)).status_code
         return None
 
     answers = [asyncio.create_task(approve(request_id)) for request_id in requests]
-    await asyncio.sleep(0.3)
+    await until(lambda: _granted(faulty, consumer, at_least=3))
     faulty.processes.kill("authorization")
     faulty.restart("authorization")
-    approved = {request_id for request_id in await asyncio.gather(*answers) if request_id}
-    for request_id in approved:
-        grants = await faulty.sql(
-            "SELECT count(*) FROM \"authorization\".share_grant WHERE request_id = :r",
-            r=request_id)
-        assert grants == 1, request_id
-    stored_grants = await faulty.sql(
-        "SELECT count(*) FROM \"authorization\".share_grant WHERE consumer = :c",
-        c=consumer["credit_code"])
-    assert stored_grants >= len(approved)
+    first = dict(zip(requests, await asyncio.gather(*answers), strict=True))
+    # The provider's system answers again what it got no answer for: an answer the killed
+    # process had kept is not taken twice (409), the others are taken now.
+    for request_id, status in first.items():
+        if status != 200:
+            assert await approve(request_id) in (200, 409), request_id
+    grants = await _grants_of(faulty, consumer)
+    assert sorted(grants) == sorted(requests)  # each request granted, once
 
     async def exchange_knows_each_grant_once() -> bool:
         seen = await faulty.sql("SELECT count(*) FROM exchange.grant_view WHERE consumer = :c",
                                 c=consumer["credit_code"])
-        return seen == stored_grants
+        return seen == len(grants)
     await until(exchange_knows_each_grant_once)
+    await the_evaluation_and_the_portal_hold_each_request_once(faulty, provider, consumer,
+                                                              grants)
+
+
+async def _granted(faulty: FaultyNode, consumer: Party, at_least: int) -> bool:
+    return await faulty.sql("SELECT count(*) FROM \"authorization\".share_grant "
+                            "WHERE consumer = :c", c=consumer["credit_code"]) >= at_least
+
+
+async def _grants_of(faulty: FaultyNode, consumer: Party) -> dict[str, str]:
+    """The consumer's grants by the request each answers; none granted twice."""
+    rows = await faulty.rows("SELECT request_id::text, id::text FROM \"authorization\"."
+                             "share_grant WHERE consumer = :c", c=consumer["credit_code"])
+    grants = dict(rows)
+    assert len(grants) == len(rows), f"a request granted twice: {rows}"
+    return grants
+
+
+async def _requests_stored(faulty: FaultyNode, consumer: Party, at_least: int) -> bool:
+    return await faulty.sql("SELECT count(*) FROM \"authorization\".share_request "
+                            "WHERE consumer = :c", c=consumer["credit_code"]) >= at_least
+
+
+async def the_evaluation_and_the_portal_hold_each_request_once(
+    faulty: FaultyNode, provider: Party, consumer: Party, grants: dict[str, str],
+    within: float = 60.0
+) -> None:
+    """The evaluation's facts of the consumer's requests are the authorization service's, in
+    their last version; the portal told each party of each step once: the provider of each
+    request, the consumer of each answer and each grant (`grants`: request → grant)."""
+    requests = sorted(await faulty.rows(
+        "SELECT id::text, version, status FROM \"authorization\".share_request "
+        "WHERE consumer = :c", c=consumer["credit_code"]))
+
+    async def evaluation_holds_them() -> bool:
+        return sorted(await faulty.rows(
+            "SELECT id::text, version, status FROM evaluation.request_fact "
+            "WHERE consumer = :c", c=consumer["credit_code"])) == requests
+    await until(evaluation_holds_them, within)
+
+    told = sorted(
+        [("request_submitted", f"/requests/{request}", provider["credit_code"])
+         for request, _, _ in requests]
+        + [("request_answered", f"/requests/{request}", consumer["credit_code"])
+           for request, _, status in requests if status != "submitted"]
+        + [("grant_issued", f"/grants/{grant}", consumer["credit_code"])
+           for grant in grants.values()])
+    notices: list[tuple[str, str, str]] = []
+
+    async def portal_told_each_once() -> bool:
+        notices[:] = sorted(await faulty.rows(
+            "SELECT kind, link, department FROM portal.notice WHERE department IN (:p, :c) "
+            "AND kind IN ('request_submitted', 'request_answered', 'grant_issued')",
+            p=provider["credit_code"], c=consumer["credit_code"]))
+        return notices == told
+    try:
+        await until(portal_told_each_once, within)
+    except TimeoutError:
+        raise AssertionError(f"told {notices}, not {told}") from None
 
 
 @dataclass(frozen=True)
@@ -265,6 +341,79 @@ async def test_exchange_killed_mid_load_closes_it_interrupted_with_what_it_store
     assert reloaded is not None and reloaded.status_code == 200, reloaded and reloaded.text
     assert reloaded.json()["accepted"] == accepted
     assert await _stored_count(faulty, code) == len(keys)
+
+
+STREAMED = 400  # records a provider's system streams while the exchange is killed
+
+
+async def test_exchange_killed_while_it_stores_streamed_records_and_delivers_them(
+    faulty: FaultyNode, http: httpx.AsyncClient
+) -> None:
+    """Killed in the middle of both: every streamed record is stored once and counted once,
+    and the subscriber gets every change; a change sent again (at least once, as the design
+    promises) carries the idempotency key it had and says the same, so the subscriber keeps
+    each once by that key."""
+    provider = await new_party(http, faulty.admin_token)
+    consumer = await new_party(http, faulty.admin_token)
+    shared = await shared_entry(http, provider, consumer, count=5)
+    subscribed = await http.post(f"{EXCHANGE}/subscriptions", headers=bearer(consumer["token"]),
+                                 json={"entry_code": shared.code, "purpose": "data_verification",
+                                       "delivery": "kafka", "from_beginning": True})
+    assert subscribed.status_code == 201, subscribed.text
+    subscription = subscribed.json()
+    system = await streaming_system(http, faulty.admin_token, provider)
+    streamed = people(STREAMED)
+    bootstrap = faulty.infrastructure.bootstrap_servers
+    streaming = asyncio.create_task(system.stream(bootstrap, shared.code, streamed))
+
+    async def storing_and_delivering() -> bool:
+        delivered = await faulty.sql("SELECT delivered FROM exchange.subscription "
+                                     "WHERE id = :s", s=subscription["id"])
+        return delivered > len(shared.rows) and await _stored(faulty, shared.code, 50)
+    await until(storing_and_delivering)
+    faulty.processes.kill("exchange")
+    await asyncio.to_thread(faulty.restart, "exchange")
+    await streaming
+
+    keys = {person["GMSFHM"] for person in shared.rows + streamed}
+
+    async def all_stored_and_counted() -> bool:
+        pending = await faulty.sql("SELECT ingested_accepted FROM exchange.resource "
+                                   "WHERE code = :c", c=shared.code)
+        return await _stored_count(faulty, shared.code) == len(keys) and pending == 0
+    await until(all_stored_and_counted, within=90)
+    loads = await _records_loaded(bootstrap, shared.code, at_least=len(keys))
+    assert loads == len(keys), "a streamed record was applied twice"
+
+    async def all_delivered() -> bool:
+        return await faulty.sql("SELECT delivered FROM exchange.subscription WHERE id = :s",
+                                s=subscription["id"]) >= len(keys)
+    await until(all_delivered, within=60)
+    assert await faulty.sql("SELECT delivered FROM exchange.subscription WHERE id = :s",
+                            s=subscription["id"]) == len(keys)
+    changes: dict[str, dict[str, Any]] = {}
+    for record in await records_on_broker(bootstrap, subscription["topic"]):
+        change = json.loads(record.value)
+        kept = changes.setdefault(change["idempotency_key"], change)
+        assert kept == change, "a change sent again says something else"
+    assert len(changes) == len(keys)
+    assert {change["record"]["GMSFHM"] for change in changes.values()} == keys
+
+
+async def _records_loaded(bootstrap: str, code: str, at_least: int) -> int:
+    """The records the exchange said were loaded into the entry (RecordsLoaded), once the
+    relay has put at least `at_least` of them on the broker."""
+    loaded = 0
+
+    async def said() -> bool:
+        nonlocal loaded
+        loaded = sum(envelope.data["accepted"] for envelope in (
+            EventEnvelope.model_validate_json(record.value) for record in
+            await records_on_broker(bootstrap, topic_for(RecordsLoaded.event_type)))
+            if envelope.key == code)
+        return loaded >= at_least
+    await until(said, within=30)
+    return loaded
 
 
 async def _the_load(http: httpx.AsyncClient, party: Party, code: str,
@@ -537,11 +686,55 @@ async def _reads(http: httpx.AsyncClient, path: str, *, status: int, broker: str
 async def test_a_broker_replaced_by_an_empty_one_loses_nothing_and_doubles_nothing(
     faulty: FaultyNode, http: httpx.AsyncClient
 ) -> None:
+    """Work before, during and after the outage (departments registered, entries published,
+    requests answered and granted) reaches every read model once: the catalog's departments,
+    every service's entries, the exchange's grants, the evaluation's requests and the
+    portal's notices."""
     party = await new_party(http, faulty.admin_token)
-    before = [await publish(http, party, factories.population_entry()) for _ in range(3)]
+    consumer = await new_party(http, faulty.admin_token)
+    conditional = await publish(http, party, conditional_entry())
+    before = [await publish(http, party, factories.population_entry()) for _ in range(2)]
+    requests = [(await submit(http, consumer, application(conditional))).json()["id"]
+                for _ in range(3)]
+    await _approve(http, party, requests[0])
     faulty.broker.stop()
-    during = [await publish(http, party, factories.population_entry()) for _ in range(3)]
+    during = [await publish(http, party, factories.population_entry()) for _ in range(2)]
+    await _approve(http, party, requests[1])
+    departments = [await _register(http, faulty.admin_token)]
     faulty.broker.start()  # a new, empty broker on the same address
-    after = [await publish(http, party, factories.population_entry()) for _ in range(3)]
-    await read_models_hold(faulty, party["credit_code"], len(before + during + after),
-                           within=120)
+    after = [await publish(http, party, factories.population_entry()) for _ in range(2)]
+    await _approve(http, party, requests[2])
+    departments.append(await _register(http, faulty.admin_token))
+
+    published = [conditional, *before, *during, *after]
+    await read_models_hold(faulty, party["credit_code"], len(published), within=120)
+    known = {party["credit_code"], consumer["credit_code"], *departments}
+
+    async def catalog_knows_each_department() -> bool:
+        return await faulty.sql("SELECT count(*) FROM catalog.department "
+                                "WHERE credit_code = ANY(:d)", d=list(known)) == len(known)
+    await until(catalog_knows_each_department)
+    grants = await _grants_of(faulty, consumer)
+    assert sorted(grants) == sorted(requests)
+
+    async def exchange_holds_each_grant_once() -> bool:
+        return sorted(grants.values()) == sorted(
+            grant for grant, in await faulty.rows(
+                "SELECT id::text FROM exchange.grant_view WHERE consumer = :c",
+                c=consumer["credit_code"]))
+    await until(exchange_holds_each_grant_once)
+    await the_evaluation_and_the_portal_hold_each_request_once(faulty, party, consumer, grants)
+
+
+async def _approve(http: httpx.AsyncClient, provider: Party, request_id: str) -> None:
+    approved = await answer(http, provider, request_id, approve=True)
+    assert approved.status_code == 200, approved.text
+
+
+async def _register(http: httpx.AsyncClient, admin_token: str) -> str:
+    """A department registered (while the broker may be away: nothing waits for its event)."""
+    department = factories.department()
+    registered = await http.post("/api/authorization/departments", json=department,
+                                 headers=bearer(admin_token))
+    assert registered.status_code == 201, registered.text
+    return department["credit_code"]
