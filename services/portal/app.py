@@ -25,6 +25,7 @@ from services.portal import (
     audit_router,
     catalog_router,
     department_router,
+    duplicates_router,
     editor_router,
     evaluation_router,
     filing_router,
@@ -36,10 +37,12 @@ from services.portal import (
     mail_router,
     objections_router,
     public_router,
+    registry_router,
     reminders,
     requests_router,
     signin_router,
     triggers_router,
+    usefulness_router,
     users_router,
 )
 from services.portal.api import NodeApi
@@ -59,6 +62,7 @@ ROUTERS = [signin_router.router, home_router.router, catalog_router.router,
            department_router.router, public_router.router, inbox_router.router,
            mail_router.router, requests_router.router, filing_router.router,
            grants_router.router, editor_router.router, triggers_router.router,
+           duplicates_router.router, registry_router.router, usefulness_router.router,
            arbitration_router.router, audit_router.router, evaluation_router.router,
            admin_router.router, users_router.router, agreements_router.router,
            objections_router.router]

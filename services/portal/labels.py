@@ -32,6 +32,10 @@ LABELS: dict[str, dict[str, str]] = {
     "legal_basis": {"law": "法律", "administrative_regulation": "行政法规",
                     "central_policy": "党中央、国务院政策"},
     "entry_status": {"draft": "草稿", "published": "已发布", "withdrawn": "已撤销"},
+    "cleared_because": {"entry_withdrawn": "目录已撤销", "item_removed": "已删除该信息项",
+                        "responsibility_changed": "采集责任已调整"},
+    "database_status": {"registered": "已登记", "updated": "已更新", "deregistered": "已注销"},
+    "project_status": {"filed": "已报送（立项前）", "accepted": "已验收"},
     "version_reason": {"created": "新建", "published": "发布"},  # the catalog's own words
     "request_status": {"submitted": "待答复", "overdue": "已逾期", "approved": "已同意",
                        "rejected": "已拒绝", "negotiating": "协商中", "escalated": "已提请协调",

@@ -23,6 +23,7 @@ BY_TYPE = {
     "request-not-found": "没有这个共享申请，或您无权查看。",
     "grant-not-found": "没有这项授权，或您无权查看。",
     "not-a-party": "只有申请的当事部门才能这样做。",
+    "record-not-found": "没有这条登记记录。",
     "trigger-not-answered": "所选目录自变更发生之日起没有已发布的修改：请先按变更修改并发布"
                             "（或撤销）目录，再办结此事项（C6）。",
     "validation-error": "填写的内容不符合要求。",
@@ -52,6 +53,8 @@ BY_RULE_FIELD = {
     ("A2", "entry_code"): "不能申请本部门自己的信息资源（A2）。",
     ("A5", "valid_until"): "使用期限须晚于今天，且不超过三年（A5）。",
     ("C4", "purpose"): "提供部门不允许将本资源用于此用途（C4）。",
+    ("C8", "resource_codes"): "只能登记本部门目录中的信息资源（C8）。",
+    ("C8", "entry_codes"): "验收时挂接的须是本部门已发布的目录（C8）。",
     ("C5", "methods"): "提供部门不提供所选的共享方式（C5）。",
 }
 

@@ -15,7 +15,7 @@ from services.portal import inbox
 from services.portal.api import NodeApi
 from services.portal.exceptions import ApiProblem, NotPermitted
 from services.portal.forms import text, texts, without_empty, words
-from services.portal.notices import department_named
+from services.portal.notices import Names, department_named, entry_named
 from services.portal.session import Viewer
 
 REQUESTS = "/api/authorization/requests"
@@ -29,8 +29,15 @@ ENTRY_CODE = re.compile(r"^[0-9]{1,20}/[0-9]{6}$")
 
 async def department_names(session: AsyncSession, codes: Iterable[str]) -> Mapping[str, str]:
     """The departments' names as the portal knows them (from the identity events)."""
-    marked = [department_named(code) for code in set(codes) if code]
-    return (await inbox.names_for(session, marked)).departments
+    return (await names_of(session, departments=codes)).departments
+
+
+async def names_of(session: AsyncSession, *, departments: Iterable[str] = (),
+                   entries: Iterable[str] = ()) -> Names:
+    """Departments' and entries' names as the portal knows them (from the events)."""
+    marked = ([department_named(code) for code in set(departments) if code]
+              + [entry_named(code) for code in set(entries) if code])
+    return await inbox.names_for(session, marked)
 
 
 async def entry_of(api: NodeApi, viewer: Viewer, code: str) -> dict[str, Any] | None:

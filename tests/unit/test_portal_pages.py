@@ -15,6 +15,7 @@ from services.portal.labels import LABELS
 from services.portal.pages import _section, cn_date, cn_datetime, countdown, navigation
 from services.portal.session import Viewer
 from shared.contracts.catalog import (
+    ClearedBecause,
     DataType,
     EntryStatus,
     FormatKind,
@@ -97,6 +98,7 @@ def test_each_invalid_input_is_told_at_its_own_field() -> None:
     ("format", FormatKind), ("data_type", DataType), ("legal_basis", LegalBasisKind),
     ("entry_status", EntryStatus), ("request_status", RequestStatus),
     ("grant_status", GrantStatus), ("access_kind", AccessKind),
+    ("cleared_because", ClearedBecause),
 ])
 def test_every_code_the_api_speaks_has_its_chinese_name(table: str, codes: type[StrEnum]
                                                         ) -> None:
@@ -112,6 +114,8 @@ EDITOR = Viewer("t", "wangfang", "王芳", "11320100MB1234567X", "南京市民�
     ("/catalog/own", "/catalog/own"), ("/catalog/new", "/catalog/own"),
     ("/catalog/entries/101001/000001/edit", "/catalog/own"),
     ("/catalog/triggers", "/catalog/own"), ("/requests/4f1c", "/requests"), ("/", "/"),
+    ("/catalog/duplicates", "/catalog/own"), ("/catalog/databases/4f1c", "/catalog/own"),
+    ("/catalog/projects", "/catalog/own"),
 ])
 def test_a_page_lights_the_menu_link_it_belongs_under(here: str, under: str) -> None:
     assert _section(navigation(EDITOR), here) == under
