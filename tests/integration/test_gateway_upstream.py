@@ -1,21 +1,27 @@
 """The gateway's upstream clients against real HTTP servers: reuse, streaming, a connection
-the server closed while it sat idle, and an answer cut short."""
+the server closed while it sat idle, an answer cut short, and the call after a service's
+500."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 from aiohttp import web
 
 from cli.embedded import free_port
 from gateway.proxy import ServiceProxy
 from gateway.upstream import KeptAlivePool
+from shared.problems import PROBLEM_MEDIA_TYPE
 from shared.ratelimit import RateLimiter
 from shared.tokens import KeySet, TokenVerifier
+from tests.conftest import Infrastructure, RunningNode, _spawn
+from tests.integration.conftest import Party, bearer
 
 BIG = b"x" * (3 * 1024 * 1024 + 17)
 
@@ -235,3 +241,66 @@ async def test_a_service_answer_has_one_date_and_one_server_header(
     names = {name.lower() for name, _ in call.headers}
     assert call.status == 200 and b"content-type" in names
     assert not names & {b"date", b"server"}
+
+
+# --- a service's 500, then the next caller, through the real gateway --------------------------
+
+
+@pytest.fixture(scope="module")
+def gateway_with_a_failing_service(infrastructure: Infrastructure, node: RunningNode
+                                   ) -> Iterator[str]:
+    """A gateway of the node that also routes /api/failing/… to a service made by the
+    node's own service factory (tests/integration/failing_service.py), each served as the
+    node's processes are."""
+    identity = node.service_urls["authorization"]
+    service_port, gateway_port = free_port(), free_port()
+    env = dict(os.environ, GOVSHARE_NODE_ID="test-node", GOVSHARE_JWKS_URL=f"{identity}/jwks")
+    service = _spawn("tests.integration.failing_service:create_app", service_port, env,
+                     infrastructure.workdir / "failing-service.log")
+    routes = {**node.service_urls, "failing": f"http://127.0.0.1:{service_port}"}
+    try:
+        gateway = _spawn("gateway.app:create_app", gateway_port,
+                         {**env, "GOVSHARE_SERVICES": json.dumps(routes)},
+                         infrastructure.workdir / "gateway-with-failing-service.log")
+        try:
+            yield f"http://127.0.0.1:{gateway_port}"
+        finally:
+            gateway.terminate()
+            gateway.wait(15)
+    finally:
+        service.terminate()
+        service.wait(15)
+
+
+def local_address(response: httpx.Response) -> object:
+    """The caller's end of the connection that carried `response`."""
+    return response.extensions["network_stream"].get_extra_info("client_addr")
+
+
+@pytest.mark.parametrize("failing", ["GET", "POST"])
+async def test_after_a_service_answers_500_the_next_call_on_the_connection_is_answered(
+    gateway_with_a_failing_service: str, provider: Party, consumer: Party, failing: str
+) -> None:
+    """The issue's sequence, 30 times on one kept-alive connection: a call the service
+    fails with 500 (a GET, which the gateway sends on its own kept-alive connections, or a
+    POST whose body the service never reads), then at once a valid POST, every other time
+    with another department's token. Each POST is the service's to answer, not a 502."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with httpx.AsyncClient(base_url=gateway_with_a_failing_service, limits=limits,
+                                 timeout=30) as client:
+        connections = set()
+        for number in range(30):
+            poster = consumer if number % 2 else provider
+            failed = await client.request(failing, "/api/failing/broken",
+                                          headers=bearer(provider["token"]),
+                                          json={"a body": "it never reads"} if failing == "POST"
+                                          else None)
+            assert failed.status_code == 500, failed.text
+            assert failed.headers["content-type"] == PROBLEM_MEDIA_TYPE
+            assert failed.json()["request_id"] == failed.headers["x-request-id"]
+            taken = await client.post("/api/failing/notes", json={"number": number},
+                                      headers=bearer(poster["token"]))
+            assert taken.status_code == 201, (number, taken.text)
+            assert taken.json() == {"number": number, "department": poster["credit_code"]}
+            connections |= {local_address(failed), local_address(taken)}
+    assert len(connections) == 1  # one kept-alive connection carried all 60 calls
