@@ -4,7 +4,9 @@ nobody uses, its output in a file the tests read."""
 from __future__ import annotations
 
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,11 +17,12 @@ from pathlib import Path
 
 import httpx
 
-from cli.embedded import free_port, port_is_open
+from cli.embedded import port_is_open
 from cli.supervisor import BROKER, PORTAL, SERVICES
 
 # `govshare up` serves its services on the ports after its base, then the portal.
 SERVICE_PORTS = len(SERVICES) + 1
+LOCAL_PORT_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 
 @dataclass
@@ -70,25 +73,46 @@ class Up:
         return self.process.wait(timeout)
 
 
-def _service_port_base() -> int:
-    """A base whose next ports are free, as `govshare up` needs for its services and portal."""
-    for _ in range(20):
-        base = free_port()
-        if base + SERVICE_PORTS < 65536 and not any(
-                port_is_open(base + i) for i in range(1, SERVICE_PORTS + 1)):
-            return base
-    raise RuntimeError(f"no {SERVICE_PORTS} free ports in a row")
+def _unused_ports(count: int) -> int:
+    """The first of `count` ports in a row that nothing holds, below the kernel's ephemeral
+    range: a port from that range (`free_port()`) may be handed to another test's server or
+    to any outgoing connection in the seconds before `govshare up` binds it, and the process
+    it was meant for then crash-loops and stops the node."""
+    ephemeral_from = _ephemeral_range_start()
+    for _ in range(50):
+        first = random.randrange(10_000, ephemeral_from - count)
+        if all(_bindable(port) for port in range(first, first + count)):
+            return first
+    raise RuntimeError(f"no {count} unused ports in a row below {ephemeral_from}")
+
+
+def _ephemeral_range_start() -> int:
+    try:
+        return int(LOCAL_PORT_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return not port_is_open(port)
 
 
 @contextmanager
 def running_up(home: Path) -> Iterator[Up]:
     """`govshare up` with its data in `home`; stopped (Ctrl-C, then kill) afterwards."""
-    gateway_port = free_port()
+    # The gateway, the broker, then the services and the portal (on the ports after their
+    # base, which is the broker's).
+    gateway_port = _unused_ports(2 + SERVICE_PORTS)
     env = {key: value for key, value in os.environ.items()
            if key not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
     env.update(GOVSHARE_HOME=str(home), GOVSHARE_GATEWAY_PORT=str(gateway_port),
-               GOVSHARE_SERVICE_PORT_BASE=str(_service_port_base()),
-               GOVSHARE_BROKER_PORT=str(free_port()), COLUMNS="200")
+               GOVSHARE_BROKER_PORT=str(gateway_port + 1),
+               GOVSHARE_SERVICE_PORT_BASE=str(gateway_port + 1), COLUMNS="200")
     with open(home / "up.out", "wb") as output:
         process = subprocess.Popen([sys.executable, "-m", "cli", "up"], env=env, stdout=output,
                                    stderr=subprocess.DEVNULL, start_new_session=True)
