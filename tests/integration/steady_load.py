@@ -103,6 +103,7 @@ class SteadyLoad:
 
     def answered_all_since(self, moment: float) -> bool:
         """Whether every kind of call was answered, and taken, since `moment`."""
+        self._raise_failure()  # a load that stopped answers nothing more
         return {answer.call for answer in self.answers
                 if answer.ok and answer.at >= moment} == self.calls
 
