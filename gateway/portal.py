@@ -11,6 +11,7 @@ from __future__ import annotations
 from starlette.types import Receive, Scope, Send
 
 from gateway.proxy import ServiceProxy
+from shared.problems import RETRY_AFTER_UNAVAILABLE
 
 # Paths the gateway answers itself or routes to the services' APIs.
 GATEWAY_PATHS = ("/api/", "/federation/", "/nodes/", "/oauth/", "/auth/", "/.well-known/",
@@ -40,4 +41,27 @@ class PortalPages:
             # The portal names the address people use (the API guide's examples).
             headers += [(FORWARDED_HOST, value) for name, value in headers if name == b"host"]
         await self.proxy.forward({**scope, "headers": headers}, receive, send,
-                                 self.portal_url + target + (f"?{query}" if query else ""))
+                                 self.portal_url + target + (f"?{query}" if query else ""),
+                                 unanswered=_portal_away)
+
+
+# What a person sees while the portal is away (restarting, say): a page, in Chinese, that
+# says to wait, not the API's problem document.
+AWAY_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="{retry}"><title>门户暂时无法访问</title></head>
+<body style="font-family: sans-serif; max-width: 40rem; margin: 4rem auto; padding: 0 1rem">
+<h1>门户暂时无法访问</h1>
+<p>网站正在恢复，请稍候；本页将在 {retry} 秒后自动刷新。</p>
+<p>刚提交的表单如未见结果，请在恢复后先查看，再决定是否重新提交。</p>
+</body></html>"""
+
+
+async def _portal_away(send: Send, scope: Scope, error: Exception) -> None:
+    body = AWAY_PAGE.format(retry=RETRY_AFTER_UNAVAILABLE).encode()
+    await send({"type": "http.response.start", "status": 503, "headers": [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", RETRY_AFTER_UNAVAILABLE.encode())]})
+    await send({"type": "http.response.body", "body": body})

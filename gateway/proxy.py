@@ -10,7 +10,7 @@ machine). Everything off this hot path uses httpx.
 from __future__ import annotations
 
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -167,10 +167,12 @@ class ServiceProxy:
         for pool in self._pools.values():
             pool.close()
 
-    async def forward(self, scope: Scope, receive: Receive, send: Send, url: str) -> None:
-        """Send the call to `url` as it came (headers, body) and stream back the answer; 502
-        if nothing answers. A call that met a pooled connection the service had closed is
-        sent once more, on a new connection, when its body can be sent again."""
+    async def forward(self, scope: Scope, receive: Receive, send: Send, url: str, *,
+                      unanswered: Unanswered | None = None) -> None:
+        """Send the call to `url` as it came (headers, body) and stream back the answer; if
+        nothing answers, `unanswered` says so (a 502 problem unless given). A call that met a
+        pooled connection the service had closed is sent once more, on a new connection,
+        when its body can be sent again."""
         assert self._session is not None and self._fresh_session is not None, (
             "ServiceProxy.start() was not awaited")
         headers = [(k.decode("latin-1"), v.decode("latin-1"))
@@ -190,9 +192,16 @@ class ServiceProxy:
         except (aiohttp.ClientError, TimeoutError) as error:
             if answer.started:
                 raise  # the status line is out; all we can do is cut the response short
-            await send_problem_for(send, 502, "bad-gateway", "The service did not answer",
-                                   f"{type(error).__name__} calling the service.",
-                                   scope["path"])
+            await (unanswered or _bad_gateway)(send, scope, error)
+
+
+Unanswered = Callable[[Send, Scope, Exception], Awaitable[None]]
+"""How a call that no service answered is answered."""
+
+
+async def _bad_gateway(send: Send, scope: Scope, error: Exception) -> None:
+    await send_problem_for(send, 502, "bad-gateway", "The service did not answer",
+                           f"{type(error).__name__} calling the service.", scope["path"])
 
 
 async def _stream_get(response: Response, send: Send) -> None:

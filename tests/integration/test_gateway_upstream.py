@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from cli.embedded import free_port
+from gateway.portal import PortalPages
 from gateway.proxy import ServiceProxy
 from gateway.upstream import KeptAlivePool
 from shared.problems import PROBLEM_MEDIA_TYPE
@@ -181,6 +182,18 @@ async def test_a_call_that_meets_a_connection_the_service_let_go_is_sent_again(
         assert (call.status, json.loads(call.answer)) == (201, {"received": body.decode()})
     # Every call reached the service once, half of them on a connection it dropped first.
     assert answered == [json.dumps({"call": number}).encode() for number in range(30)]
+
+
+async def test_a_page_asked_for_while_the_portal_is_away_is_a_page_saying_to_wait(
+    proxy: ServiceProxy
+) -> None:
+    call = AsgiCall("GET", "/requests")
+    await PortalPages(proxy, f"http://127.0.0.1:{free_port()}")(  # nothing listens there
+        call.scope, call.receive, call.send)
+    headers = dict(call.headers)
+    assert call.status == 503 and headers[b"retry-after"] == b"5"
+    assert headers[b"content-type"] == b"text/html; charset=utf-8"
+    assert "门户暂时无法访问" in call.answer.decode()
 
 
 async def test_an_answer_cut_short_closes_its_connection(
