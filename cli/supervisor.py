@@ -127,6 +127,16 @@ class Node:
     def portal_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.service_port_base + len(SERVICES) + 1}"
 
+    def ports_taken(self) -> dict[str, int]:
+        """The node's ports something else already listens on, by the component meant to:
+        a node started there would see the stranger answer and its own process fail."""
+        wanted = {"gateway": self.settings.gateway_port,
+                  **{name: _port_of(url) for name, url in self.service_urls().items()},
+                  PORTAL: _port_of(self.portal_url())}
+        if self.settings.kafka_bootstrap_servers is None:  # the embedded broker's
+            wanted[BROKER] = self.settings.broker_port
+        return {name: port for name, port in wanted.items() if port_is_open(port)}
+
     def start_infrastructure(self) -> tuple[str, str]:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.pids.mkdir(parents=True, exist_ok=True)
@@ -352,6 +362,12 @@ def run_node(settings: CliSettings, console: Console, identify: Identify) -> int
     # Closing the terminal stops the node as Ctrl-C does, rather than orphaning its processes.
     signal.signal(signal.SIGHUP, _raise_interrupt)
     node = Node(settings=settings, console=console)
+    if taken := node.ports_taken():
+        listed = ", ".join(f"{port} ({name})" for name, port in taken.items())
+        console.print(f"[red]✗[/] something already listens on {listed}: another govshare "
+                      "node, or another program. Stop it, or give this node other ports "
+                      "(GOVSHARE_GATEWAY_PORT, GOVSHARE_SERVICE_PORT_BASE, GOVSHARE_BROKER_PORT).")
+        return 1
     try:
         database_url, bootstrap = node.start_infrastructure()
         # A change made while the node was down is in the database already.

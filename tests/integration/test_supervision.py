@@ -13,7 +13,9 @@ import json
 import os
 import pwd
 import signal
+import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -311,3 +313,21 @@ def _restart_by_hand(data_dir: Path) -> None:
     subprocess.run([str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(data_dir), "-w", "restart",
                     "-l", str(data_dir / "log")], check=True, capture_output=True, timeout=60,
                    user=owner if os.geteuid() == 0 else None)
+
+
+def test_a_node_whose_port_another_program_holds_does_not_start_and_says_which(
+    tmp_path: Path
+) -> None:
+    with socket.socket() as stranger:
+        stranger.bind(("127.0.0.1", 0))
+        stranger.listen()
+        port = stranger.getsockname()[1]
+        env = {key: value for key, value in os.environ.items()
+               if key not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+        done = subprocess.run(
+            [sys.executable, "-m", "cli", "up"], capture_output=True, text=True, timeout=60,
+            env={**env, "GOVSHARE_HOME": str(tmp_path), "GOVSHARE_GATEWAY_PORT": str(port),
+                 "COLUMNS": "200"})
+    assert done.returncode == 1, done.stdout
+    assert f"something already listens on {port} (gateway)" in done.stdout
+    assert not (tmp_path / "postgres").exists()  # nothing was started
