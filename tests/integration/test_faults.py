@@ -24,7 +24,6 @@ from sqlalchemy import text
 from cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from shared.contracts.exchange import RecordsLoaded
 from shared.db import create_engine
-from shared.events import EventEnvelope, topic_for
 from shared.workdays import china_date
 from tests import factories
 from tests.conftest import Infrastructure, NodeProcesses, RunningNode
@@ -43,7 +42,14 @@ from tests.integration.conftest import (
 )
 from tests.integration.portal_people import form_token, sign_in, staff_user
 from tests.integration.streaming import streaming_system
-from tests.integration.test_exchange import EXCHANGE, as_csv, people, query, shared_entry
+from tests.integration.test_exchange import (
+    EXCHANGE,
+    Shared,
+    as_csv,
+    people,
+    query,
+    shared_entry,
+)
 from tests.integration.test_outbox_delivery import records_on_broker
 
 pytestmark = pytest.mark.last  # a node of its own: run after the shared node's tests
@@ -292,21 +298,102 @@ class PeopleFile:
                 [line for line in self.refused if line <= last_line])
 
 
-async def test_exchange_killed_mid_load_closes_it_interrupted_with_what_it_stored_and_it_resumes(
+STREAMED = 400  # records a provider's system streams, a few at a time, across the kill
+
+
+@dataclass
+class StreamToSubscriber:
+    """An entry a provider's system streams records to, a few at a time, and a consumer's
+    Kafka subscription to its changes."""
+
+    faulty: FaultyNode
+    shared: Shared  # the entry, loaded with a few rows first, and the consumer's grant
+    streamed: list[dict[str, str]]
+    subscription: dict[str, Any]
+    streaming: asyncio.Task[None]
+
+    @classmethod
+    async def start(cls, faulty: FaultyNode, http: httpx.AsyncClient, provider: Party,
+                    consumer: Party) -> StreamToSubscriber:
+        shared = await shared_entry(http, provider, consumer, count=5)
+        subscribed = await http.post(f"{EXCHANGE}/subscriptions", headers=bearer(
+            consumer["token"]), json={"entry_code": shared.code, "delivery": "kafka",
+                                      "purpose": "data_verification", "from_beginning": True})
+        assert subscribed.status_code == 201, subscribed.text
+        system = await streaming_system(http, faulty.admin_token, provider)
+        streamed = people(STREAMED)
+
+        async def stream() -> None:
+            for first in range(0, len(streamed), 25):
+                await system.stream(faulty.infrastructure.bootstrap_servers, shared.code,
+                                    streamed[first:first + 25])
+                await asyncio.sleep(0.3)
+        return cls(faulty, shared, streamed, subscribed.json(), asyncio.create_task(stream()))
+
+    async def in_flight(self) -> bool:
+        """Whether the exchange is storing the streamed records and delivering them."""
+        return (await self._delivered() > len(self.shared.rows)
+                and await _stored(self.faulty, self.shared.code, at_least=50))
+
+    async def holds_each_once(self) -> None:
+        """Every record stored once and counted once; every change delivered, a change
+        sent again only under the idempotency key it had and saying the same."""
+        await self.streaming
+        code, keys = self.shared.code, {p["GMSFHM"] for p in self.shared.rows + self.streamed}
+
+        async def all_stored_and_counted() -> bool:
+            pending = await self.faulty.sql("SELECT ingested_accepted FROM exchange.resource "
+                                            "WHERE code = :c", c=code)
+            return await _stored_count(self.faulty, code) == len(keys) and pending == 0
+        await until(all_stored_and_counted, within=90)
+        # What the exchange said it loaded, each count in the transaction that took it out
+        # of the entry's tally: a record applied twice would be counted twice.
+        assert await self.faulty.sql(
+            "SELECT sum((envelope::jsonb #>> '{data,accepted}')::int) FROM "
+            "exchange.outbox_event WHERE type = :t AND key = :c",
+            t=RecordsLoaded.event_type, c=code) == len(keys)
+
+        async def all_delivered() -> bool:
+            return await self._delivered() >= len(keys)
+        await until(all_delivered, within=60)
+        assert await self._delivered() == len(keys)
+        changes: dict[str, dict[str, Any]] = {}
+        for record in await records_on_broker(self.faulty.infrastructure.bootstrap_servers,
+                                              self.subscription["topic"]):
+            change = json.loads(record.value)
+            kept = changes.setdefault(change["idempotency_key"], change)
+            assert kept == change, "a change sent again says something else"
+        assert len(changes) == len(keys)
+        assert {change["record"]["GMSFHM"] for change in changes.values()} == keys
+
+    async def _delivered(self) -> int:
+        return int(await self.faulty.sql("SELECT delivered FROM exchange.subscription "
+                                         "WHERE id = :s", s=self.subscription["id"]))
+
+
+async def test_exchange_killed_mid_load_mid_stream_and_mid_delivery_loses_and_doubles_nothing(
     faulty: FaultyNode, http: httpx.AsyncClient
 ) -> None:
+    """Killed while it takes a bulk load, stores records streamed to it and delivers changes
+    to a subscriber: the restarted exchange closes the load interrupted with what it stored,
+    and it resumes; every streamed record is stored and counted once; the subscriber gets
+    every change, at least once as E4 promises: a change sent again carries the idempotency
+    key it had and says the same, so the subscriber keeps each once by that key."""
     party = await new_party(http, faulty.admin_token)
+    stream = await StreamToSubscriber.start(faulty, http, party,
+                                            await new_party(http, faulty.admin_token))
     code = await publish(http, party, factories.population_entry())
-    people = PeopleFile.of(120_000)
+    lines = PeopleFile.of(120_000)
     records = f"/api/exchange/entries/{code}/records"
     await until(lambda: _resource_known(faulty, code))
 
     async def load(**params: str) -> httpx.Response | None:
         with contextlib.suppress(httpx.HTTPError):
-            return await http.post(records, content=people.body, timeout=120, params=params,
+            return await http.post(records, content=lines.body, timeout=120, params=params,
                                    headers={**bearer(party["token"]), "content-type": "text/csv"})
         return None
 
+    await until(stream.in_flight)
     loading = asyncio.create_task(load())
     await until(lambda: _stored(faulty, code, at_least=1), within=60)
     faulty.processes.kill("exchange")
@@ -316,8 +403,8 @@ async def test_exchange_killed_mid_load_closes_it_interrupted_with_what_it_store
 
     # The restarted exchange closes the load its predecessor was running when it died.
     interrupted = await _the_load(http, party, code, "interrupted")
-    accepted, keys, refused = people.through(interrupted["last_line"])
-    assert 1 < interrupted["last_line"] < len(people.keys) + len(people.refused) + 1
+    accepted, keys, refused = lines.through(interrupted["last_line"])
+    assert 1 < interrupted["last_line"] < len(lines.keys) + len(lines.refused) + 1
     assert (interrupted["accepted"], interrupted["rejected"]) == (accepted, len(refused))
     assert [rejection["line"] for rejection in interrupted["rejections"]] == refused
     assert interrupted["finished_at"] is not None
@@ -328,7 +415,7 @@ async def test_exchange_killed_mid_load_closes_it_interrupted_with_what_it_store
     resumed = await load(resume=interrupted["id"])
     assert resumed is not None and resumed.status_code == 200, resumed and resumed.text
     report = resumed.json()
-    accepted, keys, refused = people.through(10**9)
+    accepted, keys, refused = lines.through(10**9)
     assert (report["id"], report["status"]) == (interrupted["id"], "completed")
     assert (report["accepted"], report["rejected"]) == (accepted, len(refused))
     assert [rejection["line"] for rejection in report["rejections"]] == refused
@@ -341,79 +428,7 @@ async def test_exchange_killed_mid_load_closes_it_interrupted_with_what_it_store
     assert reloaded is not None and reloaded.status_code == 200, reloaded and reloaded.text
     assert reloaded.json()["accepted"] == accepted
     assert await _stored_count(faulty, code) == len(keys)
-
-
-STREAMED = 400  # records a provider's system streams while the exchange is killed
-
-
-async def test_exchange_killed_while_it_stores_streamed_records_and_delivers_them(
-    faulty: FaultyNode, http: httpx.AsyncClient
-) -> None:
-    """Killed in the middle of both: every streamed record is stored once and counted once,
-    and the subscriber gets every change; a change sent again (at least once, as the design
-    promises) carries the idempotency key it had and says the same, so the subscriber keeps
-    each once by that key."""
-    provider = await new_party(http, faulty.admin_token)
-    consumer = await new_party(http, faulty.admin_token)
-    shared = await shared_entry(http, provider, consumer, count=5)
-    subscribed = await http.post(f"{EXCHANGE}/subscriptions", headers=bearer(consumer["token"]),
-                                 json={"entry_code": shared.code, "purpose": "data_verification",
-                                       "delivery": "kafka", "from_beginning": True})
-    assert subscribed.status_code == 201, subscribed.text
-    subscription = subscribed.json()
-    system = await streaming_system(http, faulty.admin_token, provider)
-    streamed = people(STREAMED)
-    bootstrap = faulty.infrastructure.bootstrap_servers
-    streaming = asyncio.create_task(system.stream(bootstrap, shared.code, streamed))
-
-    async def storing_and_delivering() -> bool:
-        delivered = await faulty.sql("SELECT delivered FROM exchange.subscription "
-                                     "WHERE id = :s", s=subscription["id"])
-        return delivered > len(shared.rows) and await _stored(faulty, shared.code, 50)
-    await until(storing_and_delivering)
-    faulty.processes.kill("exchange")
-    await asyncio.to_thread(faulty.restart, "exchange")
-    await streaming
-
-    keys = {person["GMSFHM"] for person in shared.rows + streamed}
-
-    async def all_stored_and_counted() -> bool:
-        pending = await faulty.sql("SELECT ingested_accepted FROM exchange.resource "
-                                   "WHERE code = :c", c=shared.code)
-        return await _stored_count(faulty, shared.code) == len(keys) and pending == 0
-    await until(all_stored_and_counted, within=90)
-    loads = await _records_loaded(bootstrap, shared.code, at_least=len(keys))
-    assert loads == len(keys), "a streamed record was applied twice"
-
-    async def all_delivered() -> bool:
-        return await faulty.sql("SELECT delivered FROM exchange.subscription WHERE id = :s",
-                                s=subscription["id"]) >= len(keys)
-    await until(all_delivered, within=60)
-    assert await faulty.sql("SELECT delivered FROM exchange.subscription WHERE id = :s",
-                            s=subscription["id"]) == len(keys)
-    changes: dict[str, dict[str, Any]] = {}
-    for record in await records_on_broker(bootstrap, subscription["topic"]):
-        change = json.loads(record.value)
-        kept = changes.setdefault(change["idempotency_key"], change)
-        assert kept == change, "a change sent again says something else"
-    assert len(changes) == len(keys)
-    assert {change["record"]["GMSFHM"] for change in changes.values()} == keys
-
-
-async def _records_loaded(bootstrap: str, code: str, at_least: int) -> int:
-    """The records the exchange said were loaded into the entry (RecordsLoaded), once the
-    relay has put at least `at_least` of them on the broker."""
-    loaded = 0
-
-    async def said() -> bool:
-        nonlocal loaded
-        loaded = sum(envelope.data["accepted"] for envelope in (
-            EventEnvelope.model_validate_json(record.value) for record in
-            await records_on_broker(bootstrap, topic_for(RecordsLoaded.event_type)))
-            if envelope.key == code)
-        return loaded >= at_least
-    await until(said, within=30)
-    return loaded
+    await stream.holds_each_once()
 
 
 async def _the_load(http: httpx.AsyncClient, party: Party, code: str,
@@ -651,45 +666,13 @@ async def the_node_reads_the_database_down_yet_stays_ready(faulty: FaultyNode,
         assert ready.status_code == 200, (url, ready.text)
 
 
-async def test_a_dead_broker_reads_down_within_seconds_and_up_once_a_new_one_listens(
-    faulty: FaultyNode, http: httpx.AsyncClient
-) -> None:
-    assert (await http.get("/health")).json()["broker"]["status"] == "up"
-    faulty.broker.kill()
-    try:
-        killed = asyncio.get_running_loop().time()
-        await until(lambda: _reads(http, "/health", status=503, broker="down"), within=5)
-        assert asyncio.get_running_loop().time() - killed < 5
-        for name, url in faulty.node.service_urls.items():
-            health = await http.get(f"{url}/health")
-            assert health.status_code == 503, name
-            assert health.json()["broker"]["status"] == "down" and health.json()["broker"]["error"]
-            assert health.json()["database"]["status"] == "up", name
-            # Still ready: it takes writes into its outbox, and every replica shares the broker.
-            assert (await http.get(f"{url}/health/ready")).status_code == 200, name
-            assert (await http.get(f"{url}/health/live")).status_code == 200, name
-            metrics = (await http.get(f"{url}/metrics")).text
-            assert 'govshare_dependency_up{dependency="broker"} 0.0' in metrics, name
-            assert 'govshare_dependency_up{dependency="database"} 1.0' in metrics, name
-        assert (await http.get("/health/ready")).status_code == 200
-        assert (await http.get("/health/live")).status_code == 200
-    finally:
-        faulty.broker.start()  # a new, empty broker on the same port
-    await until(lambda: _reads(http, "/health", status=200, broker="up"), within=30)
-
-
-async def _reads(http: httpx.AsyncClient, path: str, *, status: int, broker: str) -> bool:
-    answer = await http.get(path, timeout=10)
-    return answer.status_code == status and answer.json()["broker"]["status"] == broker
-
-
-async def test_a_broker_replaced_by_an_empty_one_loses_nothing_and_doubles_nothing(
+async def test_a_broker_killed_reads_down_at_once_and_an_empty_one_after_it_loses_nothing(
     faulty: FaultyNode, http: httpx.AsyncClient
 ) -> None:
     """Work before, during and after the outage (departments registered, entries published,
-    requests answered and granted) reaches every read model once: the catalog's departments,
-    every service's entries, the exchange's grants, the evaluation's requests and the
-    portal's notices."""
+    requests answered and granted) reaches every read model once when a new, empty broker
+    takes the dead one's place: the catalog's departments, every service's entries, the
+    exchange's grants, the evaluation's requests and the portal's notices."""
     party = await new_party(http, faulty.admin_token)
     consumer = await new_party(http, faulty.admin_token)
     conditional = await publish(http, party, conditional_entry())
@@ -697,11 +680,16 @@ async def test_a_broker_replaced_by_an_empty_one_loses_nothing_and_doubles_nothi
     requests = [(await submit(http, consumer, application(conditional))).json()["id"]
                 for _ in range(3)]
     await _approve(http, party, requests[0])
-    faulty.broker.stop()
-    during = [await publish(http, party, factories.population_entry()) for _ in range(2)]
-    await _approve(http, party, requests[1])
-    departments = [await _register(http, faulty.admin_token)]
-    faulty.broker.start()  # a new, empty broker on the same address
+    assert (await http.get("/health")).json()["broker"]["status"] == "up"
+    faulty.broker.kill()
+    try:
+        await the_node_reads_the_broker_down_at_once_yet_stays_ready(faulty, http)
+        during = [await publish(http, party, factories.population_entry()) for _ in range(2)]
+        await _approve(http, party, requests[1])
+        departments = [await _register(http, faulty.admin_token)]
+    finally:
+        faulty.broker.start()  # a new, empty broker on the same address
+    await until(lambda: _reads(http, "/health", status=200, broker="up"), within=30)
     after = [await publish(http, party, factories.population_entry()) for _ in range(2)]
     await _approve(http, party, requests[2])
     departments.append(await _register(http, faulty.admin_token))
@@ -724,6 +712,34 @@ async def test_a_broker_replaced_by_an_empty_one_loses_nothing_and_doubles_nothi
                 c=consumer["credit_code"]))
     await until(exchange_holds_each_grant_once)
     await the_evaluation_and_the_portal_hold_each_request_once(faulty, party, consumer, grants)
+
+
+async def the_node_reads_the_broker_down_at_once_yet_stays_ready(
+    faulty: FaultyNode, http: httpx.AsyncClient
+) -> None:
+    """`/health` of the node and of each service says the broker is down, and why, within
+    5 s, and so does each one's gauge; each stays live and ready, taking writes into its
+    outbox (every replica shares the broker)."""
+    killed = asyncio.get_running_loop().time()
+    await until(lambda: _reads(http, "/health", status=503, broker="down"), within=5)
+    assert asyncio.get_running_loop().time() - killed < 5
+    for name, url in faulty.node.service_urls.items():
+        health = await http.get(f"{url}/health")
+        assert health.status_code == 503, name
+        assert health.json()["broker"]["status"] == "down" and health.json()["broker"]["error"]
+        assert health.json()["database"]["status"] == "up", name
+        assert (await http.get(f"{url}/health/ready")).status_code == 200, name
+        assert (await http.get(f"{url}/health/live")).status_code == 200, name
+        metrics = (await http.get(f"{url}/metrics")).text
+        assert 'govshare_dependency_up{dependency="broker"} 0.0' in metrics, name
+        assert 'govshare_dependency_up{dependency="database"} 1.0' in metrics, name
+    assert (await http.get("/health/ready")).status_code == 200
+    assert (await http.get("/health/live")).status_code == 200
+
+
+async def _reads(http: httpx.AsyncClient, path: str, *, status: int, broker: str) -> bool:
+    answer = await http.get(path, timeout=10)
+    return answer.status_code == status and answer.json()["broker"]["status"] == broker
 
 
 async def _approve(http: httpx.AsyncClient, provider: Party, request_id: str) -> None:
