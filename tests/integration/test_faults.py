@@ -1,7 +1,10 @@
 """Faults injected into a node of its own (its own PostgreSQL, broker and processes): a
-service killed with -9 in the middle of sustained writes, PostgreSQL stopped mid-load, the
-broker replaced by an empty one. Every answered write is kept, nothing is applied twice,
-nothing hangs, and the read models of every consumer converge."""
+service killed with -9 in the middle of sustained writes, of a stream of events it makes or
+applies, of a bulk load, of streamed ingest and of a subscriber's deliveries; PostgreSQL
+stopped under a steady load; the broker killed and replaced by an empty one. Every answered
+write is kept, nothing is applied twice, nothing hangs, a caller is told to retry, and the
+read models of every consumer converge. The kills share the one node and are staged so that
+their recoveries overlap (it runs in CI on 2 cores)."""
 
 from __future__ import annotations
 
@@ -464,6 +467,7 @@ OUTAGE_SECONDS = 10.0
 # Longest a caller may wait for any answer: a call held past this hung.
 PATIENCE_SECONDS = 8.0
 PROBLEM = "application/problem+json"
+HTML = "text/html"
 
 
 @dataclass(frozen=True)
@@ -492,7 +496,6 @@ class Answer:
                 and int(self.retry_after) > 0)
 
 
-HTML = "text/html"
 Call = Callable[[], Awaitable[httpx.Response]]
 
 
@@ -626,6 +629,8 @@ async def until_passes(check: Callable[[], Awaitable[object]], within: float = 3
 async def test_postgresql_stopped_under_load_answers_only_503_problems_and_all_recover(
     faulty: FaultyNode, http: httpx.AsyncClient
 ) -> None:
+    """While it is away every call, to every service and the portal, is answered at once
+    with a 503 saying when to retry; once it is back each takes writes again by itself."""
     loop = asyncio.get_running_loop()
     pids = {name: process.pid for name, process in faulty.processes.processes.items()}
     async with browser(faulty) as admin, browser(faulty) as reviewer:
