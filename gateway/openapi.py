@@ -11,6 +11,11 @@ import httpx
 
 from shared.problems import document_problems
 
+# Every call routed to a service needs a token: the gateway answers one without it 401.
+BEARER = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+          "description": "A token from `/oauth/token` (department systems) or `/auth/login` "
+                         "(staff), sent as `Authorization: Bearer <token>`."}
+
 
 async def combined_openapi(
     own: dict[str, Any], services: dict[str, str], client: httpx.AsyncClient
@@ -28,7 +33,19 @@ async def combined_openapi(
         _merge(document, name, service_doc)
     if unavailable:
         document["info"]["x-unavailable-services"] = unavailable
+    _require_tokens(document)
     return document_problems(document)
+
+
+def _require_tokens(document: dict[str, Any]) -> None:
+    """Say which operations need a token (every service's; the gateway's own are open), so
+    a client knows to send one, and a contract run checks each is refused without it."""
+    document.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = BEARER
+    for path, operations in document.get("paths", {}).items():
+        if path.startswith("/api/"):
+            for operation in operations.values():
+                if isinstance(operation, dict):
+                    operation["security"] = [{"bearer": []}]
 
 
 async def _fetch(client: httpx.AsyncClient, base_url: str) -> dict[str, Any]:

@@ -38,6 +38,11 @@ async def test_combined_openapi_documents_every_service(gateway: httpx.AsyncClie
     assert "/oauth/token" in document["paths"]
     assert "/api/authorization/departments" in document["paths"]
     assert "DepartmentCreate" in document["components"]["schemas"]
+    # A service's operation needs a token; the gateway's own (getting one) do not.
+    assert document["paths"]["/api/authorization/departments"]["post"]["security"] == [
+        {"bearer": []}]
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert "security" not in document["paths"]["/oauth/token"]["post"]
     docs = await gateway.get("/docs")
     assert docs.status_code == 200 and "/openapi.json" in docs.text
 
