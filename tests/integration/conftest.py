@@ -39,8 +39,10 @@ async def admin_token(infrastructure: Infrastructure, node: RunningNode) -> str:
     return await new_admin(infrastructure, node)
 
 
-async def new_admin(infrastructure: Infrastructure, node: RunningNode) -> str:
-    """Initialise the node if needed, add a node admin, and log in as them."""
+async def new_admin(infrastructure: Infrastructure, node: RunningNode,
+                    role: Role = Role.node_admin) -> str:
+    """Initialise the node if needed, add an administrator holding `role` as the node's
+    machine makes the first ones (a security administrator too), and log in as them."""
     username = factories.username()
     settings = cli_settings(infrastructure)
     async with identity_session(settings, infrastructure.database_url) as (session, outbox):
@@ -49,7 +51,7 @@ async def new_admin(infrastructure: Infrastructure, node: RunningNode) -> str:
                 name="南京市政务数据共享交换平台", tier=Tier.municipal, region_code="320100",
                 zone=Zone.external))
         await directory.add_user(session, outbox, UserCreate(
-            username=username, display_name="王芳", roles=[Role.node_admin],
+            username=username, display_name="王芳", roles=[role],
             password=ADMIN_PASSWORD))
     async with httpx.AsyncClient(base_url=node.gateway_url) as client:
         response = await client.post("/auth/login",
