@@ -30,6 +30,12 @@ def driver_dsn(url: str) -> str:
     return asyncpg_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
+# How long a new connection may take: the driver's own default (60 s) held every call that
+# needed one for a minute while a database host dropped packets silently (a stopped server
+# refuses at once), long past the gateway's patience; after this it is a 503 to retry.
+CONNECT_TIMEOUT_SECONDS = 5.0
+
+
 def create_engine(url: str, schema: str, *, pool_size: int = 10) -> AsyncEngine:
     """An engine whose connections see `schema` first (and `public` for extensions)."""
     return create_async_engine(
@@ -37,7 +43,8 @@ def create_engine(url: str, schema: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        connect_args={"server_settings": {"search_path": f"{schema},public"}},
+        connect_args={"server_settings": {"search_path": f"{schema},public"},
+                      "timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
 

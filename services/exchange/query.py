@@ -38,6 +38,7 @@ from services.exchange.validation import RowRejected, RowValidator
 from shared.access import AccessDecision
 from shared.contracts.catalog import PermittedUse, ShareMethod
 from shared.contracts.exchange import AccessKind
+from shared.db import CONNECT_TIMEOUT_SECONDS
 from shared.tokens import TokenClaims
 
 LOOKUP = """
@@ -113,6 +114,7 @@ class DriverPool:
                 if self._pool is None:
                     self._pool = await asyncpg.create_pool(
                         self.dsn, min_size=2, max_size=self.size, reset=_keep_session,
+                        timeout=CONNECT_TIMEOUT_SECONDS,
                         server_settings={"search_path": f"{self.schema},public"})
         return self._pool
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import time
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 
@@ -16,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -24,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from cli.embedded import free_port
+from shared import db
 from shared.problems import unexpected_problem
 from shared.web import UnexpectedErrors
 
@@ -211,3 +213,26 @@ async def test_a_route_meeting_the_database_away_answers_a_503_problem() -> None
     assert response.status_code == 503 and response.headers["retry-after"] == "5"
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"].endswith("/service-unavailable")
+
+
+async def test_a_silent_database_host_is_given_up_on_within_the_connect_timeout(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The services' engines bound a new connection's wait (the driver alone waits 60 s)."""
+    monkeypatch.setattr(db, "CONNECT_TIMEOUT_SECONDS", 0.5)
+    async with StandIn("silent") as server:
+        engine = db.create_engine(f"postgresql://govshare@127.0.0.1:{server.port}/govshare",
+                                  "catalog")
+        started = time.monotonic()
+        try:
+            error = await raised(through(engine))
+        finally:
+            await engine.dispose()
+    assert time.monotonic() - started < 3  # not the asyncio.timeout(5) of `raised`
+    assert isinstance(error, TimeoutError)
+    assert answer_to(error)[0] == 503
+
+
+async def through(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))

@@ -85,4 +85,7 @@ def test_every_setting_the_compose_file_passes_exists_and_every_command_runs_a_c
 def test_the_image_runs_unprivileged_with_a_health_check() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert "USER 10001" in dockerfile and "HEALTHCHECK" in dockerfile
+    # Readiness, not /health: a database or broker outage, which every container shares, is
+    # no reason to mark them all unhealthy and have the orchestrator restart them together.
+    assert "/health/ready'" in dockerfile
     assert 'ENTRYPOINT ["govshare"]' in dockerfile
