@@ -1,12 +1,13 @@
-"""The node admin's pages (系统管理): the departments of the node, and the client
-credentials of their systems, a new or rotated secret shown once (only its hash is kept).
+"""The node admin's pages (系统管理): the departments of the node (registered, renamed or
+moved to another tier or region), and the client credentials of their systems, a new or
+rotated secret shown once (only its hash is kept), the networks each may get tokens from.
 The API decides every change (duties kept apart, A7); its refusal is shown at the input."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from services.portal.deps import PAGE_SIZE, ApiDep, with_role
@@ -15,13 +16,16 @@ from services.portal.exceptions import ApiProblem, NotPermitted
 from services.portal.forms import field_errors, text, texts, without_empty, words
 from services.portal.labels import LABELS
 from services.portal.pages import render
+from services.portal.sections import ADMIN
 from services.portal.session import Viewer
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
 DEPARTMENTS = "/api/authorization/departments"
 CLIENTS = "/api/authorization/clients"
-Admin = Annotated[Viewer, with_role("node_admin")]
+Admin = Annotated[Viewer, with_role(*ADMIN)]
+CreditCode = Annotated[str, Path(pattern=r"^[0-9A-Z]{18}$")]
+DEPARTMENT_INPUTS = ("name", "tier", "region_code")
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 Search = Annotated[str, Query(max_length=100)]
 # A page showing a secret is kept by no cache and no history.
@@ -43,7 +47,7 @@ async def departments(request: Request, viewer: Admin, api: ApiDep, q: Search = 
 async def register_department(request: Request, viewer: Admin, api: ApiDep) -> Response:
     form = await request.form()
     body = without_empty({name: text(form, name)
-                          for name in ("credit_code", "name", "tier", "region_code")})
+                          for name in ("credit_code", *DEPARTMENT_INPUTS)})
     try:
         await api.post(DEPARTMENTS, token=viewer.token, json=body)
     except ApiProblem as refused:
@@ -62,6 +66,31 @@ async def _departments(request: Request, viewer: Viewer, api: ApiDep, *, q: str 
     page = await api.get(DEPARTMENTS, token=viewer.token, params=params)
     return render(request, "admin_departments.html.j2", viewer=viewer, status=status,
                   page=page, q=q, typed=typed or {}, errors=errors or {}, labels=LABELS)
+
+
+@router.get("/departments/{credit_code}")
+async def department(request: Request, credit_code: CreditCode, viewer: Admin,
+                     api: ApiDep) -> Response:
+    found = await api.get(f"{DEPARTMENTS}/{credit_code}", token=viewer.token)
+    return render(request, "admin_department.html.j2", viewer=viewer, department=found,
+                  typed=found, errors={}, labels=LABELS)
+
+
+@router.post("/departments/{credit_code}")
+async def change_department(request: Request, credit_code: CreditCode, viewer: Admin,
+                            api: ApiDep) -> Response:
+    """A new name, tier or region (the credit code stays: it is the department's identity);
+    every service learns the change from its event."""
+    form = await request.form()
+    body = without_empty({name: text(form, name) for name in DEPARTMENT_INPUTS})
+    try:
+        await api.patch(f"{DEPARTMENTS}/{credit_code}", token=viewer.token, json=body)
+    except ApiProblem as refused:
+        found = await api.get(f"{DEPARTMENTS}/{credit_code}", token=viewer.token)
+        return render(request, "admin_department.html.j2", viewer=viewer,
+                      status=refused.status, department=found, typed=body, labels=LABELS,
+                      errors=field_errors(refused, DEPARTMENT_INPUTS))
+    return redirect(request, f"/admin/departments/{credit_code}?saved=1")
 
 
 @router.get("/clients")
@@ -109,6 +138,23 @@ async def revoke_client(request: Request, client_id: str, viewer: Admin,
         return await _clients(request, viewer, api, acted=client_id, status=refused.status,
                               errors=field_errors(refused, ("reason",)))
     return redirect(request, f"/admin/clients?department={revoked['department']}")
+
+
+@router.post("/clients/{client_id}/networks")
+async def restrict_client(request: Request, client_id: str, viewer: Admin,
+                          api: ApiDep) -> Response:
+    """The networks the client may get tokens from (none typed: from anywhere)."""
+    form = await request.form()
+    networks = words(text(form, "allowed_networks"))
+    try:
+        changed = await api.put(f"{CLIENTS}/{client_id}/allowed-networks", token=viewer.token,
+                                json={"allowed_networks": networks})
+    except ApiProblem as refused:  # the list the form was on, the client's department's
+        return await _clients(request, viewer, api, department=text(form, "department") or "",
+                              acted=f"{client_id}/networks",
+                              typed={"allowed_networks": networks}, status=refused.status,
+                              errors=field_errors(refused, ("allowed_networks",)))
+    return redirect(request, f"/admin/clients?department={changed['department']}")
 
 
 async def _clients(request: Request, viewer: Viewer, api: ApiDep, *, department: str = "",

@@ -23,11 +23,13 @@ from services.portal import (
     agreements_router,
     arbitration_router,
     audit_router,
+    calendar_router,
     catalog_router,
     department_router,
     duplicates_router,
     editor_router,
     evaluation_router,
+    federation_router,
     filing_router,
     grants_router,
     handlers,
@@ -35,7 +37,9 @@ from services.portal import (
     inbox_router,
     mail,
     mail_router,
+    method_router,
     objections_router,
+    oversight_router,
     public_router,
     registry_router,
     reminders,
@@ -65,7 +69,8 @@ ROUTERS = [signin_router.router, home_router.router, catalog_router.router,
            duplicates_router.router, registry_router.router, usefulness_router.router,
            arbitration_router.router, audit_router.router, evaluation_router.router,
            admin_router.router, users_router.router, agreements_router.router,
-           objections_router.router]
+           objections_router.router, oversight_router.router, federation_router.router,
+           method_router.router, calendar_router.router]
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:

@@ -12,10 +12,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
+from services.portal import findings
 from services.portal.deps import PAGE_SIZE, ApiDep, ViewerDep, with_role
+from services.portal.errors import redirect
 from services.portal.exceptions import ApiProblem
 from services.portal.labels import LABELS
 from services.portal.pages import render
+from services.portal.sections import OVERSIGHT
 from services.portal.session import Viewer
 from shared import clock
 from shared.workdays import china_date
@@ -23,7 +26,7 @@ from shared.workdays import china_date
 router = APIRouter(prefix="/evaluation", include_in_schema=False)
 
 EVALUATION = "/api/evaluation"
-Overseer = Annotated[Viewer, with_role("auditor", "node_admin", "arbiter")]
+Overseer = Annotated[Viewer, with_role(*OVERSIGHT)]
 Period = Annotated[str | None, Query(pattern=r"^20\d{2}(-Q[1-4]|-(0[1-9]|1[0-2]))?$")]
 Year = Annotated[int, Path(ge=2000, le=2099)]
 # The report, framed in the portal's page: its own styles, nothing else (no script runs).
@@ -47,7 +50,7 @@ async def scores(request: Request, viewer: ViewerDep, api: ApiDep, period: Perio
     except ApiProblem as refused:
         problem = refused
     return render(request, "evaluation_scores.html.j2", viewer=viewer, page=page,
-                  period=period, problem=problem, labels=LABELS,
+                  period=period, problem=problem, labels=LABELS, evidence=findings.evidence,
                   status=problem.status if problem else 200)
 
 
@@ -63,8 +66,13 @@ async def rectifications(request: Request, viewer: ViewerDep, api: ApiDep,
     except ApiProblem as refused:
         problem = refused
     return render(request, "evaluation_rectifications.html.j2", viewer=viewer, items=items,
-                  year=year, problem=problem, labels=LABELS,
+                  year=year, problem=problem, labels=LABELS, evidence=findings.evidence,
                   status=problem.status if problem else 200)
+
+
+@router.get("/reports")
+async def this_years_report(request: Request, viewer: Overseer) -> Response:
+    return redirect(request, f"/evaluation/reports/{this_year()}")
 
 
 @router.get("/reports/{year}")

@@ -77,6 +77,10 @@ BY_VALIDATION_CODE = {
     "date_from_datetime_parsing": "请填写正确的日期。",
     "date_parsing": "请填写正确的日期。",
     "int_parsing": "请填写整数。",
+    "float_parsing": "请填写数字。",
+    "greater_than_equal": "数值小于允许的最小值。",
+    "less_than_equal": "数值大于允许的最大值。",
+    "ip_any_network": "请填写网络地址，如 10.20.0.0/16。",
     "too_short": "至少选择一项。",
     "too_long": "选择的项目过多。",
 }
