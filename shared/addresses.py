@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Annotated, Any
 
+from pydantic import BeforeValidator, IPvAnyNetwork, WithJsonSchema
 from starlette.requests import Request
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 FORWARDED_FOR = "x-forwarded-for"
+# Roughly an IPv4 or IPv6 address, with or without a prefix length: what the document shows
+# a network's shape as; the address module judges whether it is one.
+NETWORK_PATTERN = r"^[0-9A-Fa-f:.]{2,45}(/[0-9]{1,3})?$"
+
+
+def _written(value: Any) -> Any:
+    if not isinstance(value, str | ipaddress.IPv4Network | ipaddress.IPv6Network):
+        # pydantic's network type reads false as 0.0.0.0/32 and 16909060 as 1.2.3.4/32.
+        raise ValueError("a network is written as text, e.g. 10.32.0.0/16 or 2001:db8::/32")
+    return value
+
+
+NetworkInput = Annotated[
+    IPvAnyNetwork, BeforeValidator(_written),
+    WithJsonSchema({"type": "string", "pattern": NETWORK_PATTERN,
+                    "examples": ["10.32.0.0/16"]}),
+]
+"""A network (CIDR) or one address, as a caller writes it: text only."""
 
 
 def parse_address(text: str) -> Address | None:

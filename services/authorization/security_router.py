@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import IPvAnyNetwork
 
 from services.authorization import security_log
 from services.authorization.deps import SessionDep
@@ -20,7 +19,7 @@ from services.authorization.security_log import (
     sessions_of,
 )
 from services.authorization.security_schemas import SecurityEventPublic
-from shared.addresses import caller_address
+from shared.addresses import NetworkInput, caller_address
 from shared.auth import CurrentPrincipal
 from shared.contracts import Role
 from shared.contracts.values import Moment
@@ -51,7 +50,7 @@ async def read_trail(
                                        "login: the user name tried).")] = None,
     target: Annotated[str | None, Query(max_length=200,
                                         description="The user, client or key acted on.")] = None,
-    source: Annotated[IPvAnyNetwork | None, Query(
+    source: Annotated[NetworkInput | None, Query(
         description="Acts from this network (CIDR) or address.")] = None,
     since: Annotated[Moment | None, Query(description="At or after (ISO 8601).")] = None,
     until: Annotated[Moment | None, Query(description="Before (ISO 8601).")] = None,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, IPvAnyNetwork
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from services.authorization.security_log import ActorKind, Outcome, SecurityEventKind
+from shared.addresses import NetworkInput
 
-Networks = Annotated[list[IPvAnyNetwork], Field(
+Networks = Annotated[list[NetworkInput], Field(
     max_length=50, description="Networks (CIDR, e.g. 10.32.0.0/16) the client may get tokens "
     "from, as the gateway sees the caller's address; empty: anywhere.")]
 SecretValidDays = Annotated[int | None, Field(

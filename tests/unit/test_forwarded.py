@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
 from gateway.forwarded import client_address
+from shared.addresses import NetworkInput
 
 INGRESS = [ipaddress.ip_network("10.42.0.0/16")]
 
@@ -42,3 +46,12 @@ def test_an_ipv4_caller_on_a_dual_stack_socket_reads_as_ipv4() -> None:
 
 def test_no_peer_no_address() -> None:
     assert client_address({"headers": []}, []) is None
+
+
+@pytest.mark.parametrize("written", [False, True, 0, 16909060, "x", "10.0.0.0/33"])
+def test_a_network_is_only_what_is_written_as_one(written: object) -> None:
+    with pytest.raises(ValidationError):
+        TypeAdapter(NetworkInput).validate_python(written)
+    assert str(TypeAdapter(NetworkInput).validate_python("10.32.0.0/16")) == "10.32.0.0/16"
+    assert str(TypeAdapter(NetworkInput).validate_python("::ffff:10.0.0.1")) == (
+        "::ffff:a00:1/128")
