@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.catalog import (
+    base_items_router,
     federation,
     federation_router,
     handlers,
@@ -44,7 +45,8 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
                     "guide, rules C1–C5, versions and lifecycle (requirements §3).",
         runtime=runtime,
         routers=[search_router.router, router.router, obligations_router.router,
-                 registry_router.router, federation_router.router],
+                 registry_router.router, base_items_router.router,
+                 federation_router.router],
     )
     app.state.node_tokens = LinkedNodeTokens(settings.node_id)
     return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog import federation
+from services.catalog import base_items, federation
 from services.catalog.codes import assign_code
 from services.catalog.collection import (
     announce_published,
@@ -23,7 +23,7 @@ from services.catalog.exceptions import (
     UnknownProvider,
 )
 from services.catalog.models import Department, Entry, EntryVersion
-from services.catalog.rules import check_entry
+from services.catalog.rules import check_base_items, check_entry
 from services.catalog.search_text import index_terms
 from shared import clock
 from shared.contracts import Zone
@@ -53,7 +53,7 @@ async def create_draft(session: AsyncSession, outbox: Outbox, spec: EntrySpec, *
     if await session.get(Department, provider) is None:
         raise UnknownProvider(f"Department {provider} is not registered on this node.",
                               field="provider")
-    check_entry(spec, zone)
+    check_entry(spec, zone, await base_items.register_of(session, spec))
     await _ensure_name_free(session, provider, spec.name)
     entry = Entry(code=await assign_code(session, spec.classification), provider=provider,
                   name=spec.name, status=EntryStatus.draft, version=1,
@@ -70,7 +70,7 @@ async def update_entry(session: AsyncSession, outbox: Outbox, entry: Entry, spec
                        actor: str, reason: str | None, zone: Zone) -> Entry:
     """Change an entry's declaration; a published entry's change is announced."""
     _require(entry, "update")
-    check_entry(spec, zone)
+    check_entry(spec, zone, await base_items.register_of(session, spec))
     if spec.classification.front_segment != entry.code.split("/")[0]:
         raise IllegalTransition("The classification decides the code; catalogue a new entry "
                                 "instead of reclassifying this one.", field="classification")
@@ -88,6 +88,9 @@ async def update_entry(session: AsyncSession, outbox: Outbox, entry: Entry, spec
 async def publish_entry(session: AsyncSession, outbox: Outbox, entry: Entry, *,
                         actor: str) -> Entry:
     _require(entry, "publish")
+    # The register may have grown since the draft was saved (C3).
+    spec = EntrySpec.model_validate(entry.spec)
+    check_base_items(spec, await base_items.register_of(session, spec))
     entry.status, entry.published_at = EntryStatus.published, clock.now()
     entry.version += 1
     await _changed(session, outbox, entry, actor, "published", EntryPublished)

@@ -44,3 +44,16 @@ class TriggerNotAnswered(Unprocessable):
 
 class RecordNotFound(NotFound):
     slug, title = "record-not-found", "No such registry record"
+
+
+class NotTheLeadDepartment(Forbidden):
+    slug, title = "not-lead-department", ("Only the base resource's lead department or the "
+                                          "competent authority keeps its base items")
+
+
+class BaseItemNotFound(NotFound):
+    slug, title = "base-item-not-found", "No such base-item registration"
+
+
+class BaseItemTaken(Conflict):
+    slug, title = "base-item-taken", "The base resource registers an item of this code or name"

@@ -13,12 +13,14 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
     func,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
@@ -174,6 +176,45 @@ class DuplicateCollectionClearance(Base):
     cleared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
                                                  server_default=func.now())
     cleared_because: Mapped[str] = mapped_column(String(24))
+
+
+class BaseSubjectLead(Base):
+    """JS §11(二): the department that leads a base resource, appointed by the competent
+    authority; it keeps that resource's base items."""
+
+    __tablename__ = "base_subject_lead"
+
+    subject: Mapped[str] = mapped_column(String(2), primary_key=True)
+    department: Mapped[str] = mapped_column(ForeignKey("department.credit_code"))
+    appointed_by: Mapped[str] = mapped_column(String(64))
+    appointed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+
+
+class BaseItem(Base):
+    """C3 [JS §11(二)]: an item registered as a base item of a base resource; a removed one
+    is kept with who removed it, when and why."""
+
+    __tablename__ = "base_item"
+    # One standing registration per code and per name of a base resource.
+    __table_args__ = (
+        Index("uq_base_item_code", "subject", "item_code", unique=True,
+              postgresql_where=text("removed_at IS NULL")),
+        Index("uq_base_item_name", "subject", "normalised_name", unique=True,
+              postgresql_where=text("removed_at IS NULL")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    subject: Mapped[str] = mapped_column(String(2))
+    item_code: Mapped[str] = mapped_column(String(50))
+    item_name: Mapped[str] = mapped_column(String(500))
+    normalised_name: Mapped[str] = mapped_column(String(500))
+    reason: Mapped[str] = mapped_column(Text)
+    registered_by: Mapped[str] = mapped_column(String(64))
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
+                                                    server_default=func.now())
+    removed_by: Mapped[str | None] = mapped_column(String(64))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    removal_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class RegisteredDatabase(Base):

@@ -9,7 +9,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.contracts.catalog import EntrySnapshot, EntrySpec, EntryStatus
+from shared.contracts.catalog import (
+    BaseSubject,
+    EntrySnapshot,
+    EntrySpec,
+    EntryStatus,
+    ItemCode,
+    ShareType,
+)
 from shared.contracts.values import NOT_BLANK, Day
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000,
@@ -214,3 +221,63 @@ class ProjectPublic(BaseModel):
     status: str = Field(description="filed (before approval) or accepted.")
     filed_at: datetime
     accepted_at: datetime | None
+
+
+CreditCode = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{18}$")]
+
+
+class LeadAppointment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    department: CreditCode = Field(description="Credit code of the lead department.")
+
+
+class BaseSubjectPublic(BaseModel):
+    """A base resource and the department that leads it (JS §11(二)), if one is appointed."""
+
+    subject: BaseSubject = Field(description="项 code: 01 population … 05 electronic licences.")
+    name: str = Field(examples=["人口"])
+    lead_department: str | None
+    appointed_by: str | None
+    appointed_at: datetime | None
+
+
+class BaseItemRegistration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject: BaseSubject = Field(description="The base resource (项 code).")
+    item_code: ItemCode = Field(examples=["GMSFHM"])
+    item_name: Reason = Field(examples=["公民身份号码"])
+    reason: Reason = Field(description="Why the item is a base item: its source.",
+                           examples=["《中华人民共和国居民身份证法》第三条"])
+
+
+class BaseItemRemoval(Withdrawal):
+    """Why an item is no longer a base item."""
+
+
+class BaseItemPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    subject: BaseSubject
+    item_code: str
+    item_name: str
+    reason: str
+    registered_by: str
+    registered_at: datetime
+    removed_by: str | None = Field(description="Set on a removed registration only.")
+    removed_at: datetime | None
+    removal_reason: str | None
+
+
+class BaseItemViolation(BaseModel):
+    """An item of a published entry shared otherwise than unconditionally although the
+    register names it a base item of the entry's base resource (C3): its provider changes it."""
+
+    entry_code: str
+    entry_name: str
+    provider: str
+    subject: BaseSubject
+    field: str = Field(description="Where the entry breaks C3.", examples=["items[1].share_type"])
+    item_code: str
+    item_name: str
+    share_type: ShareType
+    base_item: BaseItemPublic = Field(description="The registration the item breaks.")

@@ -159,6 +159,12 @@ class UpdateCycle(StrEnum):
     other = "other"
 
 
+class LegalBasis(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: LegalBasisKind
+    title: Text = Field(examples=["《中华人民共和国居民身份证法》第十三条"])
+
+
 class InfoItem(BaseModel):
     """信息项."""
 
@@ -169,14 +175,15 @@ class InfoItem(BaseModel):
     length: int | None = Field(None, ge=1, le=1_000_000)
     identifies_subject: StrictBool = Field(
         False, description="Identifies the subject (e.g. ID no.).")
-    is_base_item: StrictBool = Field(False, description="A base info item of a base resource (C3).")
+    is_base_item: StrictBool = Field(False, description=(
+        "The provider holds it a base info item of a base resource (C3); the items the base "
+        "resource's lead department registered are base items whether ticked or not."))
     share_type: ShareType
-
-
-class LegalBasis(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: LegalBasisKind
-    title: Text = Field(examples=["《中华人民共和国居民身份证法》第十三条"])
+    # Left out when absent, so the snapshots (and federation's content hashes) of the items
+    # catalogued before an item could carry one read as they did.
+    legal_basis: LegalBasis | None = Field(
+        None, exclude_if=lambda basis: basis is None,
+        description="Why the item is not shared (C2), when the entry itself is shared.")
 
 
 class ShareAttributes(BaseModel):

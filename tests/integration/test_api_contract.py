@@ -73,7 +73,8 @@ DEPARTMENT_ROLES = (Role.catalog_editor, Role.request_reviewer, Role.data_operat
 ADMINISTRATION = re.compile(
     r"/api/(authorization/(node|departments|clients|arbitration-bodies|federation)"
     r"|authorization/requests/[^/]+/decision"  # the arbiter's
-    r"|catalog/(calendar|responsibilities|federation)|evaluation/(scoring-method|model)"
+    r"|catalog/(calendar|responsibilities|base-subjects|federation)"
+    r"|evaluation/(scoring-method|model)"
     r"|exchange/federation)\b")
 STAFF_ADMINISTRATION = re.compile(r"/api/authorization/users\b")
 OVERSIGHT = re.compile(

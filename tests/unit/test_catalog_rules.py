@@ -1,11 +1,11 @@
-"""C1–C5 and the zone rule, checked without a database."""
+"""C1–C5 and the zone rule, checked without a database (C3 against a register given as is)."""
 
 from __future__ import annotations
 
 import pytest
 
 from services.catalog.exceptions import RuleViolation
-from services.catalog.rules import check_entry
+from services.catalog.rules import BaseItems, check_entry
 from shared.contracts import Zone
 from shared.contracts.catalog import EntrySpec
 from tests import factories
@@ -15,10 +15,24 @@ def spec(**changes: object) -> EntrySpec:
     return EntrySpec.model_validate({**factories.population_entry(), **changes})
 
 
-def rule_broken(entry: EntrySpec, zone: Zone = Zone.external) -> tuple[str, str]:
+def rule_broken(entry: EntrySpec, zone: Zone = Zone.external,
+                base_items: BaseItems = BaseItems()) -> tuple[str, str]:
     with pytest.raises(RuleViolation) as refused:
-        check_entry(entry, zone)
+        check_entry(entry, zone, base_items)
     return refused.value.extensions["rule"], refused.value.extensions["field"]
+
+
+# The population register as a fresh node has it (by code, and by name once normalised).
+POPULATION = BaseItems(
+    codes=frozenset({"GMSFHM", "XM", "XB", "MZ", "CSRQ", "ZZ"}),
+    names=frozenset({"公民身份号码", "姓名", "性别", "民族", "出生日期", "住址"}))
+LAW = {"kind": "law", "title": "《中华人民共和国统计法》第三十九条"}
+
+
+def with_item(body: dict[str, object], index: int, **changes: object) -> dict[str, object]:
+    items = [dict(item) for item in body["items"]]  # type: ignore[attr-defined]
+    items[index] |= changes
+    return {**body, "items": items}
 
 
 def test_a_well_formed_population_resource_passes() -> None:
@@ -65,3 +79,53 @@ def test_the_public_may_download_only_what_an_open_entry_shares_unconditionally(
         update={"is_open": False})})
     assert closed.open_items() == []
     assert station_list.model_copy(update={"classified": True}).open_items() == []
+
+
+def test_an_unticked_id_number_the_register_names_cannot_be_made_conditional() -> None:
+    body = with_item(factories.population_entry(), 1, is_base_item=False,
+                     share_type="conditional")
+    entry = EntrySpec.model_validate(body)
+    check_entry(entry, Zone.external)  # the provider's tick alone would let it through
+    assert rule_broken(entry, base_items=POPULATION) == ("C3", "items[1].share_type")
+
+
+def test_the_register_knows_an_item_by_its_name_under_another_code() -> None:
+    body = with_item(factories.population_entry(), 1, code="SFZHM", name="公民身份 号码",
+                     is_base_item=False, share_type="not_shared", legal_basis=LAW)
+    assert rule_broken(EntrySpec.model_validate(body), base_items=POPULATION) == (
+        "C3", "items[1].share_type")
+
+
+def test_an_item_the_register_does_not_name_may_be_conditional_in_a_base_resource() -> None:
+    body = factories.population_entry()
+    body["items"] = [*body["items"], {  # type: ignore[list-item]
+        "name": "婚姻状况", "code": "HYZK", "data_type": "C", "share_type": "conditional"}]
+    check_entry(EntrySpec.model_validate(body), Zone.external, POPULATION)
+
+
+def test_the_register_binds_base_resources_only() -> None:
+    body = with_item(factories.population_entry(), 1, is_base_item=False,
+                     share_type="conditional")
+    body |= {"classification": {"top": "theme", "item": "03"},
+             "share": {"type": "conditional", "conditions": "仅限社保业务核验",
+                       "permitted_uses": ["data_verification"], "methods": ["online_query"]}}
+    check_entry(EntrySpec.model_validate(body), Zone.external, POPULATION)
+
+
+def test_an_item_not_shared_names_its_own_legal_basis() -> None:
+    body = factories.theme_entry({"type": "unconditional", "methods": ["bulk_download"]})
+    refused = EntrySpec.model_validate(with_item(body, 1, share_type="not_shared"))
+    assert rule_broken(refused) == ("C2", "items[1].legal_basis")
+    check_entry(EntrySpec.model_validate(
+        with_item(body, 1, share_type="not_shared", legal_basis=LAW)), Zone.external)
+
+
+def test_a_not_shared_entrys_basis_covers_its_items() -> None:
+    body = factories.theme_entry({"type": "not_shared", "legal_basis": LAW})
+    check_entry(EntrySpec.model_validate(with_item(body, 1, share_type="not_shared")),
+                Zone.external)
+
+
+def test_an_items_legal_basis_is_left_out_of_its_snapshot_when_it_has_none() -> None:
+    entry = spec()
+    assert all("legal_basis" not in item for item in entry.model_dump(mode="json")["items"])
