@@ -1,8 +1,9 @@
 """`govshare demo seed`: fill a running node with a believable province, through its API.
 
-Departments, their catalog editors' credentials, the collection-responsibility register and
-500-odd published entries are created exactly as departments would create them, so every
-rule and event applies. Running it twice changes nothing (names and codes are stable).
+Departments, their catalog editors' credentials, the collection-responsibility register, the
+lead departments of the base resources and 500-odd published entries are created exactly as
+departments would create them, so every rule and event applies. Running it twice changes
+nothing (names and codes are stable).
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ async def seed(settings: CliSettings, database_url: str, gateway_url: str) -> Se
             editors[name], created = await _department_editor(http, admin, name)
             report.departments += created
         await _register_responsibilities(http, admin)
+        await _appoint_leads(http, admin)
         planned = planned_entries()
         limit = asyncio.Semaphore(8)
         with Progress() as progress:
@@ -157,6 +159,20 @@ async def _register_responsibilities(http: httpx.AsyncClient, admin: str) -> Non
             f"/api/catalog/responsibilities/{code}",
             headers={"Authorization": f"Bearer {admin}"},
             json={"item_name": item_name, "department": credit_code_for(department)}))
+        response.raise_for_status()
+
+
+# The departments that lead the base resources [JS §11(二)] and keep their base items (C3).
+LEADS = {"01": "江苏省公安厅", "02": "江苏省市场监督管理局", "03": "江苏省自然资源厅",
+         "04": "江苏省信用办公室", "05": "江苏省政务服务管理办公室"}
+
+
+async def _appoint_leads(http: httpx.AsyncClient, admin: str) -> None:
+    for subject, department in LEADS.items():
+        lead = {"department": credit_code_for(department)}
+        response = await _once_department_known(lambda subject=subject, lead=lead: http.put(
+            f"/api/catalog/base-subjects/{subject}/lead",
+            headers={"Authorization": f"Bearer {admin}"}, json=lead))
         response.raise_for_status()
 
 

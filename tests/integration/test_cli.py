@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import make_url, select
 
 from cli.database import identity_session
-from cli.demo import credit_code_for
+from cli.demo import LEADS, credit_code_for
 from cli.embedded import free_port, wait_for_port
 from cli.settings import CliSettings
 from services.authorization.node_keys import ensure_local_node
@@ -275,9 +275,10 @@ def test_node_init_refuses_an_unknown_tier(infrastructure: Infrastructure) -> No
 
 
 def test_demo_seed_loads_a_searchable_province_and_is_idempotent(
-    infrastructure: Infrastructure, node: RunningNode, admin_token: str
+    infrastructure: Infrastructure, node: RunningNode, admin_token: str,
+    demo_province: subprocess.CompletedProcess[str],
 ) -> None:
-    first = govshare(infrastructure, "demo", "seed", "--gateway", node.gateway_url)
+    first = demo_province  # seeded once a session: the everyday-search tests search it too
     assert first.returncode == 0, first.stderr
     assert "40 new departments, 502 entries" in first.stdout
     assert "200 residents loaded" in first.stdout and "4 sharing requests" in first.stdout
@@ -294,6 +295,20 @@ def test_demo_seed_loads_a_searchable_province_and_is_idempotent(
     assert outcomes == {"江苏省人力资源和社会保障厅": ["approved"], "江苏省民政厅": ["submitted"],
                         "江苏省医疗保障局": ["approved"], "江苏省住房公积金管理中心": ["rejected"]}
     assert _zombie_systems(node, admin_token) == ["住房公积金旧版业务系统"]
+    _assert_base_resources_led_and_kept(node, admin_token)
+
+
+def _assert_base_resources_led_and_kept(node: RunningNode, admin_token: str) -> None:
+    """Each base resource has its lead department, and no demo entry breaks the base items
+    a fresh node registers (C3)."""
+    auth = {"Authorization": f"Bearer {admin_token}"}
+    subjects = httpx.get(f"{node.gateway_url}/api/catalog/base-subjects", headers=auth).json()
+    assert {s["subject"]: s["lead_department"] for s in subjects} == {
+        subject: credit_code_for(department) for subject, department in LEADS.items()}
+    for department in LEADS.values():
+        breaking = httpx.get(f"{node.gateway_url}/api/catalog/base-items/violations", headers=auth,
+                             params={"provider": credit_code_for(department)}).json()
+        assert breaking["total"] == 0, breaking
 
 
 def _zombie_systems(node: RunningNode, admin_token: str) -> list[str]:
