@@ -38,6 +38,7 @@ from shared.contracts.catalog import (
     ShareType,
     TopClass,
 )
+from shared.problems import Unprocessable
 
 SUBJECT_NAMES = {BaseSubject.population: "人口", BaseSubject.legal_entity: "法人单位",
                  BaseSubject.natural_resources: "自然资源和空间地理",
@@ -79,10 +80,14 @@ async def leads(session: AsyncSession) -> dict[str, BaseSubjectLead]:
 async def register_item(session: AsyncSession, *, subject: BaseSubject, item_code: str,
                         item_name: str, reason: str, actor: str) -> BaseItem:
     """Register a base item; refused while the resource registers one of that code or name."""
+    normalised = normalise_item_name(item_name)
+    if not normalised:  # it would name every item whose name is punctuation alone
+        raise Unprocessable("An item's name needs a letter or a digit, not only punctuation.",
+                            field="item_name")
     # The partial unique indexes decide, so two registrations racing cannot both stand.
     item_id = await session.scalar(insert(BaseItem).values(
         id=uuid.uuid4(), subject=subject.value, item_code=item_code, item_name=item_name,
-        normalised_name=normalise_item_name(item_name), reason=reason, registered_by=actor,
+        normalised_name=normalised, reason=reason, registered_by=actor,
         registered_at=clock.now()).on_conflict_do_nothing().returning(BaseItem.id))
     if item_id is None:
         raise BaseItemTaken(f"The register of base resource {subject.value} already names "

@@ -111,6 +111,8 @@ async def test_the_lead_department_keeps_its_base_resources_register_and_no_one_
     assert [r.json()["type"].rsplit("/", 1)[1] for r in (again_by_code, again_by_name)] == [
         "base-item-taken", "base-item-taken"]
     assert (await _register(gateway, admin_token, "05", code, name)).status_code == 201
+    punctuation = await _register(gateway, admin_token, "03", "DOTS", "……")
+    assert (punctuation.status_code, punctuation.json()["field"]) == (422, "item_name")
 
     remove = f"{BASE_ITEMS}/{item['id']}/remove"
     assert (await gateway.post(remove, headers=bearer(other["token"]),
