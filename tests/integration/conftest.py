@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -232,6 +233,16 @@ async def exchange_db(infrastructure: Infrastructure) -> AsyncIterator[AsyncEngi
     engine = create_engine(infrastructure.database_url, schema="exchange")
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_province(infrastructure: Infrastructure,
+                  node: RunningNode) -> subprocess.CompletedProcess[str]:
+    """The demo province (`govshare demo seed`: 40 departments, 502 entries) on the shared
+    node, seeded once a session; what its run printed."""
+    from tests.integration.test_cli import govshare  # a test module: imported when needed
+
+    return govshare(infrastructure, "demo", "seed", "--gateway", node.gateway_url)
 
 
 @pytest.fixture
