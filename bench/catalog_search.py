@@ -20,17 +20,21 @@ import asyncpg
 
 from bench.harness import BENCH_DEPARTMENT, BenchNode, bench_node, measure, percentile
 from cli.demo import planned_entries
-from services.catalog.search_text import index_terms, query_terms
+from services.catalog.search_text import WEIGHTED_VECTOR_SQL, weighted_terms
+from services.catalog.thesaurus import TextQuery, Thesaurus, text_query
 
-QUERIES = ["户籍", "登记"]
-_INSERT = """
+# A word as it is catalogued, a common one, and an everyday word the thesaurus expands into
+# seven terms (社保 → 社会保险, 养老保险, 失业保险 …).
+QUERIES = ["户籍", "登记", "社保"]
+_INSERT = f"""
 insert into catalog.entry (id, code, provider, name, status, version, spec, published_at,
                            created_at, updated_at, top_class, share_type, share_methods,
                            search_vector)
 select id, code, $3, name, 'published', 2, spec::jsonb, now(), now(), now(), top, share,
-       string_to_array(methods, ','), to_tsvector('simple', terms)
+       string_to_array(methods, ','), {WEIGHTED_VECTOR_SQL.format("a", "b", "c", "d")}
 from unnest($1::uuid[], $2::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-            $8::text[], $9::text[]) as t(id, code, name, spec, top, share, methods, terms)
+            $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+     as t(id, code, name, spec, top, share, methods, a, b, c, d)
 """
 
 
@@ -62,25 +66,39 @@ def _row(body: dict[str, object], index: int) -> tuple[object, ...]:
     return (uuid.uuid4(), f"9{index // 1_000_000:02d}/{index % 1_000_000:06d}", spec["name"],
             json.dumps(spec, ensure_ascii=False), spec["classification"]["top"],  # type: ignore
             spec["share"]["type"], ",".join(spec["share"]["methods"]),  # type: ignore[index]
-            index_terms(str(spec["name"]), str(spec["abstract"]),
-                        *(str(item["name"]) for item in items)))  # type: ignore[union-attr]
+            *weighted_terms(name=str(spec["name"]), classification=spec["classification"],
+                            items=(str(item["name"]) for item in items),  # type: ignore
+                            abstract=str(spec["abstract"])))
 
 
 def _dsn(database_url: str) -> str:
     return database_url.replace("postgresql+asyncpg://", "postgresql://")
 
 
-def _tsquery(text: str) -> str:
-    return " & ".join(f"{t}:*" if len(t) == 1 else t for t in query_terms(text))
+async def shipped_thesaurus(database_url: str) -> Thesaurus:
+    """The thesaurus the node's migrations put in force."""
+    connection = await asyncpg.connect(_dsn(database_url))
+    try:
+        groups = await connection.fetchval(
+            "select groups from catalog.thesaurus_version order by version desc limit 1")
+    finally:
+        await connection.close()
+    return Thesaurus.of(1, json.loads(groups))
 
 
+# $1 the match, and for the page $2 the rank query: as the service builds them from the query
+# and the thesaurus.
+PAGE_SQL = (
+    "select e.* from catalog.entry e join catalog.department d on d.credit_code = e.provider "
+    "left join catalog.entry_activity a on a.entry_code = e.code "
+    "where e.status = 'published' and e.search_vector @@ to_tsquery('simple', $1) order by "
+    "ts_rank(e.search_vector, to_tsquery('simple', $2)) desc, a.data_since is not null desc, "
+    "coalesce(a.uses, 0) desc, a.last_loaded_at desc nulls last, e.published_at desc, e.code "
+    "limit 20")
 RAW_SQL = [
     "select count(*) from catalog.entry e join catalog.department d on d.credit_code = "
     "e.provider where e.status = 'published' and e.search_vector @@ to_tsquery('simple', $1)",
-    "select e.* from catalog.entry e join catalog.department d on d.credit_code = e.provider "
-    "where e.status = 'published' and e.search_vector @@ to_tsquery('simple', $1) order by "
-    "ts_rank(e.search_vector, to_tsquery('simple', $1)) desc, e.published_at desc, e.code "
-    "limit 20",
+    PAGE_SQL,
     *[f"select {column}, count(*) from catalog.entry e join catalog.department d on "
       "d.credit_code = e.provider where e.status = 'published' and e.search_vector @@ "
       f"to_tsquery('simple', $1) group by {column}"
@@ -90,7 +108,7 @@ RAW_SQL = [
 ]
 
 
-async def measure_sql(database_url: str, query: str, requests: int,
+async def measure_sql(database_url: str, query: TextQuery, requests: int,
                       concurrency: int) -> dict[str, float]:
     """The same statements the search runs, straight through asyncpg."""
     pool = await asyncpg.create_pool(_dsn(database_url), min_size=concurrency,
@@ -105,7 +123,8 @@ async def measure_sql(database_url: str, query: str, requests: int,
                 remaining -= 1
                 began = time.perf_counter()
                 for statement in RAW_SQL:
-                    await connection.fetch(statement, _tsquery(query))
+                    await connection.fetch(statement, *(
+                        (query.match, query.rank) if statement is PAGE_SQL else (query.match,)))
                 latencies.append(time.perf_counter() - began)
 
     try:
@@ -122,14 +141,17 @@ async def measure_sql(database_url: str, query: str, requests: int,
 async def benchmark(node: BenchNode, args: argparse.Namespace) -> None:
     seconds = await load_entries(node, args.entries)
     print(f"loaded {args.entries} entries in {seconds:.1f} s")
+    thesaurus = await shipped_thesaurus(node.database_url)
     print(f"{'query':<6}{'path':<8}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}")
     results = {}
     for query in QUERIES:
+        parsed = text_query(thesaurus.interpret(query))
+        assert parsed is not None
         url = (f"{node.gateway}/api/catalog/search?limit=20&q="
                f"{urllib.parse.quote(query)}")
         await measure(url, node.token, 20, args.concurrency)  # warm-up
         api = await measure(url, node.token, args.requests, args.concurrency)
-        sql = await measure_sql(node.database_url, query, args.requests, args.concurrency)
+        sql = await measure_sql(node.database_url, parsed, args.requests, args.concurrency)
         results[query] = {"api": api, "sql": sql, "ratio": api["rps"] / sql["rps"]}
         for name, result in (("api", api), ("sql", sql)):
             print(f"{query:<6}{name:<8}{result['rps']:>9.0f}{result['p50_ms']:>9.1f}"
@@ -144,7 +166,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
-    with bench_node(["authorization", "catalog"], roles=("catalog_editor",)) as node:
+    # The authorization service will not start without the exchange's address.
+    with bench_node(["authorization", "catalog", "exchange"], roles=("catalog_editor",)) as node:
         asyncio.run(benchmark(node, args))
 
 

@@ -19,6 +19,7 @@ from services.catalog import (
     registry_router,
     router,
     search_router,
+    thesaurus_router,
 )
 from services.catalog.settings import CatalogSettings
 from shared.linked_nodes import LinkedNodeTokens, NodeTokens
@@ -44,8 +45,8 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
         description="The resource catalog (目录): entries with the 13 elements of the 2017 "
                     "guide, rules C1–C5, versions and lifecycle (requirements §3).",
         runtime=runtime,
-        routers=[search_router.router, router.router, obligations_router.router,
-                 registry_router.router, base_items_router.router,
+        routers=[search_router.router, thesaurus_router.router, router.router,
+                 obligations_router.router, registry_router.router, base_items_router.router,
                  federation_router.router],
     )
     app.state.node_tokens = LinkedNodeTokens(settings.node_id)

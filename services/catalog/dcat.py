@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.catalog import thesaurus
 from services.catalog.models import Department, Entry
 from services.catalog.search import text_match
 from shared.contracts.catalog import EntrySpec, EntryStatus, UpdateCycle
@@ -36,7 +37,8 @@ async def open_catalog(session: AsyncSession, page: PageParams, title: str, *,
                                 ~Entry.spec["classified"].as_boolean())
     if code:
         query = query.where(Entry.code == code)
-    matching = text_match(Entry.search_vector, text) if text else None
+    matching = text_match(Entry.search_vector, (await thesaurus.current(session)).interpret(
+        text)) if text else None
     if matching:
         query = query.where(matching[0]).order_by(matching[1].desc())
     query = query.order_by(Entry.code)

@@ -6,7 +6,7 @@ it each leave an event with the full snapshot through the outbox.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog import base_items, federation
@@ -24,7 +24,7 @@ from services.catalog.exceptions import (
 )
 from services.catalog.models import Department, Entry, EntryVersion
 from services.catalog.rules import check_base_items, check_entry
-from services.catalog.search_text import index_terms
+from services.catalog.search_text import search_vector
 from shared import clock
 from shared.contracts import Zone
 from shared.contracts.catalog import (
@@ -151,8 +151,9 @@ def _index(entry: Entry, spec: EntrySpec) -> None:
     """Keep the search columns (C9) in step with the declaration."""
     entry.top_class, entry.share_type = spec.classification.top, spec.share.type
     entry.share_methods = [str(method) for method in spec.share.methods]
-    entry.search_vector = func.to_tsvector("simple", index_terms(
-        spec.name, spec.abstract, *(item.name for item in spec.items)))
+    entry.search_vector = search_vector(
+        name=spec.name, classification=spec.classification.model_dump(),
+        items=(item.name for item in spec.items), abstract=spec.abstract)
 
 
 def _require(entry: Entry, change: str) -> None:

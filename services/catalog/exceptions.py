@@ -57,3 +57,15 @@ class BaseItemNotFound(NotFound):
 
 class BaseItemTaken(Conflict):
     slug, title = "base-item-taken", "The base resource registers an item of this code or name"
+
+
+class ThesaurusVersionStale(Conflict):
+    slug, title = "thesaurus-version-stale", "The thesaurus changed since the version edited"
+
+
+class ThesaurusVersionNotFound(NotFound):
+    slug, title = "thesaurus-version-not-found", "No such version of the thesaurus"
+
+
+class ThesaurusTermTwice(Unprocessable):
+    slug, title = "thesaurus-term-twice", "A term belongs to two groups of the thesaurus"

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,7 +35,7 @@ from services.catalog.models import (
     FeedItem,
     LinkedNode,
 )
-from services.catalog.search_text import index_terms
+from services.catalog.search_text import search_vector
 from shared.contracts import NodeRelation, Zone
 from shared.contracts.catalog import EntrySnapshot
 from shared.db import transaction
@@ -164,8 +164,9 @@ async def _store(session: AsyncSession, item: AggregatedEntry, digest: str, send
         "received_at": datetime.now(UTC), "top_class": entry.classification.top,
         "share_type": entry.share.type,
         "share_methods": [str(method) for method in entry.share.methods],
-        "search_vector": func.to_tsvector("simple", index_terms(
-            entry.name, entry.abstract, *(info.name for info in entry.items))),
+        "search_vector": search_vector(
+            name=entry.name, classification=entry.classification.model_dump(),
+            items=(info.name for info in entry.items), abstract=entry.abstract),
     }
     await session.execute(insert(FederatedEntry).values(**values).on_conflict_do_update(
         index_elements=[FederatedEntry.origin_node, FederatedEntry.code], set_=values))

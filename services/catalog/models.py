@@ -346,3 +346,29 @@ class FederationConflict(Base):
     from_node: Mapped[str] = mapped_column(String(64))
     detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                   server_default=func.now())
+
+
+class ThesaurusVersion(Base):
+    """A version of the search thesaurus (C9): its groups whole, who put it in force, when
+    and why; the latest is in force, the earlier ones are its history."""
+
+    __tablename__ = "thesaurus_version"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    groups: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class EntryActivity(Base):
+    """What the exchange says of a local entry's data, kept from its events: since when the
+    platform has held data for it, its latest load and how often it was used. Search ranks
+    equally relevant entries by it (C9)."""
+
+    __tablename__ = "entry_activity"
+
+    entry_code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    data_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_loaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    uses: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

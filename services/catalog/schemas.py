@@ -162,6 +162,8 @@ class SearchPage(BaseModel):
     facets: dict[str, dict[str, int]] = Field(
         description="classification, provider, share_type, method, tier, region → value → "
                     "count of matching entries.")
+    interpretation: QueryInterpretation | None = Field(None, description=(
+        "How the query was read: its words and the thesaurus's terms looked for each."))
 
 
 ResourceCodes = list[Annotated[str, StringConstraints(pattern=r"^[0-9]+/[0-9]{6}$")]]
@@ -281,3 +283,60 @@ class BaseItemViolation(BaseModel):
     item_name: str
     share_type: ShareType
     base_item: BaseItemPublic = Field(description="The registration the item breaks.")
+
+
+# --- the search thesaurus (C9) -------------------------------------------------------------
+
+ThesaurusTerm = Annotated[str, StringConstraints(
+    strip_whitespace=True, min_length=2, max_length=30, pattern=r"^[0-9A-Za-z\u3400-\u9fff]+$")]
+
+
+class ThesaurusGroup(BaseModel):
+    """Words a search treats as one: the preferred (official) term and its synonyms or
+    common names, each finding the others; and terms it also finds, one way only."""
+
+    model_config = ConfigDict(extra="forbid")
+    preferred: ThesaurusTerm = Field(examples=["社会保险"])
+    terms: list[ThesaurusTerm] = Field([], max_length=50, examples=[["社保"]],
+                                       description="Synonyms and common names.")
+    also_finds: list[ThesaurusTerm] = Field(
+        [], max_length=50, examples=[["养老保险", "失业保险", "医疗保险"]],
+        description="Found by a search for the group, but not finding it: narrower kinds, "
+                    "or the records a document comes from (户口本 → 户籍).")
+
+
+class ThesaurusReplace(BaseModel):
+    """The whole thesaurus as it is to be, put in force as its next version."""
+
+    model_config = ConfigDict(extra="forbid")
+    replaces: int = Field(ge=0, le=2**31 - 1, description=(
+        "The version this edit was made from: refused with 409 if another has been put in "
+        "force since."))
+    reason: Reason = Field(examples=["增加“新农合”等群众常用说法"])
+    groups: list[ThesaurusGroup] = Field(max_length=2000)
+
+
+class ThesaurusVersionListed(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    version: int
+    changed_by: str = Field(description="Who put it in force (`shipped` for the node's own).")
+    changed_at: datetime
+    reason: str
+
+
+class ThesaurusPublic(ThesaurusVersionListed):
+    groups: list[ThesaurusGroup]
+
+
+class QueryPartPublic(BaseModel):
+    """How a search read one word of its query."""
+
+    model_config = ConfigDict(from_attributes=True)
+    asked: str = Field(examples=["社保"])
+    terms: list[str] = Field(description="Every term a match may hold for it.",
+                             examples=[["社保", "社会保险", "养老保险"]])
+
+
+class QueryInterpretation(BaseModel):
+    thesaurus_version: int
+    parts: list[QueryPartPublic] = Field(description="Each must be matched by one of its terms.")

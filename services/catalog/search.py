@@ -1,6 +1,11 @@
-"""Catalog search (C9): Chinese full text over names, abstracts and item names, facets by
-classification, provider, share type, share method, tier and region; published entries only,
-this node's own or (scope `all`) also those aggregated from the nodes below it (F1).
+"""Catalog search (C9): Chinese full text over names, classification names, item names and
+abstracts (weighted in that order), read through the thesaurus, facets by classification,
+provider, share type, share method, tier and region; published entries only, this node's own
+or (scope `all`) also those aggregated from the nodes below it (F1).
+
+Entries that match equally well (the same resource of thirteen cities, say) come in the order
+a person looking for data would want: those holding data on the platform first, then the
+most used, then the most recently loaded, and only then the newest published.
 """
 
 from __future__ import annotations
@@ -9,11 +14,23 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, String, cast, desc, func, literal, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Select,
+    String,
+    cast,
+    desc,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog.models import Department, Entry, FederatedEntry
-from services.catalog.search_text import query_terms
+from services.catalog.models import Department, Entry, EntryActivity, FederatedEntry
+from services.catalog.thesaurus import QueryPart, Thesaurus, text_query
 from shared.contracts.catalog import EntryStatus
 from shared.pagination import PageParams
 
@@ -49,37 +66,48 @@ class Hit:
     key: str
 
 
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[Hit]
+    total: int
+    facets: dict[str, dict[str, int]]
+    parts: list[QueryPart]  # how the query was read (none without one)
+
+
 async def search_entries(
-    session: AsyncSession, *, text: str | None, filters: SearchFilters, order: SearchOrder,
-    page: PageParams, scope: SearchScope = SearchScope.local,
-) -> tuple[list[Hit], int, dict[str, dict[str, int]]]:
+    session: AsyncSession, *, text: str | None, thesaurus: Thesaurus, filters: SearchFilters,
+    order: SearchOrder, page: PageParams, scope: SearchScope = SearchScope.local,
+) -> SearchResult:
     """A page of matching published entries, their total, and facet counts over all matches."""
     candidates = _candidates(scope)
     query = _filtered(select(candidates), candidates, filters)
+    parts = thesaurus.interpret(text) if text else []
     rank = None
-    if text and (matching := text_match(candidates.c.search_vector, text)):
+    if matching := text_match(candidates.c.search_vector, parts):
         condition, rank = matching
         query = query.where(condition)
     matches = query.subquery()
     total = int(await session.scalar(select(func.count()).select_from(matches)) or 0)
-    ordering = [desc(rank)] if rank is not None and order is SearchOrder.relevance else []
+    columns = candidates.c
+    ordering = [desc(rank), columns.data_since.is_not(None).desc(), columns.uses.desc(),
+                columns.last_loaded_at.desc().nulls_last()] if (
+        rank is not None and order is SearchOrder.relevance) else []
     rows = await session.execute(
-        query.with_only_columns(candidates.c.aggregated, candidates.c.key)
-        .order_by(*ordering, candidates.c.published_at.desc(), candidates.c.code)
+        query.with_only_columns(columns.aggregated, columns.key)
+        .order_by(*ordering, columns.published_at.desc(), columns.code)
         .limit(page.limit).offset(page.offset))
-    return [Hit(aggregated, key) for aggregated, key in rows], total, await _facets(
-        session, matches)
+    return SearchResult([Hit(aggregated, key) for aggregated, key in rows], total,
+                        await _facets(session, matches), parts)
 
 
-def text_match(search_vector: Any, text: str) -> tuple[Any, Any] | None:
-    """The condition that `search_vector` matches `text` (every word of it, a lone
-    character as a prefix) and the rank of a match; None when `text` has no words."""
-    terms = query_terms(text)
-    if not terms:
+def text_match(search_vector: Any, parts: list[QueryPart]) -> tuple[Any, Any] | None:
+    """The condition that `search_vector` matches every part of a query (one of its terms)
+    and the rank of a match; None when the query has nothing to look for."""
+    query = text_query(parts)
+    if query is None:
         return None
-    tsquery = func.to_tsquery("simple", " & ".join(
-        f"{term}:*" if len(term) == 1 else term for term in terms))
-    return search_vector.op("@@")(tsquery), func.ts_rank(search_vector, tsquery)
+    return (search_vector.op("@@")(func.to_tsquery("simple", query.match)),
+            func.ts_rank(search_vector, func.to_tsquery("simple", query.rank)))
 
 
 def _candidates(scope: SearchScope) -> Any:
@@ -88,8 +116,11 @@ def _candidates(scope: SearchScope) -> Any:
     local = (select(literal(False).label("aggregated"), cast(Entry.id, String).label("key"),
                     Entry.code, Entry.provider, Department.tier,
                     Department.region_code.label("region"), Entry.top_class, Entry.share_type,
-                    Entry.share_methods, Entry.search_vector, Entry.published_at)
+                    Entry.share_methods, Entry.search_vector, Entry.published_at,
+                    EntryActivity.data_since, EntryActivity.last_loaded_at,
+                    func.coalesce(EntryActivity.uses, 0).label("uses"))
              .join(Department, Department.credit_code == Entry.provider)
+             .outerjoin(EntryActivity, EntryActivity.entry_code == Entry.code)
              .where(Entry.status == EntryStatus.published))
     if scope is SearchScope.local:
         return local.subquery()
@@ -98,7 +129,10 @@ def _candidates(scope: SearchScope) -> Any:
                          FederatedEntry.origin_tier, FederatedEntry.origin_region,
                          FederatedEntry.top_class, FederatedEntry.share_type,
                          FederatedEntry.share_methods, FederatedEntry.search_vector,
-                         FederatedEntry.published_at)
+                         FederatedEntry.published_at,
+                         # What another node's exchange holds is not known here.
+                         cast(null(), DateTime(timezone=True)),
+                         cast(null(), DateTime(timezone=True)), cast(literal(0), BigInteger))
                   .where(FederatedEntry.status == EntryStatus.published))
     return union_all(local, aggregated).subquery()
 

@@ -10,12 +10,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.catalog import thesaurus
 from services.catalog.dcat import open_catalog
 from services.catalog.deps import SessionDep, SettingsDep
 from services.catalog.models import Entry, FederatedEntry
 from services.catalog.router import public_views
 from services.catalog.schemas import EntryPublic, SearchPage
 from services.catalog.search import Hit, SearchFilters, SearchOrder, SearchScope, search_entries
+from services.catalog.thesaurus_router import interpretation_of
 from shared.auth import CurrentPrincipal
 from shared.contracts import Tier
 from shared.contracts.catalog import EntryCode, ShareMethod, ShareType, TopClass
@@ -32,7 +34,9 @@ class JSONLDResponse(JSONResponse):
             summary="Search published entries in Chinese, with facets")
 async def search(
     principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep, page: PageDep,
-    q: Annotated[str | None, Query(max_length=100, description="e.g. 户籍, 婚姻登记")] = None,
+    q: Annotated[str | None, Query(max_length=100, description=(
+        "e.g. 户籍, 婚姻登记, or everyday words (社保, 户口) the thesaurus leads to the "
+        "official terms; every word must match."))] = None,
     classification: TopClass | None = None,
     provider: Annotated[str | None, Query(pattern=r"^[0-9A-Z]{18}$")] = None,
     share_type: ShareType | None = None,
@@ -46,10 +50,13 @@ async def search(
 ) -> SearchPage:
     filters = SearchFilters(top_class=classification, provider=provider, share_type=share_type,
                             method=method, tier=tier, region_code=region)
-    hits, total, facets = await search_entries(session, text=q, filters=filters, order=order,
-                                               page=page, scope=scope)
-    items = await _views(session, hits, settings.node_id)
-    return SearchPage(items=items, total=total, facets=facets, **page.model_dump())
+    in_force = await thesaurus.current(session)
+    found = await search_entries(session, text=q, thesaurus=in_force, filters=filters,
+                                 order=order, page=page, scope=scope)
+    items = await _views(session, found.hits, settings.node_id)
+    return SearchPage(items=items, total=found.total, facets=found.facets,
+                      interpretation=interpretation_of(in_force, found.parts) if q else None,
+                      **page.model_dump())
 
 
 async def _views(session: AsyncSession, hits: list[Hit], node: str) -> list[EntryPublic]:
