@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 from services.portal.forms import text, texts, without_empty, words
 
 ITEM_COLUMNS = ("name", "code", "data_type", "length", "share_type", "identifies_subject",
-                "is_base_item")
+                "is_base_item", "legal_basis")
 BLANK_ROWS = 3
 MAX_ROWS = 500  # the catalog's own limit on an entry's items
 _ROW = re.compile(r"^items\.(\d{1,3})\.")
@@ -34,8 +34,7 @@ INPUTS = ("classification.top", "classification.item", "classification.category"
 def entry_body(form: FormData) -> dict[str, Any]:
     """The entry (EntrySpec) the form declares, as typed: what is left empty is not sent,
     so the API says what is missing."""
-    basis = without_empty({"kind": text(form, "share.legal_basis.kind"),
-                           "title": text(form, "share.legal_basis.title")})
+    basis = legal_basis(form, "share.legal_basis")
     return without_empty({
         "classification": without_empty({
             name: text(form, f"classification.{name}")
@@ -69,10 +68,18 @@ def item_rows(form: FormData) -> list[dict[str, Any]]:
         named = {column: text(form, f"items.{row}.{column}") for column in ITEM_COLUMNS[:5]}
         if not (named["name"] or named["code"]):
             continue
-        items.append({**without_empty(named),
+        # An item held back from an entry otherwise shared names its own basis (C2).
+        basis = legal_basis(form, f"items.{row}.legal_basis")
+        items.append({**without_empty(named), **({"legal_basis": basis} if basis else {}),
                       "identifies_subject": f"items.{row}.identifies_subject" in form,
                       "is_base_item": f"items.{row}.is_base_item" in form})
     return items
+
+
+def legal_basis(form: FormData, name: str) -> dict[str, str]:
+    """The legal basis typed at `name` (its kind and title), empty when neither was."""
+    return without_empty({"kind": text(form, f"{name}.kind"),
+                          "title": text(form, f"{name}.title")})
 
 
 def inputs_of(spec: dict[str, Any]) -> tuple[str, ...]:

@@ -1,6 +1,7 @@
 """The catalog editor in a real browser (headless Chromium): a base resource whose base item
 is not unconditional is refused with the C3 message at that item's share type, mended and
-saved as a draft, published; a change trigger (C6) shows its due date and countdown."""
+saved as a draft, published; an item held back names its own legal basis on its row (C2); a
+change trigger (C6) shows its due date and countdown."""
 
 from __future__ import annotations
 
@@ -65,6 +66,41 @@ async def test_a_base_item_not_shared_unconditionally_is_refused_at_its_share_ty
     published = (await gateway.get(f"{ENTRIES}/{code[0]}",
                                    headers=bearer(provider["token"]))).json()
     assert published["status"] == "published" and published["name"] == name
+
+
+async def test_an_item_held_back_is_refused_at_its_row_until_it_names_its_legal_basis(
+        page: Page, node: RunningNode, gateway: httpx.AsyncClient, admin_token: str,
+        provider: Party) -> None:
+    editor = await staff_user(gateway, admin_token, "catalog_editor",
+                              department=provider["credit_code"], name="李强")
+    await sign_in_with_the_form(page, node.gateway_url, editor)
+    await page.goto(f"{node.gateway_url}/catalog/new")
+    await page.get_by_label("信息资源分类（类）").select_option("theme")
+    await page.get_by_label("项（两位数字）").fill("10")
+    await page.get_by_label("信息资源名称").fill(f"宗地信息{random.randint(100_000, 999_999)}")
+    await page.get_by_label("信息资源摘要").fill("宗地编号和界址点坐标。")
+    await page.get_by_label("信息资源格式").select_option("database")
+    await page.get_by_label("更新周期").select_option("monthly")
+    for row, (name, code, share) in enumerate((("宗地编号", "ZDBM", "unconditional"),
+                                               ("界址点坐标", "JZDZB", "not_shared")), 1):
+        await page.get_by_label(f"第 {row} 行名称").fill(name)
+        await page.get_by_label(f"第 {row} 行代码").fill(code)
+        await page.get_by_label(f"第 {row} 行数据类型").select_option("C")
+        await page.get_by_label(f"第 {row} 行共享类型").select_option(share)
+    await page.get_by_label("共享类型", exact=True).select_option("unconditional")
+    await page.get_by_label("批量下载").check()
+    await page.get_by_role("button", name="保存为草稿").click()
+
+    kind = page.get_by_label("第 2 行不予共享的依据类别")
+    await expect(kind).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#e-items\\.1\\.legal_basis")).to_have_text(
+        "不予共享须列明法律、行政法规或党中央、国务院政策依据（C2）。")
+    await kind.select_option("law")
+    await page.get_by_label("第 2 行依据名称及条款").fill("《中华人民共和国测绘法》第三十四条")
+    await page.get_by_role("button", name="保存为草稿").click()
+    await expect(page.get_by_role("status")).to_contain_text("已保存为草稿")
+    await expect(page.get_by_label("第 2 行依据名称及条款")).to_have_value(
+        "《中华人民共和国测绘法》第三十四条")
 
 
 async def test_a_change_trigger_shows_its_due_date_and_a_published_change_resolves_it(

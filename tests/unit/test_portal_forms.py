@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.datastructures import FormData
 
-from services.portal.entry_form import entry_body
+from services.portal.entry_form import entry_body, inputs_of
 from services.portal.exceptions import ApiProblem
 from services.portal.forms import FORM, field_errors, words
 from services.portal.sharing import narrowed_terms
@@ -81,3 +81,21 @@ def test_an_entrys_form_sends_the_filled_rows_in_order_and_what_was_typed() -> N
                              "methods": ["online_query"], "sensitive": False}
     assert body["open"] == {"is_open": False}
     assert body["related_codes"] == ["101001/000001", "101001/000002"]
+
+
+def test_an_item_held_back_sends_its_own_legal_basis_and_hears_c2_at_its_row() -> None:
+    form = FormData([
+        ("items.0.name", "宗地编号"), ("items.0.code", "ZDBM"),
+        ("items.0.share_type", "unconditional"),
+        ("items.0.legal_basis.kind", ""), ("items.0.legal_basis.title", ""),
+        ("items.1.name", "界址点坐标"), ("items.1.code", "JZDZB"),
+        ("items.1.share_type", "not_shared"), ("items.1.legal_basis.kind", "law"),
+        ("items.1.legal_basis.title", "《中华人民共和国测绘法》第三十四条")])
+    first, second = entry_body(form)["items"]
+    assert "legal_basis" not in first
+    assert second["legal_basis"] == {"kind": "law", "title": "《中华人民共和国测绘法》第三十四条"}
+    problem = ApiProblem.from_body(422, {
+        "type": f"{PROBLEMS}/catalog-rule-violation", "status": 422,
+        "field": "items[1].legal_basis", "rule": "C2"})
+    assert field_errors(problem, inputs_of({"items": [first, second]})) == {
+        "items.1.legal_basis": "不予共享须列明法律、行政法规或党中央、国务院政策依据（C2）。"}
