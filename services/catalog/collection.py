@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,6 +41,7 @@ from shared.contracts.catalog import (
     DuplicateCollectionFlagged,
     EntrySpec,
     EntryStatus,
+    InfoItem,
 )
 from shared.outbox import Outbox
 
@@ -97,8 +99,9 @@ async def flag_duplicate_collection(session: AsyncSession, outbox: Outbox, entry
     await session.execute(delete(DuplicateCollectionFlag)
                           .where(DuplicateCollectionFlag.entry_id == entry.id))
     flags = []
+    owners = await _responsible_for(session, spec.items)
     for item in spec.items:
-        owner = await _responsible_for(session, item.code, item.name)
+        owner = owners(item)
         if owner is None or owner.department == entry.provider:
             continue
         before = previous.get(item.code)
@@ -204,9 +207,15 @@ async def _flag_again(session: AsyncSession, outbox: Outbox, item_code: str,
                                             EntrySpec.model_validate(entry.spec))
 
 
-async def _responsible_for(session: AsyncSession, item_code: str,
-                           item_name: str) -> CollectionResponsibility | None:
-    return await session.scalar(select(CollectionResponsibility).where(or_(
-        CollectionResponsibility.item_code == item_code,
-        CollectionResponsibility.normalised_name == normalise_item_name(item_name),
-    )).limit(1))
+async def _responsible_for(session: AsyncSession, items: list[InfoItem]
+                           ) -> Callable[[InfoItem], CollectionResponsibility | None]:
+    """Who the register says collects each of `items`, by the item's code or else its
+    normalised name: one query for all of an entry's items."""
+    codes = {item.code for item in items}
+    names = {normalise_item_name(item.name) for item in items}
+    registered = list(await session.scalars(select(CollectionResponsibility).where(or_(
+        CollectionResponsibility.item_code.in_(codes),
+        CollectionResponsibility.normalised_name.in_(names)))))
+    by_code = {each.item_code: each for each in registered}
+    by_name = {each.normalised_name: each for each in registered}
+    return lambda item: by_code.get(item.code) or by_name.get(normalise_item_name(item.name))
