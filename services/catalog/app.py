@@ -20,6 +20,7 @@ from services.catalog import (
     router,
     search_router,
     thesaurus_router,
+    workbook_router,
 )
 from services.catalog.settings import CatalogSettings
 from shared.linked_nodes import LinkedNodeTokens, NodeTokens
@@ -47,7 +48,7 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
         runtime=runtime,
         routers=[search_router.router, thesaurus_router.router, router.router,
                  obligations_router.router, registry_router.router, base_items_router.router,
-                 federation_router.router],
+                 federation_router.router, workbook_router.router],
     )
     app.state.node_tokens = LinkedNodeTokens(settings.node_id)
     return app

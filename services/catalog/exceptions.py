@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.problems import Conflict, Forbidden, NotFound, Unprocessable
+from shared.problems import Conflict, Forbidden, NotFound, ProblemError, Unprocessable
 
 
 class RuleViolation(Unprocessable):
@@ -69,3 +69,25 @@ class ThesaurusVersionNotFound(NotFound):
 
 class ThesaurusTermTwice(Unprocessable):
     slug, title = "thesaurus-term-twice", "A term belongs to two groups of the thesaurus"
+
+
+class DepartmentNotFound(NotFound):
+    slug, title = "department-not-found", "No such department on this node"
+
+
+class UnsupportedUpload(ProblemError):
+    status, slug, title = 415, "unsupported-media-type", "Upload an .xlsx workbook"
+
+
+class NotAWorkbook(Unprocessable):
+    """W4: the upload is no workbook of the compilation template (or more than one upload
+    should carry)."""
+
+    slug, title = "not-a-workbook", "The upload is not a compilation workbook"
+
+
+class WorkbookRefused(Unprocessable):
+    """W4: rows of the workbook break rules; `errors` names each refused cell (sheet, row,
+    column), with its field, rule and article. Nothing of the workbook was stored."""
+
+    slug, title = "workbook-refused", "The workbook breaks catalog rules; nothing was stored"

@@ -340,3 +340,38 @@ class QueryPartPublic(BaseModel):
 class QueryInterpretation(BaseModel):
     thesaurus_version: int
     parts: list[QueryPartPublic] = Field(description="Each must be matched by one of its terms.")
+
+
+class CellRefusal(BaseModel):
+    """W4: one refusal of an uploaded workbook, at the cell it concerns."""
+
+    sheet: str = Field(examples=["信息项"])
+    row: int | None = Field(None, description="The sheet's row (1 is the headers); none when "
+                                              "the refusal is of a whole sheet.")
+    column: str | None = Field(None, examples=["H"], description="The column's letter.")
+    header: str | None = Field(None, examples=["共享类型"])
+    field: str | None = Field(None, examples=["items[1].share_type"],
+                              description="The field of the entry, as the entries API names it.")
+    rule: str = Field(examples=["C3"])
+    article: str = Field(examples=["51 §10(二)"])
+    code: str = Field(description="What kind of refusal: the problem type or validation error "
+                                  "the entries API would answer, code_list, header_missing, "
+                                  "duplicate_name, orphan_item.")
+    message: str
+
+
+class WorkbookEntry(BaseModel):
+    """W4: what an upload did with one row of the resources sheet."""
+
+    row: int
+    code: str
+    name: str
+    outcome: str = Field(description="created (a new draft), updated (a new version) or "
+                                     "unchanged (the row declares what the entry holds).")
+
+
+class WorkbookReport(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    entries: list[WorkbookEntry]

@@ -1,0 +1,87 @@
+"""W4 without a database: an entry written into the compilation workbook reads back as the
+same declaration, and cells read as a person fills them in (a code Excel took for a number,
+several values in one cell, a value not in the code list named with the list)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from services.catalog.exceptions import NotAWorkbook
+from services.catalog.workbook_layout import (
+    ITEM_COLUMNS,
+    ITEMS,
+    RESOURCE_COLUMNS,
+    RESOURCES,
+    Column,
+)
+from services.catalog.workbook_read import (
+    _ABSENT,
+    attach_items,
+    hold_items,
+    open_workbook,
+    read_cell,
+    resource_batches,
+    sheet_of,
+)
+from services.catalog.workbook_write import CompilationWorkbook
+from shared.contracts.catalog import EntrySpec
+from tests import factories
+
+
+def column(field: str) -> Column:
+    return next(each for each in RESOURCE_COLUMNS + ITEM_COLUMNS if each.field == field)
+
+
+def test_entries_written_into_the_workbook_read_back_as_the_same_declarations() -> None:
+    declared = [EntrySpec.model_validate(body) for body in (
+        factories.population_entry(), factories.open_entry(),
+        factories.theme_entry({"type": "conditional", "conditions": "仅限核验参保身份时使用",
+                               "permitted_uses": ["data_verification", "work_reference"],
+                               "method_types": ["api"], "methods": ["online_query"],
+                               "sensitive": True}),
+        factories.theme_entry({"type": "not_shared", "legal_basis": {
+            "kind": "law", "title": "《中华人民共和国统计法》第三十九条"}}))]
+    workbook = CompilationWorkbook()
+    for spec in declared:
+        workbook.add({**spec.model_dump(mode="json"), "code": None})
+    with workbook.save() as written:
+        book = open_workbook(io.BytesIO(written.read()))
+    resources, refused = sheet_of(book, RESOURCES, RESOURCE_COLUMNS)
+    items, more_refused = sheet_of(book, ITEMS, ITEM_COLUMNS)
+    assert resources and items and not refused + more_refused
+    held = hold_items(items)
+    read = []
+    for batch in resource_batches(resources):
+        for row in batch:
+            attach_items(row, held.by_resource.pop(row.name), items)
+            assert not row.refusals
+            read.append(EntrySpec.model_validate(row.body))
+    assert read == declared and not held.by_resource
+
+
+def test_a_code_excel_took_for_a_number_reads_as_its_digits() -> None:
+    assert read_cell(column("classification.item"), 1) == ("01", None)
+    assert read_cell(column("classification.category"), 2.0) == ("002", None)
+    assert read_cell(column("length"), 18.0) == (18, None)
+
+
+def test_several_values_of_a_code_list_in_one_cell_read_as_their_codes() -> None:
+    assert read_cell(column("share.methods"), "联机查询、 批量下载") == (
+        ["online_query", "bulk_download"], None)
+    assert read_cell(column("share.sensitive"), "是") == (True, None)
+    assert read_cell(column("data_type"), "Y 货币型") == ("Y", None)
+    assert read_cell(column("data_type"), "Y") == ("Y", None)
+    assert read_cell(column("abstract"), "  ") == (_ABSENT, None)
+
+
+def test_a_value_not_in_the_code_list_is_refused_naming_the_list() -> None:
+    value, problem = read_cell(column("update_cycle"), "随时")
+    assert value is _ABSENT
+    assert problem and "随时" in problem and "更新周期" in problem and "每季度" in problem
+
+
+def test_what_is_no_workbook_is_refused_as_such() -> None:
+    with pytest.raises(NotAWorkbook):
+        open_workbook(io.BytesIO(b"PK\x03\x04 no zip at all"))
