@@ -7,6 +7,7 @@ the API refuses comes back as an exception the pages turn into a message (`excep
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable
 from typing import Any
 
 import httpx
@@ -43,6 +44,14 @@ class NodeApi:
 
     async def patch(self, path: str, *, token: str | None, json: JSON = None) -> JSON:
         return _checked(await self._send("PATCH", path, token=token, json=json))
+
+    async def upload(self, path: str, *, token: str | None, content: AsyncIterable[bytes],
+                     media_type: str, seconds: float) -> JSON:
+        """`POST path` with a file as its body (a workbook), passed on as it is read;
+        waiting `seconds` (longer than a page's call) for the API's work on the whole file."""
+        return _checked(await self._send("POST", path, token=token, content=content,
+                                         headers={"Content-Type": media_type},
+                                         timeout=seconds))
 
     async def download(self, path: str, *, token: str | None,
                        params: dict[str, Any] | None = None) -> httpx.Response:

@@ -48,6 +48,7 @@ from services.portal import (
     triggers_router,
     usefulness_router,
     users_router,
+    workbook_router,
 )
 from services.portal.api import NodeApi
 from services.portal.csrf import CsrfGuard, CsrfTokens
@@ -70,7 +71,7 @@ ROUTERS = [signin_router.router, home_router.router, catalog_router.router,
            arbitration_router.router, audit_router.router, evaluation_router.router,
            admin_router.router, users_router.router, agreements_router.router,
            objections_router.router, oversight_router.router, federation_router.router,
-           method_router.router, calendar_router.router]
+           method_router.router, calendar_router.router, workbook_router.router]
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:

@@ -28,6 +28,9 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = b"x-csrf-token"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+# How far into a multipart form its token may be: the forms put it first, ahead of the file.
+FIRST_PART_BYTES = 64 * 1024
 
 Refusal = Callable[[Request], Awaitable[Response]]
 
@@ -90,7 +93,10 @@ class CsrfGuard:
         headers = dict(scope["headers"])
         if CSRF_HEADER in headers:
             return headers[CSRF_HEADER].decode("latin-1"), receive
-        if not headers.get(b"content-type", b"").decode("latin-1").startswith(FORM):
+        content_type = headers.get(b"content-type", b"").decode("latin-1")
+        if content_type.startswith(MULTIPART):
+            return await _token_of_multipart(content_type, receive)
+        if not content_type.startswith(FORM):
             return None, receive
         body = b""
         more = True
@@ -104,6 +110,51 @@ class CsrfGuard:
             more = message.get("more_body", False)
         fields = parse_qs(body.decode("utf-8", "replace"))
         return (fields.get(CSRF_FIELD) or [None])[0], _replay(body, receive)
+
+
+async def _token_of_multipart(content_type: str,
+                              receive: Receive) -> tuple[str | None, Receive]:
+    """The token of a multipart form (a file upload), which must be its first field: only
+    that much is read here, so the file behind it streams on to the page untouched."""
+    boundary = _boundary(content_type)
+    if boundary is None:
+        return None, receive
+    head, more = b"", True
+    found: tuple[bool, str | None] = (False, None)
+    while more and not found[0] and len(head) <= FIRST_PART_BYTES:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None, receive
+        head += message.get("body", b"")
+        more = message.get("more_body", False)
+        found = _first_field(head, boundary)
+    return found[1], _replay(head, receive, more=more)
+
+
+def _boundary(content_type: str) -> bytes | None:
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.strip().partition("=")
+        if name.lower() == "boundary" and value:
+            return value.strip('"').encode("latin-1")
+    return None
+
+
+def _first_field(head: bytes, boundary: bytes) -> tuple[bool, str | None]:
+    """(whether the first part has been read far enough to tell, the token it holds)."""
+    start = b"--" + boundary + b"\r\n"
+    if len(head) < len(start):
+        return False, None
+    if not head.startswith(start):
+        return True, None
+    headers_end = head.find(b"\r\n\r\n", len(start))
+    if headers_end < 0:
+        return False, None
+    if f'name="{CSRF_FIELD}"'.encode() not in head[len(start):headers_end]:
+        return True, None
+    value_end = head.find(b"\r\n--" + boundary, headers_end + 4)
+    if value_end < 0:
+        return False, None
+    return True, head[headers_end + 4:value_end].decode("latin-1")
 
 
 def _cookies(scope: Scope) -> dict[str, str]:
@@ -130,8 +181,9 @@ def _with_nonce(send: Send, scope: Scope, nonce: str) -> Send:
     return sending
 
 
-def _replay(body: bytes, then: Receive) -> Receive:
-    """The body read already, then the connection's own messages (a disconnect)."""
+def _replay(body: bytes, then: Receive, *, more: bool = False) -> Receive:
+    """The body read already, then the connection's own messages (the rest of a body
+    read only in part, or a disconnect)."""
     sent = False
 
     async def receive() -> Message:
@@ -139,6 +191,6 @@ def _replay(body: bytes, then: Receive) -> Receive:
         if sent:
             return await then()
         sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": more}
 
     return receive

@@ -61,7 +61,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("待答复申请", "/requests", roles=("request_reviewer",), department=True),
     NavItem("本部门目录", "/catalog/own", roles=("catalog_editor",), department=True,
             also=(r"/catalog/new", r"/catalog/triggers(/.*)?", r"/catalog/entries/.+/edit",
-                  r"/catalog/(duplicates|databases|projects)(/.*)?")),
+                  r"/catalog/(duplicates|databases|projects|workbook)(/.*)?")),
     NavItem("保密协议", "/agreements", roles=("request_reviewer",), department=True),
     NavItem("数据异议", "/objections", roles=("data_operator",), department=True),
     NavItem("效果反馈", "/usefulness", roles=("data_operator",), department=True),
