@@ -73,7 +73,7 @@ DEPARTMENT_ROLES = (Role.catalog_editor, Role.request_reviewer, Role.data_operat
 ADMINISTRATION = re.compile(
     r"/api/(authorization/(node|departments|clients|arbitration-bodies|federation)"
     r"|authorization/requests/[^/]+/decision"  # the arbiter's
-    r"|catalog/(calendar|responsibilities|base-subjects|federation)"
+    r"|catalog/(calendar|responsibilities|base-subjects|federation|thesaurus)"
     r"|evaluation/(scoring-method|model)"
     r"|exchange/federation)\b")
 STAFF_ADMINISTRATION = re.compile(r"/api/authorization/users\b")
@@ -92,7 +92,7 @@ def public(path: str) -> bool:
 
 def administration(path: str) -> bool:
     """The system administrator's (the node, departments, their systems, the links to other
-    nodes, the calendar, the scoring method) and the arbiter's."""
+    nodes, the calendar, the search thesaurus, the scoring method) and the arbiter's."""
     return ADMINISTRATION.match(path) is not None
 
 

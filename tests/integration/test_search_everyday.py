@@ -147,7 +147,7 @@ async def test_of_two_equally_relevant_entries_the_one_holding_data_comes_first(
 
 
 async def test_a_thesaurus_edit_counts_from_the_next_search_and_is_kept_as_a_version(
-    gateway: httpx.AsyncClient, admin_token: str, provider: Party,
+    gateway: httpx.AsyncClient, admin_token: str, provider: Party, shipped_thesaurus: None,
 ) -> None:
     marriages = factories.population_entry("婚姻登记信息")
     code = await publish(gateway, provider, {**marriages, "classification": {
