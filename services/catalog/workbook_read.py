@@ -125,8 +125,11 @@ def _header_text(value: Any) -> str:
     return str(value or "").replace("*", "").replace("＊", "").strip()
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemRow:
+    """An item's row as read, kept until its resource's row comes by (a workbook holds tens
+    of thousands: slots keep each small)."""
+
     row: int
     values: tuple[Any, ...]
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from tests.conftest import RunningNode
 from tests.integration.conftest import (
     ENTRIES,
     bearer,
@@ -230,3 +231,22 @@ async def test_five_hundred_resources_load_in_one_upload(
     assert response.status_code == 200, response.text
     assert response.json()["created"] == 500
     assert took < 30, f"500 resources took {took:.1f} s"
+
+
+async def test_an_upload_whose_caller_stopped_waiting_stores_nothing(
+        gateway: httpx.AsyncClient, node: RunningNode, admin_token: str) -> None:
+    """As when the gateway gives up on a long upload: the caller never learns the outcome,
+    so the catalog keeps none of it (a second upload of the same rows, which waits for the
+    first's transaction on their codes' counter, then creates every one)."""
+    editor = await register_department(gateway, admin_token, "catalog_editor")
+    resources, items = rows(*(insurance(f"离开的上传{number:04d}") for number in range(300)))
+    body = fill(await template(gateway, editor["token"]), resources, items)
+    async with httpx.AsyncClient(base_url=node.service_urls["catalog"]) as catalog:
+        with pytest.raises(httpx.ReadTimeout):
+            await catalog.post("/workbooks", content=body, timeout=httpx.Timeout(60, read=0.5),
+                               headers={**bearer(editor["token"]), "Content-Type": XLSX})
+
+    again = await upload(gateway, editor["token"], body)
+
+    assert again.status_code == 200, again.text
+    assert again.json()["created"] == 300
