@@ -93,6 +93,15 @@ async def test_a_load_that_took_no_record_holds_no_data() -> None:
     assert session.statements == []
 
 
+async def test_data_served_from_the_providers_own_api_is_data_held() -> None:
+    session = RecordingSession()
+    api = SourceApiRegistered(entry_code=CODE, provider=factories.credit_code(),
+                              registered_at=WHEN)
+    await catalog.source_api_registered(session, event_of(api), RecordingOutbox())
+    [written] = session.written()
+    assert (written["data_since"], written["last_loaded_at"]) == (WHEN, None)  # no load
+
+
 async def test_only_accesses_that_used_the_data_count_as_uses() -> None:
     session, consumer, provider = RecordingSession(), factories.credit_code(), \
         factories.credit_code()
