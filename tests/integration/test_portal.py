@@ -4,6 +4,7 @@ ended leads back to sign-in, a missing role to the 403 page."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -158,8 +159,12 @@ async def test_search_finds_an_entry_and_its_page_shows_its_elements(
     assert page.status_code == 200
     assert all(text in page.text for text in (entry["name"], "公民身份号码", "信息资源提供方",
                                               "第 1 版"))
-    freshness = await browser.get(f"/catalog/entries/{code}/freshness")  # loaded after
-    assert freshness.status_code == 200 and "尚无数据" in freshness.text
+    # Loaded after the page, from the exchange, which learns of the entry by its event.
+    async with asyncio.timeout(30):
+        while "尚无数据" not in (freshness := await browser.get(
+                f"/catalog/entries/{code}/freshness")).text:
+            assert "暂未读到" in freshness.text, freshness.text  # not yet, never an error
+            await asyncio.sleep(0.2)
     missing = await browser.get("/catalog/entries/999999/999999")
     assert missing.status_code == 404 and "没有找到" in missing.text
 
