@@ -30,6 +30,7 @@ from shared.contracts.exchange import (
     IngestRecord,
     IngestRejected,
     RecordsLoaded,
+    SourceApiRegistered,
     UsageCount,
 )
 from shared.contracts.sharing import GRANT_EVENTS, REQUEST_EVENTS
@@ -100,9 +101,10 @@ def test_one_handler_per_event_type() -> None:
 def test_each_service_applies_the_events_its_read_models_need() -> None:
     entry_events = {EntryPublished.event_type, EntryUpdated.event_type,
                     EntryWithdrawn.event_type}
-    assert catalog.handlers.event_types == {DepartmentRegistered.event_type,
-                                            DepartmentUpdated.event_type,
-                                            NodeLinked.event_type}
+    assert catalog.handlers.event_types == {
+        DepartmentRegistered.event_type, DepartmentUpdated.event_type, NodeLinked.event_type,
+        # what search orders ties by: entries that hold data, are fresh, are used (C9)
+        RecordsLoaded.event_type, SourceApiRegistered.event_type, AuditSealed.event_type}
     assert authorization.handlers.event_types == entry_events | {
         HolidayScheduleLoaded.event_type}
     assert exchange.with_ingest(INGEST_GATE).event_types == entry_events | {
