@@ -19,16 +19,15 @@ from typing import Any
 import jieba
 from sqlalchemy import func, literal_column
 
+from shared.contracts.names import NAMES
+
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _WORD = re.compile(r"[\w\u3400-\u9fff]+")
 _CJK_OR_OTHER = re.compile(r"[\u3400-\u9fff]+|[^\W\u3400-\u9fff]+")
 
 # The names of the 2017 guide's classes and of the five base resources, so that 人口 or
 # 电子证照 find the entries classified under them whatever their names say.
-TOP_CLASS_NAMES = {"base": "基础信息资源", "theme": "主题信息资源", "department": "部门信息资源"}
-BASE_SUBJECT_NAMES = {"01": "人口基础信息", "02": "法人单位基础信息",
-                      "03": "自然资源和空间地理基础信息", "04": "社会信用基础信息",
-                      "05": "电子证照基础信息"}
+TOP_CLASS_NAMES, BASE_SUBJECT_NAMES = NAMES["classification"], NAMES["base_subject"]
 
 
 @cache

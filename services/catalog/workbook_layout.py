@@ -16,18 +16,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from shared.contracts.catalog import (
-    DataType,
-    FormatKind,
-    LegalBasisKind,
-    PermittedUse,
-    ShareChannel,
-    ShareMethod,
-    ShareMethodType,
-    ShareType,
-    TopClass,
-    UpdateCycle,
-)
+from shared.contracts.names import NAMES
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RESOURCES, ITEMS, CODES = "信息资源", "信息项", "代码表"
@@ -51,45 +40,22 @@ class CodeList:
         return None
 
 
-def _codes(title: str, labels: dict[StrEnum, str]) -> CodeList:
-    return CodeList(title, {str(code): shown for code, shown in labels.items()})
+def _codes(title: str, kind: str) -> CodeList:
+    return CodeList(title, dict(NAMES[kind]))
 
 
-TOP_CLASSES = _codes("信息资源分类（类）", {
-    TopClass.base: "基础信息资源", TopClass.theme: "主题信息资源",
-    TopClass.department: "部门信息资源"})
-FORMATS = _codes("信息资源格式", {
-    FormatKind.electronic_document: "电子文件", FormatKind.spreadsheet: "电子表格",
-    FormatKind.database: "数据库", FormatKind.image: "图形图像",
-    FormatKind.streaming_media: "流媒体", FormatKind.self_describing: "自描述格式",
-    FormatKind.service_api: "服务接口"})
-SHARE_TYPES = _codes("共享类型", {
-    ShareType.unconditional: "无条件共享", ShareType.conditional: "有条件共享",
-    ShareType.not_shared: "不予共享"})
-PURPOSES = _codes("使用用途", {
-    PermittedUse.administrative_basis: "行政依据", PermittedUse.work_reference: "工作参考",
-    PermittedUse.data_verification: "数据校核",
-    PermittedUse.business_collaboration: "业务协同"})
-LEGAL_BASES = _codes("不予共享依据类型", {
-    LegalBasisKind.law: "法律", LegalBasisKind.administrative_regulation: "行政法规",
-    LegalBasisKind.central_policy: "党中央、国务院政策"})
-CHANNELS = _codes("共享渠道", {
-    ShareChannel.platform: "共享平台", ShareChannel.mail: "邮件", ShareChannel.media: "介质"})
-METHOD_TYPES = _codes("共享方式类型", {
-    ShareMethodType.api: "接口", ShareMethodType.database: "数据库",
-    ShareMethodType.file: "文件"})
-METHODS = _codes("共享方式", {
-    ShareMethod.system_integration: "系统对接", ShareMethod.front_end_processor: "前置机共享",
-    ShareMethod.online_query: "联机查询", ShareMethod.bulk_download: "批量下载"})
-UPDATE_CYCLES = _codes("更新周期", {
-    UpdateCycle.realtime: "实时", UpdateCycle.daily: "每日", UpdateCycle.weekly: "每周",
-    UpdateCycle.monthly: "每月", UpdateCycle.quarterly: "每季度",
-    UpdateCycle.half_yearly: "每半年", UpdateCycle.yearly: "每年", UpdateCycle.other: "其他"})
+TOP_CLASSES = _codes("信息资源分类（类）", "classification")
+FORMATS = _codes("信息资源格式", "format")
+SHARE_TYPES = _codes("共享类型", "share_type")
+PURPOSES = _codes("使用用途", "purpose")
+LEGAL_BASES = _codes("不予共享依据类型", "legal_basis")
+CHANNELS = _codes("共享渠道", "channel")
+METHOD_TYPES = _codes("共享方式类型", "method_type")
+METHODS = _codes("共享方式", "method")
+UPDATE_CYCLES = _codes("更新周期", "update_cycle")
 # The guide's letters first, so the list reads as the guide's table does.
-DATA_TYPES = CodeList("数据类型", {str(code): f"{code} {shown}" for code, shown in {
-    DataType.C: "字符型", DataType.N: "数值型", DataType.Y: "货币型", DataType.D: "日期型",
-    DataType.T: "日期时间型", DataType.L: "逻辑型", DataType.M: "备注型", DataType.G: "通用型",
-    DataType.B: "双精度型", DataType.I: "整型", DataType.F: "浮点型"}.items()})
+DATA_TYPES = CodeList("数据类型", {code: f"{code} {shown}"
+                                  for code, shown in NAMES["data_type"].items()})
 YES_NO = CodeList("是否", {"true": "是", "false": "否"})
 CODE_LISTS = (TOP_CLASSES, FORMATS, SHARE_TYPES, PURPOSES, LEGAL_BASES, CHANNELS,
               METHOD_TYPES, METHODS, UPDATE_CYCLES, DATA_TYPES, YES_NO)
