@@ -19,6 +19,7 @@ from services.catalog import (
     registry_router,
     router,
     search_router,
+    supervision_router,
     thesaurus_router,
     workbook_router,
 )
@@ -48,7 +49,8 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
         runtime=runtime,
         routers=[search_router.router, thesaurus_router.router, router.router,
                  obligations_router.router, registry_router.router, base_items_router.router,
-                 federation_router.router, workbook_router.router],
+                 federation_router.router, workbook_router.router,
+                 supervision_router.router],
     )
     app.state.node_tokens = LinkedNodeTokens(settings.node_id)
     return app

@@ -14,9 +14,10 @@ its next change, and a draft's publication, are checked against the register as 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -137,16 +138,17 @@ async def register_of(session: AsyncSession, spec: EntrySpec) -> BaseItems:
 
 
 async def violations(session: AsyncSession, *, provider: str | None,
-                     subject: BaseSubject | None) -> list[Violation]:
-    """Every item of a published entry that the register names a base item and that is not
-    shared unconditionally, by entry code and item."""
+                     subject: BaseSubject | None,
+                     where: Iterable[ColumnElement[bool]] = ()) -> list[Violation]:
+    """Every item of a published entry (one `where` admits) that the register names a base
+    item and that is not shared unconditionally, by entry code and item."""
     standing: dict[str, list[BaseItem]] = {}
     for item in await session.scalars(items_query(subject=subject, removed=False)):
         standing.setdefault(item.subject, []).append(item)
     query = select(Entry).where(
         Entry.status == EntryStatus.published, Entry.top_class == TopClass.base,
         Entry.spec["classification"]["item"].astext.in_(list(standing)),
-        _SHARES_AN_ITEM_CONDITIONALLY).order_by(Entry.code)
+        _SHARES_AN_ITEM_CONDITIONALLY, *where).order_by(Entry.code)
     if provider:
         query = query.where(Entry.provider == provider)
     found = []

@@ -6,14 +6,12 @@ which other nodes call with node tokens (checked here against the calling node's
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from services.catalog import federation
-from services.catalog.deps import SessionDep, SettingsDep
+from services.catalog.deps import Overseer, SessionDep, SettingsDep
 from services.catalog.federation import BatchResult, EntryBatch
 from services.catalog.models import (
     FederatedEntry,
@@ -22,13 +20,10 @@ from services.catalog.models import (
     FeedItem,
     LinkedNode,
 )
-from shared.auth import parse_bearer, require_role
-from shared.contracts import Role
+from shared.auth import parse_bearer
 from shared.pagination import Page, PageDep, fetch_page
-from shared.tokens import TokenClaims
 
 router = APIRouter(prefix="/federation", tags=["federation"])
-Overseer = Annotated[TokenClaims, Depends(require_role(Role.node_admin, Role.auditor))]
 
 
 class PeerState(BaseModel):

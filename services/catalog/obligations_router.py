@@ -18,6 +18,7 @@ from services.catalog.models import (
     CollectionResponsibility,
     DuplicateCollectionClearance,
     DuplicateCollectionFlag,
+    Entry,
 )
 from services.catalog.schemas import (
     DuplicateCollectionListed,
@@ -32,6 +33,7 @@ from services.catalog.schemas import (
 from shared import clock
 from shared.auth import CurrentPrincipal, require_role
 from shared.contracts import Role
+from shared.contracts.catalog import EntryStatus
 from shared.contracts.values import Day, Year
 from shared.pagination import Page, PageDep, fetch_page
 from shared.problems import Unprocessable
@@ -167,10 +169,16 @@ async def list_duplicate_collection(
     state: Annotated[Literal["standing", "cleared"], Query(
         description="standing: the flags now (oldest first); cleared: those that stopped "
                     "standing, with when and why (latest first).")] = "standing",
+    published: Annotated[bool, Query(description=(
+        "Only the flags of published entries: those that count against the provider (a "
+        "draft collects nothing yet), as /supervision counts them."))] = False,
 ) -> dict[str, object]:
     model, order = FLAG_LISTS[state]
     query = select(model).order_by(*order)
     if provider:
         query = query.where(model.provider == provider)
+    if published and model is DuplicateCollectionFlag:  # a cleared flag was published already
+        query = query.join(Entry, Entry.id == DuplicateCollectionFlag.entry_id).where(
+            Entry.status == EntryStatus.published)
     items, total = await fetch_page(session, query, page)
     return page.wrap(items, total)

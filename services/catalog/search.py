@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     DateTime,
     Select,
     String,
@@ -48,6 +49,11 @@ class SearchFilters:
     method: str | None = None
     tier: str | None = None
     region_code: str | None = None
+
+    @property
+    def chooses_entries(self) -> bool:
+        """Whether a facet of the entries themselves is chosen, not only of their provider."""
+        return bool(self.top_class or self.share_type or self.method)
 
 
 FACETS = ("classification", "provider", "share_type", "method", "tier", "region")
@@ -139,17 +145,29 @@ def _candidates(scope: SearchScope) -> Any:
 
 def _filtered(query: Select[Any], candidates: Any, filters: SearchFilters) -> Select[Any]:
     columns = candidates.c
-    conditions = {
-        columns.top_class: filters.top_class, columns.provider: filters.provider,
-        columns.share_type: filters.share_type, columns.tier: filters.tier,
-        columns.region: filters.region_code,
-    }
-    for column, value in conditions.items():
-        if value:
-            query = query.where(column == value)
+    return query.where(
+        *department_conditions(filters, provider=columns.provider, tier=columns.tier,
+                               region=columns.region),
+        *entry_conditions(filters, top_class=columns.top_class,
+                          share_type=columns.share_type, share_methods=columns.share_methods))
+
+
+def department_conditions(filters: SearchFilters, *, provider: Any, tier: Any,
+                          region: Any) -> list[ColumnElement[bool]]:
+    """The facets that choose departments (provider, tier, region), on these columns."""
+    chosen = ((provider, filters.provider), (tier, filters.tier), (region, filters.region_code))
+    return [column == value for column, value in chosen if value]
+
+
+def entry_conditions(filters: SearchFilters, *, top_class: Any, share_type: Any,
+                     share_methods: Any) -> list[ColumnElement[bool]]:
+    """The facets that choose entries (classification, share type, method), on these
+    columns."""
+    chosen = ((top_class, filters.top_class), (share_type, filters.share_type))
+    conditions = [column == value for column, value in chosen if value]
     if filters.method:
-        query = query.where(columns.share_methods.any(filters.method))
-    return query
+        conditions.append(share_methods.any(filters.method))
+    return conditions
 
 
 async def _facets(session: AsyncSession, matches: Any) -> dict[str, dict[str, int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,26 +30,35 @@ class JSONLDResponse(JSONResponse):
     media_type = "application/ld+json"
 
 
-@router.get("/search", response_model=SearchPage,
-            summary="Search published entries in Chinese, with facets")
-async def search(
-    principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep, page: PageDep,
-    q: Annotated[str | None, Query(max_length=100, description=(
-        "e.g. 户籍, 婚姻登记, or everyday words (社保, 户口) the thesaurus leads to the "
-        "official terms; every word must match."))] = None,
+def search_filters(
     classification: TopClass | None = None,
     provider: Annotated[str | None, Query(pattern=r"^[0-9A-Z]{18}$")] = None,
     share_type: ShareType | None = None,
     method: ShareMethod | None = None,
     tier: Tier | None = None,
     region: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
+) -> SearchFilters:
+    """The search's facets as query parameters, for every list that offers the same."""
+    return SearchFilters(top_class=classification, provider=provider, share_type=share_type,
+                         method=method, tier=tier, region_code=region)
+
+
+FiltersDep = Annotated[SearchFilters, Depends(search_filters)]
+
+
+@router.get("/search", response_model=SearchPage,
+            summary="Search published entries in Chinese, with facets")
+async def search(
+    principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep, page: PageDep,
+    filters: FiltersDep,
+    q: Annotated[str | None, Query(max_length=100, description=(
+        "e.g. 户籍, 婚姻登记, or everyday words (社保, 户口) the thesaurus leads to the "
+        "official terms; every word must match."))] = None,
     order: SearchOrder = SearchOrder.relevance,
     scope: Annotated[SearchScope, Query(description=(
         "`local`: this node's catalog; `all`: also the entries aggregated from the nodes "
         "below it, each with its origin node and path (F1)."))] = SearchScope.local,
 ) -> SearchPage:
-    filters = SearchFilters(top_class=classification, provider=provider, share_type=share_type,
-                            method=method, tier=tier, region_code=region)
     in_force = await thesaurus.current(session)
     found = await search_entries(session, text=q, thesaurus=in_force, filters=filters,
                                  order=order, page=page, scope=scope)

@@ -78,7 +78,7 @@ ADMINISTRATION = re.compile(
     r"|exchange/federation)\b")
 STAFF_ADMINISTRATION = re.compile(r"/api/authorization/users\b")
 OVERSIGHT = re.compile(
-    r"/api/(authorization/security-events|exchange/(audit|cross-checks)"
+    r"/api/(authorization/security-events|catalog/supervision|exchange/(audit|cross-checks)"
     r"|evaluation/(indicators|scores|rectifications|funding-eligibility|reports))\b")
 
 Operations = Callable[[str], bool]
@@ -102,7 +102,8 @@ def staff_administration(path: str) -> bool:
 
 
 def oversight(path: str) -> bool:
-    """The auditor's: the trails, the cross-checks, the evaluation of every department."""
+    """The auditor's: the trails, the cross-checks, the supervision of every department's
+    catalog and its evaluation."""
     return OVERSIGHT.match(path) is not None
 
 
