@@ -45,6 +45,7 @@ from services.portal import (
     reminders,
     requests_router,
     signin_router,
+    supervision_router,
     triggers_router,
     usefulness_router,
     users_router,
@@ -71,7 +72,8 @@ ROUTERS = [signin_router.router, home_router.router, catalog_router.router,
            arbitration_router.router, audit_router.router, evaluation_router.router,
            admin_router.router, users_router.router, agreements_router.router,
            objections_router.router, oversight_router.router, federation_router.router,
-           method_router.router, calendar_router.router, workbook_router.router]
+           method_router.router, calendar_router.router, workbook_router.router,
+           supervision_router.router]
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:

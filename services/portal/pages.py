@@ -67,6 +67,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("效果反馈", "/usefulness", roles=("data_operator",), department=True),
     NavItem("协调裁决", "/arbitration", roles=("arbiter",)),
     NavItem("审计日志", "/audit", roles=("auditor",)),
+    NavItem("目录监督", "/catalog/supervision", roles=("node_admin", "auditor")),
     NavItem("考核评估", "/evaluation"),
     NavItem("系统管理", "/admin", roles=("node_admin",)),
     NavItem("用户与角色", "/admin/users", roles=("security_admin",)),
