@@ -59,11 +59,12 @@ class CompilationWorkbook:
 
     def add(self, entry: dict[str, Any]) -> None:
         """One entry (its declaration, code, provider, status): its row and its items'."""
-        self.resources.append([shown(column, _value_at(entry, column.field))
+        self.resources.append([_cell(self.resources, shown(column, _value_at(entry, column.field)))
                                for column in RESOURCE_COLUMNS])
         for item in entry["items"]:
-            self.items.append([shown(column, entry["name"] if column.field == "resource"
-                                     else _value_at(item, column.field))
+            self.items.append([_cell(self.items, shown(column, entry["name"]
+                                                       if column.field == "resource"
+                                                       else _value_at(item, column.field)))
                                for column in ITEM_COLUMNS])
 
     def save(self) -> IO[bytes]:
@@ -130,6 +131,17 @@ def _validation(column: Column, lists: dict[str, str]) -> DataValidation | None:
             allow_blank=True, showErrorMessage=True, errorTitle=column.header[:32],
             error=f"请从下拉列表中选择{column.codes.title}。", **prompt)
     return DataValidation(allow_blank=True, **prompt) if prompt else None
+
+
+def _cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
+    """Text as a string cell, whatever it starts with: openpyxl stores a str beginning with
+    "=" as a formula, and the names and abstracts are other departments' free text, which a
+    download must not turn into formulas (a HYPERLINK leaking to anyone) nor lose on upload."""
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
 
 
 def _header(sheet: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:

@@ -5,8 +5,10 @@ several values in one cell, a value not in the code list named with the list).""
 from __future__ import annotations
 
 import io
+import zipfile
 
 import pytest
+from openpyxl import load_workbook
 
 from services.catalog.exceptions import NotAWorkbook
 from services.catalog.workbook_layout import (
@@ -43,11 +45,19 @@ def test_entries_written_into_the_workbook_read_back_as_the_same_declarations() 
                                "sensitive": True}),
         factories.theme_entry({"type": "not_shared", "legal_basis": {
             "kind": "law", "title": "《中华人民共和国统计法》第三十九条"}}))]
+    assert read_back(written_with(declared)) == declared
+
+
+def written_with(declared: list[EntrySpec]) -> bytes:
     workbook = CompilationWorkbook()
     for spec in declared:
         workbook.add({**spec.model_dump(mode="json"), "code": None})
     with workbook.save() as written:
-        book = open_workbook(io.BytesIO(written.read()))
+        return written.read()
+
+
+def read_back(written: bytes) -> list[EntrySpec]:
+    book = open_workbook(io.BytesIO(written))
     resources, refused = sheet_of(book, RESOURCES, RESOURCE_COLUMNS)
     items, more_refused = sheet_of(book, ITEMS, ITEM_COLUMNS)
     assert resources and items and not refused + more_refused
@@ -58,7 +68,29 @@ def test_entries_written_into_the_workbook_read_back_as_the_same_declarations() 
             attach_items(row, held.by_resource.pop(row.name), items)
             assert not row.refusals
             read.append(EntrySpec.model_validate(row.body))
-    assert read == declared and not held.by_resource
+    assert not held.by_resource
+    return read
+
+
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)"])
+def test_text_that_looks_like_a_formula_is_written_and_read_back_as_text(text: str) -> None:
+    """Another department's names and abstracts reach whoever downloads its catalog: none
+    may become a formula in the workbook (a link leaking the reader's data, a computation)."""
+    entry = factories.population_entry(name=text)
+    entry["abstract"] = text
+    entry["items"][0]["name"] = text  # type: ignore[index]
+    declared = [EntrySpec.model_validate(entry)]
+    written = written_with(declared)
+    assert read_back(written) == declared
+    with zipfile.ZipFile(io.BytesIO(written)) as archive:
+        sheets = [archive.read(name) for name in archive.namelist()
+                  if name.startswith("xl/worksheets/")]
+    assert sheets and not any(b"<f>" in xml or b"<f " in xml for xml in sheets)
+    book = load_workbook(io.BytesIO(written))  # not data_only: a formula would read as one
+    cells = [cell for title in (RESOURCES, ITEMS) for row in book[title].iter_rows(min_row=2)
+             for cell in row if cell.value == text]
+    # the name and abstract, an item's name, and the resource named on each of its 3 items
+    assert len(cells) == 6 and all(cell.data_type == "s" for cell in cells)
 
 
 def test_a_code_excel_took_for_a_number_reads_as_its_digits() -> None:
