@@ -63,8 +63,26 @@ def open_workbook(source: IO[bytes]) -> Workbook:
     except NotAWorkbook:
         raise
     except Exception as error:  # a zip that is not a workbook fails in many ways
-        raise NotAWorkbook("The body is not an .xlsx workbook of the compilation template "
-                           f"({type(error).__name__}).") from error
+        raise _not_a_workbook(error) from error
+
+
+def _not_a_workbook(error: Exception) -> NotAWorkbook:
+    return NotAWorkbook("The body is not an .xlsx workbook of the compilation template "
+                        f"({type(error).__name__}).")
+
+
+def _parsed(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """A sheet's rows, NotAWorkbook if they cannot be read: read-only mode unpacks and parses
+    a sheet only as its rows are asked for, so a damaged one (broken XML, a CRC or size its
+    zip lies about) fails here, long after load_workbook accepted the file."""
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception as error:  # the zip and XML parsers fail in many ways
+            raise _not_a_workbook(error) from error
+        yield row
 
 
 def refusal(sheet: str, row: int | None, column: Column | None, letter: str | None, *,
@@ -94,7 +112,7 @@ class Sheet:
 
     def data_rows(self) -> Iterator[tuple[int, tuple[Any, ...]]]:
         """Each row below the headers that holds anything, with its row number."""
-        rows = self.rows.iter_rows(min_row=2, max_col=self.width, values_only=True)
+        rows = _parsed(self.rows.iter_rows(min_row=2, max_col=self.width, values_only=True))
         for number, values in enumerate(rows, start=2):
             if any(value not in (None, "") for value in values):
                 yield number, values
@@ -107,7 +125,8 @@ def sheet_of(book: Workbook, title: str,
         return None, [refusal(title, None, None, None, code="sheet_missing",
                               message=f"The workbook has no sheet {title}.")]
     rows = book[title]
-    headers = next(rows.iter_rows(max_row=1, max_col=MAX_HEADER_COLUMNS, values_only=True), ())
+    headers = next(_parsed(rows.iter_rows(max_row=1, max_col=MAX_HEADER_COLUMNS,
+                                          values_only=True)), ())
     found: dict[str, int] = {}
     for index, header in enumerate(headers):
         found.setdefault(_header_text(header), index)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 
 import pytest
 from openpyxl import load_workbook
@@ -117,3 +118,69 @@ def test_a_value_not_in_the_code_list_is_refused_naming_the_list() -> None:
 def test_what_is_no_workbook_is_refused_as_such() -> None:
     with pytest.raises(NotAWorkbook):
         open_workbook(io.BytesIO(b"PK\x03\x04 no zip at all"))
+
+
+def rezipped(written: bytes, member: str, content: bytes | None = None, *,
+             stored: bool = False) -> bytes:
+    """The workbook with one member replaced (or kept), stored uncompressed if asked."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(written)) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == member:
+                target.writestr(info.filename, data if content is None else content,
+                                zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
+            else:
+                target.writestr(info, data)
+    return out.getvalue()
+
+
+def as_excel_saves_it(written: bytes) -> bytes:
+    """The workbook with its sheets' dimensions, as Excel writes them: read-only mode then
+    reads no further than them on opening (openpyxl's write-only mode leaves them out)."""
+    for member in ("xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml"):
+        with zipfile.ZipFile(io.BytesIO(written)) as archive:
+            xml = archive.read(member)
+        dimension = f'<dimension ref="A1:AZ{xml.count(b"<row ")}" />'.encode()
+        written = rezipped(written, member, xml.replace(b"</sheetPr>",
+                                                        b"</sheetPr>" + dimension, 1))
+    return written
+
+
+def broken_xml(written: bytes, member: str) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(written)) as archive:
+        xml = archive.read(member)
+    return rezipped(written, member, xml[:xml.index(b"</sheetData>") // 2])  # amid the rows
+
+
+def bad_crc(written: bytes, member: str) -> bytes:
+    body = rezipped(written, member, stored=True)
+    assert body.count(b'<c r="B2"') == 1  # in the stored sheet, its only plain text
+    return body.replace(b'<c r="B2"', b'<c r="B3"')  # still XML; no longer its CRC
+
+
+def lying_size(written: bytes, member: str) -> bytes:
+    """The central directory says the sheet unpacks to half its size."""
+    body = bytearray(written)
+    at = body.index(b"PK\x01\x02")  # the first central directory header
+    while body[at + 46:at + 46 + len(member)] != member.encode():
+        at = body.index(b"PK\x01\x02", at + 4)
+    size = int.from_bytes(body[at + 24:at + 28], "little")
+    body[at + 24:at + 28] = (size // 2).to_bytes(4, "little")
+    return bytes(body)
+
+
+@pytest.mark.parametrize("damage", [broken_xml, bad_crc, lying_size])
+@pytest.mark.parametrize("member", ["xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml"])
+def test_a_workbook_damaged_inside_a_sheet_is_refused_as_no_workbook(
+        damage: Callable[[bytes, str], bytes],
+        member: str) -> None:
+    """Read-only mode unpacks a sheet only as its rows are read: the damage shows there, after
+    the workbook opened, and must be refused as the upload's fault, not fail the server."""
+    written = as_excel_saves_it(written_with(
+        [EntrySpec.model_validate(factories.population_entry()) for _ in range(40)]))
+    damaged = damage(written, member)
+    open_workbook(io.BytesIO(damaged))  # opens: its sheets are not read yet
+    with pytest.raises(NotAWorkbook):
+        read_back(damaged)
