@@ -231,9 +231,16 @@ class EntrySpec(BaseModel):
     classified: StrictBool = Field(False, description="涉密: exists only on an internal-zone node.")
 
     def open_items(self) -> list[str]:
-        """What anyone may download without signing in (W2): the items an entry its provider
-        opened to the public shares unconditionally; nothing of a classified entry."""
-        if not self.open.is_open or self.classified:
+        """What anyone may download without signing in (W2): of an entry its provider opened
+        to the public, the items it shares unconditionally. Nothing of an entry that
+        departments themselves get only on conditions, under a confidentiality agreement or
+        not at all, of a classified one, or of the population base resource: sharing a
+        person's identity between departments without conditions (C3) is not publishing it."""
+        closed = (not self.open.is_open or self.classified or self.share.sensitive
+                  or self.share.type != ShareType.unconditional
+                  or (self.classification.top == TopClass.base
+                      and self.classification.item == BaseSubject.population))
+        if closed:
             return []
         return [item.code for item in self.items if item.share_type == ShareType.unconditional]
 

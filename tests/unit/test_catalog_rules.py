@@ -79,6 +79,12 @@ def test_the_public_may_download_only_what_an_open_entry_shares_unconditionally(
         update={"is_open": False})})
     assert closed.open_items() == []
     assert station_list.model_copy(update={"classified": True}).open_items() == []
+    for share in ({"type": "conditional"}, {"type": "not_shared"}, {"sensitive": True}):
+        kept_back = station_list.model_copy(update={
+            "share": station_list.share.model_copy(update=share)})
+        assert kept_back.open_items() == [], share  # departments get it only on conditions
+    people = spec(open={"is_open": True})  # the population base resource, shared freely
+    assert people.share.type == "unconditional" and people.open_items() == []
 
 
 def test_an_unticked_id_number_the_register_names_cannot_be_made_conditional() -> None:

@@ -45,10 +45,14 @@ async def test_a_grant_event_overwrites_only_an_older_version_of_the_grant() -> 
         where="grant_view.version < 3")]
 
 
+THEME = {"top": "theme", "item": "05", "category": "001"}
+
+
 @pytest.mark.parametrize(("changes", "open_items"), [
-    ({"open": {"is_open": True}}, ["XM", "GMSFHM", "CSRQ"]),
-    ({"open": {"is_open": True}, "status": "withdrawn"}, []),
-    ({"open": {"is_open": False}}, []),
+    ({"open": {"is_open": True}, "classification": THEME}, ["XM", "GMSFHM", "CSRQ"]),
+    ({"open": {"is_open": True}, "classification": THEME, "status": "withdrawn"}, []),
+    ({"open": {"is_open": False}, "classification": THEME}, []),
+    ({"open": {"is_open": True}}, []),  # the population base resource is never published
 ])
 async def test_what_the_public_may_download_is_kept_with_the_entry(
     changes: dict[str, object], open_items: list[str]
