@@ -7,12 +7,12 @@ rows, so its bytes pass through as they come. Anyone may call it, so each caller
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
 import httpx
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from starlette.background import BackgroundTask
 
 from gateway.forwarded import client_address, forwarded_for
 from gateway.settings import GatewaySettings
@@ -26,6 +26,16 @@ OPEN_DOWNLOAD_PATH = "/open-data/entries/{front}/{number}/records"
 
 class ServiceDidNotAnswer(ProblemError):
     status, slug, title = 502, "bad-gateway", "The service did not answer"
+
+
+async def _closing(upstream: httpx.Response) -> AsyncIterator[bytes]:
+    """The answer's bytes as they come; its connection closed when they end, however (a
+    caller that leaves cancels the reading here, which runs the `finally`)."""
+    try:
+        async for chunk in upstream.aiter_raw():
+            yield chunk
+    finally:
+        await upstream.aclose()
 
 
 def open_data_router(settings: GatewaySettings, client: httpx.AsyncClient) -> APIRouter:
@@ -64,8 +74,10 @@ def open_data_router(settings: GatewaySettings, client: httpx.AsyncClient) -> AP
             upstream = await client.send(client.build_request(
                 "GET", f"{settings.services['exchange'].rstrip('/')}/open-data/entries/"
                        f"{front}/{number}/records", params={"format": format, "since": since},
-                headers={key.decode(): value.decode() for key, value in
-                         forwarded_for(request.scope, settings.trusted_proxies)}), stream=True)
+                headers={**{key.decode(): value.decode() for key, value in
+                            forwarded_for(request.scope, settings.trusted_proxies)},
+                         **{k: v for k, v in request.headers.items() if k == "x-request-id"}}),
+                stream=True)
         except httpx.TransportError as error:
             raise ServiceDidNotAnswer(f"{type(error).__name__} calling the exchange.") from error
         headers = {k: v for k, v in upstream.headers.items() if k in PASSED_BACK}
@@ -76,7 +88,6 @@ def open_data_router(settings: GatewaySettings, client: httpx.AsyncClient) -> AP
                 await upstream.aclose()
         # Saved under the entry's code, whatever the browser makes of the URL.
         headers["content-disposition"] = (f'attachment; filename="{front}-{number}.{format}"')
-        return StreamingResponse(upstream.aiter_raw(), headers=headers,
-                                 background=BackgroundTask(upstream.aclose))
+        return StreamingResponse(_closing(upstream), headers=headers)
 
     return router

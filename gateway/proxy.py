@@ -60,9 +60,10 @@ UPSTREAM_IDLE_SECONDS = 4.0
 # can be sent again only if none of them was read yet.
 REPLAYABLE_BODY = 1024 * 1024
 # A service's own routes that the gateway never routes: its network calls (node tokens,
-# say), what its scraper reads, and its own API document and its pages: the node's one
-# document, every service's paths as a caller reaches them, is the gateway's /openapi.json.
-NOT_ROUTED = ("internal", "metrics", "openapi.json", "docs", "redoc")
+# say), what its scraper reads, its own API document and its pages (the node's one document,
+# every service's paths as a caller reaches them, is the gateway's /openapi.json), and the
+# public's downloads (the gateway's /open-data/…, which limits each address, is their way in).
+NOT_ROUTED = ("internal", "metrics", "openapi.json", "docs", "redoc", "open-data")
 
 
 class ServiceProxy:

@@ -20,6 +20,7 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match, Mount
@@ -308,7 +309,8 @@ _ASYNCPG_AWAY = (asyncpg.exceptions.PostgresConnectionError,
 
 
 def _database_away(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError, *_ASYNCPG_AWAY)):
+    # A pool with no connection free within its wait (PoolTimeoutError) is as busy as away.
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError, *_ASYNCPG_AWAY)):
         return True
     if isinstance(exc, DBAPIError):
         # Connecting wraps what PostgreSQL answered ("the database system is shutting down",

@@ -43,8 +43,9 @@ async def node_linked(session: AsyncSession, event: Event[NodeLinked], outbox: O
         index_elements=[LinkedNode.node_id], set_=values))
 
 
-# Accesses that used an entry's data (not the refused ones, nor a sender's refused ingest).
-USES = {AccessKind.query, AccessKind.download, AccessKind.delivery, AccessKind.open_data}
+# Accesses that used an entry's data (not the refused ones, nor a sender's refused ingest),
+# by departments: anyone may download open data, as often as they like, so it ranks nothing.
+USES = {AccessKind.query, AccessKind.download, AccessKind.delivery}
 
 
 @handlers.on(RecordsLoaded)

@@ -5,6 +5,7 @@ Run with `uvicorn services.exchange.app:create_app --factory`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -106,6 +107,7 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
                  anchor_router.federation_router, open_data_router.router],
     )
     app.state.gate = queries.gate
+    app.state.open_data_streams = asyncio.Semaphore(settings.open_data_streams)
     app.state.delivery_topics, app.state.linked_nodes = topics, nodes
     app.state.node_tokens = LinkedNodeTokens(settings.node_id)
     app.state.anchorer = anchorer

@@ -155,13 +155,15 @@ def _select(export: Export, fmt: Format, where: str, end_param: int) -> str:
         # appending later downloads keeps one header.
         deleted = "deleted::text" if export.tombstones else "'false'"
         columns = ", ".join(f"{value(item, '->>')} AS \"{item}\"" for item in export.items)
-        projection = f"seq AS _cursor, {columns}, {deleted} AS _deleted"
-    else:
-        deleted = "deleted" if export.tombstones else "false"
-        pairs = ", ".join(f"'{item}', {value(item, '->')}" for item in export.items)
-        projection = f"json_build_object('_cursor', seq, {pairs}, '_deleted', {deleted})::text"
-    return (f"SELECT {projection} FROM record WHERE {where} AND seq <= ${end_param} "
-            "ORDER BY seq")
+        return (f"SELECT seq AS _cursor, {columns}, {deleted} AS _deleted FROM record "
+                f"WHERE {where} AND seq <= ${end_param} ORDER BY seq")
+    # Each row as one JSON object of its columns (json_build_object takes at most 100
+    # arguments, two an item: an entry may have 500).
+    deleted = "deleted" if export.tombstones else "false"
+    columns = ", ".join(f"{value(item, '->')} AS \"{item}\"" for item in export.items)
+    return (f"SELECT row_to_json(exported)::text FROM (SELECT seq AS _cursor, {columns}, "
+            f"{deleted} AS _deleted FROM record WHERE {where} AND seq <= ${end_param}) exported "
+            "ORDER BY exported._cursor")
 
 
 def _copy_options(fmt: Format) -> dict[str, object]:

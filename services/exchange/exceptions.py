@@ -18,6 +18,10 @@ class EntryUnknown(NotFound):
     slug, title = "entry-unknown", "No published catalog entry has this code"
 
 
+class OpenDataBusy(TooManyRequests):
+    slug, title = "open-data-busy", "Too many open-data downloads at once"
+
+
 class NotOpenData(NotFound):
     slug, title = "not-open-data", "No entry open to the public has this code"
 

@@ -9,7 +9,9 @@ any other access, as `open_data` by `public:<address>`.
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
@@ -17,13 +19,15 @@ from fastapi.responses import StreamingResponse
 from services.exchange import audit, download
 from services.exchange.deps import SessionDep, runtime_of
 from services.exchange.download import Export, Format
-from services.exchange.exceptions import NotOpenData
+from services.exchange.exceptions import NotOpenData, OpenDataBusy
 from services.exchange.models import Resource
 from services.exchange.schemas import Front, Number
 from shared.addresses import caller_address
 from shared.contracts.exchange import AccessKind
 
-router = APIRouter(prefix="/open-data", tags=["open data"])
+# Documented by the gateway, whose /open-data/… is the one way in (/api/exchange/… is not).
+RETRY_AFTER_BUSY = "2"
+router = APIRouter(prefix="/open-data", tags=["open data"], include_in_schema=False)
 
 DESCRIPTION = (
     "No token needed; through the gateway at `/open-data/entries/{front}/{number}/records`. "
@@ -53,9 +57,31 @@ async def download_open_data(
     items = tuple(resource.open_items)
     export = Export(resource.code, items, (), since,
                     tuple(item for item in resource.key_items if item in items))
-    return await download.audited_response(
-        runtime_of(request), export, format, actor=f"public:{caller_address(request) or ''}",
-        access=lambda rows: audit.Access(
-            kind=AccessKind.open_data, consumer="", provider=resource.provider,
-            entry_code=resource.code, grant_id=None, purpose=None, items=items,
-            record_count=rows))
+    streams: asyncio.Semaphore = request.app.state.open_data_streams
+    if streams.locked():
+        raise OpenDataBusy("Every stream this node gives the public is in use; try again "
+                           "shortly.", headers={"Retry-After": RETRY_AFTER_BUSY})
+    await streams.acquire()
+    try:
+        answer = await download.audited_response(
+            runtime_of(request), export, format,
+            actor=f"public:{caller_address(request) or ''}", access=lambda rows: audit.Access(
+                kind=AccessKind.open_data, consumer="", provider=resource.provider,
+                entry_code=resource.code, grant_id=None, purpose=None, items=items,
+                record_count=rows))
+    except BaseException:
+        streams.release()
+        raise
+    answer.body_iterator = _releasing(answer.body_iterator, streams)
+    return answer
+
+
+async def _releasing(body: AsyncIterable[Any], streams: asyncio.Semaphore
+                     ) -> AsyncIterator[Any]:
+    """The stream's bytes; its place among the public's streams freed when it ends, however
+    (a caller that leaves cancels the reading here, which runs the `finally`)."""
+    try:
+        async for chunk in body:
+            yield chunk
+    finally:
+        streams.release()

@@ -10,6 +10,10 @@ from shared.settings import SecretKeepingSettings
 
 
 class ExchangeSettings(SecretKeepingSettings):
+    open_data_streams: int = Field(
+        4, ge=1, le=100, description="Public downloads of open data one exchange process "
+        "streams at once: each holds a database connection for as long as its caller reads, "
+        "and anyone may start one, so they may not take the pool from the departments.")
     audit_seal_interval_seconds: float = Field(
         0.5, gt=0, description="How often new audit entries are sealed into the hash chain.")
     audit_anchor_interval_seconds: float = Field(

@@ -115,3 +115,35 @@ async def test_the_open_catalog_names_where_each_open_dataset_is_downloaded(
                  if "dcat:downloadURL" in d}
     assert downloads == {"text/csv": f"{records(code)}?format=csv",
                          "application/x-ndjson": f"{records(code)}?format=jsonl"}
+
+
+async def test_a_wide_open_entry_downloads_as_json_lines_and_only_through_the_open_path(
+    gateway: httpx.AsyncClient, provider: Party
+) -> None:
+    """60 items: one JSON object a row however many (json_build_object stops at 50)."""
+    entry = factories.open_entry()
+    extra = [{"name": f"第{n}号指标", "code": f"ZB{n:02d}", "data_type": "C", "length": 10,
+              "share_type": "unconditional"} for n in range(56)]
+    entry["items"] = [*entry["items"], *extra]  # type: ignore[list-item]
+    code = await publish(gateway, provider, entry)
+    row = {**STATIONS[0], **{item["code"]: f"值{n}" for n, item in enumerate(extra)}}
+    loaded = await upload(gateway, provider, code, as_csv([row], tuple(row)))
+    assert loaded.status_code == 200 and loaded.json()["accepted"] == 1, loaded.text
+
+    answer = await gateway.get(records(code), params={"format": "jsonl"})
+    assert answer.status_code == 200, answer.text
+    [line] = [json.loads(text) for text in answer.text.splitlines()]
+    assert line["ZB55"] == "值55" and line["ZDMC"] == STATIONS[0]["ZDMC"]
+    assert "GLYDH" not in line and line["_deleted"] is False
+
+    # The exchange's own path is not routed: the gateway's, which limits each address, is
+    # the one way in.
+    assert (await gateway.get(f"/api/exchange{records(code)}")).status_code == 404
+
+
+async def test_the_population_base_resource_is_never_downloaded_by_the_public(
+    gateway: httpx.AsyncClient, provider: Party
+) -> None:
+    people = await publish(gateway, provider, {**factories.population_entry(),
+                                               "open": {"is_open": True}})
+    assert (await gateway.get(records(people))).status_code == 404

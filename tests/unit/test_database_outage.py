@@ -17,6 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -236,3 +237,9 @@ async def test_a_silent_database_host_is_given_up_on_within_the_connect_timeout(
 async def through(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+def test_a_pool_with_no_connection_free_in_time_is_a_503_to_retry() -> None:
+    status, headers = answer_to(PoolTimeoutError("QueuePool limit of size 10 overflow 10 "
+                                                 "reached, connection timed out"))
+    assert status == 503 and "Retry-After" in headers
