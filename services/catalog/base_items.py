@@ -39,11 +39,12 @@ from shared.contracts.catalog import (
     ShareType,
     TopClass,
 )
+from shared.contracts.names import NAMES
 from shared.problems import Unprocessable
 
-SUBJECT_NAMES = {BaseSubject.population: "人口", BaseSubject.legal_entity: "法人单位",
-                 BaseSubject.natural_resources: "自然资源和空间地理",
-                 BaseSubject.social_credit: "社会信用", BaseSubject.electronic_licence: "电子证照"}
+# 人口, 法人单位, …: each base resource by its subject, from the one table of names.
+SUBJECT_NAMES = {subject: NAMES["base_subject"][subject].removesuffix("基础信息")
+                 for subject in BaseSubject}
 
 # Published entries with an item shared otherwise than unconditionally: the only ones an item
 # of the register can find in breach, so the rest of the catalog is never read.
