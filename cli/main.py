@@ -27,6 +27,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 
 from cli import federation_demo
+from cli import report as report_files
 from cli.database import embedded_postgres, identity_session
 from cli.demo import seed
 from cli.download import DownloadRefused, DownloadRequest, client_token, download
@@ -51,11 +52,9 @@ from services.authorization.schemas import (
     UserCreate,
     UserUpdate,
 )
-from services.evaluation.app import MIGRATIONS as EVALUATION_MIGRATIONS
-from services.evaluation.render_html import to_html
-from services.evaluation.render_pdf import to_pdf
-from services.evaluation.report import ReportFormat, YearReport
-from services.evaluation.report import build as build_report
+from services.evaluation import report_signature
+from services.evaluation.report import ReportFormat
+from services.evaluation.report_signature import SignatureInvalid
 from services.exchange.audit import verify as verify_audit
 from shared import sealing
 from shared.contracts import Role, Tier, Zone
@@ -66,7 +65,7 @@ from shared.migrations import upgrade_to_head
 from shared.pagination import PageParams
 from shared.problems import ProblemError
 from shared.sealing import new_key_setting
-from shared.tokens import SigningKey
+from shared.tokens import KeysUnavailable, SigningKey
 
 app = typer.Typer(help="Operate a govshare node.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -75,11 +74,14 @@ department_app = typer.Typer(help="Departments (政务部门).", no_args_is_help
 client_app = typer.Typer(help="Client credentials of department systems.", no_args_is_help=True)
 user_app = typer.Typer(help="Staff users and their roles.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demonstration data.", no_args_is_help=True)
+report_app = typer.Typer(help="The yearly evaluation report (V2).",
+                         invoke_without_command=True)
 app.add_typer(node_app, name="node")
 app.add_typer(department_app, name="department")
 app.add_typer(client_app, name="client")
 app.add_typer(user_app, name="user")
 app.add_typer(demo_app, name="demo")
+app.add_typer(report_app, name="report")
 
 console = Console()
 errors = Console(stderr=True)
@@ -546,39 +548,59 @@ def audit_verify() -> None:
     _run(action)
 
 
-@app.command("report")
+@report_app.callback()
 def report_command(
-    year: Annotated[int, typer.Option(min=2000, max=2100, help="The year the report covers.")],
+    context: typer.Context,
+    year: Annotated[int | None, typer.Option(min=2000, max=2100,
+                                             help="The year the report covers.")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", file_okay=False,
                                          help="Folder for the report files.")] = Path("."),
     formats: Annotated[list[ReportFormat], typer.Option(
-        "--format", "-f", help="json, html, pdf; repeat for several (default: all three).",
+        "--format", "-f", help="json, html, pdf, ofd; repeat for several (default: all).",
     )] = [],  # noqa: B006 - typer reads the default, never mutates it
 ) -> None:
-    """Write the yearly sharing evaluation report (V2) from the node's evaluation model."""
-
-    async def action(database_url: str) -> YearReport:
-        engine = create_engine(database_url, schema="evaluation", pool_size=1)
-        try:
-            await upgrade_to_head(engine, "evaluation", EVALUATION_MIGRATIONS)
-            async with create_session_factory(engine)() as session:
-                return await build_report(session, year)
-        finally:
-            await engine.dispose()
-
-    built = _run(action)
+    """Write the yearly sharing evaluation report (V2) from the node's evaluation model, the
+    PDF/A and OFD signed with the node's key; `govshare report verify FILE` checks one."""
+    if context.invoked_subcommand is not None:
+        return
+    if year is None:
+        errors.print("[red]✗ --year: give the year the report covers[/]")
+        raise typer.Exit(2)
+    settings = CliSettings()
+    built, files = _run(lambda database_url: report_files.write(
+        settings, database_url, year, formats or list(ReportFormat)))
     output.mkdir(parents=True, exist_ok=True)
-    render = {ReportFormat.json: lambda: built.model_dump_json(indent=2).encode(),
-              ReportFormat.html: lambda: to_html(built).encode(),
-              ReportFormat.pdf: lambda: to_pdf(built)}
-    for chosen in formats or list(ReportFormat):
+    for chosen, data in files.items():
         path = output / f"evaluation-{year}.{chosen.value}"
-        path.write_bytes(render[chosen]())
+        path.write_bytes(data)
         console.print(f"[green]✓[/] {path}")
     console.print(f"{built.summary.departments} departments, mean score "
                   f"{built.summary.mean_score}, {built.summary.departments_to_rectify} to "
                   f"rectify, {built.summary.zombie_systems} zombie systems; due by "
                   f"{built.due_on} ({built.due_basis})")
+
+
+@report_app.command("verify")
+def report_verify(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                         help="A report's PDF or OFD.")],
+    keys: Annotated[str | None, typer.Option(help="The signing node's published keys: a "
+                                             "URL or a JWKS file (default: the gateway's).")
+                    ] = None,
+    gateway: Annotated[str, typer.Option(envvar="GOVSHARE_GATEWAY", help="The node's "
+                                         "gateway.")] = "http://127.0.0.1:8000",
+) -> None:
+    """Check a report file's signature: signed by the node's key, not a byte changed since."""
+    try:
+        statement = report_files.verify(file, keys or report_files.default_keys(gateway))
+    except (SignatureInvalid, KeysUnavailable, OSError, ValueError) as error:
+        detail = error.detail if isinstance(error, KeysUnavailable) else str(error)
+        errors.print(f"[red]✗ {file}: {detail}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"[green]✓[/] {file}: the {statement['year']} report "
+                  f"({statement['tier']} tier, {statement['format']}) signed by node "
+                  f"{statement['iss']} at {statement['signed_at']}; not a byte changed. "
+                  f"SHA-256 {report_signature.file_digest(file.read_bytes())}")
 
 
 def _password(given: str | None, *, from_stdin: bool) -> str:

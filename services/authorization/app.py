@@ -22,6 +22,7 @@ from services.authorization import (
     grants_router,
     handlers,
     metrics,
+    report_signing,
     requests,
     requests_router,
     router,
@@ -64,7 +65,7 @@ def create_app(settings: AuthorizationSettings | None = None) -> FastAPI:
         routers=[token_router.router, router.router, staff_router.router,
                  security_router.router, requests_router.router,
                  grants_router.router, agreements_router.router, arbitration_router.router,
-                 federation_router.router],
+                 federation_router.router, report_signing.router],
     )
     app.state.linked_node_tokens = LinkedNodeTokens(settings.node_id)
     exchange = http_client(timeout=2.0)

@@ -19,8 +19,10 @@ from services.evaluation import (
     scores_router,
     systems_router,
 )
+from services.evaluation.report_signature import IdentitySigner
 from services.evaluation.settings import EvaluationSettings
 from shared.runtime import ServiceRuntime, create_service_app
+from shared.telemetry import http_client
 
 SERVICE = "evaluation"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -32,14 +34,19 @@ def create_app(settings: EvaluationSettings | None = None) -> FastAPI:
     runtime.consume(handlers.handlers, on_new_log=history.note_gap)
     runtime.every(settings.rectification_check_seconds, "rectifications",
                   partial(rectifications.announce_due, runtime.sessions, runtime.outbox))
-    return create_service_app(
+    http = http_client(timeout=10.0)
+    runtime.close_on_stop(http.aclose)
+    app = create_service_app(
         title="govshare evaluation",
         description="The yearly judgement (评价): indicators per department and period from "
                     "the platform's own events, scores and ranking under a scoring method "
                     "each tier configures, the rectification list [51 §24, JS §25], the "
-                    "yearly report as JSON, HTML and PDF, and the information-system "
+                    "yearly report as JSON, HTML, PDF/A and OFD (the files signed by the "
+                    "node), and the information-system "
                     "registry (备案) with its zombies (requirements §6).",
         runtime=runtime,
         routers=[scores_router.router, reports_router.router, systems_router.router,
                  method_router.router],
     )
+    app.state.report_signer = IdentitySigner(http, settings.identity_service_url)
+    return app

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from shared.problems import Conflict, NotFound, ProblemError, Unprocessable
+from shared.problems import (
+    RETRY_AFTER_UNAVAILABLE,
+    Conflict,
+    NotFound,
+    ProblemError,
+    Unprocessable,
+)
 
 
 class SystemNotFound(NotFound):
@@ -24,3 +30,13 @@ class HistoryIncomplete(Conflict):
 
 class RebuildUnavailable(ProblemError):
     status, slug, title = 503, "rebuild-unavailable", "The event consumer is not running"
+
+
+class SignatureUnavailable(ProblemError):
+    """The report file cannot be signed now: the identity service holding the node's key
+    did not answer (or the node has no key yet)."""
+
+    status, slug, title = 503, "signature-unavailable", "The node's signature is unavailable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Retry-After": RETRY_AFTER_UNAVAILABLE})

@@ -32,7 +32,8 @@ from shared.contracts import Tier
 class ReportFormat(StrEnum):
     json = "json"
     html = "html"
-    pdf = "pdf"
+    pdf = "pdf"  # PDF/A-2b, signed by the node
+    ofd = "ofd"  # GB/T 33190-2016, signed by the node
 
 
 class TrendPoint(BaseModel):

@@ -893,7 +893,8 @@ def test_govshare_report_writes_the_year_as_json_html_and_pdf(
     result = govshare(infrastructure, "report", "--year", year, "-o", str(tmp_path))
     assert result.returncode == 0, result.stderr
     written = {path.name for path in tmp_path.iterdir()}
-    assert written == {f"evaluation-{year}.{suffix}" for suffix in ("json", "html", "pdf")}
+    assert written == {f"evaluation-{year}.{suffix}"
+                       for suffix in ("json", "html", "pdf", "ofd")}
     report = json.loads((tmp_path / f"evaluation-{year}.json").read_text())
     assert report["year"] == int(year) and report["summary"]["departments"] >= 1
     assert f"{report['summary']['departments']} departments" in result.stdout
