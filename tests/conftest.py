@@ -116,6 +116,8 @@ class NodeProcesses:
                         # The session's tokens are fetched once: they must outlast a slow
                         # run (15 minutes is the default); expiry is tested with made tokens.
                         GOVSHARE_TOKEN_TTL_SECONDS="7200",
+                        # Search results kept an hour: a change must show by itself.
+                        GOVSHARE_SEARCH_CACHE_SECONDS="3600",
                         GOVSHARE_FRESHNESS_INTERVAL_SECONDS="0.5",
                         GOVSHARE_CLOCK_FILE=str(self.clock_file),
                         # The node's own files (its audit anchor archive, say), per session.

@@ -23,6 +23,7 @@ from services.catalog import (
     thesaurus_router,
     workbook_router,
 )
+from services.catalog.search_cache import SearchCache
 from services.catalog.settings import CatalogSettings
 from shared.linked_nodes import LinkedNodeTokens, NodeTokens
 from shared.runtime import ServiceRuntime, create_service_app
@@ -30,6 +31,10 @@ from shared.telemetry import http_client
 
 SERVICE = "catalog"
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+# Each kept result is a page of keys and the facets' counts: a few kilobytes.
+SEARCH_RESULTS_KEPT = 1000
 
 
 def create_app(settings: CatalogSettings | None = None) -> FastAPI:
@@ -53,4 +58,6 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
                  supervision_router.router],
     )
     app.state.node_tokens = LinkedNodeTokens(settings.node_id)
+    app.state.search_cache = SearchCache(size=SEARCH_RESULTS_KEPT,
+                                         seconds=settings.search_cache_seconds)
     return app

@@ -6,6 +6,8 @@ it each leave an event with the full snapshot through the outbox.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -140,11 +142,22 @@ async def list_entries(session: AsyncSession, page: PageParams, *, viewer_depart
 
 async def snapshot(session: AsyncSession, entry: Entry, node: str) -> EntrySnapshot:
     """The entry as the API shows it and events carry it."""
-    department = await session.get(Department, entry.provider)
-    return EntrySnapshot(**entry.spec, code=entry.code, provider=entry.provider,
-                         provider_name=department.name if department else "",
-                         status=EntryStatus(entry.status), version=entry.version, node=node,
-                         published_at=entry.published_at)
+    names = await provider_names(session, {entry.provider})
+    return EntrySnapshot(**entry.spec, **stored_fields(entry, node, names))
+
+
+def stored_fields(entry: Entry, node: str, names: dict[str, str]) -> dict[str, Any]:
+    """What an entry's snapshot holds besides its specification; `names` the providers'."""
+    return {"code": entry.code, "provider": entry.provider,
+            "provider_name": names.get(entry.provider, ""), "status": EntryStatus(entry.status),
+            "version": entry.version, "node": node, "published_at": entry.published_at}
+
+
+async def provider_names(session: AsyncSession, providers: set[str]) -> dict[str, str]:
+    """The names of these departments (by credit code), in one query."""
+    rows = await session.execute(select(Department.credit_code, Department.name)
+                                 .where(Department.credit_code.in_(providers)))
+    return dict(rows.tuples().all())
 
 
 def _index(entry: Entry, spec: EntrySpec) -> None:

@@ -319,6 +319,30 @@ class FederatedEntry(Base):
     search_vector: Mapped[Any] = mapped_column(TSVECTOR, deferred=True)
 
 
+class SearchDocument(Base):
+    """What search reads of a published entry, local or aggregated: its words, its facets
+    and what orders equal matches, in one narrow row. Triggers keep it from `entry`,
+    `federated_entry`, `department` and `entry_activity` (migration 0012); the service only
+    reads it."""
+
+    __tablename__ = "search_document"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)  # id, or "origin_node code"
+    aggregated: Mapped[bool] = mapped_column(Boolean)
+    code: Mapped[str] = mapped_column(String(60))
+    provider: Mapped[str] = mapped_column(String(18))
+    tier: Mapped[str] = mapped_column(String(20))
+    region: Mapped[str] = mapped_column(String(6))
+    top_class: Mapped[str | None] = mapped_column(String(12))
+    share_type: Mapped[str | None] = mapped_column(String(16))
+    share_methods: Mapped[list[str] | None] = mapped_column(ARRAY(String(24)))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    has_data: Mapped[bool] = mapped_column(Boolean)
+    uses: Mapped[int] = mapped_column(BigInteger)
+    last_loaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    search_vector: Mapped[Any] = mapped_column(TSVECTOR)
+
+
 class FederationReceipt(Base):
     """Every batch a linked node sent, as it arrived: what actually crossed (F3)."""
 

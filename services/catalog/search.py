@@ -14,25 +14,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    DateTime,
-    Select,
-    String,
-    cast,
-    desc,
-    func,
-    literal,
-    null,
-    select,
-    union_all,
-)
+from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog.models import Department, Entry, EntryActivity, FederatedEntry
+from services.catalog.models import SearchDocument
 from services.catalog.thesaurus import QueryPart, Thesaurus, text_query
-from shared.contracts.catalog import EntryStatus
 from shared.pagination import PageParams
 
 
@@ -85,25 +71,34 @@ async def search_entries(
     order: SearchOrder, page: PageParams, scope: SearchScope = SearchScope.local,
 ) -> SearchResult:
     """A page of matching published entries, their total, and facet counts over all matches."""
-    candidates = _candidates(scope)
-    query = _filtered(select(candidates), candidates, filters)
     parts = thesaurus.interpret(text) if text else []
-    rank = None
-    if matching := text_match(candidates.c.search_vector, parts):
-        condition, rank = matching
-        query = query.where(condition)
-    matches = query.subquery()
-    total = int(await session.scalar(select(func.count()).select_from(matches)) or 0)
-    columns = candidates.c
-    ordering = [desc(rank), columns.data_since.is_not(None).desc(), columns.uses.desc(),
-                columns.last_loaded_at.desc().nulls_last()] if (
-        rank is not None and order is SearchOrder.relevance) else []
-    rows = await session.execute(
-        query.with_only_columns(columns.aggregated, columns.key)
-        .order_by(*ordering, columns.published_at.desc(), columns.code)
-        .limit(page.limit).offset(page.offset))
-    return SearchResult([Hit(aggregated, key) for aggregated, key in rows], total,
-                        await _facets(session, matches), parts)
+    found = (await session.execute(search_statement(
+        parts=parts, filters=filters, order=order, page=page, scope=scope))).one()
+    facets = facets_from_rows(found[1] or [], found[2] or [])
+    return SearchResult([Hit(aggregated, key) for aggregated, key in found[0] or []],
+                        facets.pop("total", {}).get("", 0), facets, parts)
+
+
+def search_statement(*, parts: list[QueryPart], filters: SearchFilters, order: SearchOrder,
+                     page: PageParams, scope: SearchScope) -> Select[Any]:
+    """One statement, which reads the matches once from the narrow search table and returns
+    one row: the page's hits, the facets' counts with the total, the share methods' counts
+    (each a JSON array)."""
+    document = SearchDocument
+    conditions = _filtered(filters)
+    if scope is SearchScope.local:
+        conditions.append(~document.aggregated)
+    rank: Any = literal(0)
+    if matching := text_match(document.search_vector, parts):
+        conditions.append(matching[0])
+        rank = matching[1] if order is SearchOrder.relevance else rank
+    matches = (select(document.key, document.aggregated, document.code, document.published_at,
+                      document.has_data, document.uses, document.last_loaded_at,
+                      document.share_methods, *_FACET_COLUMNS, rank.label("rank"))
+               .where(*conditions).cte("matches").prefix_with("materialized"))
+    return select(
+        _page(matches, page, ranked=matching is not None and order is SearchOrder.relevance),
+        _facet_counts(matches), _method_counts(matches))
 
 
 def text_match(search_vector: Any, parts: list[QueryPart]) -> tuple[Any, Any] | None:
@@ -116,40 +111,72 @@ def text_match(search_vector: Any, parts: list[QueryPart]) -> tuple[Any, Any] | 
             func.ts_rank(search_vector, func.to_tsquery("simple", query.rank)))
 
 
-def _candidates(scope: SearchScope) -> Any:
-    """Published entries with the columns search needs, local ones and (scope all) those
-    aggregated from other nodes, under the same names."""
-    local = (select(literal(False).label("aggregated"), cast(Entry.id, String).label("key"),
-                    Entry.code, Entry.provider, Department.tier,
-                    Department.region_code.label("region"), Entry.top_class, Entry.share_type,
-                    Entry.share_methods, Entry.search_vector, Entry.published_at,
-                    EntryActivity.data_since, EntryActivity.last_loaded_at,
-                    func.coalesce(EntryActivity.uses, 0).label("uses"))
-             .join(Department, Department.credit_code == Entry.provider)
-             .outerjoin(EntryActivity, EntryActivity.entry_code == Entry.code)
-             .where(Entry.status == EntryStatus.published))
-    if scope is SearchScope.local:
-        return local.subquery()
-    aggregated = (select(literal(True), FederatedEntry.origin_node + " " + FederatedEntry.code,
-                         FederatedEntry.code, FederatedEntry.provider,
-                         FederatedEntry.origin_tier, FederatedEntry.origin_region,
-                         FederatedEntry.top_class, FederatedEntry.share_type,
-                         FederatedEntry.share_methods, FederatedEntry.search_vector,
-                         FederatedEntry.published_at,
-                         # What another node's exchange holds is not known here.
-                         cast(null(), DateTime(timezone=True)),
-                         cast(null(), DateTime(timezone=True)), cast(literal(0), BigInteger))
-                  .where(FederatedEntry.status == EntryStatus.published))
-    return union_all(local, aggregated).subquery()
+# The facets counted in one pass (grouping sets), named as the API names them.
+_FACET_COLUMNS = (SearchDocument.top_class, SearchDocument.provider, SearchDocument.share_type,
+                  SearchDocument.tier, SearchDocument.region)
+_FACET_NAMES = ("classification", "provider", "share_type", "tier", "region")
 
 
-def _filtered(query: Select[Any], candidates: Any, filters: SearchFilters) -> Select[Any]:
-    columns = candidates.c
-    return query.where(
-        *department_conditions(filters, provider=columns.provider, tier=columns.tier,
-                               region=columns.region),
-        *entry_conditions(filters, top_class=columns.top_class,
-                          share_type=columns.share_type, share_methods=columns.share_methods))
+def _page(matches: Any, page: PageParams, *, ranked: bool) -> Any:
+    """The page's hits in order as a JSON array of [aggregated, key]: when `ranked`, the
+    most relevant, then (equally relevant) those holding data, the most used, the latest
+    loaded; the newest published after those, or alone."""
+    columns = matches.c
+    by_relevance = [columns.rank.desc(), columns.has_data.desc(), columns.uses.desc(),
+                    columns.last_loaded_at.desc().nulls_last()] if ranked else []
+    shown = (select(columns.aggregated, columns.key)
+             .order_by(*by_relevance, columns.published_at.desc(), columns.code, columns.key)
+             .limit(page.limit).offset(page.offset).subquery())
+    return (select(func.json_agg(func.json_build_array(shown.c.aggregated, shown.c.key)))
+            .scalar_subquery())
+
+
+def _facet_counts(matches: Any) -> Any:
+    """Every facet's counts and the total, as JSON [grouping, value, count] rows: the
+    grouping bit says which facet a row counts (none set: the total)."""
+    columns = [matches.c[column.key] for column in _FACET_COLUMNS]
+    counts = (select(func.grouping(*columns).label("grouping"),
+                     func.coalesce(*columns).label("value"), func.count().label("count"))
+              .group_by(func.grouping_sets(*(tuple_(column) for column in columns),
+                                           tuple_()))
+              .subquery())
+    return (select(func.json_agg(func.json_build_array(counts.c.grouping, counts.c.value,
+                                                       counts.c.count)))
+            .scalar_subquery())
+
+
+def _method_counts(matches: Any) -> Any:
+    method = func.unnest(matches.c.share_methods).column_valued("method")
+    counts = select(method, func.count().label("count")).select_from(matches).group_by(
+        method).subquery()
+    return (select(func.json_agg(func.json_build_array(counts.c.method, counts.c.count)))
+            .scalar_subquery())
+
+
+def facets_from_rows(counts: list[list[Any]],
+                     methods: list[list[Any]]) -> dict[str, dict[str, int]]:
+    """The facets from the rows of `_facet_counts` (under "total" the count of all) and of
+    `_method_counts`."""
+    width = len(_FACET_NAMES)
+    facets: dict[str, dict[str, int]] = {name: {} for name in ("total", *_FACET_NAMES)}
+    for grouping, value, count in counts:
+        # grouping() sets a bit for every column not grouped, the first column highest.
+        grouped = [index for index in range(width) if not grouping >> (width - 1 - index) & 1]
+        if not grouped:
+            facets["total"][""] = count
+        elif value is not None:
+            facets[_FACET_NAMES[grouped[0]]][str(value)] = count
+    facets["method"] = {str(value): count for value, count in methods}
+    return facets
+
+
+def _filtered(filters: SearchFilters) -> list[ColumnElement[bool]]:
+    document = SearchDocument
+    return [*department_conditions(filters, provider=document.provider, tier=document.tier,
+                                   region=document.region),
+            *entry_conditions(filters, top_class=document.top_class,
+                              share_type=document.share_type,
+                              share_methods=document.share_methods)]
 
 
 def department_conditions(filters: SearchFilters, *, provider: Any, tier: Any,
@@ -168,22 +195,3 @@ def entry_conditions(filters: SearchFilters, *, top_class: Any, share_type: Any,
     if filters.method:
         conditions.append(share_methods.any(filters.method))
     return conditions
-
-
-async def _facets(session: AsyncSession, matches: Any) -> dict[str, dict[str, int]]:
-    columns = {
-        "classification": matches.c.top_class, "provider": matches.c.provider,
-        "share_type": matches.c.share_type, "tier": matches.c.tier,
-        "region": matches.c.region,
-    }
-    facets: dict[str, dict[str, int]] = {}
-    for name, column in columns.items():
-        rows = await session.execute(select(column, func.count()).select_from(matches)
-                                     .group_by(column))
-        facets[name] = {str(value): count for value, count in rows if value is not None}
-    method = func.unnest(matches.c.share_methods).label("method")
-    methods = select(method).select_from(matches).subquery()
-    rows = await session.execute(select(methods.c.method, func.count())
-                                 .group_by(methods.c.method))
-    facets["method"] = {str(value): count for value, count in rows}
-    return facets

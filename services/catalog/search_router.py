@@ -7,16 +7,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog import thesaurus
 from services.catalog.dcat import open_catalog
-from services.catalog.deps import SessionDep, SettingsDep
+from services.catalog.deps import SearchCacheDep, SessionDep, SettingsDep
 from services.catalog.models import Entry, FederatedEntry
 from services.catalog.router import public_views
 from services.catalog.schemas import EntryPublic, SearchPage
 from services.catalog.search import Hit, SearchFilters, SearchOrder, SearchScope, search_entries
+from services.catalog.search_cache import generation
 from services.catalog.thesaurus_router import interpretation_of
 from shared.auth import CurrentPrincipal
 from shared.contracts import Tier
@@ -50,7 +51,7 @@ FiltersDep = Annotated[SearchFilters, Depends(search_filters)]
             summary="Search published entries in Chinese, with facets")
 async def search(
     principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep, page: PageDep,
-    filters: FiltersDep,
+    filters: FiltersDep, cache: SearchCacheDep,
     q: Annotated[str | None, Query(max_length=100, description=(
         "e.g. 户籍, 婚姻登记, or everyday words (社保, 户口) the thesaurus leads to the "
         "official terms; every word must match."))] = None,
@@ -60,8 +61,13 @@ async def search(
         "below it, each with its origin node and path (F1)."))] = SearchScope.local,
 ) -> SearchPage:
     in_force = await thesaurus.current(session)
-    found = await search_entries(session, text=q, thesaurus=in_force, filters=filters,
-                                 order=order, page=page, scope=scope)
+    key = (await generation(session), in_force.version, q, filters, order, page.limit,
+           page.offset, scope)
+    found = cache.get(key)
+    if found is None:
+        found = await search_entries(session, text=q, thesaurus=in_force, filters=filters,
+                                     order=order, page=page, scope=scope)
+        cache.put(key, found)
     items = await _views(session, found.hits, settings.node_id)
     return SearchPage(items=items, total=found.total, facets=found.facets,
                       interpretation=interpretation_of(in_force, found.parts) if q else None,
@@ -76,14 +82,13 @@ async def _views(session: AsyncSession, hits: list[Hit], node: str) -> list[Entr
     views = {str(entry.id): view
              for entry, view in zip(found, await public_views(session, found, node),
                                     strict=True)}
-    for hit in hits:
-        if hit.aggregated:
-            origin, code = hit.key.split(" ", 1)
-            held = await session.get(FederatedEntry, (origin, code))
-            if held is not None:
-                views[hit.key] = EntryPublic(**held.snapshot, created_at=held.received_at,
-                                             updated_at=held.received_at,
-                                             aggregated_via=held.path)
+    aggregated = [tuple(hit.key.split(" ", 1)) for hit in hits if hit.aggregated]
+    for held in await session.scalars(select(FederatedEntry).where(
+            tuple_(FederatedEntry.origin_node, FederatedEntry.code).in_(aggregated))
+            ) if aggregated else []:
+        views[f"{held.origin_node} {held.code}"] = EntryPublic(
+            **held.snapshot, created_at=held.received_at, updated_at=held.received_at,
+            aggregated_via=held.path)
     return [views[hit.key] for hit in hits if hit.key in views]
 
 

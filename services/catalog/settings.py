@@ -16,3 +16,6 @@ class CatalogSettings(ServiceSettings):
         0.5, gt=0, description="How often catalog changes are pushed to the parent node (F1).")
     federation_timeout_seconds: float = Field(
         15.0, gt=0, description="Timeout of a call to a linked node's gateway.")
+    search_cache_seconds: float = Field(
+        1.0, ge=0, description="How long a search result is kept at most while the catalog "
+        "does not change (a change shows at the next search); 0 keeps none.")

@@ -94,6 +94,21 @@ async def test_withdrawn_entries_leave_search_but_stay_readable_by_code(
     assert len(history.json()) == 3
 
 
+async def test_a_kept_result_never_hides_a_change(gateway: httpx.AsyncClient,
+                                                  editor: dict[str, str]) -> None:
+    """The node keeps search results (an hour, in these tests): publishing or withdrawing
+    an entry shows at the very next search of the same words."""
+    words = {"q": "殡葬火化", "provider": editor["credit_code"]}
+    assert (await _search(gateway, editor["token"], **words))["total"] == 0
+    code = await _published(gateway, editor, _entry("殡葬火化信息", "火化证明记录。",
+                                                    {"top": "department", "item": "07"},
+                                                    ["online_query"]))
+    assert (await _search(gateway, editor["token"], **words))["total"] == 1
+    await gateway.post(f"{ENTRIES}/{code}/withdraw", headers=bearer(editor["token"]),
+                       json={"reason": "并入新目录"})
+    assert (await _search(gateway, editor["token"], **words))["total"] == 0
+
+
 async def test_open_entries_are_harvestable_as_dcat_without_a_token(
     gateway: httpx.AsyncClient, editor: dict[str, str]
 ) -> None:

@@ -1,0 +1,151 @@
+"""catalog: one narrow search table for every published entry, local or aggregated (C9)
+
+Search read `entry` (whose rows carry each entry's whole specification) joined to its
+department and activity, and the aggregated entries beside it, eight statements a search:
+at a million entries every facet count re-read wide rows. `search_document` holds only what
+search needs: the words (a GIN index), the facets, and what orders equal matches. Triggers
+keep it true to `entry`, `federated_entry`, `department` and `entry_activity` whichever code
+writes them, so no write path can forget it; the migration fills it from what is there.
+
+`search_generation` counts the changes to it, so the catalog can keep recent results until
+the next change (at commit: a deferred trigger).
+
+Revision ID: 20261201_0012
+Revises: 20261130_0011
+Create Date: 2026-12-01
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+
+revision = "20261201_0012"
+down_revision = "20261130_0011"
+branch_labels = None
+depends_on = None
+
+_COLUMNS = ("key, aggregated, code, provider, tier, region, top_class, share_type, "
+            "share_methods, published_at, has_data, uses, last_loaded_at, search_vector")
+_UPSERT = (f"on conflict (key) do update set ({_COLUMNS}) = "
+           f"({', '.join('excluded.' + c.strip() for c in _COLUMNS.split(','))})")
+# A local entry as search sees it: published, with its department's tier and region, and
+# what the exchange says of its data.
+_LOCAL = f"""insert into search_document ({_COLUMNS})
+    select e.id::text, false, e.code, e.provider, d.tier, d.region_code, e.top_class,
+           e.share_type, e.share_methods, e.published_at, a.data_since is not null,
+           coalesce(a.uses, 0), a.last_loaded_at, e.search_vector
+    from entry e join department d on d.credit_code = e.provider
+    left join entry_activity a on a.entry_code = e.code
+    where e.status = 'published' and {{}} {_UPSERT}"""
+_AGGREGATED = f"""insert into search_document ({_COLUMNS})
+    select f.origin_node || ' ' || f.code, true, f.code, f.provider, f.origin_tier,
+           f.origin_region, f.top_class, f.share_type, f.share_methods, f.published_at,
+           false, 0, null, f.search_vector
+    from federated_entry f where f.status = 'published' and {{}} {_UPSERT}"""
+
+# Each function resolves the tables in the schema it was created in, whoever's session
+# (and search_path) writes the table its trigger watches.
+_FUNCTIONS = [
+    f"""create function search_document_of_entry() returns trigger language plpgsql
+    set search_path from current as $$
+    begin
+      if tg_op = 'DELETE' then
+        delete from search_document where key = old.id::text;
+      elsif new.status <> 'published' then
+        delete from search_document where key = new.id::text;
+      else
+        {_LOCAL.format("e.id = new.id")};
+      end if;
+      return null;
+    end $$""",
+    f"""create function search_document_of_federated_entry() returns trigger language plpgsql
+    set search_path from current as $$
+    begin
+      if tg_op = 'DELETE' then
+        delete from search_document where key = old.origin_node || ' ' || old.code;
+      elsif new.status <> 'published' then
+        delete from search_document where key = new.origin_node || ' ' || new.code;
+      else
+        {_AGGREGATED.format("f.origin_node = new.origin_node and f.code = new.code")};
+      end if;
+      return null;
+    end $$""",
+    # A department's entries wait for it (search shows an entry with its provider's tier
+    # and region), and follow it when its tier or region changes.
+    f"""create function search_document_of_department() returns trigger language plpgsql
+    set search_path from current as $$
+    begin
+      {_LOCAL.format("e.provider = new.credit_code")};
+      return null;
+    end $$""",
+    """create function search_document_of_activity() returns trigger language plpgsql
+    set search_path from current as $$
+    begin
+      update search_document
+         set has_data = new.data_since is not null, uses = new.uses,
+             last_loaded_at = new.last_loaded_at
+       where code = new.entry_code and not aggregated;
+      return null;
+    end $$""",
+    """create function search_document_changed() returns trigger language plpgsql
+    set search_path from current as $$
+    begin
+      perform nextval('search_generation');
+      return null;
+    end $$""",
+]
+_TRIGGERS = [
+    "create trigger search_document after insert or update or delete on entry "
+    "for each row execute function search_document_of_entry()",
+    "create trigger search_document after insert or update or delete on federated_entry "
+    "for each row execute function search_document_of_federated_entry()",
+    "create trigger search_document after insert or update of tier, region_code "
+    "on department for each row execute function search_document_of_department()",
+    "create trigger search_document after insert or update on entry_activity "
+    "for each row execute function search_document_of_activity()",
+    # At commit, so that a search reading the new generation also sees the change.
+    "create constraint trigger search_generation after insert or update or delete "
+    "on search_document deferrable initially deferred "
+    "for each row execute function search_document_changed()",
+]
+
+
+def upgrade() -> None:
+    op.create_table(
+        "search_document",
+        # A local entry's id, or an aggregated entry's origin node and code.
+        sa.Column("key", sa.Text, primary_key=True),
+        sa.Column("aggregated", sa.Boolean, nullable=False),
+        sa.Column("code", sa.String(60), nullable=False),
+        sa.Column("provider", sa.String(18), nullable=False),
+        sa.Column("tier", sa.String(20), nullable=False),
+        sa.Column("region", sa.String(6), nullable=False),
+        sa.Column("top_class", sa.String(12)),
+        sa.Column("share_type", sa.String(16)),
+        sa.Column("share_methods", ARRAY(sa.String(24))),
+        sa.Column("published_at", sa.DateTime(timezone=True)),
+        sa.Column("has_data", sa.Boolean, nullable=False),
+        sa.Column("uses", sa.BigInteger, nullable=False),
+        sa.Column("last_loaded_at", sa.DateTime(timezone=True)),
+        sa.Column("search_vector", TSVECTOR),
+    )
+    op.create_index("ix_search_document_vector", "search_document", ["search_vector"],
+                    postgresql_using="gin")
+    op.create_index("ix_search_document_code", "search_document", ["code"])
+    op.execute("create sequence search_generation")
+    for statement in (*_FUNCTIONS, *_TRIGGERS):
+        op.execute(statement)
+    op.execute(_LOCAL.format("true"))
+    op.execute(_AGGREGATED.format("true"))
+
+
+def downgrade() -> None:
+    for table in ("search_document", "entry_activity", "department", "federated_entry",
+                  "entry"):
+        op.execute(f"drop trigger if exists search_document on {table}")
+    op.execute("drop trigger if exists search_generation on search_document")
+    for function in ("of_entry", "of_federated_entry", "of_department", "of_activity",
+                     "changed"):
+        op.execute(f"drop function search_document_{function}()")
+    op.execute("drop sequence search_generation")
+    op.drop_table("search_document")

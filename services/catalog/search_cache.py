@@ -1,0 +1,55 @@
+"""Recent search results, kept while the catalog has not changed (C9).
+
+Departments search the same words all day, and the catalog changes far less often than it
+is searched: a result stays true until the next change of a published entry, of its
+department or of its data's activity. Each such change, at its commit, draws a new number
+from the `search_generation` sequence (a deferred trigger on the search table), and a kept
+result is used only under the number it was computed at, so a change shows at the next
+search. A search that runs in the very instant of a commit can read the new number before the
+change itself; such a result is kept `seconds` at most, as a search engine refreshes its view
+about once a second.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Hashable
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.catalog.search import SearchResult
+
+
+class SearchCache:
+    """At most `size` results, each for at most `seconds`, the least recently used going
+    first; none at all when `seconds` is 0."""
+
+    def __init__(self, *, size: int, seconds: float) -> None:
+        self.size, self.seconds = size, seconds
+        self._kept: OrderedDict[Hashable, tuple[float, SearchResult]] = OrderedDict()
+
+    def get(self, key: Hashable) -> SearchResult | None:
+        kept = self._kept.get(key)
+        if kept is None:
+            return None
+        if time.monotonic() - kept[0] > self.seconds:
+            del self._kept[key]
+            return None
+        self._kept.move_to_end(key)
+        return kept[1]
+
+    def put(self, key: Hashable, result: SearchResult) -> None:
+        if self.seconds <= 0:
+            return
+        self._kept[key] = (time.monotonic(), result)
+        self._kept.move_to_end(key)
+        while len(self._kept) > self.size:
+            self._kept.popitem(last=False)
+
+
+async def generation(session: AsyncSession) -> int:
+    """How many changes search has seen (0 before the first)."""
+    return int(await session.scalar(text(
+        "select case when is_called then last_value else 0 end from search_generation")) or 0)
