@@ -28,7 +28,7 @@ NAMESPACE = "http://www.ofdspec.org/2016"
 PAGE_WIDTH, PAGE_HEIGHT = 210.0, 297.0
 LEFT, RIGHT, TOP, BOTTOM = 20.0, 190.0, 25.0, 275.0
 BODY_SIZE, TABLE_SIZE, HEADING_SIZE = 3.7, 3.2, 4.9
-BAR_STEP, LINES_HEIGHT = 5.0, 50.0
+BAR_STEP, LINES_HEIGHT = 4.6, 50.0
 ACCENT, RULE, GREY = "31 95 168", "154 167 180", "90 90 90"
 FONT_IDS = {report_fonts.BODY: 1, report_fonts.HEADING: 2}
 FONT_FILES = {report_fonts.BODY: "NotoSerifSC-subset.otf",
@@ -228,10 +228,10 @@ def _bars(layout: Layout, chart: Bars) -> None:
         y = top + index * step
         label = wrap(bar.label, 52, 2.8)[0]
         layout.text(label_right - width_of(label, 2.8), y + 3.4, label, 2.8)
-        layout.box(bar_left, y + 0.8, bar_width, 3.4, "241 244 248")
+        layout.box(bar_left, y + 0.7, bar_width, 3.2, "241 244 248")
         x = bar_left
         for part, colour in zip(bar.parts, chart.colours, strict=False):
-            layout.box(x, y + 0.8, bar_width * max(part, 0) / 100, 3.4, _rgb(colour))
+            layout.box(x, y + 0.7, bar_width * max(part, 0) / 100, 3.2, _rgb(colour))
             x += bar_width * max(part, 0) / 100
         layout.text(bar_left + bar_width + 2, y + 3.4, bar.value, 2.8)
     axis = top + len(chart.bars) * step + 1

@@ -18,7 +18,7 @@ from services.evaluation.scoring import DepartmentScore
 from shared.contracts.names import NAMES
 from shared.workdays import china_date
 
-BARS_PER_CHART = 30
+BARS_PER_CHART = 45  # a chart fills a page at most (the OFD too), legend included
 TRENDS_SHOWN = 10
 LAWS = {
     "51": "《政务信息资源共享管理暂行办法》（国发〔2016〕51号）",
