@@ -139,7 +139,8 @@ def build(report: YearReport) -> ReportDocument:
                 [[str(item.rank), item.name, item.department, f"{item.score:g}"]
                  for item in report.ranking], [1, 5, 3.2, 1.2])]),
             Section("breakdown", SECTIONS["breakdown"], [
-                *_breakdown_charts(report.ranking), _breakdown_table(report)]),
+                *_breakdown_charts(report.ranking), _breakdown_table(report),
+                Text("* 低于该指标阈值，列入整改清单。* Below the threshold: a finding.")]),
             Section("trends", SECTIONS["trends"], _trends(report)),
             Section("rectification", SECTIONS["rectification"], _rectification(report)),
             Section("funding", SECTIONS["funding"], [_funding(report)]),
