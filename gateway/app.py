@@ -20,6 +20,8 @@ from gateway.health import node_health
 from gateway.nodes import (
     ForwardedAudit,
     FromOtherNode,
+    OnwardNodeCalls,
+    RelayTokens,
     ToOtherNode,
     is_inbound,
     is_outbound,
@@ -39,7 +41,7 @@ from shared.health import (
     report_response,
     run_checks,
 )
-from shared.linked_nodes import LinkedNodeDirectory, NodeTokens
+from shared.linked_nodes import NodeTokens
 from shared.logs import configure_logging
 from shared.metrics import CONTENT_TYPE, render
 from shared.problems import NotFound, install_problem_handlers
@@ -205,12 +207,13 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     services = frozenset(settings.services)
     # Mounted under /api, so the proxy sees paths as a mount would show them.
     api = _body_guarded(_mounted(proxy, "/api"), settings)
-    from_nodes = _body_guarded(_mounted(federation, "/federation"), settings)
+    relays = RelayTokens(client, identity_url)
+    from_nodes = _body_guarded(OnwardNodeCalls(
+        inner=_mounted(federation, "/federation"), proxy=federation, relays=relays), settings)
     forwarded_audit = ForwardedAudit(client, settings.services.get("exchange"))
     to_other_node = _body_guarded(ToOtherNode(
-        proxy=proxy, gateways=LinkedNodeDirectory(client, identity_url),
-        tokens=NodeTokens(client, identity_url), audit=forwarded_audit), settings)
-    from_other_node = FromOtherNode(api=api, http=client, identity_url=identity_url)
+        proxy=proxy, tokens=NodeTokens(client, identity_url), audit=forwarded_audit), settings)
+    from_other_node = FromOtherNode(api=api, proxy=proxy, relays=relays)
     routed = RouteAhead(app, matches=is_api_call, handler=RequestTelemetry(
         api, route=_by_service(r"/api/", "/api/{service}", services)))
     routed = RouteAhead(routed, matches=is_federation_call, handler=RequestTelemetry(

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from shared.contracts import NodeRelation
-from shared.problems import Forbidden, Unauthorized
+from shared.problems import Forbidden, NotFound, Unauthorized
 from shared.runtime import jwks_from_url
 from shared.tokens import KeySet, PrincipalKind, TokenClaims, TokenVerifier, unverified_issuer
 
@@ -44,36 +45,55 @@ class LinkedNodeTokens:
         return claims
 
 
+@dataclass(frozen=True)
+class Route:
+    """How a call to a node goes out: the token for the first hop and where that hop is."""
+
+    token: str
+    next_hop: str
+    gateway_url: str
+
+
 class NodeTokens:
-    """Node tokens for calls to linked nodes, signed by this node's identity service (which
-    alone holds the key) and reused until shortly before they expire."""
+    """Node tokens for calls to other nodes, signed by this node's identity service (which
+    alone holds the key and knows the tree) and reused until shortly before they expire."""
 
     def __init__(self, http: httpx.AsyncClient, identity_url: str) -> None:
         self.http = http
         self.identity_url = identity_url.rstrip("/")
-        self._tokens: dict[tuple[Any, ...], tuple[str, float]] = {}
+        self._routes: dict[tuple[Any, ...], tuple[Route, float]] = {}
 
     async def for_node(self, audience: str, on_behalf_of: TokenClaims | None = None) -> str:
-        """A token for `audience`; with `on_behalf_of`, carrying that principal's
-        department and roles (F2)."""
-        body: dict[str, Any] = {"audience": audience}
-        key: tuple[Any, ...] = (audience,)
+        """A token for the linked node `audience`; with `on_behalf_of`, carrying that
+        principal's department and roles (F2)."""
+        return (await self.route_to(audience, on_behalf_of)).token
+
+    async def route_to(self, destination: str,
+                       on_behalf_of: TokenClaims | None = None) -> Route:
+        """The way to `destination`, a linked node or one beyond (F5): its first hop and the
+        token for it. NotFound if the node is none this node knows of."""
+        body: dict[str, Any] = {"audience": destination}
+        key: tuple[Any, ...] = (destination,)
         if on_behalf_of is not None:
             body["on_behalf_of"] = {"sub": on_behalf_of.sub,
                                     "department": on_behalf_of.department,
                                     "roles": on_behalf_of.roles}
             key += (on_behalf_of.sub, on_behalf_of.department, tuple(on_behalf_of.roles))
-        token, good_until = self._tokens.get(key, ("", 0.0))
-        if time.monotonic() < good_until:
-            return token
+        route, good_until = self._routes.get(key, (None, 0.0))
+        if route is not None and time.monotonic() < good_until:
+            return route
         response = await self.http.post(f"{self.identity_url}/internal/node-tokens", json=body)
+        if response.status_code == 404:
+            raise NotFound(f"{destination} is no node of the network this node knows of.",
+                           reason="node_unknown", node=destination)
         response.raise_for_status()
         answer = response.json()
-        if len(self._tokens) > 10_000:
-            self._tokens.clear()
-        self._tokens[key] = (answer["access_token"],
-                             time.monotonic() + answer["expires_in"] * 0.8)
-        return str(answer["access_token"])
+        route = Route(str(answer["access_token"]), str(answer["next_hop"]),
+                      str(answer["gateway_url"]))
+        if len(self._routes) > 10_000:
+            self._routes.clear()
+        self._routes[key] = (route, time.monotonic() + answer["expires_in"] * 0.8)
+        return route
 
 
 class LinkedNodeDirectory:

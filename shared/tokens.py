@@ -52,6 +52,11 @@ class TokenClaims(BaseModel):
                                               "the user or client the node acts for (F2).")
     roles: list[str] = Field(default_factory=list)
     node: str = Field(description="Node the principal belongs to.")
+    dest: str | None = Field(None, description="In a node token relayed along the tree (F5): "
+                                               "the node the call is for, when that is not "
+                                               "`aud`, the next hop.")
+    path: list[str] | None = Field(None, description="The nodes a relayed call came through, "
+                                                     "its origin first (F5).")
     cnf: dict[str, str] | None = Field(
         None, description="Confirmation (RFC 7800): the thumbprint (`jkt`) of the key a "
                           "sender-constrained token is bound to (DPoP, RFC 9449).")

@@ -11,12 +11,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
 from services.authorization import (
     agreements,
     agreements_router,
     arbitration_router,
+    federation,
     federation_router,
     grants,
     grants_router,
@@ -54,6 +56,10 @@ def create_app(settings: AuthorizationSettings | None = None) -> FastAPI:
     runtime.consume(handlers.handlers)
     runtime.every(settings.sweep_interval_seconds, "deadline-sweep", _sweeper(runtime))
     runtime.every(3600, "reseal-signing-keys", _resealer(runtime))
+    peers = http_client(timeout=10.0)
+    runtime.close_on_stop(peers.aclose)
+    runtime.every(settings.network_exchange_seconds, "network-exchange",
+                  _network_exchange(runtime, peers, settings.token_ttl_seconds))
     runtime.measure_on_scrape(metrics.measure)
     app = create_service_app(
         title="govshare authorization",
@@ -88,6 +94,18 @@ def _sweeper(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
             await agreements.lapse_due(session, runtime.outbox, clock.now())
 
     return sweep
+
+
+def _network_exchange(runtime: ServiceRuntime, http: httpx.AsyncClient,
+                      ttl_seconds: int) -> Callable[[], Awaitable[None]]:
+    """The tree, learned along the links (F5): what is below goes up, what is beyond comes
+    back. A parent that does not answer leaves what was learned before in place."""
+
+    async def exchange() -> None:
+        async with transaction(runtime.sessions) as session:
+            await federation.tell_parent(session, http, ttl_seconds)
+
+    return exchange
 
 
 def _resealer(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:

@@ -196,11 +196,20 @@ class NodeNotLinked(NotFound):
     slug, title = "node-not-linked", "No such linked node"
 
 
-class ZoneBoundary(Forbidden):
-    slug, title = "zone-boundary", "Not across the boundary between network zones"
+class NodeUnknown(NotFound):
+    slug, title = "node-unknown", "No such node in the network"
 
     def __init__(self, detail: str) -> None:
-        super().__init__(detail, reason="zone_boundary")
+        super().__init__(detail, reason="node_unknown")
+
+
+class ZoneBoundary(Forbidden):
+    """Refused by `node` (the hop that applied the rule, F3)."""
+
+    slug, title = "zone-boundary", "Not across the boundary between network zones"
+
+    def __init__(self, detail: str, *, node: str | None = None) -> None:
+        super().__init__(detail, reason="zone_boundary", **({"node": node} if node else {}))
 
 
 class DelegationRefused(Forbidden):
@@ -210,3 +219,12 @@ class DelegationRefused(Forbidden):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, reason="delegation_refused")
+
+
+class RouteRefused(Forbidden):
+    """A relayed call whose path of nodes this node does not carry further (F5)."""
+
+    slug, title = "route-refused", "The call's route through the network is refused"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, reason="route_refused")

@@ -12,49 +12,38 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+import httpx
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.authorization import network
 from services.authorization.exceptions import (
     DelegationRefused,
     InvitationInvalid,
     NodeNotInitialized,
     NodeNotLinked,
+    RouteRefused,
     ZoneBoundary,
 )
 from services.authorization.models import Department, LinkInvitation, Node
+from services.authorization.network import NetworkNodes, NodeIdentity
 from services.authorization.node_keys import active_signing_key, require_local_node
-from shared.contracts import LinkedNode, NodeLinked, NodeRelation, Role, Tier, Zone
+from shared.contracts import LinkedNode, NodeLinked, NodeRelation, Role, Tier, Zone, zone_of
 from shared.contracts.anchoring import AUDIT_ANCHOR_TYPE, AnchorStatement
-from shared.contracts.values import NOT_BLANK
 from shared.linked_nodes import LinkedNodeTokens
 from shared.outbox import Outbox
-from shared.tokens import PrincipalKind, SigningKey, issue_token, sign_statement
+from shared.tokens import PrincipalKind, SigningKey, TokenClaims, issue_token, sign_statement
 
 JWKS_PATH = "/.well-known/jwks.json"
+NETWORK_PATH = "/federation/authorization/network"
 NODE_TOKEN_ROLE = "federation"
+MAX_HOPS = 8  # a county's call to another province's county passes six gateways
 
-
-class NodeIdentity(BaseModel):
-    """Who a node is, as it introduces itself when linking."""
-
-    node_id: str = Field(pattern=r"^[0-9]{6}-(internal|external)$", examples=["320100-external"])
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
-                                           pattern=NOT_BLANK)]
-    tier: Tier
-    region_code: str = Field(pattern=r"^[0-9]{6}$")
-    zone: Zone
-
-    @model_validator(mode="after")
-    def _id_names_region_and_zone(self) -> NodeIdentity:
-        # The invitation names the node id; its zone must be the zone it then declares.
-        if self.node_id != f"{self.region_code}-{self.zone}":
-            raise ValueError("node_id must read <region_code>-<zone>")
-        return self
+__all__ = ["NodeIdentity"]  # re-exported: linking speaks of it
 
 
 class LinkRequest(BaseModel):
@@ -123,49 +112,148 @@ REMOTE_ROLES = frozenset({Role.data_operator, Role.request_reviewer})
 """What a department on another node may do here: request data and use it, nothing more."""
 
 
+@dataclass(frozen=True)
+class Relayed:
+    """A token for the next hop of a call and where that hop's gateway is."""
+
+    token: str
+    ttl: int
+    next_hop: str | None = None
+    gateway_url: str | None = None
+
+
 async def node_token(session: AsyncSession, *, audience: str, ttl_seconds: int,
-                     on_behalf_of: Delegation | None = None) -> str:
-    """A token that says "this node" (and, delegated, for whom) to the linked node
-    `audience`, signed with our key."""
+                     on_behalf_of: Delegation | None = None) -> Relayed:
+    """A token that says "this node" (and, delegated, for whom) to the node `audience`,
+    signed with our key; for a node beyond the linked ones it is made for the neighbour it
+    goes through and names `audience` as its destination (F5)."""
     node = await require_local_node(session)
-    if await session.scalar(select(Node.id).where(Node.id == audience,
-                                                  Node.relation.isnot(None))) is None:
-        raise NodeNotLinked(f"{audience} is not linked with this node.")
+    if audience == node.id:
+        raise NodeNotLinked(f"{audience} is this node.")
+    hop = await network.next_hop(session, audience)
     claims: dict[str, object] = {"iss": node.id, "sub": node.id, "node": node.id,
-                                 "kind": PrincipalKind.node, "aud": audience,
+                                 "kind": PrincipalKind.node, "aud": hop.id,
                                  "roles": [NODE_TOKEN_ROLE]}
+    if hop.id != audience:
+        claims |= {"dest": audience, "path": [node.id]}
     if on_behalf_of is not None:
         claims |= {"act": on_behalf_of.sub, "department": on_behalf_of.department,
                    "roles": sorted(set(on_behalf_of.roles) & REMOTE_ROLES)}
-    return await _signed(session, claims, ttl_seconds)
+    return Relayed(await _signed(session, claims, ttl_seconds), ttl_seconds, hop.id,
+                   hop.gateway_url)
 
 
-async def remote_principal_token(session: AsyncSession, tokens: LinkedNodeTokens,
-                                 node_token_: str, ttl_seconds: int) -> tuple[str, int]:
-    """Exchange a linked node's delegated node token for a token of this node that its
-    services understand: the other node's department, with no more than REMOTE_ROLES."""
+async def relayed_token(session: AsyncSession, tokens: LinkedNodeTokens, node_token_: str,
+                        ttl_seconds: int, *, delegated: bool = True) -> Relayed:
+    """What a call a neighbour relayed here goes on with (F2, F5), once the neighbour's token
+    is verified and the zone rules (F3) hold at this hop: for a call to a node further on,
+    this node's token for the next hop, this node added to the path; for a department's call
+    that arrived, a token of this node that its services understand (the other node's
+    department, with no more than REMOTE_ROLES, and the path it came by); for a node's own
+    call that arrived, the neighbour's token, which the service checks itself."""
 
     async def jwks_of_linked(node_id: str) -> str | None:
         linked = await session.get(Node, node_id)
         return linked.jwks_url if linked is not None and linked.relation else None
 
     claims = await tokens.verify(node_token_, jwks_of_linked)
+    local = await require_local_node(session)
+    path = relay_path(claims, local.id)
+    destination = claims.dest or local.id
+    check_zones(local.id, Zone(local.zone), path, destination, delegated=delegated)
+    if delegated:
+        await _check_delegation(session, claims)
+    ttl = min(ttl_seconds, max(claims.exp - int(time.time()), 1))  # not beyond the original
+    if destination != local.id:
+        hop = await network.next_hop(session, destination)
+        if hop.id in path:
+            raise RouteRefused(f"{destination} lies back the way the call came.")
+        onward: dict[str, object] = {
+            "iss": local.id, "sub": local.id, "node": local.id, "kind": PrincipalKind.node,
+            "aud": hop.id, "dest": destination, "path": [*path, local.id],
+            "roles": sorted(set(claims.roles) & REMOTE_ROLES) if delegated
+            else [NODE_TOKEN_ROLE]}
+        if delegated:
+            onward |= {"act": claims.act, "department": claims.department}
+        return Relayed(await _signed(session, onward, ttl), ttl, hop.id, hop.gateway_url)
+    if not delegated:
+        return Relayed(node_token_, ttl)
+    return Relayed(await _signed(session, {
+        "iss": local.id, "sub": f"{path[0]}/{claims.act}", "node": path[0],
+        "kind": PrincipalKind.node, "department": claims.department, "path": path,
+        "roles": sorted(set(claims.roles) & REMOTE_ROLES)}, ttl), ttl)
+
+
+def relay_path(claims: TokenClaims, local: str) -> list[str]:
+    """The nodes the call came through, origin first, checked: it ends with the neighbour
+    that signed, names nodes of known zones, and neither loops nor runs on without end."""
+    path = claims.path or [claims.iss]
+    try:
+        zones = [zone_of(node) for node in path]
+    except ValueError:
+        zones = []
+    if (path[-1] != claims.iss or local in path or len(path) > MAX_HOPS
+            or len(zones) != len(path) or len(set(path)) != len(path)):
+        raise RouteRefused("The call's path of nodes is not one this node relays.")
+    return path
+
+
+def check_zones(local: str, local_zone: Zone, path: list[str], destination: str, *,
+                delegated: bool) -> None:
+    """F3 at this hop. A department's call is answered back along its path: an internal-zone
+    node serves and relays none that came from the external zone. A node's own call carries
+    what its origin sends: nothing that came from the internal zone goes on into the
+    external one."""
+    from_external = any(zone_of(node) == Zone.external for node in path)
+    from_internal = any(zone_of(node) == Zone.internal for node in path)
+    if delegated and local_zone == Zone.internal and from_external:
+        raise ZoneBoundary("An internal-zone node serves and relays no calls from an "
+                           "external-zone node.", node=local)
+    if not delegated and from_internal and Zone.external in (local_zone, zone_of(destination)):
+        raise ZoneBoundary("What comes from the internal zone does not go on into the "
+                           "external one.", node=local)
+
+
+async def _check_delegation(session: AsyncSession, claims: TokenClaims) -> None:
     if not claims.department or not claims.act:
         raise DelegationRefused("The node token acts for no department.")
-    local = await require_local_node(session)
-    caller = await session.get(Node, claims.iss)
-    if local.zone == Zone.internal and caller is not None and caller.zone == Zone.external:
-        # F3: what an internal node holds is not served into the external network; its
-        # unclassified catalog still goes up (F1), its data stays on this side.
-        raise ZoneBoundary("An internal-zone node serves no calls from an external-zone node.")
     if await session.get(Department, claims.department) is not None:
         # A linked node speaks for its own departments, never for one of ours.
         raise DelegationRefused("The node token acts for a department of this node.")
-    ttl = min(ttl_seconds, max(claims.exp - int(time.time()), 1))  # not beyond the original
-    return await _signed(session, {
-        "iss": local.id, "sub": f"{claims.iss}/{claims.act}", "node": claims.iss,
-        "kind": PrincipalKind.node, "department": claims.department,
-        "roles": sorted(set(claims.roles) & REMOTE_ROLES)}, ttl), ttl
+
+
+# --- the tree, learned along the links (F5) ---------------------------------------------------
+
+
+async def tell_parent(session: AsyncSession, http: httpx.AsyncClient,
+                      ttl_seconds: int) -> int | None:
+    """Tell the parent the nodes below this one and learn from its answer those beyond;
+    how many this node now reaches through the parent (None: it has no parent)."""
+    parent = await session.scalar(select(Node).where(Node.relation == NodeRelation.parent))
+    if parent is None or not parent.gateway_url:
+        return None
+    token = (await node_token(session, audience=parent.id, ttl_seconds=ttl_seconds)).token
+    below = NetworkNodes(nodes=await network.below(session))
+    response = await http.post(parent.gateway_url + NETWORK_PATH,
+                               json=below.model_dump(mode="json"),
+                               headers={"Authorization": f"Bearer {token}"})
+    response.raise_for_status()
+    beyond = NetworkNodes.model_validate(response.json())
+    return await network.learn(session, via=parent.id, nodes=beyond.nodes)
+
+
+async def hear_child(session: AsyncSession, tokens: LinkedNodeTokens, token: str,
+                     below: NetworkNodes) -> NetworkNodes:
+    """A child's nodes below it, learned; the answer is the nodes beyond it."""
+
+    async def jwks_of_child(node_id: str) -> str | None:
+        child = await session.get(Node, node_id)
+        return child.jwks_url if child is not None and child.relation == NodeRelation.child \
+            else None
+
+    child = (await tokens.verify(token, jwks_of_child)).iss
+    await network.learn(session, via=child, nodes=below.nodes)
+    return NetworkNodes(nodes=await network.beyond(session, child))
 
 
 async def countersign_heads(session: AsyncSession,

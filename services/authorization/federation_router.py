@@ -16,12 +16,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, Field
 
-from services.authorization import federation
+from services.authorization import federation, network
 from services.authorization.deps import OutboxDep, SessionDep, SettingsDep
-from services.authorization.federation import Delegation, Invitation, LinkRequest, NodeIdentity
-from shared.auth import require_role
+from services.authorization.federation import (
+    Delegation,
+    Invitation,
+    LinkRequest,
+    NodeIdentity,
+    Relayed,
+)
+from services.authorization.network import KnownNode, NetworkNodes
+from shared.auth import parse_bearer, require_role
 from shared.contracts import LinkedNode, NodeRelation, Role, Tier, Zone
 from shared.contracts.anchoring import AnchorStatements, Countersignatures
+from shared.pagination import Page, PageDep
 from shared.tokens import TokenClaims
 
 router = APIRouter(tags=["federation"])
@@ -36,18 +44,29 @@ class InvitationCreate(BaseModel):
 
 
 class NodeTokenRequest(BaseModel):
-    audience: str = Field(description="Id of the linked node the token is for.")
+    audience: str = Field(description="Id of the node the call is for: a linked node, or one "
+                                      "further on, reached through a linked one (F5).")
     on_behalf_of: Delegation | None = Field(
         None, description="The user or system of this node the call is made for (F2).")
 
 
 class RemoteTokenRequest(BaseModel):
-    token: str = Field(description="A linked node's delegated node token.")
+    token: str = Field(description="A linked node's node token.")
+    delegated: bool = Field(True, description="A department's call (`/federation/relay/…`); "
+                                              "false: a node's own call to a service.")
 
 
 class NodeToken(BaseModel):
     access_token: str
     expires_in: int
+    next_hop: str | None = Field(None, description="The linked node to send the call to; "
+                                                   "none: it has arrived here.")
+    gateway_url: str | None = Field(None, description="Where that node's gateway answers.")
+
+    @classmethod
+    def of(cls, relayed: Relayed) -> NodeToken:
+        return cls(access_token=relayed.token, expires_in=relayed.ttl,
+                   next_hop=relayed.next_hop, gateway_url=relayed.gateway_url)
 
 
 @router.post("/federation/invitations", response_model=Invitation,
@@ -74,6 +93,25 @@ async def list_linked_nodes(session: SessionDep, principal: Overseer) -> list[Li
     return await _linked(session)
 
 
+@router.get("/federation/network", response_model=Page[KnownNode])
+async def list_network(session: SessionDep, principal: Overseer,
+                       page: PageDep) -> dict[str, object]:
+    """Every node of the network this node knows of and the neighbour it reaches it through
+    (F5), itself first: learned along the links, kept up to date every few seconds."""
+    nodes = await network.known(session)
+    return page.wrap(nodes[page.offset:page.offset + page.limit], len(nodes))
+
+
+@router.post("/federation/network", response_model=NetworkNodes)
+async def exchange_network(body: NetworkNodes, session: SessionDep,
+                           request: Request) -> NetworkNodes:
+    """A linked child tells the nodes below it (node token); the answer is the nodes beyond
+    it, which it reaches through this node (F5)."""
+    return await federation.hear_child(
+        session, request.app.state.linked_node_tokens,
+        parse_bearer(request.headers.get("authorization", "")), body)
+
+
 async def _linked(session: SessionDep) -> list[LinkedNode]:
     return [LinkedNode(node_id=node.id, name=node.name, tier=Tier(node.tier),
                        region_code=node.region_code, zone=Zone(node.zone),
@@ -85,20 +123,19 @@ async def _linked(session: SessionDep) -> list[LinkedNode]:
 @router.post("/internal/node-tokens", response_model=NodeToken, include_in_schema=False)
 async def sign_node_token(body: NodeTokenRequest, session: SessionDep,
                           settings: SettingsDep) -> NodeToken:
-    ttl = settings.token_ttl_seconds
-    return NodeToken(access_token=await federation.node_token(
-        session, audience=body.audience, ttl_seconds=ttl, on_behalf_of=body.on_behalf_of),
-        expires_in=ttl)
+    return NodeToken.of(await federation.node_token(
+        session, audience=body.audience, ttl_seconds=settings.token_ttl_seconds,
+        on_behalf_of=body.on_behalf_of))
 
 
 @router.post("/internal/remote-tokens", response_model=NodeToken, include_in_schema=False)
 async def exchange_remote_token(body: RemoteTokenRequest, session: SessionDep,
                                 settings: SettingsDep, request: Request) -> NodeToken:
-    """For the gateway: a linked node's delegated token → a token of this node for the
-    other node's department (F2)."""
-    token, ttl = await federation.remote_principal_token(
-        session, request.app.state.linked_node_tokens, body.token, settings.token_ttl_seconds)
-    return NodeToken(access_token=token, expires_in=ttl)
+    """For the gateway: a linked node's token → what the call goes on with: a token for the
+    next hop (F5), or, arrived, one of this node for the other node's department (F2)."""
+    return NodeToken.of(await federation.relayed_token(
+        session, request.app.state.linked_node_tokens, body.token, settings.token_ttl_seconds,
+        delegated=body.delegated))
 
 
 @router.post("/internal/audit-anchor-signatures", response_model=Countersignatures,

@@ -61,6 +61,22 @@ class Node(Timestamped, Base):
     linked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class NetworkNode(Base):
+    """A node of the network beyond the linked ones (F5), as a neighbour told us of it:
+    reached through that neighbour (`via`), a linked node."""
+
+    __tablename__ = "network_node"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    tier: Mapped[str] = mapped_column(String(20))
+    region_code: Mapped[str] = mapped_column(String(6))
+    zone: Mapped[str] = mapped_column(String(10))
+    via: Mapped[str] = mapped_column(String(64), index=True)
+    learned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+
+
 class LinkInvitation(Base):
     """A one-time code the parent's operator gives a child's operator to link the nodes."""
 

@@ -37,6 +37,10 @@ class AuthorizationSettings(SecretKeepingSettings):
     client_secret_valid_days: int = Field(
         CLIENT_SECRET_VALID_DAYS, ge=1, le=3650, description="How long a client secret is "
         "valid unless the node admin sets a shorter time when issuing it.")
+    network_exchange_seconds: float = Field(
+        10.0, gt=0, description="How often this node tells its parent the nodes below it and "
+        "learns those beyond (F5): a node linked anywhere in the tree is reachable from "
+        "everywhere within a few of these.")
     services: dict[str, str] = Field(
         default_factory=lambda: {"exchange": "http://127.0.0.1:8103"},
         description="The node's services by name, as the gateway has them (env "

@@ -68,7 +68,7 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
         http=http_client(timeout=settings.webhook_timeout_seconds),
         node=settings.node_id, batch=settings.delivery_batch,
         max_backoff=settings.webhook_max_backoff_seconds,
-        idle=settings.delivery_interval_seconds, nodes=nodes, node_tokens=node_tokens)
+        idle=settings.delivery_interval_seconds, node_tokens=node_tokens)
     runtime.close_on_stop(dispatcher.http.aclose)
     runtime.every(settings.audit_seal_interval_seconds, "audit-seal",
                   lambda: audit.seal(runtime.sessions, outbox))
@@ -109,6 +109,7 @@ def create_app(settings: ExchangeSettings | None = None) -> ASGIApp:
     app.state.gate = queries.gate
     app.state.open_data_streams = asyncio.Semaphore(settings.open_data_streams)
     app.state.delivery_topics, app.state.linked_nodes = topics, nodes
+    app.state.webhooks = dispatcher.http
     app.state.node_tokens = LinkedNodeTokens(settings.node_id)
     app.state.anchorer = anchorer
     app.state.countersigner = Countersigner(http, settings.identity_service_url)

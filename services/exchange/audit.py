@@ -32,6 +32,7 @@ from shared.contracts.exchange import AccessKind, AuditSealed, UsageCount
 from shared.db import transaction
 from shared.outbox import Outbox
 from shared.pagination import PageParams, fetch_page
+from shared.tokens import TokenClaims
 from shared.workdays import china_date
 
 GENESIS = "0" * 64
@@ -53,6 +54,13 @@ class Access:
     record_count: int
     denied: str | None = None
     subject_key: str | None = None  # whose record a query looked up (`subject_keys`)
+    route: Sequence[str] | None = None  # a call from another node: the nodes it came by (F5)
+
+
+def route_of(principal: TokenClaims) -> list[str] | None:
+    """The nodes a department's call from another node came through, origin first; None
+    for a call made on this node."""
+    return list(principal.path) if principal.path else None
 
 
 def record(session: AsyncSession, access: Access, *, actor: str, node: str) -> AuditEntry:
@@ -61,7 +69,8 @@ def record(session: AsyncSession, access: Access, *, actor: str, node: str) -> A
                        entry_code=access.entry_code, grant_id=access.grant_id,
                        purpose=access.purpose, items=list(access.items),
                        record_count=access.record_count, denied=access.denied, actor=actor,
-                       node=node, at=clock.now(), subject_key=access.subject_key)
+                       node=node, at=clock.now(), subject_key=access.subject_key,
+                       route=list(access.route) if access.route else None)
     session.add(entry)
     session.info.setdefault(_APPENDS_ON_COMMIT, Counter())[access.kind.value] += 1
     return entry
@@ -84,8 +93,8 @@ def _forget_rolled_back_appends(session: Session) -> None:
 
 INSERT = """
     INSERT INTO audit_entry (kind, consumer, provider, entry_code, grant_id, purpose, items,
-                             record_count, denied, actor, node, at, subject_key)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                             record_count, denied, actor, node, at, subject_key, route)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 """
 
 
@@ -130,7 +139,8 @@ class GroupWriter:
 def _row(access: Access, actor: str, node: str) -> tuple[object, ...]:
     return (access.kind.value, access.consumer, access.provider, access.entry_code,
             access.grant_id, access.purpose, list(access.items), access.record_count,
-            access.denied, actor, node, clock.now(), access.subject_key)
+            access.denied, actor, node, clock.now(), access.subject_key,
+            list(access.route) if access.route else None)
 
 
 async def record_now(sessions: async_sessionmaker[AsyncSession], access: Access, *,
@@ -151,6 +161,7 @@ def entry_hash(entry: AuditEntry, position: int, prev_hash: str) -> str:
         "at": entry.at.astimezone(UTC).isoformat(),
         # Only where there is one, so entries chained before it was recorded keep their hash.
         **({"subject_key": entry.subject_key} if entry.subject_key else {}),
+        **({"route": list(entry.route)} if entry.route else {}),
     }, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 

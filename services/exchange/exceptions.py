@@ -59,6 +59,12 @@ class RecordNotFound(NotFound):
     slug, title = "record-not-found", "No record with this key is available to you"
 
 
+class WebhookUnanswered(ProblemError):
+    """A department's webhook did not take changes another node sent for it (F5)."""
+
+    status, slug, title = 502, "webhook-unanswered", "The webhook did not take the changes"
+
+
 class SourceUnavailable(ProblemError):
     status, slug, title = 502, "source-unavailable", "The provider's system did not answer"
 

@@ -67,7 +67,7 @@ class Gate:
                 kind=kind, consumer=consumer, provider=provider,
                 entry_code=entry_code, grant_id=decision.grant.id if decision.grant else None,
                 purpose=purpose, items=items, record_count=0, denied=decision.denial,
-                subject_key=subject_key),
+                subject_key=subject_key, route=audit.route_of(principal)),
                 actor=principal.sub, node=self.node)
             raise AccessDenied(decision.detail, denial=decision.denial)
         self._check_rate(decision)

@@ -5,12 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+import httpx
 from fastapi import APIRouter, Body, Request, status
-from pydantic import BaseModel, Field
+from pydantic import AnyHttpUrl, BaseModel, Field, StringConstraints
 
 from services.exchange import audit
+from services.exchange.exceptions import WebhookUnanswered
 from services.exchange.models import GrantView
-from services.exchange.subscriptions import LEGACY_DELIVERY_TOPIC, delivery_topic
+from services.exchange.subscriptions import (
+    LEGACY_DELIVERY_TOPIC,
+    SIGNATURE_HEADER,
+    delivery_topic,
+)
 from shared.auth import parse_bearer
 from shared.contracts.catalog import PermittedUse
 from shared.contracts.exchange import AccessKind
@@ -96,3 +102,43 @@ async def receive_delivery(subscription_id: uuid.UUID, body: Delivery,
     topic = (delivery_topic(body.consumer, subscription_id) if body.consumer
              else LEGACY_DELIVERY_TOPIC.format(subscription_id))
     await state.delivery_topics.publish(topic, body.changes)
+
+
+class WebhookDelivery(BaseModel):
+    """Changes for a webhook of one of this node's departments, as the provider's node
+    signed them, to be posted from inside this node's network (F5)."""
+
+    consumer: str = Field(pattern=r"^[0-9A-Z]{18}$")
+    url: AnyHttpUrl = Field(description="The webhook the department gave when subscribing.")
+    body: str = Field(max_length=50_000_000, description="The JSON body, exactly as signed.")
+    headers: dict[str, Annotated[str, StringConstraints(max_length=500)]] = Field(
+        max_length=10, description="Content-Type, Idempotency-Key, X-Govshare-Timestamp and "
+                                   "the signature.")
+
+
+WEBHOOK_HEADERS = frozenset({"content-type", "idempotency-key", "x-govshare-timestamp",
+                             SIGNATURE_HEADER.lower()})
+
+
+@federation_router.post("/webhook-deliveries/{subscription_id}",
+                        status_code=status.HTTP_204_NO_CONTENT)
+async def post_to_webhook(subscription_id: uuid.UUID, body: WebhookDelivery,
+                          request: Request) -> None:
+    """A subscription's changes for a webhook in this node's network (F5): the provider's
+    node cannot reach it, only the gateways reach each other. Posted as signed there, with
+    the subscription's secret this node never holds; answered 204 once the webhook took
+    them, 502 otherwise, so that the provider keeps its cursor and tries again."""
+    state = request.app.state
+    await state.node_tokens.verify(parse_bearer(request.headers.get("authorization", "")),
+                                   state.linked_nodes.jwks_of)
+    headers = {name: value for name, value in body.headers.items()
+               if name.lower() in WEBHOOK_HEADERS}
+    try:
+        answer = await state.webhooks.post(str(body.url), content=body.body.encode(),
+                                           headers=headers)
+    except httpx.HTTPError as error:
+        raise WebhookUnanswered(f"The webhook did not answer: {type(error).__name__}.",
+                                subscription_id=str(subscription_id)) from None
+    if answer.status_code >= 300:
+        raise WebhookUnanswered(f"The webhook answered {answer.status_code}.",
+                                subscription_id=str(subscription_id))

@@ -151,6 +151,8 @@ class AuditEntry(Base):
     hash: Mapped[str | None] = mapped_column(String(64))
     # Whose record an online query looked up: a keyed hash of the key (`subject_keys`).
     subject_key: Mapped[str | None] = mapped_column(String(64))
+    # A department's call from another node: the nodes it came through, origin first (F5).
+    route: Mapped[list[str] | None] = mapped_column(ARRAY(String(64)))
 
     __table_args__ = (Index("ix_audit_entry_subject_key", "subject_key",
                             postgresql_where=text("subject_key IS NOT NULL")),)

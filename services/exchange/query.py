@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.exchange.audit import Access, GroupWriter
+from services.exchange.audit import Access, GroupWriter, route_of
 from services.exchange.exceptions import (
     BadKey,
     EntryUnknown,
@@ -174,7 +174,7 @@ class QueryService:
             kind=AccessKind.query, consumer=consumer, provider=shape.provider,
             entry_code=shape.code, grant_id=decision.grant.id, purpose=purpose,
             items=decision.items, record_count=int(record is not None),
-            subject_key=subject_key), actor=principal.sub)
+            subject_key=subject_key, route=route_of(principal)), actor=principal.sub)
         if record is None:
             raise RecordNotFound(f"No record of {shape.code} with this key is available.")
         return QueryResult(entry_code=shape.code, key=key_values, record=record,

@@ -203,4 +203,5 @@ async def download_records(
         runtime, export, format, actor=principal.sub, access=lambda rows: audit.Access(
             kind=AccessKind.download, consumer=principal.department or "",
             provider=resource.provider, entry_code=resource.code, grant_id=decision.grant.id,
-            purpose=purpose, items=decision.items, record_count=rows))
+            purpose=purpose, items=decision.items, record_count=rows,
+            route=audit.route_of(principal)))

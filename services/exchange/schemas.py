@@ -140,6 +140,10 @@ class AuditEntryPublic(BaseModel):
         None, description="Whose record an online query looked up: HMAC-SHA256 of its key "
                           "under the node's secret, never the key (POST "
                           "/audit/subject-searches finds them by key).")
+    route: list[str] | None = Field(
+        None, description="A department's call from another node: the nodes it came "
+                          "through, its origin first, each hop checked (F5); `actor` is "
+                          "`<origin node>/<user or system>`.")
 
 
 class AnchorReportPublic(BaseModel):

@@ -35,7 +35,7 @@ from shared.contracts.catalog import PermittedUse, ShareMethod
 from shared.contracts.exchange import AccessKind
 from shared.db import transaction
 from shared.kafka import BrokerProbe
-from shared.linked_nodes import LinkedNodeDirectory, NodeTokens
+from shared.linked_nodes import NodeTokens
 from shared.pagination import PageParams, fetch_page
 
 SUBSCRIPTION_METHOD = ShareMethod.system_integration  # push delivery is 系统对接
@@ -58,15 +58,16 @@ async def create(session: AsyncSession, *, consumer: str, entry_code: str,
                  purpose: PermittedUse, items: list[str], delivery: str,
                  webhook_url: str | None, from_beginning: bool,
                  actor: str, node: str | None = None) -> Subscription:
-    """`node`: the consumer is a department of that (linked) node; kafka delivery then goes
-    through the gateways into that node's broker (F2)."""
+    """`node`: the consumer is a department of that node; its changes then go through the
+    gateways to that node (F2, F5), which puts them on its own broker or posts them to the
+    webhook from inside its own network."""
     start = 0 if from_beginning else int(await session.scalar(
         select(func.coalesce(func.max(StoredRecord.seq), 0))
         .where(StoredRecord.entry_code == entry_code)) or 0)
     subscription = Subscription(
         consumer=consumer, entry_code=entry_code, purpose=purpose, items=items,
         delivery=delivery, webhook_url=webhook_url, secret=secrets.token_hex(32),
-        node=node if delivery == "kafka" else None,
+        node=node,
         cursor=start, status="active", delivered=0, failures=0, created_by=actor)
     session.add(subscription)
     await session.flush()
@@ -95,11 +96,11 @@ class Dispatcher:
 
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], topics: DeliveryTopics,
                  http: httpx.AsyncClient, node: str, batch: int, max_backoff: float,
-                 idle: float, nodes: LinkedNodeDirectory, node_tokens: NodeTokens) -> None:
+                 idle: float, node_tokens: NodeTokens) -> None:
         self.sessions, self.topics, self.http = sessions, topics, http
         self.node, self.batch, self.max_backoff = node, batch, max_backoff
         self.idle = timedelta(seconds=idle)  # wait before looking again at a quiet entry
-        self.nodes, self.node_tokens = nodes, node_tokens
+        self.node_tokens = node_tokens
 
     async def run_due(self, limit: int = 50) -> int:
         """Serve up to `limit` due subscriptions; the number served."""
@@ -163,36 +164,51 @@ class Dispatcher:
             await self._to_webhook(subscription, messages)
 
     async def _to_node(self, subscription: Subscription, messages: list[dict[str, Any]]) -> None:
-        """To the consumer's node's gateway, which puts them on its own broker (F2)."""
+        """To the consumer's node, through the gateways on the way (F2, F5): onto its own
+        broker, or posted from there to the webhook, as signed here."""
         assert subscription.node is not None
-        gateway = await self.nodes.gateway_of(subscription.node)
-        if gateway is None:
-            raise RuntimeError(f"{subscription.node} is no longer linked")
-        token = await self.node_tokens.for_node(subscription.node)
+        route = await self.node_tokens.route_to(subscription.node)
+        if subscription.delivery == "webhook":
+            body, headers = webhook_request(subscription, messages)
+            path, payload = "webhook-deliveries", {
+                "consumer": subscription.consumer, "url": subscription.webhook_url,
+                "body": body.decode(), "headers": headers}
+        else:
+            path, payload = "deliveries", {
+                "entry_code": subscription.entry_code, "changes": messages,
+                # its topic's name, as the consumer was given it
+                "consumer": None if subscription.topic == LEGACY_DELIVERY_TOPIC.format(
+                    subscription.id) else subscription.consumer}
         response = await self.http.post(
-            f"{gateway}/federation/exchange/deliveries/{subscription.id}",
-            json={"entry_code": subscription.entry_code, "changes": messages,
-                  # its topic's name, as the consumer was given it
-                  "consumer": None if subscription.topic == LEGACY_DELIVERY_TOPIC.format(
-                      subscription.id) else subscription.consumer},
-            headers={"Authorization": f"Bearer {token}"})
+            f"{route.gateway_url}/federation/exchange/{path}/{subscription.id}",
+            json=payload, headers={"Authorization": f"Bearer {route.token}"})
         if response.status_code >= 300:
-            raise RuntimeError(f"{subscription.node} answered {response.status_code}")
+            raise RuntimeError(f"{subscription.node} answered {response.status_code}: "
+                               f"{response.text[:300]}")
 
     async def _to_webhook(self, subscription: Subscription,
                           messages: list[dict[str, Any]]) -> None:
         assert subscription.webhook_url is not None
-        body = json.dumps({"subscription_id": str(subscription.id),
-                           "entry_code": subscription.entry_code, "changes": messages},
-                          ensure_ascii=False).encode()
-        timestamp = str(int(time.time()))
-        response = await self.http.post(subscription.webhook_url, content=body, headers={
-            "Content-Type": "application/json",
-            "Idempotency-Key": f"{messages[0]['idempotency_key']}..{messages[-1]['cursor']}",
-            "X-Govshare-Timestamp": timestamp,
-            SIGNATURE_HEADER: sign(subscription.secret, timestamp, body)})
+        body, headers = webhook_request(subscription, messages)
+        response = await self.http.post(subscription.webhook_url, content=body,
+                                        headers=headers)
         if response.status_code >= 300:
             raise RuntimeError(f"webhook answered {response.status_code}")
+
+
+def webhook_request(subscription: Subscription,
+                    messages: list[dict[str, Any]]) -> tuple[bytes, dict[str, str]]:
+    """The body and headers a webhook receives: signed with the subscription's secret, which
+    only this node and the consumer hold, so the nodes on the way can carry but not forge it."""
+    body = json.dumps({"subscription_id": str(subscription.id),
+                       "entry_code": subscription.entry_code, "changes": messages},
+                      ensure_ascii=False).encode()
+    timestamp = str(int(time.time()))
+    return body, {
+        "Content-Type": "application/json",
+        "Idempotency-Key": f"{messages[0]['idempotency_key']}..{messages[-1]['cursor']}",
+        "X-Govshare-Timestamp": timestamp,
+        SIGNATURE_HEADER: sign(subscription.secret, timestamp, body)}
 
 
 class DeliveryTopics:

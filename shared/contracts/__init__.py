@@ -17,6 +17,7 @@ from shared.contracts.identity import (
     UserAdded,
     UserUpdated,
     Zone,
+    zone_of,
 )
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "UserAdded",
     "UserUpdated",
     "Zone",
+    "zone_of",
 ]

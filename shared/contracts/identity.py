@@ -23,6 +23,12 @@ class Zone(StrEnum):
     external = "external"
 
 
+def zone_of(node_id: str) -> Zone:
+    """A node's zone, as its id names it (`<region>-<zone>`, checked when nodes link);
+    ValueError for an id that names none."""
+    return Zone(node_id.rpartition("-")[2])
+
+
 class Role(StrEnum):
     """Staff and system roles (A7: least privilege, each role one kind of work)."""
 

@@ -1,6 +1,7 @@
-"""Three real nodes for the federation tests: national, Jiangsu and Nanjing, each with its
-own database (on the session's PostgreSQL server), its own broker, and its own authorization,
-catalog and gateway processes; only the gateways are called across nodes."""
+"""Four real nodes for the federation tests: national ← Jiangsu ← {Nanjing, Suzhou}, each
+with its own database (on the session's PostgreSQL server), its own broker, and its own
+authorization, catalog, exchange and gateway processes (no more: the machine's two cores run
+them all); only the gateways are called across nodes."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ class Node:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     admin_token: str = ""
     traces_endpoint: str = ""  # the test session's trace collector
+    services: tuple[str, ...] = SERVICES
 
     @property
     def node_id(self) -> str:
@@ -62,8 +64,10 @@ class Node:
                     GOVSHARE_NODE_ID=self.node_id, GOVSHARE_NODE_ZONE=self.zone,
                     GOVSHARE_JWKS_URL=f"{self.url('authorization')}/jwks",
                     GOVSHARE_IDENTITY_SERVICE_URL=self.url("authorization"),
-                    GOVSHARE_SERVICES=json.dumps({name: self.url(name) for name in SERVICES}),
+                    GOVSHARE_SERVICES=json.dumps({name: self.url(name)
+                                                  for name in self.services}),
                     GOVSHARE_FEDERATION_PUSH_SECONDS="0.2",
+                    GOVSHARE_NETWORK_EXCHANGE_SECONDS="0.5",
                     GOVSHARE_AUDIT_ANCHOR_INTERVAL_SECONDS="0.2",
                     GOVSHARE_HOME=str(self.workdir / self.node_id),
                     GOVSHARE_RATE_LIMIT_PER_SECOND="500", GOVSHARE_RATE_LIMIT_BURST="1000",
@@ -95,12 +99,13 @@ class Node:
 
 NODES = (("全国", Tier.national, "100000", Zone.external),
          ("江苏省", Tier.provincial, "320000", Zone.internal),
-         ("南京市", Tier.municipal, "320100", Zone.internal))
+         ("南京市", Tier.municipal, "320100", Zone.internal),
+         ("苏州市", Tier.municipal, "320500", Zone.external))
 
 
 async def start_network(server_url: str, workdir: Path, traces_endpoint: str) -> list[Node]:
-    """National ← Jiangsu ← Nanjing, initialised, running, with an admin each, not linked.
-    What was started is stopped again if a later step fails."""
+    """National ← Jiangsu ← {Nanjing, Suzhou}, initialised, running, with an admin each, not
+    linked. What was started is stopped again if a later step fails."""
     nodes: list[Node] = []
     try:
         for name, tier, region, zone in NODES:
@@ -123,9 +128,9 @@ async def _start_node(server_url: str, workdir: Path, name: str, tier: Tier, reg
     node.broker = EmbeddedBroker(free_port(), log_file=workdir / f"{region}-broker.log")
     node.broker.start()
     try:
-        node.ports = {component: free_port() for component in (*SERVICES, "gateway")}
+        node.ports = {component: free_port() for component in (*node.services, "gateway")}
         username = await _initialise(node)
-        for component in (*SERVICES, "gateway"):
+        for component in (*node.services, "gateway"):
             node.start(component)
         async with httpx.AsyncClient(base_url=node.gateway_url, timeout=30) as client:
             response = await client.post("/auth/login", json={"username": username,

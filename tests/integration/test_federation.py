@@ -1,8 +1,10 @@
-"""Three tiers, one network (requirements §2): national 100000-external ← Jiangsu 320000-internal ←
-Nanjing 320100-internal, each node with its own database, broker and processes, linked by
-`govshare node link`. Catalogs flow up with provenance (F1), internal-only entries never
-reach the external node (F3), a node that was down catches up exactly once (F4), and each
-node's audit chain is anchored at its parent, where a rewrite of the child's shows (E5)."""
+"""Three tiers, one network (requirements §2): national 100000-external ← Jiangsu
+320000-internal ← {Nanjing 320100-internal, Suzhou 320500-external}, each node with its own
+database, broker and processes, linked by `govshare node link`. Catalogs flow up with
+provenance (F1), internal-only entries never reach an external node (F3), a node that was
+down catches up exactly once (F4), each node's audit chain is anchored at its parent, where
+a rewrite of the child's shows (E5), and a department reaches any node of the tree through
+the gateways on the way, each hop checked and written into the audited path (F5)."""
 
 from __future__ import annotations
 
@@ -39,10 +41,12 @@ from tests.integration.federation_network import (
     stop_network,
 )
 from tests.integration.test_exchange import (
+    Receiver,
     as_csv,
     people,
     person_entry,
     query,
+    receiver,  # noqa: F401 (the webhook's fixture)
     shared_entry,
     upload,
 )
@@ -55,9 +59,9 @@ async def network(infrastructure: Infrastructure,
                   traces: TraceCollector) -> AsyncIterator[dict[str, Any]]:
     nodes = await start_network(infrastructure.database_url, infrastructure.workdir,
                                 traces.endpoint)
-    national, jiangsu, nanjing = nodes
+    national, jiangsu, nanjing, suzhou = nodes
     try:
-        for parent, child in ((national, jiangsu), (jiangsu, nanjing)):
+        for parent, child in ((national, jiangsu), (jiangsu, nanjing), (jiangsu, suzhou)):
             linked = child.govshare("node", "link", "--parent", parent.gateway_url,
                                     "--invitation", await invitation(parent, child),
                                     "--public-url", child.gateway_url)
@@ -567,3 +571,193 @@ async def test_a_provider_finds_who_looked_up_a_person_whose_key_the_log_does_no
     bad = await client.post(searches, headers=bearer(provider["token"]), json={
         "key": ["not an ID number"], "entry_code": shared.code})
     assert bad.status_code == 422
+
+
+# --- F5: any department reaches any node, relayed along the tree --------------------------
+
+
+async def network_known_at(network: dict[str, Any], region: str,
+                           expected: set[str]) -> dict[str, dict[str, Any]]:
+    """The network as the node of `region` knows it, once it knows every node of
+    `expected`: node id → how it is reached."""
+    node: Node = network["nodes"][region]
+    async with asyncio.timeout(30):
+        while True:
+            listed = await network["clients"][region].get(
+                "/api/authorization/federation/network", headers=bearer(node.admin_token))
+            assert listed.status_code == 200, listed.text
+            known = {item["node_id"]: item for item in listed.json()["items"]}
+            if expected <= set(known):
+                return known
+            await asyncio.sleep(0.2)
+
+
+EVERY_NODE = {"100000-external", "320000-internal", "320100-internal", "320500-external"}
+
+
+async def test_every_node_learns_the_tree_along_its_links(network: dict[str, Any]) -> None:
+    at_nanjing = await network_known_at(network, "320100", EVERY_NODE)
+    assert {node: (at_nanjing[node]["relation"], at_nanjing[node]["via"])
+            for node in EVERY_NODE} == {
+        "320100-internal": ("self", None), "320000-internal": ("parent", "320000-internal"),
+        "100000-external": ("beyond", "320000-internal"),
+        "320500-external": ("beyond", "320000-internal")}
+    at_national = await network_known_at(network, "100000", EVERY_NODE)
+    assert {at_national[node]["via"] for node in ("320100-internal", "320500-external")} == {
+        "320000-internal"}
+    unknown = await network["clients"]["320100"].get(
+        "/nodes/440300-external/api/catalog/search", params={"q": "人口"},
+        headers=bearer(network["editors"]["320100"]["token"]))
+    assert (unknown.status_code, unknown.json()["reason"]) == (404, "node_unknown")
+
+
+async def shared_from(network: dict[str, Any], region: str, *,
+                      conditional: bool) -> dict[str, Any]:
+    """An entry of the node of `region` loaded with people and granted to a new Nanjing
+    department that asked for it through its own gateway; a conditional one is approved by
+    the provider on its own node, on its own clock."""
+    provider_node: Node = network["nodes"][region]
+    provider_client, nanjing = network["clients"][region], network["clients"]["320100"]
+    roles = ("catalog_editor", "request_reviewer", "data_operator")
+    provider = await register_department(
+        provider_client, provider_node.admin_token, *roles, tier=provider_node.tier,
+        region="110000" if region == "100000" else region)
+    consumer = await register_department(nanjing, network["nodes"]["320100"].admin_token,
+                                         *roles)
+    body = person_entry(type="conditional", conditions="仅限核验参保人员身份",
+                        permitted_uses=["data_verification"]) if conditional else person_entry()
+    code = await publish_at(provider_client, provider, body)
+    rows = people(4)
+    loaded = await upload(provider_client, provider, code, as_csv(rows))
+    assert loaded.status_code == 200, loaded.text
+    remote = f"/nodes/{provider_node.node_id}/api"
+    auth = bearer(consumer["token"])
+    filed = await nanjing.post(f"{remote}/authorization/requests", headers=auth,
+                               json=application(code, items=["GMSFHM", "XM"], methods=[
+                                   "online_query", "bulk_download", "system_integration"]))
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["node"] == provider_node.node_id  # the provider's workflow and clock
+    if conditional:
+        answered = await provider_client.post(
+            f"/api/authorization/requests/{filed.json()['id']}/answer",
+            json={"approve": True}, headers=bearer(provider["token"]))
+        assert answered.status_code == 200, answered.text
+    async with asyncio.timeout(30):
+        while True:  # until the provider's exchange has the grant event
+            queried = await nanjing.get(f"{remote}/exchange/entries/{code}/record", params={
+                "key": rows[0]["GMSFHM"], "purpose": "data_verification"}, headers=auth)
+            if queried.status_code == 200:
+                break
+            await asyncio.sleep(0.2)
+    assert queried.json()["record"] == {"GMSFHM": rows[0]["GMSFHM"], "XM": rows[0]["XM"]}
+    return {"code": code, "rows": rows, "consumer": consumer, "provider": provider,
+            "remote": remote, "auth": auth}
+
+
+async def audited_at(network: dict[str, Any], region: str, code: str, consumer: str,
+                     kinds: set[str]) -> list[dict[str, Any]]:
+    """The node's granted audit entries of the consumer's accesses to the entry, once they
+    include each of `kinds` (entry codes are each node's own: another node's entry may bear
+    the same)."""
+    node: Node = network["nodes"][region]
+    async with asyncio.timeout(15):
+        while True:
+            listed = await network["clients"][region].get(
+                "/api/exchange/audit", params={"entry_code": code},
+                headers=bearer(node.admin_token))
+            items = [item for item in listed.json()["items"]
+                     if item["denied"] is None and item["consumer"] == consumer]
+            if kinds <= {item["kind"] for item in items}:
+                return items
+            await asyncio.sleep(0.2)
+
+
+async def test_a_nanjing_department_uses_national_data_through_jiangsu_and_the_path_is_audited(
+    network: dict[str, Any], receiver: Receiver  # noqa: F811 (the fixture)
+) -> None:
+    await network_known_at(network, "320100", EVERY_NODE)
+    shared = await shared_from(network, "100000", conditional=True)
+    nanjing, remote, auth = network["clients"]["320100"], shared["remote"], shared["auth"]
+    downloaded = await nanjing.get(f"{remote}/exchange/entries/{shared['code']}/records",
+                                   params={"purpose": "data_verification", "format": "csv"},
+                                   headers=auth)
+    assert downloaded.status_code == 200 and downloaded.headers["x-record-count"] == "4"
+
+    consumer = shared["consumer"]["credit_code"]
+    at_provider = await audited_at(network, "100000", shared["code"], consumer,
+                                   {"query", "download"})
+    assert {(item["kind"], item["consumer"], tuple(item["route"])) for item in at_provider} == {
+        (kind, consumer, ("320100-internal", "320000-internal"))
+        for kind in ("query", "download")}
+    assert all(item["actor"].startswith("320100-internal/") for item in at_provider)
+    at_consumer = await audited_at(network, "320100", shared["code"], consumer,
+                                   {"query", "download"})
+    assert {item["node"] for item in at_consumer} == {"100000-external"}
+
+    subscribed = await nanjing.post(f"{remote}/exchange/subscriptions", headers=auth, json={
+        "entry_code": shared["code"], "purpose": "data_verification", "delivery": "kafka",
+        "from_beginning": True})
+    assert subscribed.status_code == 201, subscribed.text
+    delivered = await _read_topic(network["nodes"]["320100"], subscribed.json()["topic"],
+                                  expected=4)
+    assert {change["record"]["GMSFHM"] for change in delivered} == {
+        row["GMSFHM"] for row in shared["rows"]}  # on Nanjing's broker, through three gateways
+
+    hooked = await nanjing.post(f"{remote}/exchange/subscriptions", headers=auth, json={
+        "entry_code": shared["code"], "purpose": "data_verification", "delivery": "webhook",
+        "from_beginning": True, "webhook_url": f"http://127.0.0.1:{receiver.port}/hook"})
+    assert hooked.status_code == 201, hooked.text
+    receiver.secret = hooked.json()["secret"]  # the receiver checks each signature with it
+    async with asyncio.timeout(30):
+        while len(receiver.applied) < 4:  # noqa: ASYNC110 (another task's server fills it)
+            await asyncio.sleep(0.2)
+    assert {change["record"]["GMSFHM"] for change in receiver.applied.values()} == {
+        row["GMSFHM"] for row in shared["rows"]}
+
+
+async def test_a_nanjing_department_queries_its_sibling_suzhou_through_jiangsu(
+    network: dict[str, Any]
+) -> None:
+    await network_known_at(network, "320100", EVERY_NODE)
+    shared = await shared_from(network, "320500", conditional=False)
+    [entry] = await audited_at(network, "320500", shared["code"],
+                               shared["consumer"]["credit_code"], {"query"})
+    assert entry["route"] == ["320100-internal", "320000-internal"]
+    assert entry["actor"].startswith("320100-internal/")
+
+
+async def test_a_call_from_the_external_zone_is_refused_at_the_internal_middle_hop(
+    network: dict[str, Any]
+) -> None:
+    await network_known_at(network, "100000", EVERY_NODE)
+    await network_known_at(network, "320500", EVERY_NODE)
+    for region in ("100000", "320500"):  # the national node, and Nanjing's sibling Suzhou
+        refused = await network["clients"][region].get(
+            "/nodes/320100-internal/api/catalog/search", params={"q": "人口"},
+            headers=bearer(network["editors"][region]["token"]))
+        assert refused.status_code == 403, refused.text
+        assert (refused.json()["reason"], refused.json()["node"]) == (
+            "zone_boundary", "320000-internal")
+
+
+async def test_a_node_down_on_the_way_is_named_in_the_answer(network: dict[str, Any]) -> None:
+    await network_known_at(network, "320100", EVERY_NODE)
+    nanjing, editor = network["clients"]["320100"], network["editors"]["320100"]
+
+    async def search_national() -> httpx.Response:
+        return await nanjing.get("/nodes/100000-external/api/catalog/search",
+                                 params={"q": "人口"}, headers=bearer(editor["token"]))
+
+    assert (await search_national()).status_code == 200
+    for region, down in (("320000", "320000-internal"), ("100000", "100000-external")):
+        node: Node = network["nodes"][region]
+        node.stop("gateway")
+        try:
+            answer = await search_national()
+        finally:
+            node.start("gateway")
+        assert answer.status_code == 502, answer.text
+        assert answer.json()["type"].endswith("/node-unreachable")
+        assert (answer.json()["node"], answer.json()["destination"]) == (
+            down, "100000-external")
+    assert (await search_national()).status_code == 200

@@ -5,10 +5,17 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from services.authorization.federation import REMOTE_ROLES, NodeIdentity
+from services.authorization.exceptions import RouteRefused, ZoneBoundary
+from services.authorization.federation import (
+    REMOTE_ROLES,
+    NodeIdentity,
+    check_zones,
+    relay_path,
+)
 from services.catalog.federation import content_hash
-from shared.contracts import Role
+from shared.contracts import Role, Zone
 from shared.contracts.catalog import EntrySnapshot
+from shared.tokens import PrincipalKind, TokenClaims
 from tests import factories
 
 
@@ -32,3 +39,40 @@ def test_the_content_hash_is_the_same_on_every_node_whatever_the_key_order() -> 
     first, second = EntrySnapshot(**body), EntrySnapshot(**reordered)
     assert content_hash(first) == content_hash(second)
     assert content_hash(first) != content_hash(first.model_copy(update={"version": 3}))
+
+
+NANJING, JIANGSU, NATIONAL, SUZHOU = (
+    "320100-internal", "320000-internal", "100000-external", "320500-external")
+
+
+def test_an_internal_hop_relays_no_department_call_that_came_from_the_external_zone() -> None:
+    with pytest.raises(ZoneBoundary) as refused:
+        check_zones(JIANGSU, Zone.internal, [NATIONAL], NANJING, delegated=True)
+    assert refused.value.extensions == {"reason": "zone_boundary", "node": JIANGSU}
+    with pytest.raises(ZoneBoundary):  # a sibling of the external zone, the same
+        check_zones(JIANGSU, Zone.internal, [SUZHOU], NANJING, delegated=True)
+    check_zones(JIANGSU, Zone.internal, [NANJING], NATIONAL, delegated=True)
+    check_zones(NATIONAL, Zone.external, [NANJING, JIANGSU], NATIONAL, delegated=True)
+
+
+def test_a_nodes_own_call_carries_nothing_from_the_internal_zone_into_the_external() -> None:
+    # A subscription's changes from the national node reach a Nanjing department.
+    check_zones(JIANGSU, Zone.internal, [NATIONAL], NANJING, delegated=False)
+    with pytest.raises(ZoneBoundary):
+        check_zones(JIANGSU, Zone.internal, [NANJING], SUZHOU, delegated=False)
+    with pytest.raises(ZoneBoundary):
+        check_zones(NATIONAL, Zone.external, [NANJING, JIANGSU], NATIONAL, delegated=False)
+
+
+def _relayed(path: list[str] | None, signer: str = JIANGSU) -> TokenClaims:
+    return TokenClaims(iss=signer, sub=signer, kind=PrincipalKind.node, node=signer,
+                       aud=NATIONAL, dest=NATIONAL, path=path, iat=0, exp=1, jti="x")
+
+
+def test_a_relayed_path_ends_with_its_signer_and_neither_loops_nor_runs_on() -> None:
+    assert relay_path(_relayed([NANJING, JIANGSU]), NATIONAL) == [NANJING, JIANGSU]
+    assert relay_path(_relayed(None), NATIONAL) == [JIANGSU]  # one hop: the signer alone
+    for path in ([NANJING], [NATIONAL, JIANGSU], [NANJING, NANJING, JIANGSU],
+                 ["nowhere", JIANGSU], [f"{code:06d}-internal" for code in range(9)]):
+        with pytest.raises(RouteRefused):
+            relay_path(_relayed(path), NATIONAL)
