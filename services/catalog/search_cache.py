@@ -1,13 +1,13 @@
-"""Recent search results, kept while the catalog has not changed (C9).
+"""Recent search answers, kept while the catalog has not changed (C9).
 
 Departments search the same words all day, and the catalog changes far less often than it
-is searched: a result stays true until the next change of a published entry, of its
-department or of its data's activity. Each such change, at its commit, draws a new number
-from the `search_generation` sequence (a deferred trigger on the search table), and a kept
-result is used only under the number it was computed at, so a change shows at the next
-search. A search that runs in the very instant of a commit can read the new number before the
-change itself; such a result is kept `seconds` at most, as a search engine refreshes its view
-about once a second.
+is searched: an answer stays true until the next change of a published entry, of its
+provider, of its data's activity or flags, or of the thesaurus. Each such change, at its
+commit, draws a new number from the `search_generation` sequence (deferred triggers, see
+migration 0012), and a kept answer is used only under the number it was computed at, so a
+change shows at the next search. A search that runs in the very instant of a commit can read
+the new number before the change itself; such an answer is kept `seconds` at most, as a
+search engine refreshes its view about once a second.
 """
 
 from __future__ import annotations
@@ -19,18 +19,16 @@ from collections.abc import Hashable
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog.search import SearchResult
-
 
 class SearchCache:
-    """At most `size` results, each for at most `seconds`, the least recently used going
-    first; none at all when `seconds` is 0."""
+    """At most `size` answers (as sent), each for at most `seconds`, the least recently used
+    going first; none at all when `seconds` is 0."""
 
     def __init__(self, *, size: int, seconds: float) -> None:
         self.size, self.seconds = size, seconds
-        self._kept: OrderedDict[Hashable, tuple[float, SearchResult]] = OrderedDict()
+        self._kept: OrderedDict[Hashable, tuple[float, bytes]] = OrderedDict()
 
-    def get(self, key: Hashable) -> SearchResult | None:
+    def get(self, key: Hashable) -> bytes | None:
         kept = self._kept.get(key)
         if kept is None:
             return None
@@ -40,10 +38,10 @@ class SearchCache:
         self._kept.move_to_end(key)
         return kept[1]
 
-    def put(self, key: Hashable, result: SearchResult) -> None:
+    def put(self, key: Hashable, answer: bytes) -> None:
         if self.seconds <= 0:
             return
-        self._kept[key] = (time.monotonic(), result)
+        self._kept[key] = (time.monotonic(), answer)
         self._kept.move_to_end(key)
         while len(self._kept) > self.size:
             self._kept.popitem(last=False)

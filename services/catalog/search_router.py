@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,19 +59,21 @@ async def search(
     scope: Annotated[SearchScope, Query(description=(
         "`local`: this node's catalog; `all`: also the entries aggregated from the nodes "
         "below it, each with its origin node and path (F1)."))] = SearchScope.local,
-) -> SearchPage:
-    in_force = await thesaurus.current(session)
-    key = (await generation(session), in_force.version, q, filters, order, page.limit,
-           page.offset, scope)
-    found = cache.get(key)
-    if found is None:
+) -> Response:
+    # Every caller gets the same answer: kept until the catalog changes.
+    key = (await generation(session), q, filters, order, page.limit, page.offset, scope)
+    answer = cache.get(key)
+    if answer is None:
+        in_force = await thesaurus.current(session)
         found = await search_entries(session, text=q, thesaurus=in_force, filters=filters,
                                      order=order, page=page, scope=scope)
-        cache.put(key, found)
-    items = await _views(session, found.hits, settings.node_id)
-    return SearchPage(items=items, total=found.total, facets=found.facets,
-                      interpretation=interpretation_of(in_force, found.parts) if q else None,
-                      **page.model_dump())
+        answer = SearchPage(
+            items=await _views(session, found.hits, settings.node_id), total=found.total,
+            facets=found.facets,
+            interpretation=interpretation_of(in_force, found.parts) if q else None,
+            **page.model_dump()).model_dump_json().encode()
+        cache.put(key, answer)
+    return Response(answer, media_type="application/json")
 
 
 async def _views(session: AsyncSession, hits: list[Hit], node: str) -> list[EntryPublic]:

@@ -15,6 +15,8 @@ from tests.integration.conftest import ENTRIES, Editor, bearer, create, find_eve
 
 
 def _entry_with_item(code: str, name: str) -> dict[str, object]:
+    """A population entry with one more item. (Its other items, 公民身份号码 say, may be
+    flagged too when another test has registered their collector.)"""
     body = factories.population_entry()
     body["items"] = [*body["items"], {  # type: ignore[list-item]
         "name": name, "code": code, "data_type": "C", "length": 2, "share_type": "unconditional"}]
@@ -35,18 +37,21 @@ async def test_an_item_collected_by_another_department_is_flagged_by_code_and_by
 
     by_code = (await create(gateway, other, _entry_with_item(code, "婚姻状态"))).json()
     assert [(f["item_code"], f["responsible_department"])
-            for f in by_code["duplicate_collection"]] == [(code, civil_affairs["credit_code"])]
+            for f in by_code["duplicate_collection"]
+            if f["item_code"] in (code, "OTHER1")] == [(code, civil_affairs["credit_code"])]
 
     renamed = f"{name[:2]} {name[2:]}（）"  # same name, spaced and with stray brackets
     by_name = (await create(gateway, other, _entry_with_item("OTHER1", renamed))).json()
-    assert [f["item_code"] for f in by_name["duplicate_collection"]] == ["OTHER1"]
+    assert [f["item_code"] for f in by_name["duplicate_collection"]
+            if f["item_code"] in (code, "OTHER1")] == ["OTHER1"]
 
     own = (await create(gateway, civil_affairs, _entry_with_item(code, name))).json()
     assert own["duplicate_collection"] == []
 
     listed = (await gateway.get("/api/catalog/duplicate-collection", headers=bearer(admin_token),
                                 params={"provider": other["credit_code"]})).json()
-    assert {(f["entry_code"], f["item_code"]) for f in listed["items"]} == {
+    assert {(f["entry_code"], f["item_code"]) for f in listed["items"]
+            if f["item_code"] in (code, "OTHER1")} == {
         (by_code["code"], code), (by_name["code"], "OTHER1")}
     # Announced once the entry is published, not while it is a draft.
     published = await gateway.post(f"{ENTRIES}/{by_code['code']}/publish",

@@ -7,8 +7,9 @@ search needs: the words (a GIN index), the facets, and what orders equal matches
 keep it true to `entry`, `federated_entry`, `department` and `entry_activity` whichever code
 writes them, so no write path can forget it; the migration fills it from what is there.
 
-`search_generation` counts the changes to it, so the catalog can keep recent results until
-the next change (at commit: a deferred trigger).
+`search_generation` counts the changes to what a search answers (the search table, the
+thesaurus, providers' names, duplicate-collection flags), so the catalog can keep recent
+answers until the next change (drawn at commit: deferred triggers).
 
 Revision ID: 20261201_0012
 Revises: 20261130_0011
@@ -87,26 +88,30 @@ _FUNCTIONS = [
        where code = new.entry_code and not aggregated;
       return null;
     end $$""",
-    """create function search_document_changed() returns trigger language plpgsql
+    """create function search_changed() returns trigger language plpgsql
     set search_path from current as $$
     begin
       perform nextval('search_generation');
       return null;
     end $$""",
 ]
+# What a search's answer shows besides the search table: the thesaurus reads the query, and
+# each entry shows with its provider's name (a department trigger above) and its flags.
+_ANSWERED_FROM = ("search_document", "thesaurus_version", "duplicate_collection_flag")
 _TRIGGERS = [
     "create trigger search_document after insert or update or delete on entry "
     "for each row execute function search_document_of_entry()",
     "create trigger search_document after insert or update or delete on federated_entry "
     "for each row execute function search_document_of_federated_entry()",
-    "create trigger search_document after insert or update of tier, region_code "
+    "create trigger search_document after insert or update of tier, region_code, name "
     "on department for each row execute function search_document_of_department()",
     "create trigger search_document after insert or update on entry_activity "
     "for each row execute function search_document_of_activity()",
     # At commit, so that a search reading the new generation also sees the change.
-    "create constraint trigger search_generation after insert or update or delete "
-    "on search_document deferrable initially deferred "
-    "for each row execute function search_document_changed()",
+    *(f"create constraint trigger search_generation after insert or update or delete "
+      f"on {table} deferrable initially deferred for each row execute function "
+      "search_changed()"
+      for table in _ANSWERED_FROM),
 ]
 
 
@@ -143,9 +148,10 @@ def downgrade() -> None:
     for table in ("search_document", "entry_activity", "department", "federated_entry",
                   "entry"):
         op.execute(f"drop trigger if exists search_document on {table}")
-    op.execute("drop trigger if exists search_generation on search_document")
-    for function in ("of_entry", "of_federated_entry", "of_department", "of_activity",
-                     "changed"):
+    for table in _ANSWERED_FROM:
+        op.execute(f"drop trigger if exists search_generation on {table}")
+    for function in ("of_entry", "of_federated_entry", "of_department", "of_activity"):
         op.execute(f"drop function search_document_{function}()")
+    op.execute("drop function search_changed()")
     op.execute("drop sequence search_generation")
     op.drop_table("search_document")
