@@ -45,7 +45,7 @@ def create_app(settings: CatalogSettings | None = None) -> FastAPI:
     runtime.close_on_stop(http.aclose)
     pusher = federation.Pusher(sessions=runtime.sessions, http=http,
                                tokens=NodeTokens(http, settings.identity_service_url))
-    runtime.every(settings.federation_push_seconds, "federation-up", pusher.push_up)
+    runtime.every(settings.federation_push_seconds, "federation", pusher.push)
     runtime.measure_on_scrape(metrics.measure)
     app = create_service_app(
         title="govshare catalog",

@@ -1,12 +1,16 @@
-"""Catalogs flow up (F1), never across a zone boundary (F3), and resume without loss (F4).
+"""Catalogs flow up (F1) and down (F6), never across a zone boundary (F3), and resume
+without loss (F4).
 
-Every published, updated or withdrawn entry, this node's own or one a child sent, goes into
-`federation_feed` in the transaction of the change. A job pushes the feed to the parent's
-gateway from a cursor that moves only when the parent has taken a batch: a node that was
-down or cut off resumes where it stopped, and a batch sent twice changes nothing because the
-receiver applies an entry only when its version is newer. Two different contents of one
-version (an origin restored from a backup, say) resolve by content hash, the same way on
-every node, and the discarded one is kept in `federation_conflict` for the operators.
+Every published, updated or withdrawn entry, this node's own or one a linked node sent, goes
+into `federation_feed` in the transaction of the change, with the path of nodes it came
+through. A job pushes the feed to every linked node, the parent and each child, from a
+cursor of its own that moves only when that node has taken a batch: a node that was down or
+cut off resumes where it stopped, and a batch sent twice changes nothing because the
+receiver applies an entry only when its version is newer. An entry never goes to a node on
+its path, so it travels the tree once: up to the national node, and from every node down to
+the children it did not come from. Two different contents of one version (an origin
+restored from a backup, say) resolve by content hash, the same way on every node, and the
+discarded one is kept in `federation_conflict` for the operators.
 
 Transport: signed HTTP between gateways (docs/federation.md says why).
 """
@@ -47,7 +51,7 @@ PUSH_PATH = "/federation/catalog/entries"
 
 
 class AggregatedEntry(BaseModel):
-    """One entry as it travels up, with where it came from."""
+    """One entry as it travels the tree, with where it came from."""
 
     entry: EntrySnapshot = Field(description="The snapshot; `entry.node` is its origin.")
     provider_tier: str = Field(description="Tier of the providing department.")
@@ -68,11 +72,11 @@ class BatchResult(BaseModel):
     refused: int = Field(description="Internal-only entries sent to an external node.")
 
 
-# --- the feed: what this node passes up ----------------------------------------------------
+# --- the feed: what this node passes on ----------------------------------------------------
 
 
 async def feed_local_change(session: AsyncSession, snapshot: EntrySnapshot) -> None:
-    """Queue a change of one of this node's published entries for the parent."""
+    """Queue a change of one of this node's published entries for the linked nodes."""
     department = await session.get(Department, snapshot.provider)
     session.add(_feed_item(AggregatedEntry(
         entry=snapshot, provider_tier=department.tier if department else "",
@@ -86,13 +90,13 @@ def _feed_item(item: AggregatedEntry) -> FeedItem:
                     payload=item.model_dump(mode="json"))
 
 
-# --- receiving from a child ----------------------------------------------------------------
+# --- receiving from a linked node ----------------------------------------------------------
 
 
 async def receive(session: AsyncSession, batch: EntryBatch, *, sender: LinkedNode,
                   local_node: str, local_zone: Zone) -> BatchResult:
-    """Apply a child's batch: newer versions win, repeats change nothing, and what is
-    applied is queued to go further up with this node added to its path."""
+    """Apply a linked node's batch: newer versions win, repeats change nothing, and what is
+    applied is queued to go on, this node added to its path."""
     session.add(FederationReceipt(from_node=sender.node_id,
                                   payload=batch.model_dump(mode="json")))
     result = BatchResult(applied=0, unchanged=0, conflicts=0, refused=0)
@@ -102,8 +106,8 @@ async def receive(session: AsyncSession, batch: EntryBatch, *, sender: LinkedNod
                       extra={"from_node": sender.node_id, "code": item.entry.code})
             result.refused += 1
             continue
-        if item.entry.node == local_node:
-            result.unchanged += 1
+        if item.entry.node == local_node or local_node in item.path:
+            result.unchanged += 1  # its own, or one that passed here already
             continue
         outcome, stored = await _apply(session, item, sender.node_id)
         setattr(result, outcome, getattr(result, outcome) + 1)
@@ -172,7 +176,7 @@ async def _store(session: AsyncSession, item: AggregatedEntry, digest: str, send
         index_elements=[FederatedEntry.origin_node, FederatedEntry.code], set_=values))
 
 
-# --- pushing to the parent -----------------------------------------------------------------
+# --- pushing to the linked nodes ---------------------------------------------------------
 
 
 @dataclass
@@ -182,65 +186,74 @@ class Pusher:
     tokens: NodeTokens
     batch_size: int = 200
 
-    async def push_up(self) -> int:
-        """Send the next batch of the feed to the parent; how many entries it took."""
+    async def push(self) -> int:
+        """Send the next batch of the feed to each linked node: up to the parent (F1), down
+        to each child (F6); how many entries they took."""
         async with self.sessions() as session:
-            parent = await session.scalar(select(LinkedNode).where(
-                LinkedNode.relation == NodeRelation.parent))
-        if parent is None:
-            return 0
+            peers = list(await session.scalars(select(LinkedNode).order_by(
+                LinkedNode.relation != NodeRelation.parent, LinkedNode.node_id)))
+        return sum([await self.push_to(peer) for peer in peers])
+
+    async def push_to(self, peer: LinkedNode) -> int:
+        """Send `peer` the next batch of the feed it has not taken; how many entries went."""
         async with transaction(self.sessions) as session:
-            # One replica pushes at a time; the others find the lock taken and skip.
+            # One replica pushes to a node at a time; the others find the lock taken and skip.
             if not await session.scalar(text("select pg_try_advisory_xact_lock(:key)"),
-                                        {"key": _lock_key(parent.node_id)}):
+                                        {"key": _lock_key(peer.node_id)}):
                 return 0
-            cursor = await session.get(FederationCursor, parent.node_id) or FederationCursor(
-                node_id=parent.node_id, last_seq=0)
+            cursor = await session.get(FederationCursor, peer.node_id) or FederationCursor(
+                node_id=peer.node_id, last_seq=0)
             session.add(cursor)
             items = list(await session.scalars(
                 select(FeedItem).where(FeedItem.seq > cursor.last_seq)
                 .order_by(FeedItem.seq).limit(self.batch_size)))
             if not items:
                 return 0
-            # F3: internal-only entries never leave for an external node, whatever the path.
-            sendable = [item.payload for item in items
-                        if not (item.classified and parent.zone == Zone.external)]
+            sendable = [item.payload for item in items if _goes_to(item, peer)]
             try:
                 if sendable:
-                    await self._send(parent, sendable)
+                    await self._send(peer, sendable)
             except (httpx.HTTPError, OSError) as error:
                 cursor.last_error = f"{type(error).__name__}: {error}"[:2000]
-                log.warning("pushing the catalog to the parent failed; will resume",
-                            extra={"parent": parent.node_id, "error": cursor.last_error})
+                log.warning("pushing the catalog to a linked node failed; will resume",
+                            extra={"peer": peer.node_id, "relation": peer.relation,
+                                   "error": cursor.last_error})
                 return 0
             cursor.last_seq, cursor.pushed_at, cursor.last_error = (
                 items[-1].seq, datetime.now(UTC), None)
             return len(sendable)
 
-    async def _send(self, parent: LinkedNode, entries: list[dict[str, Any]]) -> None:
-        token = await self.tokens.for_node(parent.node_id)
-        response = await self.http.post(parent.gateway_url + PUSH_PATH,
+    async def _send(self, peer: LinkedNode, entries: list[dict[str, Any]]) -> None:
+        token = await self.tokens.for_node(peer.node_id)
+        response = await self.http.post(peer.gateway_url + PUSH_PATH,
                                          json={"entries": entries},
                                          headers={"Authorization": f"Bearer {token}"})
         response.raise_for_status()
+
+
+def _goes_to(item: FeedItem, peer: LinkedNode) -> bool:
+    """Whether the change goes to `peer`: never back to a node it came through, and, F3,
+    nothing internal-only to an external-zone node, whatever the path."""
+    return (peer.node_id not in item.payload["path"]
+            and not (item.classified and peer.zone == Zone.external))
 
 
 def _lock_key(node_id: str) -> int:
     return int.from_bytes(hashlib.sha256(f"federation-push:{node_id}".encode()).digest()[:7])
 
 
-# --- who is calling: node tokens of linked children ----------------------------------------
+# --- who is calling: node tokens of linked nodes -------------------------------------------
 
 
-async def calling_child(session: AsyncSession, tokens: LinkedNodeTokens,
-                        token: str) -> LinkedNode:
-    """The linked child whose node token this is (401/403 otherwise)."""
+async def calling_peer(session: AsyncSession, tokens: LinkedNodeTokens,
+                       token: str) -> LinkedNode:
+    """The linked node, parent or child, whose node token this is (401/403 otherwise)."""
 
-    async def jwks_of_child(node_id: str) -> str | None:
+    async def jwks_of_linked(node_id: str) -> str | None:
         node = await session.get(LinkedNode, node_id)
-        return node.jwks_url if node and node.relation == NodeRelation.child else None
+        return node.jwks_url if node else None
 
-    claims = await tokens.verify(token, jwks_of_child)
+    claims = await tokens.verify(token, jwks_of_linked)
     node = await session.get(LinkedNode, claims.iss)
     assert node is not None
     return node

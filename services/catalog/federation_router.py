@@ -1,7 +1,8 @@
-"""F1 over HTTP: children push their catalog here; operators watch the flow.
+"""F1 and F6 over HTTP: children push their catalog here, the parent what it aggregated
+from the rest of the network; operators watch the flow.
 
 `POST /federation/entries` is reached through the gateway's `/federation/catalog/entries`,
-which other nodes call with node tokens (checked here against the calling node's keys).
+which linked nodes call with node tokens (checked here against the calling node's keys).
 """
 
 from __future__ import annotations
@@ -31,13 +32,16 @@ class PeerState(BaseModel):
     relation: str
     zone: str
     gateway_url: str
-    pushed_up_to: int | None = Field(None, description="Feed position the parent has taken.")
+    pushed_up_to: int | None = Field(None, description="Feed position this linked node has "
+                                                       "taken (up to the parent, down to a "
+                                                       "child).")
     pushed_at: str | None = None
     last_error: str | None = Field(None, description="Why the last push failed, if it did.")
 
 
 class FederationState(BaseModel):
-    feed_position: int = Field(description="Newest position of the feed this node passes up.")
+    feed_position: int = Field(description="Newest position of the feed this node passes "
+                                           "on to its linked nodes.")
     peers: list[PeerState]
     aggregated_by_origin: dict[str, int] = Field(description="Entries held per origin node.")
     conflicts: int
@@ -56,9 +60,11 @@ class ConflictView(BaseModel):
 @router.post("/entries", response_model=BatchResult)
 async def receive_entries(batch: EntryBatch, request: Request, session: SessionDep,
                           settings: SettingsDep) -> BatchResult:
-    """A child node's catalog changes (F1), in feed order; a repeated batch changes nothing."""
+    """A linked node's catalog changes, in its feed's order: a child's own and what it
+    aggregated (F1), or the parent's and what it aggregated from the rest of the network
+    (F6); a repeated batch changes nothing."""
     token = parse_bearer(request.headers.get("authorization", ""))
-    sender = await federation.calling_child(session, request.app.state.node_tokens, token)
+    sender = await federation.calling_peer(session, request.app.state.node_tokens, token)
     return await federation.receive(session, batch, sender=sender,
                                     local_node=settings.node_id, local_zone=settings.node_zone)
 

@@ -1,7 +1,7 @@
 """Catalog search (C9): Chinese full text over names, classification names, item names and
 abstracts (weighted in that order), read through the thesaurus, facets by classification,
 provider, share type, share method, tier and region; published entries only, this node's own
-or (scope `all`) also those aggregated from the nodes below it (F1).
+or (scope `all`) also those aggregated from the rest of the network it may see (F1, F6).
 
 Entries that match equally well (the same resource of thirteen cities, say) come in the order
 a person looking for data would want: those holding data on the platform first, then the
@@ -47,7 +47,7 @@ FACETS = ("classification", "provider", "share_type", "method", "tier", "region"
 
 class SearchScope(StrEnum):
     local = "local"  # this node's own catalog
-    all = "all"  # and every entry aggregated from the nodes below (F1)
+    all = "all"  # and every entry aggregated from the rest of the network (F1, F6)
 
 
 @dataclass(frozen=True)

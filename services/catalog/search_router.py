@@ -57,8 +57,9 @@ async def search(
         "official terms; every word must match."))] = None,
     order: SearchOrder = SearchOrder.relevance,
     scope: Annotated[SearchScope, Query(description=(
-        "`local`: this node's catalog; `all`: also the entries aggregated from the nodes "
-        "below it, each with its origin node and path (F1)."))] = SearchScope.local,
+        "`local`: this node's catalog; `all`: also the entries aggregated from the rest of "
+        "the network it may see (the nodes below, above and beside it), each with its origin "
+        "node and path (F1, F6)."))] = SearchScope.local,
 ) -> Response:
     # Every caller gets the same answer: kept until the catalog changes.
     key = (await generation(session), q, filters, order, page.limit, page.offset, scope)

@@ -13,7 +13,8 @@ class CatalogSettings(ServiceSettings):
         Zone.external, description="Network zone of this node; classified entries need internal."
     )
     federation_push_seconds: float = Field(
-        0.5, gt=0, description="How often catalog changes are pushed to the parent node (F1).")
+        0.5, gt=0, description="How often catalog changes are pushed to the linked nodes: up "
+        "to the parent (F1), down to the children (F6).")
     federation_timeout_seconds: float = Field(
         15.0, gt=0, description="Timeout of a call to a linked node's gateway.")
     search_cache_seconds: float = Field(

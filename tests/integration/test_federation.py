@@ -3,7 +3,8 @@
 database, broker and processes, linked by `govshare node link`. Catalogs flow up with
 provenance (F1), internal-only entries never reach an external node (F3), a node that was
 down catches up exactly once (F4), each node's audit chain is anchored at its parent, where
-a rewrite of the child's shows (E5), and a department reaches any node of the tree through
+a rewrite of the child's shows (E5), catalogs flow down as well so that every node searches the
+network in its own database (F6), and a department reaches any node of the tree through
 the gateways on the way, each hop checked and written into the audited path (F5)."""
 
 from __future__ import annotations
@@ -408,7 +409,9 @@ async def _one_trace_through_both_gateways(nanjing: httpx.AsyncClient, path: str
             started = at("320100-internal", "govshare-gateway",
                          traces.find(**{"govshare.request_id": request_id}))
             spans = traces.trace(started[0].trace_id) if started else []
-            if at("320000-internal", "govshare-exchange", spans):
+            # The relaying gateway's span ends after the exchange's, and is exported after it.
+            if all(at("320000-internal", service, spans)
+                   for service in ("govshare-exchange", "govshare-gateway")):
                 break
             await asyncio.sleep(0.2)
     [out] = started
@@ -571,6 +574,97 @@ async def test_a_provider_finds_who_looked_up_a_person_whose_key_the_log_does_no
     bad = await client.post(searches, headers=bearer(provider["token"]), json={
         "key": ["not an ID number"], "entry_code": shared.code})
     assert bad.status_code == 422
+
+
+# --- F6: catalogs flow down as well, so every node searches the network in its own database --
+
+
+async def test_every_node_searches_the_networks_catalog_it_may_see_in_its_own_database(
+    network: dict[str, Any]
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    national_name, suzhou_name = f"全国企业登记基础信息{tag}", f"苏州市工业园区企业信息{tag}"
+    secret, after = f"南京市保密要害部位信息{tag}", f"南京市公共停车场信息{tag}"
+    national = await publish(network, "100000", entry_named(national_name))
+    await publish(network, "320500", entry_named(suzhou_name))
+    classified = await publish(network, "320100", entry_named(secret, classified=True))
+    await publish(network, "320100", entry_named(after))
+
+    down = await found_at(network, "320100", national_name)
+    across = await found_at(network, "320100", suzhou_name)
+    assert down and across
+    assert (down["node"], down["aggregated_via"]) == (
+        "100000-external", ["100000-external", "320000-internal"])
+    assert (across["node"], across["aggregated_via"]) == (
+        "320500-external", ["320500-external", "320000-internal"])
+    faceted = await network["clients"]["320100"].get("/api/catalog/search", params={
+        "q": national_name, "scope": "all", "tier": "national"},
+        headers=bearer(network["nodes"]["320100"].admin_token))
+    assert [item["name"] for item in faceted.json()["items"]] == [national_name]
+    assert faceted.json()["facets"]["tier"] == {"national": 1}
+    assert await found_at(network, "320500", national_name)
+
+    # F3: Suzhou, external, gets Nanjing's public entry by Jiangsu but never the secret one.
+    assert await found_at(network, "320500", after)
+    assert await absent_at(network, "320500", secret)
+    assert await receipts_naming(network["nodes"]["320500"], classified["code"], secret) == 0
+
+    withdrawn = await network["clients"]["100000"].post(
+        f"/api/catalog/entries/{national['code']}/withdraw", json={"reason": "已整合"},
+        headers=bearer(network["editors"]["100000"]["token"]))
+    assert withdrawn.status_code == 200, withdrawn.text
+    for region in ("320000", "320100", "320500"):
+        async with asyncio.timeout(30):
+            while True:
+                if await absent_at(network, region, national_name):
+                    break
+                await asyncio.sleep(0.2)
+
+
+async def receipts_naming(node: Node, code: str, name: str) -> int:
+    """How many batches that reached the node carried the entry, by its code or name."""
+    engine = create_engine(node.database_url, schema="catalog")
+    try:
+        async with engine.connect() as connection:
+            return int(await connection.scalar(text(
+                "SELECT count(*) FROM federation_receipt WHERE payload::text LIKE :code "
+                "OR payload::text LIKE :name"), {"code": f"%{code}%", "name": f"%{name}%"}))
+    finally:
+        await engine.dispose()
+
+
+async def test_a_child_that_was_down_gets_what_came_down_meanwhile_once(
+    network: dict[str, Any]
+) -> None:
+    nanjing: Node = network["nodes"]["320100"]
+    jiangsu: Node = network["nodes"]["320000"]
+    names = [f"全国统一社会信用代码信息{uuid.uuid4().hex[:6]}" for _ in range(3)]
+    nanjing.stop("catalog")
+    try:
+        for name in names:
+            await publish(network, "100000", entry_named(name))
+        async with asyncio.timeout(30):
+            while True:  # Jiangsu got them, and its pushes down to Nanjing fail meanwhile
+                status = await network["clients"]["320000"].get(
+                    "/api/catalog/federation/status", headers=bearer(jiangsu.admin_token))
+                child = next(peer for peer in status.json()["peers"]
+                             if peer["node_id"] == nanjing.node_id)
+                if child["relation"] == "child" and child["last_error"]:
+                    break
+                await asyncio.sleep(0.2)
+    finally:
+        nanjing.start("catalog")
+    for name in names:
+        assert await found_at(network, "320100", name)
+    engine = create_engine(nanjing.database_url, schema="catalog")
+    try:
+        async with engine.connect() as connection:
+            held = (await connection.execute(text(
+                "SELECT received_from, count(*) FROM federated_entry WHERE name = ANY(:names) "
+                "GROUP BY code, received_from"), {"names": names})).all()
+    finally:
+        await engine.dispose()
+    assert sorted(held) == [("320000-internal", 1)] * 3  # each applied once, from its parent
 
 
 # --- F5: any department reaches any node, relayed along the tree --------------------------
