@@ -113,6 +113,12 @@ class LinkedNodeDirectory:
             await self._load()
         return self._nodes.get(node_id)
 
+    async def all(self) -> list[dict[str, Any]]:
+        """Every linked node, parent and children."""
+        if time.monotonic() - self._loaded_at > self.max_age:
+            await self._load()
+        return list(self._nodes.values())
+
     async def parent(self) -> dict[str, Any] | None:
         """This node's parent, or None if it has none (the national node, or not linked)."""
         if time.monotonic() - self._loaded_at > self.max_age:

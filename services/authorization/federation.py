@@ -34,6 +34,7 @@ from services.authorization.network import NetworkNodes, NodeIdentity
 from services.authorization.node_keys import active_signing_key, require_local_node
 from shared.contracts import LinkedNode, NodeLinked, NodeRelation, Role, Tier, Zone, zone_of
 from shared.contracts.anchoring import AUDIT_ANCHOR_TYPE, AnchorStatement
+from shared.contracts.submissions import SUBMISSION_TYPE, SubmissionStatement
 from shared.linked_nodes import LinkedNodeTokens
 from shared.outbox import Outbox
 from shared.tokens import PrincipalKind, SigningKey, TokenClaims, issue_token, sign_statement
@@ -265,6 +266,15 @@ async def countersign_heads(session: AsyncSession,
     key = await _signing_key(session)
     return [sign_statement(key, {**statement.model_dump(mode="json"), "iss": node.id},
                            AUDIT_ANCHOR_TYPE) for statement in statements]
+
+
+async def sign_submission(session: AsyncSession, statement: SubmissionStatement) -> str:
+    """This node's signed statement of a report or figures it submits to its parent (F7);
+    only statements of this one shape are signed here, never a token."""
+    node = await require_local_node(session)
+    return sign_statement(await _signing_key(session),
+                          {**statement.model_dump(mode="json"), "iss": node.id},
+                          SUBMISSION_TYPE)
 
 
 async def _signed(session: AsyncSession, claims: dict[str, object], ttl_seconds: int) -> str:

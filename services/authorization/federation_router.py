@@ -29,6 +29,7 @@ from services.authorization.network import KnownNode, NetworkNodes
 from shared.auth import parse_bearer, require_role
 from shared.contracts import LinkedNode, NodeRelation, Role, Tier, Zone
 from shared.contracts.anchoring import AnchorStatements, Countersignatures
+from shared.contracts.submissions import SubmissionSignature, SubmissionStatement
 from shared.pagination import Page, PageDep
 from shared.tokens import TokenClaims
 
@@ -145,6 +146,14 @@ async def countersign_audit_heads(body: AnchorStatements,
     """For the exchange: this node's signature on each child's head it holds (E5)."""
     return Countersignatures(signatures=await federation.countersign_heads(
         session, body.statements))
+
+
+@router.post("/internal/submission-signatures", response_model=SubmissionSignature,
+             include_in_schema=False)
+async def sign_submission(body: SubmissionStatement,
+                          session: SessionDep) -> SubmissionSignature:
+    """For the evaluation: this node's signature on what it hands up to its parent (F7)."""
+    return SubmissionSignature(signature=await federation.sign_submission(session, body))
 
 
 @router.get("/internal/linked-nodes", response_model=list[LinkedNode],

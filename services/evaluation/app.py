@@ -17,10 +17,13 @@ from services.evaluation import (
     rectifications,
     reports_router,
     scores_router,
+    submissions_router,
     systems_router,
 )
 from services.evaluation.report_signature import IdentitySigner
 from services.evaluation.settings import EvaluationSettings
+from services.evaluation.submissions import Submitter
+from shared.linked_nodes import LinkedNodeDirectory, LinkedNodeTokens, NodeTokens
 from shared.runtime import ServiceRuntime, create_service_app
 from shared.telemetry import http_client
 
@@ -46,7 +49,16 @@ def create_app(settings: EvaluationSettings | None = None) -> FastAPI:
                     "registry (备案) with its zombies (requirements §6).",
         runtime=runtime,
         routers=[scores_router.router, reports_router.router, systems_router.router,
-                 method_router.router],
+                 method_router.router, submissions_router.router,
+                 submissions_router.federation_router],
     )
     app.state.report_signer = IdentitySigner(http, settings.identity_service_url)
+    # F7: reports go up to the parent node; the children's come here.
+    nodes = LinkedNodeDirectory(http, settings.identity_service_url)
+    app.state.linked_nodes, app.state.child_keys = nodes, {}
+    app.state.node_tokens = LinkedNodeTokens(settings.node_id)
+    app.state.submitter = Submitter(
+        http=http, nodes=nodes, tokens=NodeTokens(http, settings.identity_service_url),
+        identity_url=settings.identity_service_url.rstrip("/"),
+        report_signer=app.state.report_signer)
     return app

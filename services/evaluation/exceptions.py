@@ -40,3 +40,26 @@ class SignatureUnavailable(ProblemError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, headers={"Retry-After": RETRY_AFTER_UNAVAILABLE})
+
+
+class NoParentNode(Conflict):
+    slug, title = "no-parent-node", "This node has no parent node"
+
+
+class ParentRefused(ProblemError):
+    """The parent node did not take a submission (F7): down, or refusing it (`detail`)."""
+
+    status, slug, title = 502, "parent-refused", "The parent node did not take the submission"
+
+
+class SubmissionRefused(Unprocessable):
+    """A child's submission whose signature, figures or file do not hold (F7)."""
+
+    slug, title = "submission-refused", "The submission is not what its node signed"
+
+    def __init__(self, detail: str, *, reason: str) -> None:
+        super().__init__(detail, reason=reason)
+
+
+class SubmissionNotFound(NotFound):
+    slug, title = "submission-not-found", "No such report submission"

@@ -19,6 +19,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -317,3 +318,25 @@ class RectificationAnnouncement(Base):
     indicator: Mapped[str] = mapped_column(String(40), primary_key=True)
     announced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                    server_default=func.now())
+
+
+class ReportSubmission(Base):
+    """A child node's yearly report or quarter's figures, as it arrived here (F7): never
+    changed (a corrected one arrives as another), no fact (no replay touches it)."""
+
+    __tablename__ = "report_submission"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    child: Mapped[str] = mapped_column(String(64), index=True)
+    child_tier: Mapped[str] = mapped_column(String(12))
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    figures: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    file_format: Mapped[str | None] = mapped_column(String(4))
+    file: Mapped[bytes | None] = mapped_column(LargeBinary)
+    file_digest: Mapped[str | None] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_on: Mapped[date | None] = mapped_column(Date)
+    on_time: Mapped[bool | None] = mapped_column(Boolean)

@@ -1,7 +1,8 @@
 """Four real nodes for the federation tests: national ← Jiangsu ← {Nanjing, Suzhou}, each
 with its own database (on the session's PostgreSQL server), its own broker, and its own
-authorization, catalog, exchange and gateway processes (no more: the machine's two cores run
-them all); only the gateways are called across nodes."""
+authorization, catalog, exchange and gateway processes, and an evaluation service at Jiangsu
+and Nanjing, where reports go up (no more: the machine's two cores run them all); only the
+gateways are called across nodes."""
 
 from __future__ import annotations
 
@@ -97,10 +98,10 @@ class Node:
                               capture_output=True, text=True, timeout=120)
 
 
-NODES = (("全国", Tier.national, "100000", Zone.external),
-         ("江苏省", Tier.provincial, "320000", Zone.internal),
-         ("南京市", Tier.municipal, "320100", Zone.internal),
-         ("苏州市", Tier.municipal, "320500", Zone.external))
+NODES = (("全国", Tier.national, "100000", Zone.external, SERVICES),
+         ("江苏省", Tier.provincial, "320000", Zone.internal, (*SERVICES, "evaluation")),
+         ("南京市", Tier.municipal, "320100", Zone.internal, (*SERVICES, "evaluation")),
+         ("苏州市", Tier.municipal, "320500", Zone.external, SERVICES))
 
 
 async def start_network(server_url: str, workdir: Path, traces_endpoint: str) -> list[Node]:
@@ -108,9 +109,9 @@ async def start_network(server_url: str, workdir: Path, traces_endpoint: str) ->
     linked. What was started is stopped again if a later step fails."""
     nodes: list[Node] = []
     try:
-        for name, tier, region, zone in NODES:
+        for name, tier, region, zone, services in NODES:
             nodes.append(await _start_node(server_url, workdir, name, tier, region, zone,
-                                           traces_endpoint))
+                                           services, traces_endpoint))
     except BaseException:
         stop_network(nodes)
         raise
@@ -118,13 +119,13 @@ async def start_network(server_url: str, workdir: Path, traces_endpoint: str) ->
 
 
 async def _start_node(server_url: str, workdir: Path, name: str, tier: Tier, region: str,
-                      zone: Zone, traces_endpoint: str) -> Node:
+                      zone: Zone, services: tuple[str, ...], traces_endpoint: str) -> Node:
     database = f"node_{region}"
     await _create_database(server_url, database)
     node = Node(name=f"{name}政务数据共享交换平台", tier=tier, region=region, zone=zone,
                 database_url=make_url(server_url).set(database=database)
                 .render_as_string(hide_password=False), workdir=workdir,
-                traces_endpoint=traces_endpoint)
+                traces_endpoint=traces_endpoint, services=services)
     node.broker = EmbeddedBroker(free_port(), log_file=workdir / f"{region}-broker.log")
     node.broker.start()
     try:

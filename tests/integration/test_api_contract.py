@@ -74,7 +74,7 @@ ADMINISTRATION = re.compile(
     r"/api/(authorization/(node|departments|clients|arbitration-bodies|federation)"
     r"|authorization/requests/[^/]+/decision"  # the arbiter's
     r"|catalog/(calendar|responsibilities|base-subjects|federation|thesaurus)"
-    r"|evaluation/(scoring-method|model)"
+    r"|evaluation/(scoring-method|model|report-submissions|federation)"
     r"|exchange/federation)\b")
 STAFF_ADMINISTRATION = re.compile(r"/api/authorization/users\b")
 OVERSIGHT = re.compile(
@@ -92,7 +92,8 @@ def public(path: str) -> bool:
 
 def administration(path: str) -> bool:
     """The system administrator's (the node, departments, their systems, the links to other
-    nodes, the calendar, the search thesaurus, the scoring method) and the arbiter's."""
+    nodes, the calendar, the search thesaurus, the scoring method, the reports handed to the
+    parent node and the children's) and the arbiter's."""
     return ADMINISTRATION.match(path) is not None
 
 

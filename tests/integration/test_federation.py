@@ -20,10 +20,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
+from services.evaluation import report_signature
 from shared.contracts.anchoring import AUDIT_ANCHOR_TYPE
+from shared.contracts.submissions import SUBMISSION_TYPE
 from shared.db import create_engine
 from shared.runtime import jwks_from_url
-from shared.tokens import KeySet, verify_statement
+from shared.tokens import KeySet, unverified_claims, verify_statement
 from tests import factories
 from tests.collector import ReceivedSpan, TraceCollector
 from tests.conftest import Infrastructure
@@ -855,3 +857,58 @@ async def test_a_node_down_on_the_way_is_named_in_the_answer(network: dict[str, 
         assert (answer.json()["node"], answer.json()["destination"]) == (
             down, "100000-external")
     assert (await search_national()).status_code == 200
+
+
+# --- F7: reports go up ------------------------------------------------------------------------
+
+
+async def test_a_report_submitted_late_is_kept_flagged_late_and_rolled_up_at_the_parent(
+    network: dict[str, Any]
+) -> None:
+    nanjing_node: Node = network["nodes"]["320100"]
+    jiangsu_node: Node = network["nodes"]["320000"]
+    nanjing, jiangsu = network["clients"]["320100"], network["clients"]["320000"]
+    submissions = "/api/evaluation/report-submissions"
+    as_nanjing, as_jiangsu = bearer(nanjing_node.admin_token), bearer(jiangsu_node.admin_token)
+
+    late = await nanjing.post(submissions, json={"period": "2025"}, headers=as_nanjing)
+    assert late.status_code == 201, late.text  # 2025's report was due by 31 January 2026
+    receipt = late.json()
+    assert (receipt["child"], receipt["kind"], receipt["due_on"], receipt["on_time"]) == (
+        "320100-internal", "yearly", "2026-01-31", False)
+    quarter = await nanjing.post(submissions, json={"period": "2026-Q1"}, headers=as_nanjing)
+    assert quarter.status_code == 201, quarter.text
+    assert (quarter.json()["kind"], quarter.json()["on_time"]) == ("quarterly", None)
+
+    held = await jiangsu.get(submissions, params={"child": "320100-internal"},
+                             headers=as_jiangsu)
+    assert held.status_code == 200, held.text
+    assert {(item["period"], item["on_time"]) for item in held.json()["items"]} >= {
+        ("2025", False), ("2026-Q1", None)}
+    keys = KeySet(jwks_from_url(f"{nanjing_node.gateway_url}/.well-known/jwks.json"))
+    signed = await verify_statement(receipt["signature"], keys, SUBMISSION_TYPE)
+    assert (signed["iss"], signed["period"]) == ("320100-internal", "2025")
+    file = await jiangsu.get(f"{submissions}/{receipt['id']}/file", headers=as_jiangsu)
+    assert file.status_code == 200 and file.headers["content-type"] == "application/pdf"
+    assert (await report_signature.verify(file.content, keys))["iss"] == "320100-internal"
+
+    rolled = await jiangsu.get(f"{submissions}/rollup", params={"period": "2026-Q1"},
+                               headers=as_jiangsu)
+    assert rolled.status_code == 200, rolled.text
+    rollup = rolled.json()
+    assert [child["node"] for child in rollup["children"]] == ["320100-internal"]
+    assert rollup["missing"] == ["320500-external"]
+    assert rollup["total"]["departments"] == (rollup["own"]["departments"]
+                                              + quarter.json()["figures"]["departments"])
+
+    async with httpx.AsyncClient(timeout=30) as client:  # figures changed on the way
+        token = (await client.post(f"{nanjing_node.url('authorization')}/internal/node-tokens",
+                                   json={"audience": jiangsu_node.node_id})).json()
+        stated = unverified_claims(quarter.json()["signature"])  # as the child signed it
+        forged = {"statement": {key: value for key, value in stated.items() if key != "iss"},
+                  "signature": quarter.json()["signature"],
+                  "figures": {**quarter.json()["figures"], "accesses": 10**6}}
+        refused = await client.post(
+            f"{jiangsu_node.gateway_url}/federation/evaluation/report-submissions",
+            json=forged, headers=bearer(token["access_token"]))
+    assert (refused.status_code, refused.json()["reason"]) == (422, "figures_mismatch")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from pydantic import ValidationError
 
@@ -13,8 +15,12 @@ from services.authorization.federation import (
     relay_path,
 )
 from services.catalog.federation import content_hash
-from shared.contracts import Role, Zone
+from services.evaluation.method import default_method
+from services.evaluation.scoring import report_due_on
+from services.evaluation.submissions import total
+from shared.contracts import Role, Tier, Zone
 from shared.contracts.catalog import EntrySnapshot
+from shared.contracts.submissions import Figures
 from shared.tokens import PrincipalKind, TokenClaims
 from tests import factories
 
@@ -76,3 +82,27 @@ def test_a_relayed_path_ends_with_its_signer_and_neither_loops_nor_runs_on() -> 
                  ["nowhere", JIANGSU], [f"{code:06d}-internal" for code in range(9)]):
         with pytest.raises(RouteRefused):
             relay_path(_relayed(path), NATIONAL)
+
+
+def test_a_childs_yearly_report_is_due_end_of_january_or_end_of_february_nationally() -> None:
+    assert report_due_on(2025, default_method(Tier.municipal)) == date(2026, 1, 31)
+    assert report_due_on(2025, default_method(Tier.provincial)) == date(2026, 1, 31)
+    assert report_due_on(2027, default_method(Tier.national)) == date(2028, 2, 29)
+
+
+def _figures(departments: int, mean_score: float | None, accesses: int) -> Figures:
+    return Figures(departments=departments, mean_score=mean_score, requests_due=1,
+                   requests_answered_on_time=1, objections_raised=0, accesses=accesses)
+
+
+def test_a_province_rolls_up_counts_added_and_the_mean_score_weighted_by_departments() -> None:
+    rolled = total([_figures(2, 80.0, 5), _figures(8, 60.0, 7), _figures(0, None, 0)])
+    assert (rolled.departments, rolled.mean_score, rolled.accesses, rolled.requests_due) == (
+        10, 64.0, 12, 3)
+    assert total([_figures(0, None, 0)]).mean_score is None
+
+
+def test_the_figures_signed_are_digested_whatever_their_order() -> None:
+    figures = _figures(3, 71.5, 9)
+    again = Figures.model_validate(dict(reversed(list(figures.model_dump().items()))))
+    assert figures.digest() == again.digest() != _figures(3, 71.5, 10).digest()
