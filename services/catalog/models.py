@@ -330,6 +330,7 @@ class SearchDocument(Base):
     key: Mapped[str] = mapped_column(Text, primary_key=True)  # id, or "origin_node code"
     aggregated: Mapped[bool] = mapped_column(Boolean)
     code: Mapped[str] = mapped_column(String(60))
+    version: Mapped[int] = mapped_column(Integer)
     provider: Mapped[str] = mapped_column(String(18))
     tier: Mapped[str] = mapped_column(String(20))
     region: Mapped[str] = mapped_column(String(6))

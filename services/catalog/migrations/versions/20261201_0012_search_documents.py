@@ -9,7 +9,8 @@ writes them, so no write path can forget it; the migration fills it from what is
 
 `search_generation` counts the changes to what a search answers (the search table, the
 thesaurus, providers' names, duplicate-collection flags), so the catalog can keep recent
-answers until the next change (drawn at commit: deferred triggers).
+answers until the next change (drawn at commit: deferred triggers). Use counts and latest
+loads change with every sealed audit and only re-order equal matches: they draw nothing.
 
 Revision ID: 20261201_0012
 Revises: 20261130_0011
@@ -25,21 +26,21 @@ down_revision = "20261130_0011"
 branch_labels = None
 depends_on = None
 
-_COLUMNS = ("key, aggregated, code, provider, tier, region, top_class, share_type, "
+_COLUMNS = ("key, aggregated, code, version, provider, tier, region, top_class, share_type, "
             "share_methods, published_at, has_data, uses, last_loaded_at, search_vector")
 _UPSERT = (f"on conflict (key) do update set ({_COLUMNS}) = "
            f"({', '.join('excluded.' + c.strip() for c in _COLUMNS.split(','))})")
 # A local entry as search sees it: published, with its department's tier and region, and
 # what the exchange says of its data.
 _LOCAL = f"""insert into search_document ({_COLUMNS})
-    select e.id::text, false, e.code, e.provider, d.tier, d.region_code, e.top_class,
-           e.share_type, e.share_methods, e.published_at, a.data_since is not null,
+    select e.id::text, false, e.code, e.version, e.provider, d.tier, d.region_code,
+           e.top_class, e.share_type, e.share_methods, e.published_at, a.data_since is not null,
            coalesce(a.uses, 0), a.last_loaded_at, e.search_vector
     from entry e join department d on d.credit_code = e.provider
     left join entry_activity a on a.entry_code = e.code
     where e.status = 'published' and {{}} {_UPSERT}"""
 _AGGREGATED = f"""insert into search_document ({_COLUMNS})
-    select f.origin_node || ' ' || f.code, true, f.code, f.provider, f.origin_tier,
+    select f.origin_node || ' ' || f.code, true, f.code, f.version, f.provider, f.origin_tier,
            f.origin_region, f.top_class, f.share_type, f.share_methods, f.published_at,
            false, 0, null, f.search_vector
     from federated_entry f where f.status = 'published' and {{}} {_UPSERT}"""
@@ -95,24 +96,47 @@ _FUNCTIONS = [
       return null;
     end $$""",
 ]
-# What a search's answer shows besides the search table: the thesaurus reads the query, and
-# each entry shows with its provider's name (a department trigger above) and its flags.
-_ANSWERED_FROM = ("search_document", "thesaurus_version", "duplicate_collection_flag")
+# Columns whose change makes a kept answer wrong: all but the use count and the latest load,
+# which only re-order equal matches and change with every sealed audit; those show once a
+# kept answer expires.
+_ANSWERED = ("aggregated", "code", "version", "provider", "tier", "region", "top_class",
+             "share_type", "share_methods", "published_at", "has_data", "search_vector")
+_GENERATION = ("create constraint trigger {name} after {events} on {table} "
+               "deferrable initially deferred for each row {condition} "
+               "execute function search_changed()")
 _TRIGGERS = [
     "create trigger search_document after insert or update or delete on entry "
     "for each row execute function search_document_of_entry()",
     "create trigger search_document after insert or update or delete on federated_entry "
     "for each row execute function search_document_of_federated_entry()",
-    "create trigger search_document after insert or update of tier, region_code, name "
+    "create trigger search_document after insert or update of tier, region_code "
     "on department for each row execute function search_document_of_department()",
     "create trigger search_document after insert or update on entry_activity "
     "for each row execute function search_document_of_activity()",
     # At commit, so that a search reading the new generation also sees the change.
-    *(f"create constraint trigger search_generation after insert or update or delete "
-      f"on {table} deferrable initially deferred for each row execute function "
-      "search_changed()"
-      for table in _ANSWERED_FROM),
+    _GENERATION.format(name="search_generation", events="insert or delete",
+                       table="search_document", condition=""),
+    _GENERATION.format(
+        name="search_generation_update", events="update", table="search_document",
+        condition="when (({}) is distinct from ({}))".format(
+            ", ".join(f"old.{column}" for column in _ANSWERED),
+            ", ".join(f"new.{column}" for column in _ANSWERED))),
+    # What an answer shows besides the search table: the thesaurus reads the query, and each
+    # entry shows with its provider's name and its duplicate-collection flags.
+    _GENERATION.format(name="search_generation", events="insert or update or delete",
+                       table="thesaurus_version", condition=""),
+    _GENERATION.format(name="search_generation", events="insert or update or delete",
+                       table="duplicate_collection_flag", condition=""),
+    _GENERATION.format(name="search_generation", events="update of name", table="department",
+                       condition="when (old.name is distinct from new.name)"),
 ]
+# (table, trigger) of every trigger above, for the downgrade.
+_NAMED = [*((table, "search_document") for table in
+            ("entry", "federated_entry", "department", "entry_activity")),
+          ("search_document", "search_generation"),
+          ("search_document", "search_generation_update"),
+          *((table, "search_generation") for table in
+            ("thesaurus_version", "duplicate_collection_flag", "department"))]
 
 
 def upgrade() -> None:
@@ -122,6 +146,8 @@ def upgrade() -> None:
         sa.Column("key", sa.Text, primary_key=True),
         sa.Column("aggregated", sa.Boolean, nullable=False),
         sa.Column("code", sa.String(60), nullable=False),
+        # Every change of what the answer shows of the entry is a new version.
+        sa.Column("version", sa.Integer, nullable=False),
         sa.Column("provider", sa.String(18), nullable=False),
         sa.Column("tier", sa.String(20), nullable=False),
         sa.Column("region", sa.String(6), nullable=False),
@@ -145,11 +171,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("search_document", "entry_activity", "department", "federated_entry",
-                  "entry"):
-        op.execute(f"drop trigger if exists search_document on {table}")
-    for table in _ANSWERED_FROM:
-        op.execute(f"drop trigger if exists search_generation on {table}")
+    for table, trigger in _NAMED:
+        op.execute(f"drop trigger if exists {trigger} on {table}")
     for function in ("of_entry", "of_federated_entry", "of_department", "of_activity"):
         op.execute(f"drop function search_document_{function}()")
     op.execute("drop function search_changed()")
