@@ -1,15 +1,19 @@
-"""`govshare demo federation` (`make federation-demo`): three tiers on one machine.
+"""`govshare demo federation` (`make federation-demo`): one network of four nodes on one
+machine.
 
-National 100000 (external zone) ← Jiangsu 320000 (internal) ← Nanjing 320100 (internal):
-each a whole node started by `govshare up` with its own embedded PostgreSQL, broker and
-ports, linked with `govshare node invite` / `govshare node link`. The walk-through publishes
-in Nanjing and times the arrival at the national node (F1), shows that an internal-only
-entry stops at Jiangsu (F3), and takes Jiangsu down while Nanjing keeps publishing (F4).
+National 100000 (external zone) ← Jiangsu 320000 (internal) ← {Nanjing 320100 (internal),
+Suzhou 320500 (external)}: each a whole node started by `govshare up` with its own embedded
+PostgreSQL, broker and ports, linked with `govshare node invite` / `govshare node link`. The
+walk-through publishes in Nanjing and times the arrival at the national node (F1), shows
+that an internal-only entry stops at Jiangsu (F3), takes Jiangsu down while Nanjing keeps
+publishing (F4), finds the national and Suzhou catalogs in Nanjing's own search (F6), has a
+Nanjing department request, query, download and subscribe to the national population entry
+through three gateways with the path audited at the national end (F5), and hands Nanjing's
+yearly report up to Jiangsu, which finds it late (F7).
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import signal
 import subprocess
@@ -39,6 +43,7 @@ class DemoNode:
     tier: str
     region: str
     zone: str
+    parent: str | None
     home: Path
     gateway_port: int
     service_port_base: int
@@ -63,7 +68,8 @@ class DemoNode:
                     GOVSHARE_GATEWAY_PORT=str(self.gateway_port),
                     GOVSHARE_SERVICE_PORT_BASE=str(self.service_port_base),
                     GOVSHARE_BROKER_PORT=str(self.broker_port),
-                    GOVSHARE_FEDERATION_PUSH_SECONDS="0.2", COLUMNS="120", **self.extra_env)
+                    GOVSHARE_FEDERATION_PUSH_SECONDS="0.2",
+                    GOVSHARE_NETWORK_EXCHANGE_SECONDS="1", COLUMNS="120", **self.extra_env)
 
     def govshare(self, *args: str) -> str:
         result = subprocess.run([sys.executable, "-m", "cli", *args], env=self.env(),
@@ -96,19 +102,23 @@ class DemoNode:
         self.process = None
 
 
-NODES = (("全国 national", "national", "100000", "external"),
-         ("江苏 Jiangsu", "provincial", "320000", "internal"),
-         ("南京 Nanjing", "municipal", "320100", "internal"))
+NODES = (("全国 national", "national", "100000", "external", None),
+         ("江苏 Jiangsu", "provincial", "320000", "internal", "100000"),
+         ("南京 Nanjing", "municipal", "320100", "internal", "320000"),
+         ("苏州 Suzhou", "municipal", "320500", "external", "320000"))
+"""Label, tier, region, zone, and the region of the parent it links to."""
 
 
-def network(workdir: Path, base_port: int = 18000,
-            extra_env: dict[str, str] | None = None) -> list[DemoNode]:
-    """The three nodes' homes and ports (gateways on base_port, +10, +20)."""
-    return [DemoNode(label=label, tier=tier, region=region, zone=zone,
+def network(workdir: Path, base_port: int = 18000, extra_env: dict[str, str] | None = None,
+            regions: tuple[str, ...] | None = None) -> list[DemoNode]:
+    """The nodes' homes and ports (gateways on base_port, +10, +20, +30), all four or those
+    of `regions`, in the tree's order."""
+    return [DemoNode(label=label, tier=tier, region=region, zone=zone, parent=parent,
                      home=workdir / region, gateway_port=base_port + 10 * index,
                      service_port_base=base_port + 100 * (index + 1),
                      broker_port=base_port + 1092 + index, extra_env=extra_env or {})
-            for index, (label, tier, region, zone) in enumerate(NODES)]
+            for index, (label, tier, region, zone, parent) in enumerate(NODES)
+            if regions is None or region in regions]
 
 
 def start(nodes: list[DemoNode], say: Callable[[str], None]) -> None:
@@ -122,7 +132,11 @@ def start(nodes: list[DemoNode], say: Callable[[str], None]) -> None:
         node.up()
         node.admin_token = _login(node)
         say(f"[green]✓[/] {node.label} {node.node_id} up at {node.gateway}")
-    for parent, child in itertools.pairwise(nodes):
+    by_region = {node.region: node for node in nodes}
+    for child in nodes:
+        if child.parent is None:
+            continue
+        parent = by_region[child.parent]
         invitation = parent.govshare("node", "invite", "--child", child.node_id)
         code = invitation.split("--invitation", 1)[1].split()[0]
         child.govshare("node", "link", "--parent", parent.gateway, "--invitation", code,
@@ -133,7 +147,7 @@ def start(nodes: list[DemoNode], say: Callable[[str], None]) -> None:
 
 
 def walk_through(nodes: list[DemoNode], console: Console) -> None:
-    national, jiangsu, nanjing = nodes
+    national, jiangsu, nanjing, suzhou = nodes
     console.rule("F1: Nanjing's catalog flows up, with its provenance")
     table = Table("entry (published in 南京)", "seen at 江苏", "seen at 全国", "path")
     for template in RESOURCES["江苏省公安厅"]:
@@ -147,16 +161,18 @@ def walk_through(nodes: list[DemoNode], console: Console) -> None:
                       " → ".join([*at_national["item"]["aggregated_via"], national.node_id]))
     console.print(table)
 
-    console.rule("F3: an internal-only (涉密) entry stops at the last internal node")
+    console.rule("F3: an internal-only (涉密) entry stays in the internal zone")
     secret = demo_entry(RESOURCES["江苏省公安厅"][0], "南京市涉密载体管理信息", classified=True)
     after = demo_entry(RESOURCES["江苏省公安厅"][0], "南京市社区服务设施信息")
     publish(nanjing, secret)
     publish(nanjing, after)
-    wait_visible(national, after["name"])
+    for node in (national, suzhou):
+        wait_visible(node, after["name"])
     wait_visible(jiangsu, secret["name"])
-    console.print(f"  {secret['name']}: at 江苏 (internal) present; at 全国 (external) "
-                  f"{'PRESENT' if search(national, secret['name']) else 'absent'}, though "
-                  f"{after['name']}, published after it, arrived")
+    crossed = any(search(node, secret["name"]) for node in (national, suzhou))
+    console.print(f"  {secret['name']}: at 江苏 (internal) present; at 全国 and 苏州 (external) "
+                  f"{'PRESENT' if crossed else 'absent'}, though {after['name']}, published "
+                  "after it, arrived at both")
 
     console.rule("F4: Jiangsu goes down; Nanjing keeps publishing; Jiangsu comes back")
     jiangsu.down()
@@ -173,25 +189,64 @@ def walk_through(nodes: list[DemoNode], console: Console) -> None:
         found = wait_visible(national, body["name"], since=restarted)
         console.print(f"  {body['name']}: at 全国 {found['seconds']:.1f} s after the restart "
                       "began")
-    console.rule("F2: a Nanjing department uses Jiangsu's data through both gateways")
-    shared = share_across(nodes, people=200)
+
+    console.rule("F6: the national and Suzhou catalogs come down into Nanjing's own search")
+    shared = share_across(national, nanjing, conditional=True, people=200)
+    sibling = demo_entry(RESOURCES["江苏省公安厅"][1], "苏州市居民身份证制证信息")
+    publish(suzhou, sibling)
+    for name in (shared.name, sibling["name"]):
+        found = wait_visible(nanjing, name)
+        console.print(f"  in 南京's own search: {name}, from {found['item']['node']} by "
+                      f"{' → '.join(found['item']['aggregated_via'])}")
+
+    console.rule("F5: a Nanjing department uses national data through three gateways")
     remote = {"Authorization": f"Bearer {shared.remote_token}"}
-    request = shared.request
-    console.print(f"  request {request['id'][:8]} for {shared.code}, filed at 南京's gateway, "
-                  f"kept by {request['node']}: {request['status']}")
-    record = httpx.get(f"{nanjing.gateway}{REMOTE}/exchange/entries/{shared.code}/record",
-                       params={"key": shared.key, "purpose": "data_verification"},
-                       headers=remote, timeout=30).json()["record"]
-    console.print(f"  online query → {record}")
-    download = httpx.get(f"{nanjing.gateway}{REMOTE}/exchange/entries/{shared.code}/records",
-                         params={"purpose": "data_verification", "format": "csv"},
+    entry = f"{nanjing.gateway}{shared.remote}/exchange/entries/{shared.code}"
+    console.print(f"  request {shared.request['id'][:8]} for {shared.code}, filed at 南京's "
+                  f"gateway, kept and answered by {shared.request['node']} on its own clock")
+    record = httpx.get(f"{entry}/record", params={
+        "key": shared.key, "purpose": "data_verification"}, headers=remote, timeout=30)
+    console.print(f"  online query → {record.json()['record']}")
+    download = httpx.get(f"{entry}/records", params={"purpose": "data_verification",
+                                                     "format": "csv"},
                          headers=remote, timeout=60)
     console.print(f"  bulk download → {download.headers.get('x-record-count')} rows")
-    for node in (jiangsu, nanjing):
-        audited = httpx.get(f"{node.gateway}/api/exchange/audit", timeout=30, params={
-            "entry_code": shared.code}, headers={"Authorization": f"Bearer {node.admin_token}"})
-        console.print(f"  audit at {node.label}: {audited.json()['total']} accesses to "
-                      f"{shared.code}")
+    subscribed = httpx.post(f"{nanjing.gateway}{shared.remote}/exchange/subscriptions",
+                            headers=remote, timeout=30, json={
+                                "entry_code": shared.code, "purpose": "data_verification",
+                                "delivery": "kafka", "from_beginning": True}).json()
+    delivered = until_ok(lambda: _delivered(nanjing, shared, subscribed["id"]))
+    console.print(f"  subscription → {delivered.json()['delivered']} changes on 南京's own "
+                  f"broker, topic {subscribed['topic']}")
+    audited = httpx.get(f"{national.gateway}/api/exchange/audit", timeout=30, params={
+        "entry_code": shared.code}, headers={"Authorization": f"Bearer {national.admin_token}"})
+    for item in [item for item in audited.json()["items"] if item["route"]][:3]:
+        console.print(f"  audit at 全国: {item['kind']} by {item['actor']} via "
+                      f"{' → '.join(item['route'] or [])}")
+    refused = httpx.get(f"{national.gateway}/nodes/{nanjing.node_id}/api/catalog/search",
+                        params={"q": "人口"}, timeout=30,
+                        headers={"Authorization": f"Bearer {national.editor['token']}"})
+    console.print(f"  a national department calling 南京 → {refused.status_code} "
+                  f"{refused.json().get('reason')}, refused by {refused.json().get('node')}")
+
+    console.rule("F7: Nanjing hands its 2025 report up to Jiangsu, a year late")
+    receipt = httpx.post(f"{nanjing.gateway}/api/evaluation/report-submissions",
+                         json={"period": "2025"}, timeout=120,
+                         headers={"Authorization": f"Bearer {nanjing.admin_token}"}).json()
+    console.print(f"  at 江苏: {receipt['kind']} report of {receipt['child']} for "
+                  f"{receipt['period']}, due {receipt['due_on']}, received "
+                  f"{receipt['received_at'][:19]}: {'on time' if receipt['on_time'] else 'LATE'}")
+
+
+def _delivered(nanjing: DemoNode, shared: SharedAcross,
+               subscription_id: str) -> httpx.Response:
+    """The subscription as Nanjing's department sees it, once its changes were delivered."""
+    response = httpx.get(f"{nanjing.gateway}{shared.remote}/exchange/subscriptions/"
+                         f"{subscription_id}", timeout=30,
+                         headers={"Authorization": f"Bearer {shared.remote_token}"})
+    if response.status_code == 200 and not response.json()["delivered"]:
+        return httpx.Response(425, request=response.request)  # not yet: ask again
+    return response
 
 
 def demo_entry(template: tuple[Any, ...], name: str | None = None, *,
@@ -245,7 +300,8 @@ def _login(node: DemoNode) -> str:
 
 
 def _department_editor(node: DemoNode) -> dict[str, str]:
-    name = {"100000": "国家数据局", "320000": "江苏省公安厅", "320100": "南京市公安局"}[node.region]
+    name = {"100000": "国家数据局", "320000": "江苏省公安厅", "320100": "南京市公安局",
+            "320500": "苏州市公安局"}[node.region]
     return department(node, name, ("catalog_editor",))
 
 
@@ -287,50 +343,71 @@ def until_ok(call: Callable[[], httpx.Response], tries: int = 150) -> httpx.Resp
 
 @dataclass(frozen=True)
 class SharedAcross:
-    """A Jiangsu entry granted to a Jiangsu department and to a Nanjing one (F2)."""
+    """A provider node's entry granted to a department of its own and to one of another
+    node (F2, F5)."""
 
     code: str
+    name: str
     key: str
     request: dict[str, Any]
+    remote: str
     local_token: str
     remote_token: str
 
 
-REMOTE = "/nodes/320000-internal/api"
+PROVIDERS = {"100000": ("公安部", "全国", "公安部人口管理局"),
+             "320000": ("江苏省公安厅", "江苏省", "江苏省公安厅")}
+"""Who provides the shared population entry on a node: department, place, its name."""
 
 
-def share_across(nodes: list[DemoNode], people: int = 1000) -> SharedAcross:
-    """Jiangsu's police publish their household register and load `people` residents; a
-    Jiangsu and a Nanjing department apply (the Nanjing one through its own gateway)."""
-    _, jiangsu, nanjing = nodes
-    provider = department(jiangsu, "江苏省公安厅",
+def share_across(provider_node: DemoNode, consumer_node: DemoNode, *,
+                 conditional: bool = False, people: int = 1000) -> SharedAcross:
+    """The provider node's police publish their population register and load `people`
+    residents; a department of that node and one of the consumer node apply (the latter
+    through its own gateway); a conditional request is approved by the provider."""
+    police, place, short = PROVIDERS[provider_node.region]
+    provider = department(provider_node, police,
                           ("catalog_editor", "request_reviewer", "data_operator"))
     provider_auth = {"Authorization": f"Bearer {provider['token']}"}
-    body = demo_entry(RESOURCES["江苏省公安厅"][0], "江苏省户籍人口基础信息")
-    code = publish(jiangsu, body, token=provider["token"])["code"]
+    body = entry_from_template(RESOURCES["江苏省公安厅"][0], place, short)
+    body["name"] = f"{place}人口基础信息(联邦演示 {uuid.uuid4().hex[:4]})"
+    body["share"]["methods"] = ["online_query", "bulk_download", "system_integration"]
+    if conditional:  # a theme resource then (C3: a base one is shared unconditionally)
+        body["classification"] = {"top": "theme", "item": "01", "category": "001"}
+        body["share"] |= {"type": "conditional", "conditions": "仅限核验办事人身份",
+                          "permitted_uses": ["data_verification"]}
+        body["items"] = [{**item, "is_base_item": False, "share_type": "conditional"}
+                         for item in body["items"]]
+    code = publish(provider_node, body, token=provider["token"])["code"]
     csv = demo_people_csv(people)
-    until_ok(lambda: httpx.post(f"{jiangsu.gateway}/api/exchange/entries/{code}/records",
+    until_ok(lambda: httpx.post(f"{provider_node.gateway}/api/exchange/entries/{code}/records",
                                 content=csv, timeout=120,
                                 headers={**provider_auth, "Content-Type": "text/csv"}))
     roles = ("request_reviewer", "data_operator")
-    local = department(jiangsu, "江苏省人力资源和社会保障厅", roles)
-    remote = department(nanjing, "南京市人力资源和社会保障局", roles)
+    local = department(provider_node, f"{place}人力资源和社会保障部门", roles)
+    remote_department = department(consumer_node, "南京市人力资源和社会保障局", roles)
+    remote = f"/nodes/{provider_node.node_id}/api"
     application = {"entry_code": code, "legal_basis": "《社会保险法》第五十八条",
                    "purpose": "data_verification", "items": ["GMSFHM", "XM", "CSRQ"],
-                   "methods": ["online_query", "bulk_download"],
+                   "methods": ["online_query", "bulk_download", "system_integration"],
                    "valid_until": f"{time.gmtime().tm_year + 1}-12-31"}
-    until_ok(lambda: httpx.post(f"{jiangsu.gateway}/api/authorization/requests", timeout=30,
-                                json=application,
-                                headers={"Authorization": f"Bearer {local['token']}"}))
-    request = until_ok(lambda: httpx.post(
-        f"{nanjing.gateway}{REMOTE}/authorization/requests", json=application, timeout=30,
-        headers={"Authorization": f"Bearer {remote['token']}"})).json()
+    requests = []
+    for gateway, path, token in ((provider_node.gateway, "/api", local["token"]),
+                                 (consumer_node.gateway, remote, remote_department["token"])):
+        requests.append(until_ok(lambda gateway=gateway, path=path, token=token: httpx.post(
+            f"{gateway}{path}/authorization/requests", json=application, timeout=30,
+            headers={"Authorization": f"Bearer {token}"})).json())
+        if conditional:
+            httpx.post(f"{provider_node.gateway}/api/authorization/requests/"
+                       f"{requests[-1]['id']}/answer", json={"approve": True}, timeout=30,
+                       headers=provider_auth).raise_for_status()
     key = csv.decode().splitlines()[1].split(",")[0]
-    for gateway, path, token in ((jiangsu.gateway, "/api", local["token"]),
-                                 (nanjing.gateway, REMOTE, remote["token"])):
+    for gateway, path, token in ((provider_node.gateway, "/api", local["token"]),
+                                 (consumer_node.gateway, remote, remote_department["token"])):
         until_ok(lambda gateway=gateway, path=path, token=token: httpx.get(
             f"{gateway}{path}/exchange/entries/{code}/record", timeout=30,
             params={"key": key, "purpose": "data_verification"},
             headers={"Authorization": f"Bearer {token}"}))
-    return SharedAcross(code=code, key=key, request=request, local_token=local["token"],
-                        remote_token=remote["token"])
+    return SharedAcross(code=code, name=body["name"], key=key, request=requests[-1],
+                        remote=remote, local_token=local["token"],
+                        remote_token=remote_department["token"])

@@ -468,12 +468,15 @@ def demo_seed(
 
 @demo_app.command("federation")
 def demo_federation(
-    workdir: Annotated[Path, typer.Option(help="Where the three nodes keep their data.")] = (
+    workdir: Annotated[Path, typer.Option(help="Where the four nodes keep their data.")] = (
         Path(".govshare-federation")),
-    base_port: Annotated[int, typer.Option(help="Gateways on this port, +10 and +20.")] = 18000,
+    base_port: Annotated[int, typer.Option(
+        help="Gateways on this port, +10, +20 and +30.")] = 18000,
 ) -> None:
-    """Start national, Jiangsu and Nanjing nodes on this machine, link them, and walk
-    through the catalog flowing up (F1), a zone boundary (F3) and an outage (F4)."""
+    """Start national, Jiangsu, Nanjing and Suzhou nodes on this machine, link them into one
+    tree, and walk through the catalog flowing up (F1) and down (F6), a zone boundary (F3),
+    an outage (F4), a Nanjing department using national data through three gateways (F5),
+    and a report handed up late (F7)."""
     nodes = federation_demo.network(workdir.resolve(), base_port)
     try:
         federation_demo.start(nodes, console.print)
