@@ -45,33 +45,30 @@ _AGGREGATED = f"""insert into search_document ({_COLUMNS})
            false, 0, null, f.search_vector
     from federated_entry f where f.status = 'published' and {{}} {_UPSERT}"""
 
+
+def _mirror(table: str, key: str, insert: str) -> str:
+    """The trigger function keeping `table`'s published rows in the search table: `key` a
+    row's search key (of `{0}`, old or new), `insert` the upsert of the new row."""
+    return f"""create function search_document_of_{table}() returns trigger language plpgsql
+    set search_path from current as $$
+    begin
+      if tg_op = 'DELETE' then
+        delete from search_document where key = {key.format("old")};
+      elsif new.status <> 'published' then
+        delete from search_document where key = {key.format("new")};
+      else
+        {insert};
+      end if;
+      return null;
+    end $$"""
+
+
 # Each function resolves the tables in the schema it was created in, whoever's session
 # (and search_path) writes the table its trigger watches.
 _FUNCTIONS = [
-    f"""create function search_document_of_entry() returns trigger language plpgsql
-    set search_path from current as $$
-    begin
-      if tg_op = 'DELETE' then
-        delete from search_document where key = old.id::text;
-      elsif new.status <> 'published' then
-        delete from search_document where key = new.id::text;
-      else
-        {_LOCAL.format("e.id = new.id")};
-      end if;
-      return null;
-    end $$""",
-    f"""create function search_document_of_federated_entry() returns trigger language plpgsql
-    set search_path from current as $$
-    begin
-      if tg_op = 'DELETE' then
-        delete from search_document where key = old.origin_node || ' ' || old.code;
-      elsif new.status <> 'published' then
-        delete from search_document where key = new.origin_node || ' ' || new.code;
-      else
-        {_AGGREGATED.format("f.origin_node = new.origin_node and f.code = new.code")};
-      end if;
-      return null;
-    end $$""",
+    _mirror("entry", "{0}.id::text", _LOCAL.format("e.id = new.id")),
+    _mirror("federated_entry", "{0}.origin_node || ' ' || {0}.code",
+            _AGGREGATED.format("f.origin_node = new.origin_node and f.code = new.code")),
     # A department's entries wait for it (search shows an entry with its provider's tier
     # and region), and follow it when its tier or region changes.
     f"""create function search_document_of_department() returns trigger language plpgsql
