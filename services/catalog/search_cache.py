@@ -21,30 +21,38 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class SearchCache:
-    """At most `size` answers (as sent), each for at most `seconds`, the least recently used
-    going first; none at all when `seconds` is 0."""
+    """Answers (as sent) of at most `max_bytes` in all, each for at most `seconds`, the least
+    recently used going first; none at all when `seconds` is 0."""
 
-    def __init__(self, *, size: int, seconds: float) -> None:
-        self.size, self.seconds = size, seconds
+    def __init__(self, *, max_bytes: int, seconds: float) -> None:
+        # Bounded in bytes, not answers: a page of 500 entries weighs a thousand of 1, and
+        # any caller chooses the page's size and offset.
+        self.max_bytes, self.seconds = max_bytes, seconds
         self._kept: OrderedDict[Hashable, tuple[float, bytes]] = OrderedDict()
+        self._bytes = 0
 
     def get(self, key: Hashable) -> bytes | None:
         kept = self._kept.get(key)
         if kept is None:
             return None
         if time.monotonic() - kept[0] > self.seconds:
-            del self._kept[key]
+            self._drop(key)
             return None
         self._kept.move_to_end(key)
         return kept[1]
 
     def put(self, key: Hashable, answer: bytes) -> None:
-        if self.seconds <= 0:
+        if self.seconds <= 0 or len(answer) > self.max_bytes:
             return
+        if key in self._kept:
+            self._drop(key)
         self._kept[key] = (time.monotonic(), answer)
-        self._kept.move_to_end(key)
-        while len(self._kept) > self.size:
-            self._kept.popitem(last=False)
+        self._bytes += len(answer)
+        while self._bytes > self.max_bytes:
+            self._drop(next(iter(self._kept)))
+
+    def _drop(self, key: Hashable) -> None:
+        self._bytes -= len(self._kept.pop(key)[1])
 
 
 async def generation(session: AsyncSession) -> int:

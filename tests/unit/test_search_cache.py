@@ -1,4 +1,4 @@
-"""The catalog's kept search answers: bounded in number and in age, none when switched off;
+"""The catalog's kept search answers: bounded in bytes and in age, none when switched off;
 and the one-pass facet rows read back as the API's facets."""
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ def _result(total: int) -> bytes:
 
 
 def test_a_result_is_kept_for_its_key_only() -> None:
-    cache = SearchCache(size=10, seconds=60)
+    cache = SearchCache(max_bytes=1000, seconds=60)
     cache.put((1, "户籍"), _result(3))
     assert cache.get((1, "户籍")) == _result(3)
     assert cache.get((2, "户籍")) is None  # the catalog changed since
 
 
-def test_the_least_recently_used_goes_first() -> None:
-    cache = SearchCache(size=2, seconds=60)
+def test_the_least_recently_used_goes_first_when_the_bytes_run_out() -> None:
+    cache = SearchCache(max_bytes=2 * len(_result(1)), seconds=60)
     cache.put("a", _result(1))
     cache.put("b", _result(2))
     assert cache.get("a") is not None
@@ -30,10 +30,19 @@ def test_the_least_recently_used_goes_first() -> None:
     assert cache.get("b") is None and cache.get("a") is not None
 
 
+def test_an_answer_replaced_or_too_big_counts_its_bytes_once() -> None:
+    cache = SearchCache(max_bytes=len(_result(1)), seconds=60)
+    cache.put("a", _result(1))
+    cache.put("a", _result(2))  # the same key again (the same size): "a" alone still fits
+    assert cache.get("a") == _result(2)
+    cache.put("b", _result(10))  # larger than everything kept may be: not kept
+    assert cache.get("b") is None and cache.get("a") == _result(2)
+
+
 def test_a_result_outlives_its_seconds_nowhere(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1000.0]
     monkeypatch.setattr(search_cache.time, "monotonic", lambda: now[0])
-    cache = SearchCache(size=10, seconds=1.0)
+    cache = SearchCache(max_bytes=1000, seconds=1.0)
     cache.put("a", _result(1))
     now[0] += 0.9
     assert cache.get("a") is not None
@@ -42,7 +51,7 @@ def test_a_result_outlives_its_seconds_nowhere(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_zero_seconds_keeps_nothing() -> None:
-    cache = SearchCache(size=10, seconds=0)
+    cache = SearchCache(max_bytes=1000, seconds=0)
     cache.put("a", _result(1))
     assert cache.get("a") is None
 
