@@ -2,7 +2,8 @@
 
 The evaluation service lays out the report and asks here (`/internal/report-signatures`,
 which the gateway never routes) for the node key's signature on the file's statement: only
-statements of that shape are signed, never a token. `govshare report` signs through
+statements of that shape are signed, never a token, and dated when the key signs them (not
+at a time the caller names). `govshare report` signs through
 `sign_report` directly, from the node's database.
 """
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.authorization.deps import SessionDep
 from services.authorization.exceptions import NodeNotInitialized
 from services.authorization.node_keys import active_signing_key, require_local_node
+from shared import clock
 from shared.contracts.reports import REPORT_SIGNATURE_TYPE, ReportSignature, ReportStatement
 from shared.tokens import sign_statement
 
@@ -26,7 +28,8 @@ async def sign_report(session: AsyncSession, statement: ReportStatement) -> str:
     key = await active_signing_key(session)
     if key is None:
         raise NodeNotInitialized("The node has no signing key; run `govshare node init`.")
-    return sign_statement(key, {**statement.model_dump(mode="json"), "iss": node.id},
+    signed = statement.model_copy(update={"signed_at": clock.now()})
+    return sign_statement(key, {**signed.model_dump(mode="json"), "iss": node.id},
                           REPORT_SIGNATURE_TYPE)
 
 

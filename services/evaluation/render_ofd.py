@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape, quoteattr
 from services.evaluation import report_document, report_fonts
 from services.evaluation.report import YearReport
 from services.evaluation.report_document import Bars, Block, Lines, Table, Text
+from shared.workdays import CHINA_TIME
 
 NAMESPACE = "http://www.ofdspec.org/2016"
 PAGE_WIDTH, PAGE_HEIGHT = 210.0, 297.0
@@ -291,7 +292,7 @@ def _package(layout: Layout, title: str, report: YearReport) -> bytes:
              for family, chars in layout.used.items()}
     page_ids = [next(layout.ids) for _ in pages]
     layer_ids = [next(layout.ids) for _ in pages]
-    created = report.generated_at
+    created = report.generated_at.astimezone(CHINA_TIME)  # the cover's date, China's day
     buffer = BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
         def put(name: str, content: bytes | str) -> None:

@@ -250,7 +250,7 @@ def _rectification(report: YearReport) -> list[Block]:
         ["序号", "部门", "问题", "违反条款", "事实依据", "整改期限"],
         [[str(number), item.name, _chinese(INDICATOR_LABELS[item.indicator]),
           "；".join(f"{point} {report.point_text.get(point, '')}".strip()
-                   for point in item.points), item.evidence, item.deadline.isoformat()]
+                   for point in item.points), item.evidence, chinese_date(item.deadline)]
          for number, item in enumerate(report.rectifications, 1)],
         [0.7, 2.2, 1.4, 3.2, 2.6, 1.5])]
 

@@ -8,6 +8,12 @@ other byte and names the place and the file's length, so one changed byte anywhe
 `verify`. No viewer shows this signature (it is not a PAdES one: the node has a key, no
 X.509 certificate); `govshare report verify FILE` checks it against the node's published keys.
 
+The place is not digested, so what it holds must be the one spelling of the signature:
+ECDSA's (r, n−s) verifies as (r, s) does, and the signature's last base64url character has
+bits no decoder reads, so two other JWSs of the same statement would fit the place. The
+signature is kept with s in the lower half of the curve's order and in canonical base64url,
+and `verify` refuses any other form, so even the place's bytes cannot change unnoticed.
+
 `file_digest` is the SHA-256 of the whole signed file, the one to hand on with the report
 (e.g. when it goes up to the parent node).
 """
@@ -23,6 +29,7 @@ from io import BytesIO
 from typing import Any, Protocol
 
 import httpx
+from jose.utils import base64url_decode, base64url_encode
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject
 
@@ -41,7 +48,8 @@ PDF_KEY = b"/GovshareSignature ("
 OFD_MARK = b"govshare-signature:"
 ZIP_END = b"PK\x05\x06"
 ZIP_END_SIZE = 22
-_JWS = re.compile(rb"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+_JWS = re.compile(rb"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 class SignatureInvalid(ValueError):
@@ -73,9 +81,11 @@ class Unsigned:
                                signed_at=signed_at)
 
     def signed(self, signature: str) -> bytes:
-        encoded = signature.encode()
-        if not _JWS.match(encoded) or len(encoded) > SIGNATURE_SPACE:
-            raise ValueError("not a compact JWS that fits the signature's place")
+        if not _JWS.fullmatch(signature.encode()):
+            raise ValueError("not a compact JWS")
+        encoded = canonical(signature).encode()
+        if len(encoded) > SIGNATURE_SPACE:
+            raise ValueError("the JWS does not fit the signature's place")
         return (self.data[:self.start] + encoded.ljust(SIGNATURE_SPACE, b" ")
                 + self.data[self.end:])
 
@@ -123,7 +133,7 @@ async def verify(data: bytes, keys: KeySet) -> dict[str, Any]:
     start = _place(data)
     held = data[start:start + SIGNATURE_SPACE]
     signature = held.rstrip(b" ")
-    if not _JWS.match(signature):
+    if not _JWS.fullmatch(signature):
         raise SignatureInvalid("the file's signature place holds no signature")
     try:
         claims = await verify_statement(signature.decode(), keys, REPORT_SIGNATURE_TYPE)
@@ -131,11 +141,26 @@ async def verify(data: bytes, keys: KeySet) -> dict[str, Any]:
             {key: value for key, value in claims.items() if key != "iss"})
     except (StatementInvalid, ValueError) as error:
         raise SignatureInvalid(f"the signature does not hold: {error}") from error
+    if canonical(signature.decode()) != signature.decode():
+        raise SignatureInvalid("the signature's place was changed (it holds another form "
+                               "of the signature than the one written)")
     if statement.length != len(data) or statement.excluded != (start, start + SIGNATURE_SPACE):
         raise SignatureInvalid("the file is not the length or shape that was signed")
     if statement.digest != _digest(data, start, start + SIGNATURE_SPACE):
         raise SignatureInvalid("the file's content differs from what was signed")
     return claims
+
+
+def canonical(signature: str) -> str:
+    """The ES256 JWS with s in the lower half of the curve's order, in canonical base64url:
+    the one form of it a report file keeps."""
+    signing_input, _, encoded = signature.rpartition(".")
+    raw = base64url_decode(encoded.encode())
+    if len(raw) != 64:
+        raise ValueError("not an ES256 signature")
+    s = int.from_bytes(raw[32:], "big")
+    low = min(s, P256_ORDER - s).to_bytes(32, "big")
+    return f"{signing_input}.{base64url_encode(raw[:32] + low).decode()}"
 
 
 def _digest(data: bytes, start: int, end: int) -> str:

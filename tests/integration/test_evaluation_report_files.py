@@ -8,11 +8,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from jose import jws
 from pypdf import PdfReader
 
 from services.evaluation.report_signature import PDF_KEY
@@ -82,3 +84,17 @@ async def test_a_report_from_govshare_report_is_signed_by_the_same_key(
     unsigned.write_bytes(b"%PDF-1.7\n%%EOF\n")
     status, said = verify(infrastructure, node, unsigned)
     assert status == 1 and "no node signature" in said
+
+
+async def test_the_identity_dates_a_report_signature_itself(
+    admin_token: str, node: RunningNode
+) -> None:  # the node initialised (by admin_token), with its key
+    statement = {"year": this_year(), "tier": "national", "format": "pdf", "length": 4096,
+                 "excluded": [100, 1124], "digest": "0" * 64,
+                 "signed_at": "2001-01-01T00:00:00+08:00"}  # a date the caller makes up
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(
+            f"{node.service_urls['authorization']}/internal/report-signatures", json=statement)
+    assert answer.status_code == 200, answer.text
+    signed = json.loads(jws.get_unverified_claims(answer.json()["signature"]))
+    assert not signed["signed_at"].startswith("2001")  # when the key signed it

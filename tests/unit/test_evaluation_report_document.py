@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from fontTools.ttLib import TTFont
+from jose.utils import base64url_decode, base64url_encode
 from PIL import Image
 from pypdf import PdfReader
 from pypdf.generic import (
@@ -94,7 +95,7 @@ def demo_year(departments: int, year: int = 2026) -> YearReport:
         funding_ineligible=ineligible, systems=[zombie],
         point_text={point: POINT_TEXT.get(point, "") for rule in PROVINCIAL.indicators.values()
                     for point in rule.points},
-        generated_at=datetime(year + 1, 1, 10, 2, 30, tzinfo=UTC))
+        generated_at=datetime(year + 1, 1, 10, 18, 30, tzinfo=UTC))  # the 11th in China
 
 
 class KeySigner:
@@ -251,20 +252,25 @@ def test_poppler_renders_every_page_with_the_title_in_ink(pdf: bytes, tmp_path: 
 def test_the_cover_gives_tier_period_and_date_and_every_page_its_number(pdf: bytes) -> None:
     pages = page_texts(pdf)
     assert "评价层级省级" in pages[0] and "评价期间2026年1月1日至2026年12月31日" in pages[0]
-    assert "报告日期2027年1月10日" in pages[0] and "报送期限2027年1月31日前（JS§19）" in pages[0]
+    assert "报告日期2027年1月11日" in pages[0] and "报送期限2027年1月31日前（JS§19）" in pages[0]
     for number, text in enumerate(pages, 1):
         assert text.endswith(f"第{number}页共{len(pages)}页"), number
 
 
 def test_the_rectification_notice_cites_the_articles_and_the_deadline(
         report: YearReport, pdf: bytes) -> None:
-    text = "".join(page_texts(pdf))
+    pages = page_texts(pdf)
+    text = "".join(pages)
     assert ("依据《政务信息资源共享管理暂行办法》（国发〔2016〕51号）第二十四条和《江苏省政务"
             "信息资源共享管理暂行办法》（苏政发〔2017〕133号）第二十五条") in text
     assert "请于2027年4月1日前完成整改" in text
     assert report.rectifications and all(
         compact(f"{point} {POINT_TEXT[point]}") in text
         for item in report.rectifications for point in item.points)
+    (table,) = [block for block in report_document.build(report).sections[4].blocks
+                if isinstance(block, report_document.Table)]
+    for row in table.rows:  # each finding whole on one page, never cut in two
+        assert any(compact("".join(row)) in page for page in pages), row
 
 
 @pytest.mark.parametrize("departments", [40, 400])
@@ -311,6 +317,22 @@ async def _fails_after_each_change(data: bytes, signer: KeySigner) -> None:
             await report_signature.verify(bytes(changed), keys)
     with pytest.raises(report_signature.SignatureInvalid):  # another node's key
         await report_signature.verify(data, KeySigner(generate_signing_key()).keys())
+    for other in _other_forms_of_the_signature(data[start:end].rstrip(b" ").decode()):
+        with pytest.raises(report_signature.SignatureInvalid, match="place was changed"):
+            await report_signature.verify(
+                data[:start] + other.encode().ljust(end - start) + data[end:], keys)
+
+
+def _other_forms_of_the_signature(jws: str) -> list[str]:
+    """Two JWSs of the same statement that a key's holder never wrote but that verify as
+    well: ECDSA's (r, n−s), and the last base64url character with its unread bits set."""
+    signing_input, _, encoded = jws.rpartition(".")
+    raw = base64url_decode(encoded.encode())
+    mirrored = report_signature.P256_ORDER - int.from_bytes(raw[32:], "big")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet[alphabet.index(encoded[-1]) | 0b1111]  # 64 bytes leave 4 bits unread
+    high_s = base64url_encode(raw[:32] + mirrored.to_bytes(32, "big")).decode()
+    return [f"{signing_input}.{high_s}", f"{signing_input}.{encoded[:-1]}{last}"]
 
 
 async def test_the_signed_pdf_verifies_and_fails_after_any_one_byte_changes(
@@ -345,6 +367,7 @@ def test_the_ofd_holds_the_documents_text_in_the_fonts_it_carries(
         f"Doc_0/{resources.get('BaseLoc')}/{font.find(f'{OFD}FontFile').text}"))).getBestCmap()
         for font in resources.iter(f"{OFD}Font")}
     assert len(fonts) == 2
+    assert "<ofd:CreationDate>2027-01-11</ofd:CreationDate>" in package.read("OFD.xml").decode()
     body = []
     for number, objects in enumerate(pages, 1):
         texts = []
