@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.models import SearchDocument
@@ -121,13 +122,19 @@ def _page(matches: Any, page: PageParams, *, ranked: bool) -> Any:
     """The page's hits in order as a JSON array of [aggregated, key]: when `ranked`, the
     most relevant, then (equally relevant) those holding data, the most used, the latest
     loaded; the newest published after those, or alone."""
+
+    def order(columns: Any) -> list[Any]:
+        by_relevance = [columns.rank.desc(), columns.has_data.desc(), columns.uses.desc(),
+                        columns.last_loaded_at.desc().nulls_last()] if ranked else []
+        return [*by_relevance, columns.published_at.desc(), columns.code, columns.key]
+
     columns = matches.c
-    by_relevance = [columns.rank.desc(), columns.has_data.desc(), columns.uses.desc(),
-                    columns.last_loaded_at.desc().nulls_last()] if ranked else []
-    shown = (select(columns.aggregated, columns.key)
-             .order_by(*by_relevance, columns.published_at.desc(), columns.code, columns.key)
-             .limit(page.limit).offset(page.offset).subquery())
-    return (select(func.json_agg(func.json_build_array(shown.c.aggregated, shown.c.key)))
+    shown = (select(columns.aggregated, columns.key, columns.rank, columns.has_data,
+                    columns.uses, columns.last_loaded_at, columns.published_at, columns.code)
+             .order_by(*order(columns)).limit(page.limit).offset(page.offset).subquery())
+    # The page's order again in the aggregate: a sorted subquery's order is not promised.
+    hit = func.json_build_array(shown.c.aggregated, shown.c.key)
+    return (select(func.json_agg(aggregate_order_by(hit, *order(shown.c))))
             .scalar_subquery())
 
 

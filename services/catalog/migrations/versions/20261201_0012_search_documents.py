@@ -101,16 +101,25 @@ _ANSWERED = ("aggregated", "code", "version", "provider", "tier", "region", "top
 _GENERATION = ("create constraint trigger {name} after {events} on {table} "
                "deferrable initially deferred for each row {condition} "
                "execute function search_changed()")
-_TRIGGERS = [
+# The mirrors: what keeps the search table from the tables it reads. A department's
+# entries follow its tier and region only when those really change (its events set every
+# column each time).
+_MIRRORS = [
     "create trigger search_document after insert or update or delete on entry "
     "for each row execute function search_document_of_entry()",
     "create trigger search_document after insert or update or delete on federated_entry "
     "for each row execute function search_document_of_federated_entry()",
-    "create trigger search_document after insert or update of tier, region_code "
-    "on department for each row execute function search_document_of_department()",
+    "create trigger search_document after insert on department "
+    "for each row execute function search_document_of_department()",
+    "create trigger search_document_update after update on department for each row "
+    "when (old.tier is distinct from new.tier or old.region_code is distinct from "
+    "new.region_code) execute function search_document_of_department()",
     "create trigger search_document after insert or update on entry_activity "
     "for each row execute function search_document_of_activity()",
-    # At commit, so that a search reading the new generation also sees the change.
+]
+# The generation's draws, at commit, so that a search reading the new generation also sees
+# the change.
+_GENERATIONS = [
     _GENERATION.format(name="search_generation", events="insert or delete",
                        table="search_document", condition=""),
     _GENERATION.format(
@@ -118,6 +127,9 @@ _TRIGGERS = [
         condition="when (({}) is distinct from ({}))".format(
             ", ".join(f"old.{column}" for column in _ANSWERED),
             ", ".join(f"new.{column}" for column in _ANSWERED))),
+    # An aggregated entry's other content of the same version (F4 keeps one of two).
+    _GENERATION.format(name="search_generation", events="update", table="federated_entry",
+                       condition="when (old.content_hash is distinct from new.content_hash)"),
     # What an answer shows besides the search table: the thesaurus reads the query, and each
     # entry shows with its provider's name and its duplicate-collection flags.
     _GENERATION.format(name="search_generation", events="insert or update or delete",
@@ -130,10 +142,12 @@ _TRIGGERS = [
 # (table, trigger) of every trigger above, for the downgrade.
 _NAMED = [*((table, "search_document") for table in
             ("entry", "federated_entry", "department", "entry_activity")),
+          ("department", "search_document_update"),
           ("search_document", "search_generation"),
           ("search_document", "search_generation_update"),
           *((table, "search_generation") for table in
-            ("thesaurus_version", "duplicate_collection_flag", "department"))]
+            ("federated_entry", "thesaurus_version", "duplicate_collection_flag",
+             "department"))]
 
 
 def upgrade() -> None:
@@ -157,14 +171,20 @@ def upgrade() -> None:
         sa.Column("last_loaded_at", sa.DateTime(timezone=True)),
         sa.Column("search_vector", TSVECTOR),
     )
-    op.create_index("ix_search_document_vector", "search_document", ["search_vector"],
-                    postgresql_using="gin")
-    op.create_index("ix_search_document_code", "search_document", ["code"])
     op.execute("create sequence search_generation")
-    for statement in (*_FUNCTIONS, *_TRIGGERS):
+    # The mirrors first: until this commits they hold back every write to the tables they
+    # watch (reads go on), so nothing written while the table fills is missed.
+    for statement in (*_FUNCTIONS, *_MIRRORS):
         op.execute(statement)
     op.execute(_LOCAL.format("true"))
     op.execute(_AGGREGATED.format("true"))
+    # The indexes and the generation's draws after the fill: an index is built faster whole,
+    # and a million rows filled draw no million numbers.
+    op.create_index("ix_search_document_vector", "search_document", ["search_vector"],
+                    postgresql_using="gin")
+    op.create_index("ix_search_document_code", "search_document", ["code"])
+    for statement in _GENERATIONS:
+        op.execute(statement)
 
 
 def downgrade() -> None:
