@@ -93,8 +93,8 @@ class ToOtherNode:
                 answered["headers"] = {key.lower(): value for key, value in message["headers"]}
             await send(message)
 
-        await self.proxy.forward(_with_token(scope, route.token), receive, observed, url,
-                                 unanswered=_hop_down(route.next_hop, match["node"]))
+        await self.proxy.relay(_with_token(scope, route.token), receive, observed, url,
+                               unanswered=_hop_down(route.next_hop, match["node"]))
         data_call = DATA_CALL.match(match["rest"])
         if data_call and scope["method"] == "GET" and "status" in answered:
             await self._audit(scope, claims.sub, claims.department, match["node"],
@@ -247,9 +247,9 @@ async def _relay_on(proxy: ServiceProxy, scope: Scope, receive: Receive, send: S
     raw = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
     query = scope.get("query_string", b"").decode("latin-1")
     destination = unverified_claims(relayed.token).get("dest")
-    await proxy.forward(_with_token(scope, relayed.token), receive, send,
-                        f"{relayed.gateway_url}{raw}" + (f"?{query}" if query else ""),
-                        unanswered=_hop_down(relayed.next_hop, str(destination)))
+    await proxy.relay(_with_token(scope, relayed.token), receive, send,
+                      f"{relayed.gateway_url}{raw}" + (f"?{query}" if query else ""),
+                      unanswered=_hop_down(relayed.next_hop, str(destination)))
 
 
 def _hop_down(node: str, destination: str) -> Unanswered:

@@ -9,6 +9,7 @@ machine). Everything off this hot path uses httpx.
 
 from __future__ import annotations
 
+import ssl
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
@@ -84,6 +85,7 @@ class ServiceProxy:
         self._fresh_session: aiohttp.ClientSession | None = None
         self._pools = {name: _pool_for(url, timeout_seconds, max_connections)
                        for name, url in self.services.items()}
+        self._peer_pools: dict[str, KeptAlivePool] = {}  # other nodes' gateways, by host:port
         self.verifier = verifier
         self.limiter = limiter
 
@@ -99,6 +101,27 @@ class ServiceProxy:
             await self._forward_get(scope, send, service, target)
         else:
             await self.forward(scope, receive, send, self.services[service] + target)
+
+    async def relay(self, scope: Scope, receive: Receive, send: Send, url: str, *,
+                    unanswered: Unanswered) -> None:
+        """Send the call on to `url`, another node's gateway (F2, F5): a body-less GET, most
+        of the traffic, over kept-alive connections to that gateway as the services' GETs
+        go, anything else as `forward` sends it."""
+        if scope["method"] != "GET" or _has_body(scope):
+            await self.forward(scope, receive, send, url, unanswered=unanswered)
+            return
+        parsed = urlsplit(url)
+        pool = self._peer_pools.get(parsed.netloc)
+        if pool is None:
+            pool = self._peer_pools[parsed.netloc] = _pool_for(
+                url, self.timeout_seconds, self.max_connections)
+        try:
+            response = await pool.get(parsed.path + (f"?{parsed.query}" if parsed.query else ""),
+                                      _upstream_headers(scope, self.trusted_proxies))
+        except (OSError, UpstreamClosed, TimeoutError, httptools.HttpParserError) as error:
+            await unanswered(send, scope, error)
+            return
+        await _answer(response, send)
 
     def _upstream(self, scope: Scope) -> tuple[str, str]:
         """The service a call goes to and the request target (path and query) there."""
@@ -125,14 +148,7 @@ class ServiceProxy:
                                    f"{type(error).__name__} calling the service.",
                                    scope["path"])
             return
-        try:
-            await send({"type": "http.response.start", "status": response.status,
-                        "headers": [(k, v) for k, v in response.headers
-                                    if k not in NOT_PASSED_BACK]})
-            await _stream_get(response, send)
-        except BaseException:
-            response.close()  # cut short: the rest of the answer must not meet the next call
-            raise
+        await _answer(response, send)
 
     async def admit(self, scope: Scope) -> TokenClaims:
         """The caller's verified claims, within its rate limit; a problem otherwise."""
@@ -165,7 +181,7 @@ class ServiceProxy:
         for session in (self._session, self._fresh_session):
             if session is not None:
                 await session.close()
-        for pool in self._pools.values():
+        for pool in [*self._pools.values(), *self._peer_pools.values()]:
             pool.close()
 
     async def forward(self, scope: Scope, receive: Receive, send: Send, url: str, *,
@@ -203,6 +219,18 @@ Unanswered = Callable[[Send, Scope, Exception], Awaitable[None]]
 async def _bad_gateway(send: Send, scope: Scope, error: Exception) -> None:
     await send_problem_for(send, 502, "bad-gateway", "The service did not answer",
                            f"{type(error).__name__} calling the service.", scope["path"])
+
+
+async def _answer(response: Response, send: Send) -> None:
+    """Pass a pooled GET's answer on to the caller as it arrives."""
+    try:
+        await send({"type": "http.response.start", "status": response.status,
+                    "headers": [(k, v) for k, v in response.headers
+                                if k not in NOT_PASSED_BACK]})
+        await _stream_get(response, send)
+    except BaseException:
+        response.close()  # cut short: the rest of the answer must not meet the next call
+        raise
 
 
 async def _stream_get(response: Response, send: Send) -> None:
@@ -363,8 +391,10 @@ def _upstream_headers(scope: Scope,
 
 def _pool_for(base_url: str, timeout: float, max_idle: int) -> KeptAlivePool:
     parsed = urlsplit(base_url)
-    return KeptAlivePool(parsed.hostname or "127.0.0.1", parsed.port or 80, timeout=timeout,
-                         max_idle=max_idle)
+    tls = ssl.create_default_context() if parsed.scheme == "https" else None
+    return KeptAlivePool(parsed.hostname or "127.0.0.1",
+                         parsed.port or (443 if tls else 80), timeout=timeout,
+                         max_idle=max_idle, tls=tls)
 
 
 def _route_path(scope: Scope) -> str:

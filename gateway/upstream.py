@@ -10,6 +10,7 @@ downloads pass in constant memory. Calls with a body still go through aiohttp.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -97,10 +98,13 @@ class Response:
 
 
 class KeptAlivePool:
-    """Idle connections to one service (host:port), reused for GETs."""
+    """Idle connections to one service (host:port), or another node's gateway (over TLS with
+    `tls`), reused for GETs."""
 
-    def __init__(self, host: str, port: int, *, timeout: float, max_idle: int) -> None:
+    def __init__(self, host: str, port: int, *, timeout: float, max_idle: int,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.host, self.port, self.timeout, self.max_idle = host, port, timeout, max_idle
+        self.tls = tls
         self._idle: deque[_Connection] = deque()
 
     async def get(self, target: str, headers: list[tuple[bytes, bytes]]) -> Response:
@@ -113,7 +117,9 @@ class KeptAlivePool:
             except (UpstreamClosed, ConnectionError):
                 continue  # the service closed it while idle; GET is safe to send again
         async with asyncio.timeout(self.timeout):
-            reader, writer = await asyncio.open_connection(self.host, self.port)
+            reader, writer = await asyncio.open_connection(
+                self.host, self.port, ssl=self.tls,
+                server_hostname=self.host if self.tls else None)
         return await self._send(_Connection(reader, writer), request)
 
     def release(self, connection: _Connection) -> None:

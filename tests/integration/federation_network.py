@@ -19,14 +19,14 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from cli.database import identity_session
-from cli.embedded import EmbeddedBroker, free_port
+from cli.embedded import EmbeddedBroker, free_port, wait_for_port
 from cli.settings import CliSettings
 from services.authorization import directory, federation
 from services.authorization.node_keys import init_node
 from services.authorization.schemas import NodeInit, UserCreate
 from shared.contracts import Role, Tier, Zone
 from shared.db import driver_dsn
-from tests.conftest import _spawn
+from shared.http_server import uvicorn_command
 
 PASSWORD = "a long enough federation password"
 SERVICES = ("authorization", "catalog", "exchange")
@@ -76,10 +76,18 @@ class Node:
                     OTEL_BSP_SCHEDULE_DELAY="200")
 
     def start(self, component: str) -> None:
+        self.launch(component)
+        wait_for_port(self.ports[component], 60, process=self.processes[component])
+
+    def launch(self, component: str) -> None:
+        """Start the process without waiting for it to listen: a network's processes start
+        together, on every core, rather than one after the other."""
         factory = ("gateway.app:create_app" if component == "gateway"
                    else f"services.{component}.app:create_app")
-        self.processes[component] = _spawn(factory, self.ports[component], self.env(),
-                                           self.workdir / f"{self.node_id}-{component}.log")
+        with open(self.workdir / f"{self.node_id}-{component}.log", "ab") as output:
+            self.processes[component] = subprocess.Popen(
+                uvicorn_command(factory, "127.0.0.1", self.ports[component]), env=self.env(),
+                stdout=output, stderr=subprocess.STDOUT)
 
     def stop(self, component: str) -> None:
         process = self.processes.pop(component)
@@ -110,16 +118,24 @@ async def start_network(server_url: str, workdir: Path, traces_endpoint: str) ->
     nodes: list[Node] = []
     try:
         for name, tier, region, zone, services in NODES:
-            nodes.append(await _start_node(server_url, workdir, name, tier, region, zone,
-                                           services, traces_endpoint))
+            nodes.append(await _prepare_node(server_url, workdir, name, tier, region, zone,
+                                             services, traces_endpoint))
+        for node in nodes:
+            for component in (*node.services, "gateway"):
+                node.launch(component)
+        for node in nodes:
+            for component, process in node.processes.items():
+                wait_for_port(node.ports[component], 120, process=process)
+            await _log_in(node)
     except BaseException:
         stop_network(nodes)
         raise
     return nodes
 
 
-async def _start_node(server_url: str, workdir: Path, name: str, tier: Tier, region: str,
-                      zone: Zone, services: tuple[str, ...], traces_endpoint: str) -> Node:
+async def _prepare_node(server_url: str, workdir: Path, name: str, tier: Tier, region: str,
+                        zone: Zone, services: tuple[str, ...], traces_endpoint: str) -> Node:
+    """The node's database, initialised, and its broker, running; its processes not yet."""
     database = f"node_{region}"
     await _create_database(server_url, database)
     node = Node(name=f"{name}政务数据共享交换平台", tier=tier, region=region, zone=zone,
@@ -130,18 +146,19 @@ async def _start_node(server_url: str, workdir: Path, name: str, tier: Tier, reg
     node.broker.start()
     try:
         node.ports = {component: free_port() for component in (*node.services, "gateway")}
-        username = await _initialise(node)
-        for component in (*node.services, "gateway"):
-            node.start(component)
-        async with httpx.AsyncClient(base_url=node.gateway_url, timeout=30) as client:
-            response = await client.post("/auth/login", json={"username": username,
-                                                              "password": PASSWORD})
-            response.raise_for_status()
-            node.admin_token = response.json()["access_token"]
+        await _initialise(node)
     except BaseException:
         stop_network([node])
         raise
     return node
+
+
+async def _log_in(node: Node) -> None:
+    async with httpx.AsyncClient(base_url=node.gateway_url, timeout=30) as client:
+        response = await client.post("/auth/login", json={"username": f"admin-{node.region}",
+                                                          "password": PASSWORD})
+        response.raise_for_status()
+        node.admin_token = response.json()["access_token"]
 
 
 def stop_network(nodes: list[Node]) -> None:
@@ -168,7 +185,7 @@ async def _create_database(server_url: str, database: str) -> None:
         await connection.close()
 
 
-async def _initialise(node: Node) -> str:
+async def _initialise(node: Node) -> None:
     username = f"admin-{node.region}"
     async with identity_session(CliSettings(), node.database_url) as (session, outbox):
         await init_node(session, outbox, NodeInit(name=node.name, tier=node.tier,
@@ -176,4 +193,3 @@ async def _initialise(node: Node) -> str:
         await directory.add_user(session, outbox, UserCreate(
             username=username, display_name="运维", roles=[Role.node_admin],
             password=PASSWORD))
-    return username

@@ -64,18 +64,22 @@ async def network(infrastructure: Infrastructure,
                                 traces.endpoint)
     national, jiangsu, nanjing, suzhou = nodes
     try:
-        for parent, child in ((national, jiangsu), (jiangsu, nanjing), (jiangsu, suzhou)):
-            linked = child.govshare("node", "link", "--parent", parent.gateway_url,
-                                    "--invitation", await invitation(parent, child),
-                                    "--public-url", child.gateway_url)
+        links = ((national, jiangsu), (jiangsu, nanjing), (jiangsu, suzhou))
+        codes = [await invitation(parent, child) for parent, child in links]
+        # Each link is its own `govshare node link` on its child: run at once, on both cores.
+        answers = await asyncio.gather(*(asyncio.to_thread(
+            child.govshare, "node", "link", "--parent", parent.gateway_url,
+            "--invitation", code, "--public-url", child.gateway_url)
+            for (parent, child), code in zip(links, codes, strict=True)))
+        for (parent, _), linked in zip(links, answers, strict=True):
             assert linked.returncode == 0, linked.stderr
             assert f"linked to its parent {parent.node_id}" in linked.stdout
         clients = {node.region: httpx.AsyncClient(base_url=node.gateway_url, timeout=30)
                    for node in nodes}
-        editors = {node.region: await register_department(
+        registered = await asyncio.gather(*(register_department(
             clients[node.region], node.admin_token, "catalog_editor", tier=node.tier,
-            region=node.region if node.region != "100000" else "110000")
-            for node in nodes}
+            region=node.region if node.region != "100000" else "110000") for node in nodes))
+        editors = {node.region: editor for node, editor in zip(nodes, registered, strict=True)}
         yield {"nodes": {node.region: node for node in nodes}, "clients": clients,
                "editors": editors}
         for client in clients.values():
