@@ -126,8 +126,8 @@ def default_method(tier: Tier) -> ScoringMethod:
     national = tier == Tier.national
     points = NATIONAL_POINTS if national else PROVINCIAL_POINTS
     return ScoringMethod(
-        name=("国家政务信息资源共享评价(默认, 国发〔2016〕51号)" if national
-              else "江苏省政务信息资源共享评价(默认, 苏政发〔2017〕133号)"),
+        name=("国家政务信息资源共享评价方法（国发〔2016〕51号）" if national
+              else "江苏省政务信息资源共享评价方法（苏政发〔2017〕133号）"),
         indicators={indicator: IndicatorRule(
             weight=WEIGHTS[indicator], threshold=0 if indicator == Indicator.use else 1.0,
             points=points[indicator], blocks_funding=indicator == Indicator.purpose)
@@ -157,3 +157,10 @@ async def node_tier(session: AsyncSession) -> Tier:
     """The tier of this node, as its identity announced it (national until it has)."""
     tier = await session.scalar(select(NodeProfile.tier).limit(1))
     return Tier(tier) if tier else Tier.national
+
+
+async def node_issuer(session: AsyncSession) -> str:
+    """Who issues this node's reports: its name as its identity announced it, else its id
+    (empty before the identity has announced the node)."""
+    node = (await session.execute(select(NodeProfile.name, NodeProfile.node_id).limit(1))).first()
+    return (node.name or node.node_id) if node else ""

@@ -16,6 +16,7 @@ import uuid
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from io import BytesIO
 from itertools import count
 from xml.sax.saxutils import escape, quoteattr
@@ -30,6 +31,7 @@ PAGE_WIDTH, PAGE_HEIGHT = 210.0, 297.0
 LEFT, RIGHT, TOP, BOTTOM = 20.0, 190.0, 25.0, 275.0
 BODY_SIZE, TABLE_SIZE, HEADING_SIZE = 3.7, 3.2, 4.9
 BAR_STEP, LINES_HEIGHT = 4.6, 50.0
+FIRST_ROWS = 3  # a table begins on a page with its header and at least these rows
 ACCENT, RULE, GREY = "31 95 168", "154 167 180", "90 90 90"
 FONT_IDS = {report_fonts.BODY: 1, report_fonts.HEADING: 2}
 FONT_FILES = {report_fonts.BODY: "NotoSerifSC-subset.otf",
@@ -130,7 +132,11 @@ class Layout:
 
 def to_ofd(report: YearReport) -> bytes:
     """The report as an OFD file; unsigned (`report_signature.sign` adds the signature)."""
-    document = report_document.build(report)
+    return ofd_of(report_document.build(report), report.generated_at)
+
+
+def ofd_of(document: report_document.ReportDocument, generated_at: datetime) -> bytes:
+    """A document laid out as an OFD file, dated `generated_at` (in China's day)."""
     layout = Layout()
     _cover(layout, document)
     for number, section in enumerate(document.sections, 1):
@@ -142,16 +148,26 @@ def to_ofd(report: YearReport) -> bytes:
         layout.y += HEADING_SIZE * 0.6
         for block in section.blocks:
             _block(layout, block)
-    _furniture(layout, document.title)
-    return _package(layout, document.title, report)
+    _sign_off(layout, document.sign_off)
+    _furniture(layout, document.running_head)
+    return _package(layout, document, generated_at)
+
+
+def _sign_off(layout: Layout, lines: list[str]) -> None:
+    """落款: the issuing node and the date, right-aligned, on one page."""
+    layout.room(BODY_SIZE * 2.2 * (len(lines) + 2))
+    layout.y += BODY_SIZE * 2.2
+    for line in lines:
+        layout.y += BODY_SIZE * 2.2
+        layout.text(RIGHT - width_of(line, BODY_SIZE), layout.y, line, BODY_SIZE)
 
 
 def _cover(layout: Layout, document: report_document.ReportDocument) -> None:
     size = 8.5
     layout.text((PAGE_WIDTH - width_of(document.title, size, report_fonts.HEADING)) / 2, 70,
                 document.title, size, family=report_fonts.HEADING, colour=ACCENT)
-    layout.text((PAGE_WIDTH - width_of(document.subtitle, 4.2)) / 2, 82, document.subtitle,
-                4.2, colour=GREY)
+    layout.text((PAGE_WIDTH - width_of(document.subtitle, 5, report_fonts.HEADING)) / 2, 84,
+                document.subtitle, 5, family=report_fonts.HEADING)
     layout.y = 105
     for label, value in document.cover:
         layout.text(75 - width_of(label, BODY_SIZE, report_fonts.HEADING), layout.y + 5,
@@ -193,9 +209,15 @@ def _table(layout: Layout, table: Table) -> None:
         edges.append(edges[-1] + (RIGHT - LEFT) * fraction / total)
     leading, pad = TABLE_SIZE * 1.4, 0.8
 
+    def wrapped_cells(cells: list[str], family: str) -> list[list[str]]:
+        return [wrap(cell, edges[i + 1] - edges[i] - 2 * pad, TABLE_SIZE, family)
+                for i, cell in enumerate(cells)]
+
+    def height_of(cells: list[str], family: str) -> float:
+        return max(len(lines) for lines in wrapped_cells(cells, family)) * leading + 2 * pad
+
     def row(cells: list[str], family: str, header: bool) -> None:
-        wrapped = [wrap(cell, edges[i + 1] - edges[i] - 2 * pad, TABLE_SIZE, family)
-                   for i, cell in enumerate(cells)]
+        wrapped = wrapped_cells(cells, family)
         height = max(len(lines) for lines in wrapped) * leading + 2 * pad
         if layout.room(height) and not header:
             row(table.header, report_fonts.HEADING, True)
@@ -213,6 +235,10 @@ def _table(layout: Layout, table: Table) -> None:
         layout.y = top + height
 
     layout.y += 1
+    # The header begins a page with its first rows, never alone or with one row at its foot.
+    layout.room(sum(height_of(cells, family) for cells, family in [
+        (table.header, report_fonts.HEADING),
+        *((cells, report_fonts.BODY) for cells in table.rows[:FIRST_ROWS])]))
     row(table.header, report_fonts.HEADING, True)
     for cells in table.rows:
         row(cells, report_fonts.BODY, False)
@@ -272,12 +298,12 @@ def _lines(layout: Layout, chart: Lines) -> None:
     layout.y = top + height + 10
 
 
-def _furniture(layout: Layout, title: str) -> None:
+def _furniture(layout: Layout, running_head: str) -> None:
     """The running head on every page but the cover, and a page number on every page."""
     total = len(layout.pages)
     for number, page in enumerate(layout.pages, 1):
         if number > 1:
-            layout.text(LEFT, 15, title, 3, colour=GREY, page=page)
+            layout.text(LEFT, 15, running_head, 3, colour=GREY, page=page)
             page.append(f'<ofd:PathObject ID="{next(layout.ids)}" Boundary="0 0 {PAGE_WIDTH} '
                         f'{PAGE_HEIGHT}" LineWidth="0.2"><ofd:StrokeColor Value="{RULE}"/>'
                         f"<ofd:AbbreviatedData>M {LEFT} 17 L {RIGHT} 17"
@@ -286,13 +312,14 @@ def _furniture(layout: Layout, title: str) -> None:
         layout.text((PAGE_WIDTH - width_of(footer, 3.2)) / 2, 286, footer, 3.2, page=page)
 
 
-def _package(layout: Layout, title: str, report: YearReport) -> bytes:
+def _package(layout: Layout, document: report_document.ReportDocument,
+             generated_at: datetime) -> bytes:
     pages = layout.pages
     fonts = {family: report_fonts.subset_font(family, "".join(sorted(chars)) or " ")
              for family, chars in layout.used.items()}
     page_ids = [next(layout.ids) for _ in pages]
     layer_ids = [next(layout.ids) for _ in pages]
-    created = report.generated_at.astimezone(CHINA_TIME)  # the cover's date, China's day
+    created = generated_at.astimezone(CHINA_TIME)  # the cover's date, China's day
     buffer = BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
         def put(name: str, content: bytes | str) -> None:
@@ -302,7 +329,8 @@ def _package(layout: Layout, title: str, report: YearReport) -> bytes:
 
         put("OFD.xml", _xml("OFD", Version="1.0", DocType="OFD", body=(
             f"<ofd:DocBody><ofd:DocInfo><ofd:DocID>{uuid.uuid4().hex}</ofd:DocID>"
-            f"<ofd:Title>{escape(title)}</ofd:Title><ofd:Author>govshare</ofd:Author>"
+            f"<ofd:Title>{escape(document.title)}</ofd:Title>"
+            f"<ofd:Author>{escape(document.author)}</ofd:Author>"
             f"<ofd:CreationDate>{created.date().isoformat()}</ofd:CreationDate>"
             "</ofd:DocInfo><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody>")))
         put("Doc_0/Document.xml", _xml("Document", body=(

@@ -9,7 +9,7 @@ reference). The report's data reaches the template as JSON, never as markup.
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typst
@@ -23,9 +23,13 @@ PDF_STANDARD = "a-2b"
 
 def to_pdf(report: YearReport) -> bytes:
     """The report, typeset; unsigned (`report_signature.sign` adds the node's signature)."""
-    document = report_document.build(report)
+    return typeset(report_document.build(report), report.generated_at)
+
+
+def typeset(document: report_document.ReportDocument, generated_at: datetime) -> bytes:
+    """A document typeset as PDF/A-2b, dated `generated_at`."""
     return typst.compile(
         TEMPLATE.read_bytes(), font_paths=[str(report_fonts.font_directory())],
         ignore_system_fonts=True, pdf_standards=[PDF_STANDARD],
-        timestamp=report.generated_at.astimezone(UTC).replace(microsecond=0),
+        timestamp=generated_at.astimezone(UTC).replace(microsecond=0),
         sys_inputs={"document": json.dumps(document.as_json(), ensure_ascii=False)})

@@ -17,7 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.evaluation import indicators, scoring, systems
 from services.evaluation.indicators import DepartmentIndicators
-from services.evaluation.method import POINT_TEXT, ScoringMethod, current_method, node_tier
+from services.evaluation.method import (
+    POINT_TEXT,
+    ScoringMethod,
+    current_method,
+    node_issuer,
+    node_tier,
+)
 from services.evaluation.periods import Period
 from services.evaluation.scoring import (
     DepartmentScore,
@@ -66,6 +72,7 @@ class Summary(BaseModel):
 class YearReport(BaseModel):
     year: int
     tier: Tier
+    issuer: str = Field("", description="The node issuing the report: its name, else its id.")
     due_on: date = Field(description="Date the report is due [51 §18 / JS §19].")
     due_basis: str
     method_version: int | None = Field(description="Version of the scoring method in force; "
@@ -113,7 +120,8 @@ async def build(session: AsyncSession, year: int, *, now: datetime | None = None
     evaluated = {item.department for item in ranking}
     registry = [system for system in registry if system.department in evaluated]
     return YearReport(
-        year=year, tier=await node_tier(session), due_on=scoring.report_due_on(year, method),
+        year=year, tier=await node_tier(session), issuer=await node_issuer(session),
+        due_on=scoring.report_due_on(year, method),
         due_basis=method.report_basis, method_version=version, method=method,
         summary=_summary(counts, ranking, rectifications, ineligible, registry),
         ranking=ranking, indicators=counts, trends=list(trends.values()),

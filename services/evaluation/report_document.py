@@ -1,10 +1,13 @@
 """The yearly report laid out as an official document, once for the PDF and the OFD.
 
-A cover (tier, period, date, due date, method), then the report's sections as blocks of
-text, tables and charts. Each rendering sets the same blocks, so what a reader finds in one
-is what the other holds, and the tests read it back against this. Charts come in runs of
-`BARS_PER_CHART` departments, one run a page at most, so 40 or 400 departments stay
-legible; tables repeat their header on every page they run onto.
+A cover (issuing node, tier, period, date, due date, method), then the report's sections as
+blocks of text, tables and charts, closed by the issuing node and the date (落款). All of it in
+Chinese, as an official document is: codes the API speaks are shown by their Chinese names.
+The findings' facts and reasons, which the API writes in English, are read through the same
+translation as the portal's (shared.contracts.findings). Each rendering sets the same blocks,
+so what a reader finds in one is what the other holds, and the tests read it back against
+this. Charts come in runs of `BARS_PER_CHART` departments, one run a page at most, so 40 or 400
+departments stay legible; tables repeat their header on every page they run onto.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from typing import Any, Literal
 
 from services.evaluation.report import INDICATOR_LABELS, PALETTE, SECTIONS, YearReport
 from services.evaluation.scoring import DepartmentScore
+from shared.contracts import findings
 from shared.contracts.names import NAMES
 from shared.workdays import china_date
 
 BARS_PER_CHART = 45  # a chart fills a page at most (the OFD too), legend included
 TRENDS_SHOWN = 10
+QUARTERS = ["第一季度", "第二季度", "第三季度", "第四季度"]
 LAWS = {
     "51": "《政务信息资源共享管理暂行办法》（国发〔2016〕51号）",
     "JS": "《江苏省政务信息资源共享管理暂行办法》（苏政发〔2017〕133号）",
@@ -89,18 +94,21 @@ class Section:
 @dataclass(frozen=True)
 class ReportDocument:
     title: str
-    subtitle: str
+    subtitle: str  # the issuing node, under the title on the cover
+    running_head: str
     cover: list[tuple[str, str]]
     sections: list[Section]
     closing: str
-    author: str = "govshare"
+    sign_off: list[str]  # 落款: the issuing node and the date, at the end
+    author: str
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
     def strings(self) -> list[str]:
-        """Every piece of text the document shows, as a reader of any rendering finds it."""
-        found = [self.title, self.subtitle, self.closing]
+        """Every piece of text the document shows, as a reader of any rendering finds it (but
+        the running head and page numbers, set around it on each page)."""
+        found = [self.title, self.subtitle, self.closing, *self.sign_off]
         found += [part for pair in self.cover for part in pair]
         for section in self.sections:
             found.append(section.title)
@@ -126,26 +134,29 @@ def chinese_date(day: date) -> str:
 
 def build(report: YearReport) -> ReportDocument:
     """The report as the document both renderings set."""
-    title = f"{report.year}年度政务信息资源共享评价报告"
+    issuer = report.issuer or "本节点"
     return ReportDocument(
-        title=title, subtitle=f"Sharing evaluation report {report.year}",
+        title=f"{report.year}年度政务信息资源共享评价报告", subtitle=issuer,
+        running_head=f"{issuer} 政务信息资源共享评价报告（{report.year}年度）",
+        sign_off=[issuer, chinese_date(china_date(report.generated_at))], author=issuer,
         cover=_cover(report), closing=(
             "本报告的电子文件由本节点以其签名密钥签署（ES256），随文件附签名；以 "
             "govshare report verify 核验，文件任一字节被改动即不能通过核验。"),
         sections=[
-            Section("summary", SECTIONS["summary"], [_summary(report)]),
-            Section("ranking", SECTIONS["ranking"], [*_ranking_charts(report.ranking), Table(
+            Section("summary", _chinese(SECTIONS["summary"]), [_summary(report)]),
+            Section("ranking", _chinese(SECTIONS["ranking"]), [
+                *_ranking_charts(report.ranking), Table(
                 ["名次", "部门", "统一社会信用代码", "得分"],
                 [[str(item.rank), item.name, item.department, f"{item.score:g}"]
                  for item in report.ranking], [1, 5, 3.2, 1.2])]),
-            Section("breakdown", SECTIONS["breakdown"], [
+            Section("breakdown", _chinese(SECTIONS["breakdown"]), [
                 *_breakdown_charts(report.ranking), _breakdown_table(report),
-                Text("* 低于该指标阈值，列入整改清单。* Below the threshold: a finding.")]),
-            Section("trends", SECTIONS["trends"], _trends(report)),
-            Section("rectification", SECTIONS["rectification"], _rectification(report)),
-            Section("funding", SECTIONS["funding"], [_funding(report)]),
-            Section("systems", SECTIONS["systems"], [_systems(report)]),
-            Section("method", SECTIONS["method"], _method(report)),
+                Text("* 低于该指标阈值，列入整改清单。")]),
+            Section("trends", _chinese(SECTIONS["trends"]), _trends(report)),
+            Section("rectification", _chinese(SECTIONS["rectification"]), _rectification(report)),
+            Section("funding", _chinese(SECTIONS["funding"]), [_funding(report)]),
+            Section("systems", _chinese(SECTIONS["systems"]), [_systems(report)]),
+            Section("method", _chinese(SECTIONS["method"]), _method(report)),
         ])
 
 
@@ -155,10 +166,10 @@ def _cover(report: YearReport) -> list[tuple[str, str]]:
     period = f"{chinese_date(date(report.year, 1, 1))}至{chinese_date(last_day)}"
     if last_day < date(report.year, 12, 31):
         period += "（年度未结束，截至报告生成之日）"
-    version = f"第{report.method_version}版" if report.method_version else "本层级默认"
+    version = f"第{report.method_version}版" if report.method_version else "本层级默认方法"
     mean = "—" if report.summary.mean_score is None else f"{report.summary.mean_score:g}"
     return [
-        ("评价层级", f"{NAMES['tier'][report.tier]}（{report.tier}）"),
+        ("评价层级", NAMES["tier"][report.tier]),
         ("评价期间", period),
         ("报告日期", chinese_date(generated)),
         ("报送期限", f"{chinese_date(report.due_on)}前（{report.due_basis}）"),
@@ -169,15 +180,13 @@ def _cover(report: YearReport) -> list[tuple[str, str]]:
 
 def _summary(report: YearReport) -> Table:
     s = report.summary
-    return Table(["项目 Item", "数值 Figure"], [
-        ["参评部门 / 平均得分 Departments / mean score", f"{s.departments} / {s.mean_score}"],
-        ["有条件共享申请应答 / 按时答复 Requests due / answered in time",
-         f"{s.requests_due} / {s.requests_answered_on_time}"],
-        ["数据质量异议 / 共享数据调用 Objections / accesses",
-         f"{s.objections_raised} / {s.accesses}"],
-        ["需整改部门 / 不予审批和运维经费 To rectify / not eligible for funding",
-         f"{s.departments_to_rectify} / {s.funding_ineligible}"],
-        ["备案信息系统 / 僵尸系统（年运维经费，元） Systems / zombies (O&M, yuan)",
+    mean = "—" if s.mean_score is None else f"{s.mean_score:g}"
+    return Table(["项目", "数值"], [
+        ["参评部门 / 平均得分", f"{s.departments} / {mean}"],
+        ["有条件共享申请应答 / 按时答复", f"{s.requests_due} / {s.requests_answered_on_time}"],
+        ["数据质量异议 / 共享数据调用", f"{s.objections_raised} / {s.accesses}"],
+        ["需整改部门 / 不予审批和运维经费", f"{s.departments_to_rectify} / {s.funding_ineligible}"],
+        ["备案信息系统 / 僵尸系统（年运维经费，元）",
          f"{s.systems} / {s.zombie_systems}（{s.zombie_annual_om_funding}）"],
     ], [3, 1.4])
 
@@ -219,10 +228,10 @@ def _trends(report: YearReport) -> list[Block]:
     shown = [trend for trend in report.trends[:TRENDS_SHOWN] if trend.points]
     blocks: list[Block] = []
     if shown:
-        blocks.append(Lines(f"前 {len(shown)} 名部门季度得分", quarters, [
+        blocks.append(Lines(f"前 {len(shown)} 名部门季度得分", QUARTERS, [
             Line(trend.name, colour, [_score_in(trend.points, quarter) for quarter in quarters])
             for colour, trend in zip(PALETTE, shown, strict=False)]))
-    blocks.append(Table(["部门", *quarters], [
+    blocks.append(Table(["部门", *QUARTERS], [
         [trend.name, *(_shown(_score_in(trend.points, quarter)) for quarter in quarters)]
         for trend in report.trends], [3.4, 1, 1, 1, 1]))
     return blocks
@@ -238,7 +247,7 @@ def _shown(score: float | None) -> str:
 
 def _rectification(report: YearReport) -> list[Block]:
     if not report.rectifications:
-        return [Text("本年度无须整改的部门。No department needs to rectify.")]
+        return [Text("本年度无须整改的部门。")]
     cited = sorted({point.split(" ")[0] for item in report.rectifications
                     for point in item.points if point.split(" ")[0] in LAWS})
     basis = "和".join(f"{LAWS[law]}{ARTICLES[law]}" for law in cited) or "有关规定"
@@ -250,27 +259,31 @@ def _rectification(report: YearReport) -> list[Block]:
         ["序号", "部门", "问题", "违反条款", "事实依据", "整改期限"],
         [[str(number), item.name, _chinese(INDICATOR_LABELS[item.indicator]),
           "；".join(f"{point} {report.point_text.get(point, '')}".strip()
-                   for point in item.points), item.evidence, chinese_date(item.deadline)]
+                   for point in item.points), findings.evidence(item.evidence),
+          chinese_date(item.deadline)]
          for number, item in enumerate(report.rectifications, 1)],
         [0.7, 2.2, 1.4, 3.2, 2.6, 1.5])]
 
 
 def _funding(report: YearReport) -> Block:
     if not report.funding_ineligible:
-        return Text("各部门均符合共享要求。Every department meets the sharing requirements.")
+        return Text("各部门均符合共享要求。")
     return Table(["部门", "得分", "原因"],
-                 [[item.name, f"{item.score:g}", "；".join(item.reasons)]
+                 [[item.name, f"{item.score:g}",
+                   "；".join(findings.reason(reason) for reason in item.reasons)]
                   for item in report.funding_ineligible], [2.4, 0.8, 5])
 
 
 def _systems(report: YearReport) -> Block:
     if not report.systems:
-        return Text("无备案信息系统。No system is filed.")
+        return Text("无备案信息系统。")
+    departments = {item.department: item.name for item in report.ranking}
     return Table(["系统", "部门", "经费来源", "年运维经费（元）", "调用 / 被调用", "状态"],
-                 [[system.name, system.department, system.funding_source,
+                 [[system.name, departments.get(system.department, system.department),
+                   _named(system.funding_source, "funding_source"),
                    str(system.annual_om_funding),
                    f"{system.calls_made} / {system.accesses_served}",
-                   "僵尸 zombie" if system.zombie else system.status]
+                   "僵尸系统" if system.zombie else _named(system.status, "system_status")]
                   for system in report.systems], [2.4, 2.6, 1.6, 1.6, 1.4, 1.2])
 
 
@@ -285,6 +298,10 @@ def _method(report: YearReport) -> list[Block]:
                     "是" if rule.blocks_funding else "否"]
                    for indicator, rule in method.indicators.items()],
                   [2, 0.8, 0.8, 3, 1])]
+
+
+def _named(code: str, kind: str) -> str:
+    return NAMES[kind].get(str(code), str(code))
 
 
 def _chinese(label: str) -> str:

@@ -12,7 +12,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from services.portal import findings
 from services.portal.deps import PAGE_SIZE, ApiDep, ViewerDep, with_role
 from services.portal.errors import redirect
 from services.portal.exceptions import ApiProblem
@@ -21,6 +20,7 @@ from services.portal.pages import render
 from services.portal.sections import OVERSIGHT
 from services.portal.session import Viewer
 from shared import clock
+from shared.contracts import findings
 from shared.workdays import china_date
 
 router = APIRouter(prefix="/evaluation", include_in_schema=False)

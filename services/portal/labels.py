@@ -21,16 +21,10 @@ LABELS: dict[str, dict[str, str]] = {
                   "no_cycle": "不定期更新", "live": "实时接口"},
     "access_kind": {"query": "联机查询", "download": "批量下载", "delivery": "订阅推送",
                     "ingest": "数据接入（被拒）", "open_data": "开放数据下载"},
-    "indicator": {"catalog": "目录编制", "provision": "资源提供", "quality": "数据质量",
-                  "responsiveness": "申请答复", "use": "数据使用", "collection": "避免重复采集",
-                  "purpose": "按用途使用"},
     "calendar_basis": {"loaded": "已载入的国务院节假日安排", "library": "内置节假日日历",
                        "weekday_fallback": "按周一至周五推算（尚无当年节假日安排）"},
     "zone": {"internal": "政务内网", "external": "政务外网"},
     "node_relation": {"parent": "上级节点", "child": "下级节点"},
-    "funding_source": {"central_budget": "中央财政", "local_budget": "地方财政",
-                       "departmental": "部门自筹", "other": "其他"},
-    "system_status": {"filed": "已备案", "retired": "已整合或清理"},
 }
 
 

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from services.portal import findings
 from services.portal.deps import PAGE_SIZE, ApiDep, with_role
 from services.portal.evaluation_router import EVALUATION, this_year
 from services.portal.exceptions import ApiProblem
@@ -21,6 +20,7 @@ from services.portal.pages import render
 from services.portal.sections import OVERSIGHT
 from services.portal.session import Viewer
 from services.portal.sharing import department_names
+from shared.contracts import findings
 from shared.deps import SessionDep
 
 router = APIRouter(prefix="/evaluation", include_in_schema=False)

@@ -1,7 +1,8 @@
 """Chinese names of the codes the platform's contracts speak (classifications, share types
-and methods, update cycles, formats, data types, roles, tiers, …), as the compilation guide
-and the staff read them: one table per kind, for every part that shows a code to a person
-(the portal's pages, the catalog's workbooks, search by a classification's name)."""
+and methods, update cycles, formats, data types, roles, tiers, evaluation indicators, …), as
+the compilation guide and the staff read them: one table per kind, for every part that shows a
+code to a person (the portal's pages, the catalog's workbooks, search by a classification's
+name, the evaluation's report)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ NAMES: dict[str, dict[str, str]] = {
     "legal_basis": {"law": "法律", "administrative_regulation": "行政法规",
                     "central_policy": "党中央、国务院政策"},
     "entry_status": {"draft": "草稿", "published": "已发布", "withdrawn": "已撤销"},
+    "indicator": {"catalog": "目录编制", "provision": "资源提供", "quality": "数据质量",
+                  "responsiveness": "申请答复", "use": "数据使用", "collection": "避免重复采集",
+                  "purpose": "按用途使用"},
+    "funding_source": {"central_budget": "中央财政", "local_budget": "地方财政",
+                       "departmental": "部门自筹", "other": "其他"},
+    "system_status": {"filed": "已备案", "retired": "已整合或清理"},
     "base_subject": {"01": "人口基础信息", "02": "法人单位基础信息",
                      "03": "自然资源和空间地理基础信息", "04": "社会信用基础信息",
                      "05": "电子证照基础信息"},

@@ -8,6 +8,7 @@ show the charts and tables keep to the page.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import shutil
@@ -38,8 +39,8 @@ from cli.demo_data import DEPARTMENTS
 from services.evaluation import report_document, report_fonts, report_signature, scoring
 from services.evaluation.indicators import DepartmentIndicators
 from services.evaluation.method import POINT_TEXT, default_method
-from services.evaluation.render_ofd import to_ofd
-from services.evaluation.render_pdf import to_pdf
+from services.evaluation.render_ofd import ofd_of, to_ofd
+from services.evaluation.render_pdf import to_pdf, typeset
 from services.evaluation.report import DepartmentTrend, Summary, TrendPoint, YearReport
 from services.evaluation.report_document import BARS_PER_CHART
 from services.evaluation.systems import SystemUsage
@@ -49,6 +50,11 @@ from shared.tokens import KeySet, SigningKey, generate_signing_key, sign_stateme
 
 PROVINCIAL = default_method(Tier.provincial)
 NODE = "320000-internal"
+ISSUER = "江苏省大数据管理中心"
+# What an official document may show in Latin letters: the rules' short names (JS §19, 51 §24),
+# the signature's algorithm and the command that checks it. Anything else is English that a
+# Chinese reader should not find.
+CODES = re.compile(r"JS§|51§|ES256|govsharereportverify")
 OFD = "{http://www.ofdspec.org/2016}"
 
 
@@ -75,7 +81,8 @@ def demo_year(departments: int, year: int = 2026) -> YearReport:
         filed_at=datetime(year, 3, 1, tzinfo=UTC), retired_at=None, version=1,
         period=str(year), calls_made=0, accesses_served=3, zombie=True)
     return YearReport(
-        year=year, tier=Tier.provincial, due_on=scoring.report_due_on(year, PROVINCIAL),
+        year=year, tier=Tier.provincial, issuer=ISSUER,
+        due_on=scoring.report_due_on(year, PROVINCIAL),
         due_basis=PROVINCIAL.report_basis, method_version=None, method=PROVINCIAL,
         summary=Summary(
             departments=len(ranking),
@@ -148,6 +155,11 @@ def compact(text: str) -> str:
 
 def page_texts(pdf: bytes) -> list[str]:
     return [compact(page.extract_text()) for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def english(text: str) -> list[str]:
+    """The words of `text` in Latin letters, but for the codes a Chinese document cites."""
+    return re.findall(r"[A-Za-z]+", CODES.sub("", compact(text)))
 
 
 # --- PDF: the text, the fonts, the pages ----------------------------------------------------
@@ -257,6 +269,27 @@ def test_the_cover_gives_tier_period_and_date_and_every_page_its_number(pdf: byt
         assert text.endswith(f"第{number}页共{len(pages)}页"), number
 
 
+def test_every_page_but_the_cover_runs_the_issuer_and_year_in_chinese(pdf: bytes) -> None:
+    head = compact(f"{ISSUER} 政务信息资源共享评价报告（2026年度）")
+    pages = page_texts(pdf)
+    assert head not in pages[0]
+    assert all(text.startswith(head) for text in pages[1:])
+    assert english(report_document.build(demo_year(3)).running_head) == []
+
+
+def test_the_cover_and_the_sign_off_are_chinese_and_name_the_issuer(
+        pdf: bytes, ofd: bytes) -> None:
+    pages = page_texts(pdf)
+    assert ISSUER in pages[0] and "评价层级省级" in pages[0]
+    assert ("评价方法江苏省政务信息资源共享评价方法（苏政发〔2017〕133号），本层级默认方法"
+            in pages[0])
+    assert english(pages[0]) == []
+    assert pages[-1].endswith(f"{ISSUER}2027年1月11日第{len(pages)}页共{len(pages)}页")
+    assert PdfReader(io.BytesIO(pdf)).metadata.author == ISSUER  # type: ignore[union-attr]
+    assert f"<ofd:Author>{ISSUER}</ofd:Author>" in zipfile.ZipFile(
+        io.BytesIO(ofd)).read("OFD.xml").decode()
+
+
 def test_the_rectification_notice_cites_the_articles_and_the_deadline(
         report: YearReport, pdf: bytes) -> None:
     pages = page_texts(pdf)
@@ -271,6 +304,33 @@ def test_the_rectification_notice_cites_the_articles_and_the_deadline(
                 if isinstance(block, report_document.Table)]
     for row in table.rows:  # each finding whole on one page, never cut in two
         assert any(compact("".join(row)) in page for page in pages), row
+
+
+def _table(report: YearReport, section: str) -> report_document.Table:
+    (table,) = [block for found in report_document.build(report).sections if found.key == section
+                for block in found.blocks if isinstance(block, report_document.Table)]
+    return table
+
+
+def test_the_facts_and_the_funding_reasons_read_in_chinese(report: YearReport,
+                                                           pdf: bytes) -> None:
+    facts = [row[4] for row in _table(report, "rectification").rows]
+    reasons = [row[2] for row in _table(report, "funding").rows]
+    assert facts and reasons
+    assert [text for text in facts + reasons if english(text)] == []
+    text = "".join(page_texts(pdf))
+    assert "重复采集可共享获得的信息项1个" in text and "得分51.67，低于合格分60" in text
+    assert "1 items collected again" in [item.evidence for item in report.rectifications]
+
+
+def test_the_systems_table_names_the_department_the_funding_and_the_status(
+        report: YearReport) -> None:
+    (row,) = _table(report, "systems").rows
+    assert row[1] == report.ranking[0].name and row[2] == "地方财政" and row[5] == "僵尸系统"
+    assert [cell for cell in row if english(cell)] == []
+    filed = report.model_copy(update={"systems": [report.systems[0].model_copy(
+        update={"zombie": False})]})
+    assert _table(filed, "systems").rows[0][5] == "已备案"
 
 
 @pytest.mark.parametrize("departments", [40, 400])
@@ -290,6 +350,33 @@ def test_the_ranking_charts_come_a_page_at_a_time_and_tables_repeat_their_header
                    if any(code in text for code in codes) and "信息系统备案" not in text]
     assert len(table_pages) >= departments // 50  # 400 rows run over 8 pages and more
     assert all("名次部门统一社会信用代码得分" in text for text in table_pages)
+
+
+def tables_at_every_height() -> report_document.ReportDocument:
+    """Tables of five rows after texts of growing length, so that over a dozen pages some
+    table comes to start at the foot of a page."""
+    blocks: list[report_document.Block] = []
+    for number in range(1, 41):
+        blocks += [report_document.Text("政务信息资源共享" * (7 * (number % 9) + 1)),
+                   report_document.Table([f"表{number}表头", "内容"], [
+                       [f"表{number}第{row}行", "共享"] for row in range(1, 6)])]
+    return dataclasses.replace(report_document.build(demo_year(1)), sections=[
+        report_document.Section("tables", "表格", blocks)])
+
+
+def _ofd_pages(ofd: bytes) -> list[str]:
+    return [compact("".join(text.find(f"{OFD}TextCode").text or ""  # type: ignore[union-attr]
+                            for text in page)) for page in _ofd_text_objects(ofd)[1]]
+
+
+def test_a_table_begins_on_a_page_with_its_header_and_first_three_rows() -> None:
+    document = tables_at_every_height()
+    generated = datetime(2027, 1, 10, tzinfo=UTC)
+    for pages in (page_texts(typeset(document, generated)),
+                  _ofd_pages(ofd_of(document, generated))):
+        for number in range(1, 41):
+            page = next(text for text in pages if f"表{number}表头" in text)
+            assert all(f"表{number}第{row}行" in page for row in (1, 2, 3)), (number, page)
 
 
 def test_a_year_without_departments_still_makes_every_file() -> None:

@@ -13,14 +13,13 @@ from starlette.datastructures import FormData
 from services.evaluation import scoring
 from services.evaluation.indicators import DepartmentIndicators, _project_lapse
 from services.evaluation.method import Indicator, default_method
-from services.portal import findings
 from services.portal.exceptions import ApiProblem
 from services.portal.forms import field_errors
 from services.portal.labels import LABELS
 from services.portal.method_form import INPUTS, method_body, method_inputs
 from services.portal.sections import section_tabs
 from services.portal.session import Viewer
-from shared.contracts import NodeRelation, Tier, Zone
+from shared.contracts import NodeRelation, Tier, Zone, findings
 from shared.contracts.evaluation import FundingSource, SystemStatus
 
 MUNICIPAL = default_method(Tier.municipal)

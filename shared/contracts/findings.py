@@ -1,15 +1,16 @@
 """The evaluation's findings in Chinese: the counts behind an indicator's rate (evidence) and
 why a department may not have project approval or O&M funding (reasons, 51 §21).
 
-The evaluation writes them for programs, in English, in a few fixed sentences; a person
-reads each here in Chinese, and a sentence not known here as the API wrote it.
+The evaluation's API writes them for programs, in English, in a few fixed sentences; a person
+reads each in Chinese, through this one translation (the portal's pages, the evaluation's
+signed report), and a sentence not known here as the API wrote it.
 """
 
 from __future__ import annotations
 
 import re
 
-from services.portal.labels import LABELS, label
+from shared.contracts.names import NAMES
 
 _N = r"(\d+)"
 _NUMBER = r"([\d.]+)"
@@ -59,8 +60,8 @@ def reason(text: str) -> str:
     if found:
         return found
     finding = _INDICATOR_FINDING.fullmatch(text)
-    if finding and finding[1] in LABELS["indicator"]:
-        return f"“{label(finding[1], 'indicator')}”未达标：{evidence(finding[2])}"
+    if finding and finding[1] in NAMES["indicator"]:
+        return f"“{NAMES['indicator'][finding[1]]}”未达标：{evidence(finding[2])}"
     return text
 
 
