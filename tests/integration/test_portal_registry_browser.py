@@ -17,7 +17,6 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests import factories
 from tests.conftest import RunningNode
 from tests.integration.conftest import (
     ENTRIES,
@@ -29,6 +28,7 @@ from tests.integration.conftest import (
 )
 from tests.integration.portal_browser import LAPTOP, PHONE, sign_in_with_the_form
 from tests.integration.portal_people import staff_user
+from tests.integration.test_catalog_collection import _department_entry as department_entry
 from tests.integration.test_catalog_collection import _entry_with_item as entry_with_item
 from tests.integration.test_exchange import EXCHANGE, shared_entry
 from tests.integration.test_portal_browser import _look_at as look_at
@@ -73,7 +73,7 @@ async def test_a_duplicate_collection_leads_to_its_entry_and_once_cleared_says_w
     await expect(page.locator("main")).to_contain_text(f"（{item}）由")
 
     removed = await gateway.put(f"{ENTRIES}/{code}", headers=bearer(provider["token"]),
-                                json={**factories.population_entry(),
+                                json={**department_entry(),
                                       "reason": "婚姻状况改由民政部门共享获取"})
     assert removed.status_code == 200, removed.text
     await page.goto(f"{node.gateway_url}/catalog/duplicates")
