@@ -6,7 +6,12 @@
 - bulk download through gateway + grant + audit vs `COPY (same select) TO STDOUT`, with the
   exchange process's peak memory at a tenth of the rows and at all of them.
 
-    python -m bench.exchange [--rows 1000000] [--requests 4000] [--concurrency 16]
+    python -m bench.exchange [--rows 1000000] [--requests 4000] [--concurrency 32]
+                             [--parts ingest query download] [--profile DIR]
+
+Without the ingest part the rows are put in the store by COPY, so the other parts can be
+measured alone; `--profile DIR` samples the gateway and the exchange with py-spy during
+each part and prints where they spent their time.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import itertools
 import json
 import os
 import random
@@ -29,14 +35,17 @@ from stdnum.cn import ric
 
 from bench.harness import (
     BenchNode,
+    CpuMeter,
     add_client,
     add_department,
     bench_node,
     client_token,
     free_port,
     measure,
+    profiled,
     rss_bytes,
     start,
+    trivial_endpoint,
 )
 
 CONSUMER = "11320100MB1234567A"
@@ -56,26 +65,29 @@ ENTRY = {
               "methods": ["online_query", "bulk_download"]},
     "update_cycle": "daily",
 }
+PARTS = ["ingest", "query", "download"]
 FIRST_BIRTH = date(1986, 1, 1)
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞"
 
 
-def write_people(path: Path, rows: int) -> str:
-    """A CSV of `rows` distinct people with valid ID numbers; returns one of the keys."""
+def person_key(index: int) -> str:
+    """The ID number of the `index`-th person of the file: distinct people, 13,000 birth
+    dates from 1986 on, then the sequence number."""
+    birth = FIRST_BIRTH + timedelta(days=index % 13_000)
+    body = f"320102{birth:%Y%m%d}{index // 13_000:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def write_people(path: Path, rows: int) -> None:
+    """A CSV of `rows` distinct people with valid ID numbers."""
     rng = random.Random(2026)
     with open(path, "w", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["GMSFHM", "XM", "CSRQ"])
         for index in range(rows):
-            # Distinct people: 13,000 birth dates from 1986 on, then the sequence number.
-            birth = FIRST_BIRTH + timedelta(days=index % 13_000)
-            body = f"320102{birth:%Y%m%d}{index // 13_000:03d}"
-            writer.writerow([body + ric.calc_check_digit(body + "0"),
-                             rng.choice(SURNAMES) + rng.choice(GIVEN), birth.isoformat()])
-    with open(path) as read_back:
-        read_back.readline()
-        return read_back.readline().split(",")[0]
+            writer.writerow([person_key(index), rng.choice(SURNAMES) + rng.choice(GIVEN),
+                             (FIRST_BIRTH + timedelta(days=index % 13_000)).isoformat()])
 
 
 async def api(client: httpx.AsyncClient, method: str, path: str, token: str,
@@ -103,22 +115,57 @@ async def file_chunks(path: Path) -> AsyncIterator[bytes]:
 
 async def ingest(node: BenchNode, client: httpx.AsyncClient, provider: str, code: str,
                  path: Path, rows: int, raw: asyncpg.Connection) -> dict[str, float]:
-    began = time.perf_counter()
+    meter = CpuMeter(watched(node) | {"postgres": node.pids["postgres"]})
     await raw.execute("CREATE TEMP TABLE copy_in (gmsfhm text, xm text, csrq date)")
-    await raw.copy_to_table("copy_in", source=str(path), format="csv", header=True)
+    began = time.perf_counter()
+    with meter.measuring() as copy_cpu:
+        await raw.copy_to_table("copy_in", source=str(path), format="csv", header=True)
     copy_seconds = time.perf_counter() - began
     await until_ok(lambda: client.post(f"/api/exchange/entries/{code}/records",
                                        content=b"GMSFHM\n", headers={
         "Authorization": f"Bearer {provider}", "Content-Type": "text/csv"}))
+    shaped_seconds = await copy_into_store_shape(raw, code, path)
     began = time.perf_counter()
-    response = await client.post(f"/api/exchange/entries/{code}/records",
-                                 content=file_chunks(path), headers={
-        "Authorization": f"Bearer {provider}", "Content-Type": "text/csv"}, timeout=None)
+    with meter.measuring() as api_cpu:
+        response = await client.post(f"/api/exchange/entries/{code}/records",
+                                     content=file_chunks(path), headers={
+            "Authorization": f"Bearer {provider}", "Content-Type": "text/csv"}, timeout=None)
     api_seconds = time.perf_counter() - began
     report = response.json()
     assert report["accepted"] == rows, report
+    per_million = 1_000_000 / rows
     return {"api_rows_s": rows / api_seconds, "copy_rows_s": rows / copy_seconds,
-            "ratio": copy_seconds / api_seconds}
+            "ratio": copy_seconds / api_seconds, "shaped_copy_rows_s": rows / shaped_seconds,
+            "shaped_ratio": shaped_seconds / api_seconds,
+            **{f"api_cpu_s_per_million_{name}": seconds * per_million
+               for name, seconds in api_cpu.items()},
+            "copy_cpu_s_per_million_postgres": copy_cpu["postgres"] * per_million}
+
+
+def write_as_stored(path: Path, shaped: Path, code: str) -> None:
+    with open(path, newline="") as source, open(shaped, "w", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        for number, name, born in itertools.islice(csv.reader(source), 1, None):
+            writer.writerow([code, number, json.dumps(
+                {"GMSFHM": number, "XM": name, "CSRQ": born}, ensure_ascii=False), "f"])
+
+
+async def copy_into_store_shape(raw: asyncpg.Connection, code: str, path: Path) -> float:
+    """Seconds to COPY the rows, already as the store keeps them (key, JSON), into a table
+    of the store's shape: logged, with its keys and indexes. No load into the store can be
+    faster; the gap to COPY FROM into a bare temporary table is the store's own cost."""
+    shaped = path.with_suffix(".shaped.csv")
+    write_as_stored(path, shaped, code)
+    await raw.execute("CREATE TABLE exchange.record_shaped (LIKE exchange.record "
+                      "INCLUDING ALL)")
+    try:
+        began = time.perf_counter()
+        await raw.copy_to_table("record_shaped", schema_name="exchange", source=str(shaped),
+                                format="csv", columns=["entry_code", "key", "data", "deleted"])
+        return time.perf_counter() - began
+    finally:
+        await raw.execute("DROP TABLE exchange.record_shaped")
+        shaped.unlink()
 
 
 async def download(node: BenchNode, client: httpx.AsyncClient, consumer: str, code: str,
@@ -156,20 +203,68 @@ async def download(node: BenchNode, client: httpx.AsyncClient, consumer: str, co
     return results
 
 
-async def online_query(node: BenchNode, consumer: str, code: str, key: str, bare: str,
+async def online_query(node: BenchNode, consumer: str, code: str, bare: str,
                        args: argparse.Namespace) -> dict[str, object]:
+    """The API and the bare lookup over the same random keys, alternated round by round,
+    and the load generator against a server that answers at once."""
+    rng = random.Random(19)
+    keys = [person_key(rng.randrange(args.rows)) for _ in range(20_000)]
     quoted = code.replace("/", "%2F")
-    api_url = (f"{node.gateway}/api/exchange/entries/{code}/record?key={key}"
-               "&purpose=data_verification")
-    bare_url = f"{bare}/record?entry={quoted}&key={key}"
-    runs: dict[str, list[dict[str, float]]] = {"api": [], "bare": []}
-    await measure(api_url, consumer, 300, args.concurrency)  # warm-up
-    await measure(bare_url, consumer, 300, args.concurrency)
-    for _ in range(args.rounds):
-        runs["bare"].append(await measure(bare_url, consumer, args.requests, args.concurrency))
-        runs["api"].append(await measure(api_url, consumer, args.requests, args.concurrency))
+    urls = {"api": [f"{node.gateway}/api/exchange/entries/{code}/record?key={key}"
+                    "&purpose=data_verification" for key in keys],
+            "bare": [f"{bare}/record?entry={quoted}&key={key}" for key in keys]}
+    with trivial_endpoint() as ceiling:
+        urls["ceiling"] = [ceiling]
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
+        for asked in urls.values():  # warm-up
+            await measure(asked, consumer, 300, args.concurrency)
+        for _ in range(args.rounds):
+            for name, asked in urls.items():
+                runs[name].append(await measure(asked, consumer, args.requests,
+                                                args.concurrency))
     best = {name: max(results, key=lambda r: r["rps"]) for name, results in runs.items()}
-    return {**best, "ratio": best["api"]["rps"] / best["bare"]["rps"]}
+    return {**best, "ratio": best["api"]["rps"] / best["bare"]["rps"],
+            "p99_ratio": best["api"]["p99_ms"] / best["bare"]["p99_ms"]}
+
+
+def watched(node: BenchNode) -> dict[str, int]:
+    return {name: node.pids[name] for name in ("gateway", "exchange")}
+
+
+def load_average() -> str:
+    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+async def copy_into_store(raw: asyncpg.Connection, code: str, path: Path) -> None:
+    """The rows as a load would store them, put there by COPY (a run without the ingest)."""
+    await raw.execute("CREATE TEMP TABLE people (gmsfhm text, xm text, csrq text)")
+    await raw.copy_to_table("people", source=str(path), format="csv", header=True)
+    await raw.execute(
+        "INSERT INTO exchange.record (entry_code, key, data, deleted) SELECT $1, gmsfhm, "
+        "jsonb_build_object('GMSFHM', gmsfhm, 'XM', xm, 'CSRQ', csrq), false FROM people",
+        code)
+    await raw.execute("ANALYZE exchange.record")
+
+
+async def query_part(node: BenchNode, consumer: str, code: str, workdir: Path,
+                     args: argparse.Namespace) -> dict[str, object]:
+    bare_port = free_port()
+    env = dict(os.environ, BARE_DATABASE_URL=node.database_url.replace("+asyncpg", ""))
+    bare = start("bench.bare_query:create_app", bare_port, env, workdir / "bare.log")
+    try:
+        with profiled(watched(node), args.profile, "query"):
+            queried = await online_query(node, consumer, code,
+                                         f"http://127.0.0.1:{bare_port}", args)
+    finally:
+        bare.terminate()
+        bare.wait(15)
+    for name in ("ceiling", "bare", "api"):
+        result = queried[name]
+        print(f"online query {name:<8} {result['rps']:>7,.0f} req/s  p50 "  # type: ignore[index]
+              f"{result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms")  # type: ignore[index]
+    print(f"online query API/bare throughput ratio: {queried['ratio']:.2f}, p99 ratio "
+          f"{queried['p99_ratio']:.2f}  ({load_average()})")
+    return queried
 
 
 async def benchmark(node: BenchNode, args: argparse.Namespace) -> None:
@@ -182,7 +277,8 @@ async def benchmark(node: BenchNode, args: argparse.Namespace) -> None:
 async def _benchmark(node: BenchNode, args: argparse.Namespace, consumer: str,
                      workdir: Path) -> None:
     provider = node.token
-    key = write_people(workdir / "people.csv", args.rows)
+    write_people(workdir / "people.csv", args.rows)
+    key = person_key(0)
     raw = await asyncpg.connect(node.database_url.replace("+asyncpg", ""))
     async with httpx.AsyncClient(base_url=node.gateway, timeout=60) as client:
         created = await until_ok(lambda: client.post("/api/catalog/entries", json=ENTRY,
@@ -190,10 +286,23 @@ async def _benchmark(node: BenchNode, args: argparse.Namespace, consumer: str,
                                                               f"Bearer {provider}"}))
         code = created.json()["code"]
         await api(client, "POST", f"/api/catalog/entries/{code}/publish", provider)
-        loaded = await ingest(node, client, provider, code, workdir / "people.csv", args.rows,
-                              raw)
-        print(f"ingest of {args.rows:,} rows: API {loaded['api_rows_s']:,.0f} rows/s, "
-              f"COPY FROM {loaded['copy_rows_s']:,.0f} rows/s, ratio {loaded['ratio']:.2f}")
+        loaded: dict[str, float] = {}
+        if "ingest" in args.parts:
+            with profiled(watched(node), args.profile, "ingest"):
+                loaded = await ingest(node, client, provider, code, workdir / "people.csv",
+                                      args.rows, raw)
+            print(f"ingest of {args.rows:,} rows: API {loaded['api_rows_s']:,.0f} rows/s, "
+                  f"COPY FROM {loaded['copy_rows_s']:,.0f} rows/s, ratio "
+                  f"{loaded['ratio']:.3f}  ({load_average()})")
+            print(f"  COPY FROM into a table of the store's shape (logged, its indexes) "
+                  f"{loaded['shaped_copy_rows_s']:,.0f} rows/s, API/that "
+                  f"{loaded['shaped_ratio']:.3f}")
+            print("  CPU seconds a million rows: API " + ", ".join(
+                f"{name.rsplit('_', 1)[1]} {seconds:.1f}" for name, seconds in loaded.items()
+                if name.startswith("api_cpu")) + f"; COPY postgres "
+                f"{loaded['copy_cpu_s_per_million_postgres']:.1f}")
+        else:
+            await copy_into_store(raw, code, workdir / "people.csv")
         await until_ok(lambda: client.post("/api/authorization/requests", headers={
             "Authorization": f"Bearer {consumer}"}, json={
             "entry_code": code, "legal_basis": "《社会保险法》第五十八条", "purpose":
@@ -202,26 +311,19 @@ async def _benchmark(node: BenchNode, args: argparse.Namespace, consumer: str,
         await until_ok(lambda: client.get(f"/api/exchange/entries/{code}/record", params={
             "key": key, "purpose": "data_verification"}, headers={
             "Authorization": f"Bearer {consumer}"}))
-        bare_port = free_port()
-        env = dict(os.environ, BARE_DATABASE_URL=node.database_url.replace("+asyncpg", ""))
-        bare = start("bench.bare_query:create_app", bare_port, env, workdir / "bare.log")
-        try:
-            queried = await online_query(node, consumer, code, key,
-                                         f"http://127.0.0.1:{bare_port}", args)
-        finally:
-            bare.terminate()
-            bare.wait(15)
-        for name in ("bare", "api"):
-            result = queried[name]
-            print(f"online query {name:<5} {result['rps']:>7,.0f} req/s  p50 "  # type: ignore[index]
-                  f"{result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms")  # type: ignore[index]
-        print(f"online query API/bare throughput ratio: {queried['ratio']:.2f}")
-        downloaded = await download(node, client, consumer, code, args.rows, raw)
-        print(f"download of {args.rows:,} rows: API {downloaded['api_rows_s']:,.0f} rows/s, "
-              f"COPY TO {downloaded['copy_rows_s']:,.0f} rows/s, ratio "
-              f"{downloaded['ratio']:.2f}; exchange peak RSS "
-              f"{downloaded['peak_rss_mb_tenth']:.0f} MB at {args.rows // 10:,} rows, "
-              f"{downloaded['peak_rss_mb_all']:.0f} MB at {args.rows:,}")
+        queried: dict[str, object] = {}
+        if "query" in args.parts:
+            queried = await query_part(node, consumer, code, workdir, args)
+        downloaded: dict[str, float] = {}
+        if "download" in args.parts:
+            with profiled(watched(node), args.profile, "download"):
+                downloaded = await download(node, client, consumer, code, args.rows, raw)
+            print(f"download of {args.rows:,} rows: API {downloaded['api_rows_s']:,.0f} "
+                  f"rows/s, COPY TO {downloaded['copy_rows_s']:,.0f} rows/s, ratio "
+                  f"{downloaded['ratio']:.2f}; exchange peak RSS "
+                  f"{downloaded['peak_rss_mb_tenth']:.0f} MB at {args.rows // 10:,} rows, "
+                  f"{downloaded['peak_rss_mb_all']:.0f} MB at {args.rows:,}  "
+                  f"({load_average()})")
     await raw.close()
     print(json.dumps({"rows": args.rows, "ingest": loaded, "query": queried,
                       "download": downloaded}))
@@ -231,8 +333,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=4000)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=PARTS)
+    parser.add_argument("--profile", type=Path, help="write py-spy profiles here")
     args = parser.parse_args()
     with bench_node(["authorization", "catalog", "exchange"], roles=ROLES) as node:
         asyncio.run(benchmark(node, args))

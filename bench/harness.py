@@ -4,20 +4,24 @@ credentials, and a load generator cheap enough not to be what is measured."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 
 from cli.embedded import EmbeddedBroker, EmbeddedPostgres, free_port, wait_for_port
 from shared import sealing
@@ -77,6 +81,8 @@ def bench_node(services: list[str], roles: tuple[str, ...] = (),
             "client_secret": client_secret}).json()["access_token"]
         pids = dict(zip([*urls, *(["portal"] if portal else []), "gateway"],
                         (p.pid for p in processes), strict=True))
+        pids["postgres"] = int((workdir / "postgres" / "postmaster.pid").read_text()
+                               .split("\n", 1)[0])
         yield BenchNode(database_url, gateway, urls, token, pids)
     except BaseException:
         failed = True
@@ -141,6 +147,41 @@ def client_token(gateway: str, client: tuple[str, str]) -> str:
         "client_secret": client[1]}).json()["access_token"]
 
 
+@contextmanager
+def trivial_endpoint() -> Iterator[str]:
+    """The URL of a server that answers at once (`bench.trivial_server`): the load
+    generator's own ceiling."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "bench.trivial_server", str(port)])
+    try:
+        wait_for_port(port, 30, process=server)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.terminate()
+        server.wait(15)
+
+
+class CpuMeter:
+    """CPU seconds the named processes (PostgreSQL: with every backend) spend in a block:
+    on a machine shared with others, how long a run takes says as much about them as about
+    us, but what it costs the processes does not."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.processes = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self.spent: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        return {name: sum(sum(each.cpu_times()[:2]) for each in [
+            process, *process.children(recursive=True)]) for name, process in
+            self.processes.items()}
+
+    @contextmanager
+    def measuring(self) -> Iterator[dict[str, float]]:
+        began, spent = self._now(), {}
+        yield spent
+        spent.update({name: seconds - began[name] for name, seconds in self._now().items()})
+
+
 def rss_bytes(pid: int) -> int:
     """Resident memory of a process now (Linux)."""
     with open(f"/proc/{pid}/status") as status:
@@ -180,29 +221,33 @@ class KeepAliveConnection:
         self.writer.close()
 
 
-async def measure(url: str, token: str | None, requests: int, concurrency: int,
-                  cookie: str | None = None) -> dict[str, float]:
+async def measure(url: str | Sequence[str], token: str | None, requests: int,
+                  concurrency: int, cookie: str | None = None) -> dict[str, float]:
     """Requests/s and latency percentiles of `requests` GETs over `concurrency` connections,
-    with a bearer `token` (an API call) or a `cookie` (a page)."""
-    parsed = httpx.URL(url)
+    with a bearer `token` (an API call) or a `cookie` (a page). Several URLs (of one host)
+    are asked in turn, so a run can spread over many keys instead of one hot row."""
+    urls = [url] if isinstance(url, str) else list(url)
+    parsed = httpx.URL(urls[0])
     credentials = (f"Authorization: Bearer {token}\r\n" if token else "") + (
         f"Cookie: {cookie}\r\n" if cookie else "")
-    request = (f"GET {parsed.raw_path.decode()} HTTP/1.1\r\nHost: {parsed.host}\r\n"
-               f"{credentials}\r\n").encode()
+    prepared = [(f"GET {httpx.URL(each).raw_path.decode()} HTTP/1.1\r\nHost: {parsed.host}"
+                 f"\r\n{credentials}\r\n").encode() for each in urls]
+    turns = itertools.cycle(prepared)
     latencies: list[float] = []
     remaining = requests
 
     async def worker() -> None:
         nonlocal remaining
-        connection = await KeepAliveConnection.open(url)
+        connection = await KeepAliveConnection.open(urls[0])
         try:
             while remaining > 0:
                 remaining -= 1
+                request = next(turns)
                 began = time.perf_counter()
                 status = await connection.get(request)
                 latencies.append(time.perf_counter() - began)
                 if status != 200:
-                    raise RuntimeError(f"{url} answered {status}")
+                    raise RuntimeError(f"{request[:200]!r} answered {status}")
         finally:
             connection.close()
 
@@ -218,3 +263,53 @@ async def measure(url: str, token: str | None, requests: int, concurrency: int,
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[int(fraction * (len(sorted_values) - 1))]
+
+
+@contextmanager
+def profiled(pids: dict[str, int], directory: Path | None, label: str) -> Iterator[None]:
+    """Sample each named process with py-spy (raw collapsed stacks, by function) while the
+    block runs, then print where each spent its time; nothing without a `directory`."""
+    if directory is None:
+        yield
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    spies = {name: subprocess.Popen(
+        ["py-spy", "record", "--nonblocking", "-F", "-f", "raw", "-r", "97", "-p", str(pid),
+         "-o", str(directory / f"{label}-{name}.txt")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name, pid in pids.items()}
+    began = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds = time.perf_counter() - began
+        for spy in spies.values():
+            spy.send_signal(signal.SIGINT)
+        for name, spy in spies.items():
+            spy.wait(60)
+            print(profile_summary(directory / f"{label}-{name}.txt", f"{label}: {name}",
+                                  seconds * 97))
+
+
+def profile_summary(path: Path, title: str, possible_samples: float, lines: int = 12) -> str:
+    """The functions a collapsed-stack profile spent most samples in (self) and under
+    (total), as shares of the samples taken while the process was busy."""
+    own: Counter[str] = Counter()
+    under: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines() if path.exists() else []:
+        stack, _, count_text = line.rpartition(" ")
+        frames, count = stack.split(";"), int(count_text)
+        total += count
+        own[frames[-1]] += count
+        for frame in set(frames):
+            under[frame] += count
+    if not total:
+        return f"-- {title}: no samples"
+    busy = f"busy {total / possible_samples:.0%} of the run" if possible_samples else ""
+    rows = [f"-- {title}: {total} samples, {busy}", "   self  total  function"]
+    for frame, count in own.most_common(lines):
+        rows.append(f"  {count / total:5.1%} {under[frame] / total:6.1%}  {frame}")
+    rows.append("   (by total)")
+    for frame, count in under.most_common(lines + 8)[8:]:  # past the event loop's own frames
+        rows.append(f"  {own[frame] / total:5.1%} {count / total:6.1%}  {frame}")
+    return "\n".join(rows)

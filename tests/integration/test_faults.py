@@ -390,14 +390,17 @@ async def test_exchange_killed_mid_load_mid_stream_and_mid_delivery_loses_and_do
     records = f"/api/exchange/entries/{code}/records"
     await until(lambda: _resource_known(faulty, code))
 
-    async def load(**params: str) -> httpx.Response | None:
+    async def load(paced: bool = False, **params: str) -> httpx.Response | None:
         with contextlib.suppress(httpx.HTTPError):
-            return await http.post(records, content=lines.body, timeout=120, params=params,
+            return await http.post(records, content=_paced(lines.body) if paced else lines.body,
+                                   timeout=120, params=params,
                                    headers={**bearer(party["token"]), "content-type": "text/csv"})
         return None
 
     await until(stream.in_flight)
-    loading = asyncio.create_task(load())
+    # Sent as a slow client sends it, so the load is still running when the exchange dies,
+    # however fast it stores what it has.
+    loading = asyncio.create_task(load(paced=True))
     await until(lambda: _stored(faulty, code, at_least=1), within=60)
     faulty.processes.kill("exchange")
     cut = await loading
@@ -432,6 +435,12 @@ async def test_exchange_killed_mid_load_mid_stream_and_mid_delivery_loses_and_do
     assert reloaded.json()["accepted"] == accepted
     assert await _stored_count(faulty, code) == len(keys)
     await stream.holds_each_once()
+
+
+async def _paced(body: bytes, piece: int = 64 * 1024) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), piece):
+        yield body[start:start + piece]
+        await asyncio.sleep(0.05)
 
 
 async def _the_load(http: httpx.AsyncClient, party: Party, code: str,

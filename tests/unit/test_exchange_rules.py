@@ -83,6 +83,14 @@ def test_a_code_never_used_a_bad_check_digit_or_an_impossible_date_is_refused(
         _id_number(number)
 
 
+def test_an_id_number_written_loosely_is_kept_as_written_canonically() -> None:
+    number = "31022519600101004X"  # 南汇县, the check digit X
+    for written in (number[:-1] + "x", f" {number} ", number.replace("0", "０")):
+        assert _id_number(written) == number, written  # x written small, spaced, full width
+    with pytest.raises(ValueError, match="18 characters"):
+        _id_number(f"{number[:6]} {number[6:]}")
+
+
 def test_a_clean_row_is_keyed_typed_and_canonical() -> None:
     validator = RowValidator(ITEMS, ["GMSFHM"])
     number = factories.id_number()
