@@ -182,6 +182,34 @@ class CpuMeter:
         spent.update({name: seconds - began[name] for name, seconds in self._now().items()})
 
 
+def process_cpu_seconds(root: int, home: Path) -> dict[str, float]:
+    """CPU seconds spent so far by each kind of process under `root` (a `govshare up` whose
+    data is in `home`): each service by its app's module, PostgreSQL with every backend (it
+    runs detached, under its own user), the broker, the supervisor."""
+    spent: Counter[str] = Counter()
+    supervisor = psutil.Process(root)
+    postmasters = [process for process in psutil.process_iter(["name", "cmdline"])
+                   if process.info["name"] == "postgres" and str(home) in " ".join(
+                       process.info["cmdline"] or ())]
+    processes = {process.pid: process for process in [
+        supervisor, *supervisor.children(recursive=True), *postmasters,
+        *(child for each in postmasters for child in each.children(recursive=True))]}
+    for process in processes.values():
+        try:
+            spent[_process_kind(process.cmdline())] += sum(process.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            continue
+    return dict(spent)
+
+
+def _process_kind(command: list[str]) -> str:
+    if "--factory" in command:  # uvicorn services.exchange.app:create_app --factory …
+        module = command[command.index("--factory") - 1].split(":")[0]
+        return module.removesuffix(".app").removeprefix("services.")
+    name = Path(command[0]).name if command else "?"
+    return "postgres" if name.startswith("postgres") else name
+
+
 def rss_bytes(pid: int) -> int:
     """Resident memory of a process now (Linux)."""
     with open(f"/proc/{pid}/status") as status:

@@ -121,7 +121,7 @@ class ForwardedAudit:
     provider's node holds its own record of each access meanwhile."""
 
     def __init__(self, http: httpx.AsyncClient, exchange_url: str | None,
-                 delay: float = 0.1, batch: int = 500) -> None:
+                 delay: float = 0.5, batch: int = 500) -> None:
         self.http, self.exchange_url, self.delay, self.batch = http, exchange_url, delay, batch
         self._pending: list[dict[str, Any]] = []
         self._flusher: asyncio.Task[None] | None = None

@@ -46,14 +46,12 @@ async def record_forwarded(body: Annotated[list[ForwardedAccess], Body(max_lengt
     """The consumer's end of cross-node accesses (F2, E5): the provider's node audits them
     as well; here they are chained with the node's own, the provider named by its node."""
     async with transaction(request.app.state.runtime.sessions) as session:
-        for access in body:
-            audit.record(session, audit.Access(
-                kind=access.kind, consumer=access.consumer, provider=access.provider_node,
-                entry_code=access.entry_code, grant_id=None,
-                purpose=_permitted(access.purpose), items=[],
-                record_count=access.record_count,
-                denied=None if access.status < 400 else f"remote_{access.status}"),
-                actor=access.actor[:64], node=access.provider_node)
+        await audit.record_many(session, [(audit.Access(
+            kind=access.kind, consumer=access.consumer, provider=access.provider_node,
+            entry_code=access.entry_code, grant_id=None, purpose=_permitted(access.purpose),
+            items=[], record_count=access.record_count,
+            denied=None if access.status < 400 else f"remote_{access.status}"),
+            access.actor[:64], access.provider_node) for access in body])
 
 
 class GrantApplied(BaseModel):
