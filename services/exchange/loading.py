@@ -27,6 +27,7 @@ import asyncpg
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from services.exchange.copy_format import STORED_COLUMNS, stored_rows
 from services.exchange.exceptions import BadUpload, LoadNotFound, LoadNotResumable
 from services.exchange.models import Load, Resource
 from services.exchange.upload_rows import Block, Cleaned, Row, upload_body
@@ -39,6 +40,7 @@ from shared.outbox import Outbox
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 2000
+YIELD_ROWS = 500
 REPORTED_REJECTIONS = 1000
 
 UPSERT = text("""
@@ -188,11 +190,16 @@ async def load_stream(sessions: async_sessionmaker[AsyncSession], outbox: Outbox
     writing: asyncio.Task[None] | None = None  # the previous batch, written while we parse
     try:
         async for block in reader.blocks(body):
-            run.read(block, reader.clean)
-            if len(run.batch.rows) >= BATCH_ROWS:
-                if writing:
-                    await writing
-                writing = asyncio.create_task(_write(sessions, run, run.cut()))
+            for part in block.slices(YIELD_ROWS):
+                run.read(part, reader.clean)
+                if len(run.batch.rows) >= BATCH_ROWS:
+                    if writing:
+                        await writing
+                    writing = asyncio.create_task(_write(sessions, run, run.cut()))
+                # A body already received is read without a pause: pause here, or the batch
+                # being written waits for its every round trip until the next is read, and
+                # reading and writing no longer overlap.
+                await asyncio.sleep(0)
         if writing:
             await writing
         await _write(sessions, run, run.cut(), finish=outbox)
@@ -254,9 +261,6 @@ async def _write(sessions: async_sessionmaker[AsyncSession], run: Run, batch: Ba
     run.rejected += batch.rejected
 
 
-STORED_COLUMNS = ("entry_code", "key", "data", "deleted", "updated_at")
-
-
 def json_object(values: dict[str, str]) -> str:
     """A row's cleaned values as the JSON text the store keeps (a third of what json.dumps
     costs, called once for every row loaded: the values are all text)."""
@@ -274,15 +278,18 @@ async def _store(session: AsyncSession, run: Run, rows: dict[str, str],
         driver = (await (await session.connection()).get_raw_connection()).driver_connection
         try:
             async with driver.transaction():
-                await driver.copy_records_to_table(
-                    "record", columns=STORED_COLUMNS, records=[
-                        (run.resource.code, key, data, False, now)
-                        for key, data in rows.items()])
+                await driver.copy_to_table(
+                    "record", columns=STORED_COLUMNS, format="binary",
+                    source=_once(stored_rows(run.resource.code, rows, now)))
             return
         except asyncpg.UniqueViolationError:
             run.copying = False
     await session.execute(UPSERT, {"entry_code": run.resource.code, "keys": list(rows),
                                    "data": list(rows.values()), "now": now})
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 async def _close(sessions: async_sessionmaker[AsyncSession], outbox: Outbox, run: Run,

@@ -37,6 +37,13 @@ class Block(NamedTuple):
     def last(self) -> int:
         return self.first + len(self.rows) - 1
 
+    def slices(self, size: int) -> list[Block]:
+        """The block in consecutive blocks of at most `size` lines."""
+        if len(self.rows) <= size:
+            return [self]
+        return [Block(self.first + start, self.rows[start:start + size])
+                for start in range(0, len(self.rows), size)]
+
 
 class UploadBody(Protocol):
     """A body's blocks of rows, and how one of its rows is cleaned: None for a row that

@@ -64,6 +64,7 @@ def _integer(value: str) -> str:
         raise ValueError("not an integer") from None
 
 
+@functools.lru_cache(maxsize=65536)  # dates repeat: a century of birth dates is 36,525
 def _date(value: str) -> str:
     try:
         return date.fromisoformat(value).isoformat()
@@ -209,21 +210,21 @@ class RowValidator:
         """`clean` for the values of a CSV line under `columns` (known items, each once),
         with no dict made of the line first."""
         checks = [self._checks[code] for code in columns]
-        keyed = self._keyed
+        keyed, only_key = self._keyed, self.key_items[0] if len(self.key_items) == 1 else None
 
         def clean(values: list[str]) -> tuple[str, dict[str, str]]:
             cleaned = {}
             for code, check, raw in zip(columns, checks, values, strict=False):
                 if raw:
                     cleaned[code] = check(raw)
+            if only_key in cleaned:  # most entries have one key item: no call, no join
+                return cleaned[only_key], cleaned
             return keyed(cleaned)
 
         return clean
 
     def _keyed(self, cleaned: dict[str, str]) -> tuple[str, dict[str, str]]:
         try:
-            if len(self.key_items) == 1:  # most entries: no list, no join, for every row
-                return cleaned[self.key_items[0]], cleaned
             return KEY_SEPARATOR.join([cleaned[code] for code in self.key_items]), cleaned
         except KeyError:
             missing = [code for code in self.key_items if code not in cleaned]

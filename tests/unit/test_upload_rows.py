@@ -1,13 +1,15 @@
 """Reading a load's body (E1): every row with the line it begins on, whatever the chunks the
-body arrives in, and every refusal with its line and reason."""
+body arrives in, and every refusal with its line and reason; the rows as COPY takes them."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
 import pytest
 
+from services.exchange.copy_format import stored_rows
 from services.exchange.exceptions import BadUpload
 from services.exchange.upload_rows import Cleaned, Row, upload_body
 from services.exchange.validation import RowRejected, RowValidator
@@ -124,3 +126,15 @@ async def test_a_line_not_utf8_inside_a_quoted_value_is_refused_at_its_line() ->
     assert await read(body) == expected
     for cut in range(1, len(body)):
         assert await read(body, sizes=(cut,)) == expected
+
+
+def test_a_batch_is_written_in_postgresqls_binary_copy_format() -> None:
+    at = datetime(2000, 1, 2, 0, 0, 1, 5, tzinfo=UTC)  # a day, a second and 5 µs after 2000
+    written = stored_rows("1/000001", {"k": '{"XM": "张"}'}, at)
+    data = '{"XM": "张"}'.encode()
+    assert written == (
+        b"PGCOPY\n\xff\r\n\x00" + bytes(8) + b"\x00\x05"
+        + b"\x00\x00\x00\x081/000001" + b"\x00\x00\x00\x01k"
+        + len(data + b".").to_bytes(4, "big") + b"\x01" + data
+        + b"\x00\x00\x00\x01\x00" + b"\x00\x00\x00\x08" + (86_401_000_005).to_bytes(8, "big")
+        + b"\xff\xff")
