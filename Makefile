@@ -21,7 +21,7 @@ run: $(STAMP)
 # unit tests in the other (tests/integration/conftest.py groups them).
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=20
 
 federation-demo: $(STAMP)
 	rm -rf .govshare-federation

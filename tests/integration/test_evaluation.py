@@ -74,7 +74,7 @@ from shared.messaging_tables import processed_event
 from shared.outbox import Outbox
 from shared.workdays import CHINA_TIME
 from tests import factories
-from tests.conftest import Infrastructure
+from tests.conftest import Infrastructure, RunningNode
 from tests.integration.conftest import (
     Party,
     bearer,
@@ -980,7 +980,7 @@ async def test_the_scoring_method_is_validated_and_versioned(
 
 
 async def test_a_new_broker_log_under_an_existing_model_is_noted_as_a_gap(
-    infrastructure: Infrastructure
+    infrastructure: Infrastructure, node: RunningNode  # the node's tables, migrated
 ) -> None:
     """A consumer whose model already holds events, meeting a log it never marked (a broker
     that restarted empty), tells the model; one without events does not."""

@@ -117,7 +117,8 @@ def test_a_dpop_proof_for_the_token_endpoint_names_the_key_it_was_signed_with() 
                                                     "htu": TOKEN_URL, "iat": 1_000_000}),
     sign_proof(generate_signing_key(), "JWT", {"jti": "1", "htm": "POST", "htu": TOKEN_URL,
                                                "iat": int(time.time())}),
-])
+], ids=["empty", "not a jws", "three dots", "no signature", "another method",
+        "another address", "issued long ago", "not typed dpop"])  # the same on every worker
 def test_a_token_request_proof_that_does_not_hold_is_refused(proof: str) -> None:
     with pytest.raises(ProofError):
         dpop_key(proof, method="POST", path="/oauth/token")
