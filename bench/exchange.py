@@ -79,15 +79,23 @@ def person_key(index: int) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
+REFUSED_EVERY = 10_000
+
+
 def write_people(path: Path, rows: int) -> None:
-    """A CSV of `rows` distinct people with valid ID numbers."""
+    """A CSV of `rows` distinct people with valid ID numbers and, after every
+    REFUSED_EVERY-th, one whose ID number's check digit is wrong (a load refuses it)."""
     rng = random.Random(2026)
     with open(path, "w", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["GMSFHM", "XM", "CSRQ"])
         for index in range(rows):
-            writer.writerow([person_key(index), rng.choice(SURNAMES) + rng.choice(GIVEN),
-                             (FIRST_BIRTH + timedelta(days=index % 13_000)).isoformat()])
+            born = (FIRST_BIRTH + timedelta(days=index % 13_000)).isoformat()
+            key = person_key(index)
+            writer.writerow([key, rng.choice(SURNAMES) + rng.choice(GIVEN), born])
+            if index % REFUSED_EVERY == REFUSED_EVERY - 1:
+                wrong = "0" if key[-1] != "0" else "1"
+                writer.writerow([key[:-1] + wrong, rng.choice(SURNAMES), born])
 
 
 async def api(client: httpx.AsyncClient, method: str, path: str, token: str,
@@ -125,21 +133,38 @@ async def ingest(node: BenchNode, client: httpx.AsyncClient, provider: str, code
                                        content=b"GMSFHM\n", headers={
         "Authorization": f"Bearer {provider}", "Content-Type": "text/csv"}))
     shaped_seconds = await copy_into_store_shape(raw, code, path)
+    exchange = node.pids["exchange"]
+    memory = [rss_bytes(exchange)]
+    sampling = asyncio.create_task(sample_rss(exchange, memory))
     began = time.perf_counter()
     with meter.measuring() as api_cpu:
         response = await client.post(f"/api/exchange/entries/{code}/records",
                                      content=file_chunks(path), headers={
             "Authorization": f"Bearer {provider}", "Content-Type": "text/csv"}, timeout=None)
     api_seconds = time.perf_counter() - began
+    sampling.cancel()
     report = response.json()
-    assert report["accepted"] == rows, report
+    refused = rows // REFUSED_EVERY
+    assert (report["accepted"], report["rejected"]) == (rows, refused), report
+    assert all(rejection["line"] > 1 and "check" in rejection["reason"].lower()
+               for rejection in report["rejections"]), report["rejections"][:3]
     per_million = 1_000_000 / rows
     return {"api_rows_s": rows / api_seconds, "copy_rows_s": rows / copy_seconds,
+            "refused": refused, "first_refusal": report["rejections"][0] if refused else None,
+            "exchange_rss_mb_before": memory[0] / 2**20,
+            "exchange_rss_mb_peak": max(memory) / 2**20,
             "ratio": copy_seconds / api_seconds, "shaped_copy_rows_s": rows / shaped_seconds,
             "shaped_ratio": shaped_seconds / api_seconds,
             **{f"api_cpu_s_per_million_{name}": seconds * per_million
                for name, seconds in api_cpu.items()},
             "copy_cpu_s_per_million_postgres": copy_cpu["postgres"] * per_million}
+
+
+async def sample_rss(pid: int, into: list[int]) -> None:
+    """The process's resident memory every 0.1 s, until cancelled."""
+    while True:
+        await asyncio.sleep(0.1)
+        into.append(rss_bytes(pid))
 
 
 def write_as_stored(path: Path, shaped: Path, code: str) -> None:
@@ -297,6 +322,10 @@ async def _benchmark(node: BenchNode, args: argparse.Namespace, consumer: str,
             print(f"  COPY FROM into a table of the store's shape (logged, its indexes) "
                   f"{loaded['shaped_copy_rows_s']:,.0f} rows/s, API/that "
                   f"{loaded['shaped_ratio']:.3f}")
+            print(f"  {loaded['refused']:,} rows refused, each with its line and reason "
+                  f"(first: {loaded['first_refusal']}); exchange RSS "
+                  f"{loaded['exchange_rss_mb_before']:.0f} MB before, "
+                  f"{loaded['exchange_rss_mb_peak']:.0f} MB at most during the load")
             print("  CPU seconds a million rows: API " + ", ".join(
                 f"{name.rsplit('_', 1)[1]} {seconds:.1f}" for name, seconds in loaded.items()
                 if name.startswith("api_cpu")) + f"; COPY postgres "
