@@ -19,9 +19,10 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import asyncpg
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import Row, event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -163,7 +164,17 @@ async def record_now(sessions: async_sessionmaker[AsyncSession], access: Access,
         record(session, access, actor=actor, node=node)
 
 
-def entry_hash(entry: AuditEntry, position: int, prev_hash: str) -> str:
+SEAL = text("""
+    UPDATE audit_entry SET position = sealed.position, prev_hash = sealed.prev_hash,
+                           hash = sealed.hash
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:positions AS bigint[]),
+                CAST(:previous AS text[]), CAST(:hashes AS text[]))
+         AS sealed(id, position, prev_hash, hash)
+    WHERE audit_entry.id = sealed.id
+""")
+
+
+def entry_hash(entry: AuditEntry | Row[Any], position: int, prev_hash: str) -> str:
     canonical = json.dumps({
         "position": position, "id": entry.id, "kind": entry.kind, "consumer": entry.consumer,
         "provider": entry.provider, "entry_code": entry.entry_code,
@@ -189,21 +200,25 @@ async def seal(sessions: async_sessionmaker[AsyncSession], outbox: Outbox,
             select(AuditEntry.position, AuditEntry.hash).where(AuditEntry.position.isnot(None))
             .order_by(AuditEntry.position.desc()).limit(1))).first()
         position, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
-        entries = list(await session.scalars(
-            select(AuditEntry).where(AuditEntry.position.is_(None))
-            .order_by(AuditEntry.id).limit(batch)))
+        # Rows, not objects, and one UPDATE for the batch: sealing runs on the event loop
+        # that answers queries, and a batch is a half second of them.
+        entries = (await session.execute(
+            select(AuditEntry.__table__).where(AuditEntry.position.is_(None))
+            .order_by(AuditEntry.id).limit(batch))).all()
         if not entries:
             return 0
         first = position + 1
-        sealed = []
+        positions, previous, hashes = [], [], []
         for entry in entries:
             position += 1
             digest = entry_hash(entry, position, prev_hash)
-            sealed.append({"id": entry.id, "position": position, "prev_hash": prev_hash,
-                           "hash": digest})
+            positions.append(position)
+            previous.append(prev_hash)
+            hashes.append(digest)
             prev_hash = digest
-        session.expunge_all()
-        await session.execute(update(AuditEntry), sealed)
+        await session.execute(SEAL, {"ids": [entry.id for entry in entries],
+                                     "positions": positions, "previous": previous,
+                                     "hashes": hashes})
         session.add(AuditCheckpoint(position=position, hash=prev_hash))
         await outbox.add(session, "audit", AuditSealed(
             first_position=first, last_position=position, head_hash=prev_hash,
@@ -211,7 +226,7 @@ async def seal(sessions: async_sessionmaker[AsyncSession], outbox: Outbox,
         return len(entries)
 
 
-def _usage(entries: list[AuditEntry]) -> list[UsageCount]:
+def _usage(entries: Sequence[Row[Any]]) -> list[UsageCount]:
     accesses: Counter[tuple[str, ...]] = Counter()
     records: Counter[tuple[str, ...]] = Counter()
     for entry in entries:
