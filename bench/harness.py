@@ -168,7 +168,6 @@ class CpuMeter:
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.processes = {name: psutil.Process(pid) for name, pid in pids.items()}
-        self.spent: dict[str, float] = {}
 
     def _now(self) -> dict[str, float]:
         return {name: sum(sum(each.cpu_times()[:2]) for each in [
